@@ -1,0 +1,34 @@
+using Deprov.Bench;
+
+// Each benchmark registers itself here: name → entry point. Output is plain `key: value` lines so scripts can read it.
+var benches = new SortedDictionary<string, (string Description, Func<string[], CancellationToken, Task<int>> Run)>(StringComparer.Ordinal)
+{
+};
+
+if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
+{
+    await Console.Error.WriteLineAsync("usage: deprov bench <name> [options]\n\nbenchmarks:");
+    foreach (var (name, b) in benches)
+    {
+        await Console.Error.WriteLineAsync($"  {name,-10} {b.Description}");
+    }
+
+    return args.Length == 0 ? 2 : 64;
+}
+
+using var cts = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cts.Cancel();
+};
+return await bench.Run(args[1..], cts.Token);
+
+namespace Deprov.Bench
+{
+    /// <summary>Marker for the bench namespace.</summary>
+    internal static class BenchInfo
+    {
+        public const string Name = "deprov-bench";
+    }
+}

@@ -1,0 +1,125 @@
+using Deprov.Core.Model;
+
+namespace Deprov.Core.Connectors;
+
+/// <summary>
+/// A connected system, as Deprov sees it: what it can do, what it holds, how to change it and how to read it back.
+/// </summary>
+/// <remarks>
+/// <para>Error contract: throw. Throw <see cref="ConnectorException"/> with <c>IsTransient = true</c> for anything that
+/// may succeed later (timeouts, busy, 429/5xx, connection refused), with <c>RetryAfter</c> when the system said how long to
+/// wait; throw it with <c>IsTransient = false</c> for refusals (bad credentials, missing rights, invalid target), with a
+/// message naming the object and the right. Any other exception is treated as permanent. The engine records, classifies
+/// and retries; a connector never swallows an error. It may retry a transient protocol error briefly under a bounded
+/// policy (an HTTP 429 with <c>Retry-After</c>, an expired token, a stale ETag); when it gives up it throws, and the
+/// engine schedules the next attempt with its own backoff.</para>
+/// <para>Idempotency: <see cref="ExecuteAsync"/> may be called again for the same action after a crash. Applying an
+/// action whose effect already holds (disabling a disabled account, removing a non-member) must succeed and say so in
+/// <see cref="ActionResult.AlreadyInState"/>.</para>
+/// <para>Secrets: a connector never puts a password, token or key in an exception message, a log line or a result.</para>
+/// </remarks>
+public interface IConnector
+{
+    /// <summary>The actions this system supports and how discovery works. Cheap; no I/O.</summary>
+    ConnectorDescriptor Describe();
+
+    /// <summary>Streams the accounts, entitlements, memberships, devices and credentials the system holds.</summary>
+    IAsyncEnumerable<DiscoveredObject> DiscoverAsync(DiscoveryRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Applies one action. Returns the state before and after, as the system reported it.</summary>
+    Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken);
+
+    /// <summary>Reads the target back and says whether the action's effect holds.</summary>
+    Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken);
+}
+
+/// <summary>Capabilities of a connector instance.</summary>
+/// <param name="Kind">The connector kind (<c>sandbox</c>, <c>ldap</c>, <c>scim</c>).</param>
+/// <param name="Supported">The actions this instance can perform.</param>
+/// <param name="IncrementalDiscovery">Whether <see cref="DiscoveryRequest.Since"/> is honoured.</param>
+/// <param name="ReportsSignIns">Whether discovered accounts carry a last sign-in time.</param>
+public sealed record ConnectorDescriptor(
+    string Kind,
+    IReadOnlySet<ActionKind> Supported,
+    bool IncrementalDiscovery,
+    bool ReportsSignIns);
+
+/// <param name="Since">For incremental discovery: only objects changed after this moment.</param>
+public sealed record DiscoveryRequest(DateTimeOffset? Since);
+
+/// <summary>One object found by discovery.</summary>
+public abstract record DiscoveredObject;
+
+/// <param name="Attributes">Attributes used for correlation (mail, employeeNumber, uid, ...).</param>
+public sealed record DiscoveredAccount(
+    string ExternalId,
+    string UserName,
+    string? Email,
+    bool Enabled,
+    AccountKind Kind,
+    DateTimeOffset? LastSignInAt,
+    IReadOnlyDictionary<string, string> Attributes) : DiscoveredObject;
+
+public sealed record DiscoveredEntitlement(
+    string ExternalId,
+    string Name,
+    EntitlementKind Kind,
+    bool Privileged) : DiscoveredObject;
+
+public sealed record DiscoveredMembership(
+    string AccountExternalId,
+    string EntitlementExternalId) : DiscoveredObject;
+
+public sealed record DiscoveredDevice(
+    string ExternalId,
+    string SerialNumber,
+    string Model,
+    string? OwnerUserName,
+    DeviceStatus Status) : DiscoveredObject;
+
+/// <param name="KnownByUserNames">For shared secrets: the user names of the people who know it.</param>
+public sealed record DiscoveredCredential(
+    string ExternalId,
+    string Name,
+    CredentialKind Kind,
+    string? OwnerUserName,
+    IReadOnlyList<string> KnownByUserNames,
+    bool Active,
+    DateTimeOffset? LastRotatedAt) : DiscoveredObject;
+
+/// <summary>One action for one target in one system.</summary>
+/// <param name="IdempotencyKey">Stable across retries and restarts (the step id).</param>
+/// <param name="AccountExternalId">The account the action is about (for memberships: the member).</param>
+/// <param name="EntitlementExternalId">The group, role or licence (for memberships).</param>
+/// <param name="Parameters">Action-specific values: <c>newOwner</c> for transfers, <c>before</c> for restores.</param>
+public sealed record ConnectorAction(
+    string IdempotencyKey,
+    ActionKind Kind,
+    string SystemId,
+    string? AccountExternalId,
+    string? AccountUserName,
+    string? EntitlementExternalId,
+    string? DeviceExternalId,
+    string? CredentialExternalId,
+    IReadOnlyDictionary<string, string> Parameters)
+{
+    /// <summary>A short description for messages and logs: never contains a secret.</summary>
+    public string Describe() =>
+        $"{Kind.ToSnake()} {SystemId}:{AccountUserName ?? AccountExternalId ?? DeviceExternalId ?? CredentialExternalId}"
+        + (EntitlementExternalId is null ? string.Empty : $" / {EntitlementExternalId}");
+}
+
+/// <summary>What the system reported when the action was applied.</summary>
+/// <param name="Before">State before the change (attribute → value). Must never contain a secret.</param>
+/// <param name="After">State after the change.</param>
+/// <param name="AlreadyInState">True when nothing had to change (idempotent replay, or state already as wanted).</param>
+public sealed record ActionResult(
+    IReadOnlyDictionary<string, string> Before,
+    IReadOnlyDictionary<string, string> After,
+    bool AlreadyInState,
+    string? Detail = null);
+
+/// <summary>The outcome of reading the target back.</summary>
+/// <param name="Confirmed">True when the action's effect holds in the system.</param>
+/// <param name="Observed">What was read (attribute → value), kept as evidence.</param>
+public sealed record ReadBackResult(bool Confirmed, IReadOnlyDictionary<string, string> Observed);

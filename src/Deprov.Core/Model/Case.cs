@@ -1,0 +1,147 @@
+namespace Deprov.Core.Model;
+
+public enum CaseKind
+{
+    Leaver,
+    Mover,
+    Restore,
+}
+
+public enum CaseStatus
+{
+    /// <summary>Steps are due now or running.</summary>
+    Running,
+    /// <summary>All steps due so far are verified; later steps (a staged cut, a delete after retention) are scheduled.</summary>
+    Scheduled,
+    /// <summary>Every automated step is verified and every manual task is done.</summary>
+    Verified,
+    /// <summary>At least one automated step failed or could not be verified; a task says what to do.</summary>
+    Unverified,
+    /// <summary>Paused by the safety brake: waits for an operator's approval.</summary>
+    AwaitingApproval,
+    /// <summary>Withdrawn (rehire, cancelled termination, superseded move).</summary>
+    Cancelled,
+}
+
+/// <summary>One person's offboarding, move or restore.</summary>
+/// <param name="CutAt">When access must be cut: the HR effective moment, or when the event was received if later.</param>
+/// <param name="CutVerifiedAt">When the last access-cutting step due at <see cref="CutAt"/> was verified.</param>
+public sealed record Case(
+    string Id,
+    string PersonId,
+    CaseKind Kind,
+    string EventId,
+    string PolicyRule,
+    string Plan,
+    CaseStatus Status,
+    DateTimeOffset EffectiveAt,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset CutAt,
+    DateTimeOffset? CutVerifiedAt,
+    DateTimeOffset? ClosedAt,
+    string? StatusDetail)
+{
+    /// <summary>Time from the moment access had to end to the moment its end was verified; null while open.</summary>
+    public TimeSpan? ExposureWindow => CutVerifiedAt is { } v ? (v > CutAt ? v - CutAt : TimeSpan.Zero) : null;
+}
+
+public enum StepStatus
+{
+    /// <summary>Waiting for the steps it depends on.</summary>
+    Waiting,
+    /// <summary>Ready to run once due.</summary>
+    Pending,
+    /// <summary>Claimed by a worker; the call may be in flight. Re-run after a crash (steps are idempotent).</summary>
+    Running,
+    /// <summary>Applied and confirmed by read-back.</summary>
+    Verified,
+    /// <summary>Applied but the read-back did not confirm it.</summary>
+    Unconfirmed,
+    /// <summary>Retries exhausted or a permanent error; a task was raised.</summary>
+    Failed,
+    /// <summary>Blocked by a legal hold; waits for its release.</summary>
+    Held,
+    /// <summary>Blocked because a step it requires failed.</summary>
+    Blocked,
+    /// <summary>Done by a person (manual step, or a failed step completed by hand).</summary>
+    DoneManually,
+    /// <summary>Nothing to do (already in the target state when planned or superseded).</summary>
+    Skipped,
+    Cancelled,
+}
+
+public static class StepStatuses
+{
+    public static bool IsTerminal(this StepStatus s) => s is StepStatus.Verified or StepStatus.Unconfirmed or StepStatus.Failed
+        or StepStatus.DoneManually or StepStatus.Skipped or StepStatus.Cancelled or StepStatus.Blocked;
+
+    /// <summary>Finished in a way that lets dependants with a hard requirement go ahead.</summary>
+    public static bool IsSuccess(this StepStatus s) => s is StepStatus.Verified or StepStatus.DoneManually or StepStatus.Skipped;
+}
+
+/// <summary>One action of a case.</summary>
+/// <param name="Target">Human-readable target (user name, group name, device serial).</param>
+/// <param name="Before">State the connector saw before the change (JSON), used for evidence and restore.</param>
+/// <param name="After">State after the change, as read back (JSON).</param>
+public sealed record Step(
+    string Id,
+    string CaseId,
+    int Seq,
+    ActionKind Action,
+    StepCategory Category,
+    string Stage,
+    string? SystemId,
+    string? AccountId,
+    string? EntitlementId,
+    string? DeviceId,
+    string? CredentialId,
+    string Target,
+    StepStatus Status,
+    DateTimeOffset DueAt,
+    int Attempts,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    string? Before,
+    string? After,
+    string? Error,
+    string? Parameters,
+    string? WaitReason)
+{
+    /// <summary>Counts toward the exposure window.</summary>
+    public bool CutsAccess => Action.CutsAccess();
+}
+
+/// <summary>A dependency edge: <see cref="StepId"/> waits for <see cref="DependsOn"/>.</summary>
+/// <param name="Hard">When true, the dependant only runs if the dependency succeeded; otherwise it is blocked.</param>
+public sealed record StepDependency(string StepId, string DependsOn, bool Hard);
+
+public enum Team
+{
+    It,
+    Hr,
+    Security,
+    Facilities,
+}
+
+public enum TaskStatus
+{
+    Open,
+    Done,
+}
+
+/// <summary>Manual work: what no API can do, or what automation could not finish.</summary>
+public sealed record TaskItem(
+    string Id,
+    string? CaseId,
+    string? StepId,
+    string? PersonId,
+    Team Team,
+    string Title,
+    string Detail,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset DueAt,
+    TaskStatus Status,
+    string? CompletedBy,
+    DateTimeOffset? CompletedAt,
+    string? Note);

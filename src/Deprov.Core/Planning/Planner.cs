@@ -1,0 +1,446 @@
+using System.Globalization;
+using System.Text.Json;
+using Deprov.Core.Model;
+using Deprov.Core.Policy;
+
+namespace Deprov.Core.Planning;
+
+/// <summary>
+/// Turns an event and a person's access map into an ordered plan. Pure: no I/O, no clock, no randomness;
+/// the caller passes the case id and the current time.
+/// </summary>
+public sealed class Planner
+{
+    private readonly DeprovPolicy _policy;
+    private readonly PlanningContext _context;
+
+    public Planner(DeprovPolicy policy, PlanningContext context)
+    {
+        _policy = policy;
+        _context = context;
+    }
+
+    /// <summary>Plans a leaver (leave or contract end): every access the person has is cut, then deleted after retention.</summary>
+    public Plan PlanLeaver(LifecycleEvent e, AccessMap map, PolicyRule rule, string caseId, DateTimeOffset now)
+    {
+        var notes = new List<string> { $"rule '{rule.Name}' matched: plan '{rule.Plan}'" };
+        var schedule = ScheduleFor(rule.Plan);
+        var cutAt = Max(e.EffectiveAt, e.ReceivedAt);
+        var drafts = new List<Draft>();
+        var person = map.Person;
+
+        foreach (var account in map.Accounts.Where(a => a.Status != AccountStatus.Deleted))
+        {
+            var system = _context.System(account.SystemId);
+            var accountCategory = system.Role switch
+            {
+                SystemRole.Directory or SystemRole.IdentityProvider => StepCategory.SignIn,
+                SystemRole.Badge => StepCategory.Physical,
+                _ => StepCategory.AppAccess,
+            };
+
+            if (account.Status == AccountStatus.Active)
+            {
+                drafts.Add(Draft.ForAccount(ActionKind.DisableAccount, accountCategory, account));
+                if (_context.Supports(system.Id, ActionKind.RevokeSessions))
+                {
+                    drafts.Add(Draft.ForAccount(ActionKind.RevokeSessions, accountCategory, account));
+                }
+
+                if (system.Role is SystemRole.Directory or SystemRole.IdentityProvider && _context.Supports(system.Id, ActionKind.ResetPassword))
+                {
+                    drafts.Add(Draft.ForAccount(ActionKind.ResetPassword, accountCategory, account));
+                }
+            }
+            else
+            {
+                notes.Add($"{account.SystemId}:{account.UserName} is already disabled; only its memberships are removed");
+            }
+
+            foreach (var assignment in map.Assignments.Where(x => x.AccountId == account.Id))
+            {
+                var ent = map.FindEntitlement(assignment.EntitlementId);
+                if (ent is null)
+                {
+                    continue;
+                }
+
+                drafts.Add(EntitlementDraft(account, ent));
+            }
+
+            drafts.Add(Draft.ForAccount(ActionKind.DeleteAccount, StepCategory.Delete, account));
+        }
+
+        foreach (var device in map.Devices.Where(d => d.Status == DeviceStatus.Active))
+        {
+            var kind = rule.Devices switch
+            {
+                DeviceAction.Wipe => ActionKind.WipeDevice,
+                DeviceAction.Lock => ActionKind.LockDevice,
+                _ => (ActionKind?)null,
+            };
+            if (kind is { } k)
+            {
+                drafts.Add(new Draft(k, StepCategory.Devices, device.SystemId, null, null, device.Id, null, $"{device.Model} {device.SerialNumber}", null));
+            }
+        }
+
+        foreach (var cred in map.CredentialsOwned.Where(c => c.Status == CredentialStatus.Active))
+        {
+            switch (cred.Kind)
+            {
+                case CredentialKind.ApiToken:
+                    drafts.Add(new Draft(ActionKind.RevokeToken, StepCategory.Tokens, cred.SystemId, null, null, null, cred.Id, cred.Name, null));
+                    break;
+                case CredentialKind.ServiceAccount when _policy.Ownership.ServiceAccounts == ServiceAccountHandover.TransferToManager && person.ManagerId is not null:
+                    drafts.Add(new Draft(ActionKind.TransferOwnership, StepCategory.Tokens, cred.SystemId, null, null, null, cred.Id, $"{cred.Name} → {person.ManagerId}",
+                        new Dictionary<string, string> { ["newOwner"] = person.ManagerId }));
+                    break;
+                case CredentialKind.ServiceAccount:
+                    drafts.Add(new Draft(ActionKind.DisableServiceAccount, StepCategory.Tokens, cred.SystemId, null, null, null, cred.Id, cred.Name, null));
+                    break;
+                case CredentialKind.SharedSecret:
+                    break;
+            }
+        }
+
+        foreach (var cred in map.CredentialsKnown.Where(c => c.Kind == CredentialKind.SharedSecret && c.Status == CredentialStatus.Active))
+        {
+            drafts.Add(new Draft(ActionKind.RotateCredential, StepCategory.SharedCredentials, cred.SystemId, null, null, null, cred.Id, cred.Name, null));
+        }
+
+        var tasks = new List<TaskItem>();
+        foreach (var taskRule in _policy.ManualTasks.Where(t => t.When.Matches(e, person, map.RiskTier(_context.Systems))))
+        {
+            if (taskRule.Condition == "has_device" && map.Devices.All(d => d.Status == DeviceStatus.Wiped))
+            {
+                continue;
+            }
+
+            if (taskRule.Condition == "has_badge" && !map.Accounts.Any(a => _context.Systems.TryGetValue(a.SystemId, out var s) && s.Role == SystemRole.Badge))
+            {
+                continue;
+            }
+
+            drafts.Add(new Draft(ActionKind.Manual, StepCategory.Manual, null, null, null, null, null, taskRule.Title,
+                new Dictionary<string, string> { ["task"] = taskRule.Name, ["team"] = taskRule.Team.Snake(), ["dueAfter"] = taskRule.DueAfter.ToString("c", CultureInfo.InvariantCulture) }));
+        }
+
+        var kase = NewCase(caseId, e, rule, CaseKind.Leaver, cutAt, now);
+        return Build(kase, drafts, schedule, e, map, cutAt, now, notes, tasks);
+    }
+
+    /// <summary>Plans a mover: removes what the old role granted and the new role does not, keeping live exceptions.</summary>
+    public Plan PlanMover(LifecycleEvent e, AccessMap map, PolicyRule rule, string caseId, DateTimeOffset now)
+    {
+        var person = map.Person;
+        var notes = new List<string> { $"rule '{rule.Name}' matched: mover" };
+        var oldRole = _policy.RoleFor(person.Department, person.Title);
+        var newRole = _policy.RoleFor(e.NewDepartment ?? person.Department, e.NewTitle ?? person.Title);
+        notes.Add($"old role: {oldRole?.Name ?? "(none)"}; new role: {newRole?.Name ?? "(none)"}");
+        var oldSet = oldRole?.Entitlements ?? new HashSet<string>();
+        var newSet = newRole?.Entitlements ?? new HashSet<string>();
+        var drafts = new List<Draft>();
+        foreach (var assignment in map.Assignments)
+        {
+            var ent = map.FindEntitlement(assignment.EntitlementId);
+            var account = map.Accounts.FirstOrDefault(a => a.Id == assignment.AccountId);
+            if (ent is null || account is null || account.Status == AccountStatus.Deleted)
+            {
+                continue;
+            }
+
+            var key = $"{ent.SystemId}:{ent.Name}";
+            if (!oldSet.Contains(key) || newSet.Contains(key))
+            {
+                continue;
+            }
+
+            if (assignment.Source == GrantSource.Exception && (assignment.ExpiresAt is null || assignment.ExpiresAt > now))
+            {
+                notes.Add($"kept {key}: explicit exception" + (assignment.ExpiresAt is { } x ? $" until {x:u}" : string.Empty));
+                continue;
+            }
+
+            drafts.Add(EntitlementDraft(account, ent));
+        }
+
+        var effective = Max(e.EffectiveAt, e.ReceivedAt) + _policy.Mover.Grace;
+        var schedule = new StagedSchedule("mover", [new Stage("role-change", StageAnchor.Effective, _policy.Mover.Grace, null)]);
+        var kase = NewCase(caseId, e, rule, CaseKind.Mover, effective, now);
+        return Build(kase, drafts, schedule, e, map, effective, now, notes, []);
+    }
+
+    /// <summary>
+    /// Plans a restore after a rehire or a cancelled termination: every access Deprov cut and recorded is given back,
+    /// from the step's recorded before-state, while the account still exists.
+    /// </summary>
+    public Plan PlanRestore(LifecycleEvent e, AccessMap map, IReadOnlyList<Step> doneSteps, string caseId, DateTimeOffset now)
+    {
+        var notes = new List<string>();
+        var drafts = new List<Draft>();
+        var deleted = doneSteps.Where(s => s.Action == ActionKind.DeleteAccount && s.Status.IsSuccess()).Select(s => s.AccountId).ToHashSet(StringComparer.Ordinal);
+        foreach (var step in doneSteps.Where(s => s.Status is StepStatus.Verified or StepStatus.Unconfirmed))
+        {
+            if (step.Action.Inverse() is not { } inverse)
+            {
+                continue;
+            }
+
+            if (step.AccountId is not null && deleted.Contains(step.AccountId))
+            {
+                notes.Add($"cannot restore {step.Target}: the account was deleted after retention");
+                continue;
+            }
+
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { ["restores"] = step.Id };
+            if (step.Before is not null)
+            {
+                parameters["before"] = step.Before;
+            }
+
+            drafts.Add(new Draft(inverse, step.Category, step.SystemId, step.AccountId, step.EntitlementId, step.DeviceId, step.CredentialId, step.Target, parameters));
+        }
+
+        var rule = new PolicyRule("restore", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.None);
+        var kase = NewCase(caseId, e, rule, CaseKind.Restore, now, now);
+        return Build(kase, drafts, DeprovPolicy.ImmediateSchedule, e, map, now, now, notes, []);
+    }
+
+    private static Draft EntitlementDraft(Account account, Entitlement ent)
+    {
+        var (kind, category) = ent.Kind switch
+        {
+            EntitlementKind.Licence => (ActionKind.ReclaimLicence, StepCategory.Licences),
+            EntitlementKind.Network => (ActionKind.RemoveEntitlement, StepCategory.Physical),
+            _ when ent.Privileged => (ActionKind.RemoveEntitlement, StepCategory.Privileged),
+            _ => (ActionKind.RemoveEntitlement, StepCategory.AppAccess),
+        };
+        return new Draft(kind, category, account.SystemId, account.Id, ent.Id, null, null, $"{account.UserName} in {ent.Name}", null);
+    }
+
+    private StagedSchedule ScheduleFor(string plan) =>
+        _policy.Schedules.TryGetValue(plan, out var s) ? s
+        : plan == DeprovPolicy.Immediate ? DeprovPolicy.ImmediateSchedule
+        : throw new DeprovException($"Policy rule refers to plan '{plan}', which is not defined under 'schedules'.");
+
+    private static Case NewCase(string caseId, LifecycleEvent e, PolicyRule rule, CaseKind kind, DateTimeOffset cutAt, DateTimeOffset now) =>
+        new(caseId, e.PersonId, kind, e.Id, rule.Name, rule.Plan, CaseStatus.Running, e.EffectiveAt, e.ReceivedAt, now, cutAt, null, null, null);
+
+    private Plan Build(Case kase, List<Draft> drafts, StagedSchedule schedule, LifecycleEvent e, AccessMap map, DateTimeOffset cutAt,
+        DateTimeOffset now, List<string> notes, List<TaskItem> tasks)
+    {
+        var steps = new List<Step>(drafts.Count);
+        var seq = 0;
+        foreach (var d in drafts)
+        {
+            var draft = d;
+            var system = draft.SystemId is null ? null : _context.System(draft.SystemId);
+            string stageName;
+            DateTimeOffset due;
+            if (draft.Category == StepCategory.Delete)
+            {
+                var retention = system?.RetentionDays ?? _policy.DefaultRetentionDays;
+                stageName = "retention";
+                due = cutAt + TimeSpan.FromDays(retention);
+            }
+            else
+            {
+                var stage = schedule.StageFor(draft.Category);
+                stageName = stage.Name;
+                var anchor = stage.Anchor == StageAnchor.Notice ? e.ReceivedAt : e.EffectiveAt;
+                due = anchor + stage.Offset;
+                if (kase.Kind == CaseKind.Restore)
+                {
+                    due = now;
+                }
+            }
+
+            // An action the connector cannot perform becomes manual work: never silently skipped.
+            if (draft.Kind != ActionKind.Manual && draft.SystemId is not null && !_context.Supports(draft.SystemId, draft.Kind))
+            {
+                if (draft.Kind is ActionKind.DeleteAccount or ActionKind.RevokeSessions)
+                {
+                    notes.Add($"{draft.SystemId} cannot {draft.Kind.ToSnake()}; left to its own retention");
+                    continue;
+                }
+
+                draft = draft with
+                {
+                    Kind = ActionKind.Manual,
+                    Target = $"{draft.Kind.ToSnake().Replace('_', ' ')} {draft.Target} in {system!.DisplayName} (connector cannot)",
+                    Parameters = new Dictionary<string, string> { ["task"] = $"manual-{draft.Kind.ToSnake()}", ["team"] = Team.It.Snake(), ["dueAfter"] = "04:00:00", ["originalAction"] = draft.Kind.ToSnake() },
+                };
+            }
+
+            var status = StepStatus.Pending;
+            string? waitReason = null;
+            if (draft.Kind.BlockedByLegalHold() && map.IsHeld(draft.SystemId))
+            {
+                var hold = map.Holds.First(h => h.SystemId is null || h.SystemId == draft.SystemId);
+                status = StepStatus.Held;
+                waitReason = $"legal hold {hold.Id} ({hold.Reason}) set by {hold.SetBy}";
+                notes.Add($"{draft.Kind.ToSnake()} {draft.Target} waits: {waitReason}");
+            }
+
+            seq++;
+            var id = $"{kase.Id}.{seq:D3}";
+            var parameters = draft.Parameters is null ? null : JsonSerializer.Serialize(draft.Parameters, CoreJson.Options);
+            steps.Add(new Step(id, kase.Id, seq, draft.Kind, draft.Category, stageName, draft.SystemId, draft.AccountId, draft.EntitlementId,
+                draft.DeviceId, draft.CredentialId, draft.Target, status, due, 0, null, null, null, null, null, parameters, waitReason));
+
+            if (draft.Kind == ActionKind.Manual)
+            {
+                var p = draft.Parameters!;
+                var taskName = p["task"];
+                _ = Naming.TryParseEnum<Team>(p["team"], out var team);
+                team = RouteTeam(map.Person, draft.SystemId, taskName, team);
+                var dueAfter = TimeSpan.Parse(p["dueAfter"], CultureInfo.InvariantCulture);
+                tasks.Add(new TaskItem($"T-{id}", kase.Id, id, kase.PersonId, team, draft.Target,
+                    $"{map.Person.DisplayName} ({map.Person.Id}), {map.Person.Department}, {map.Person.Location}", now, Max(due, now) + dueAfter,
+                    Model.TaskStatus.Open, null, null, null));
+            }
+        }
+
+        var deps = Dependencies(steps);
+        CheckAcyclic(steps, deps);
+        var waitingIds = deps.Select(d => d.StepId).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < steps.Count; i++)
+        {
+            if (steps[i].Status == StepStatus.Pending && waitingIds.Contains(steps[i].Id))
+            {
+                steps[i] = steps[i] with { Status = StepStatus.Waiting };
+            }
+        }
+
+        var initial = steps.Any(s => s.DueAt <= now && s.Status is StepStatus.Pending or StepStatus.Waiting) || steps.Count == 0
+            ? CaseStatus.Running
+            : CaseStatus.Scheduled;
+        return new Plan(kase with { Status = initial }, steps, deps, tasks, notes);
+    }
+
+    /// <summary>Routes a task to a team with the policy's routes; the task's own team is the fallback.</summary>
+    public Team RouteTeam(Person? person, string? systemId, string taskName, Team fallback) =>
+        _policy.TaskRoutes.FirstOrDefault(r => r.Matches(person, systemId, taskName))?.Team ?? fallback;
+
+    private List<StepDependency> Dependencies(List<Step> steps)
+    {
+        var deps = new List<StepDependency>();
+        var seen = new HashSet<(string, string)>();
+
+        // Phases: inside one stage, each step waits for the nearest earlier non-empty phase (soft: a failure there
+        // must not stop the rest of the cut — cutting more is always safer).
+        foreach (var stage in steps.Where(s => s.Action != ActionKind.Manual && s.Category != StepCategory.Delete).GroupBy(s => s.Stage))
+        {
+            List<Step>? previous = null;
+            foreach (var phase in _policy.Phases)
+            {
+                var current = stage.Where(s => s.Category == phase).ToList();
+                if (current.Count == 0)
+                {
+                    continue;
+                }
+
+                if (previous is not null)
+                {
+                    foreach (var s in current)
+                    {
+                        foreach (var p in previous)
+                        {
+                            if (seen.Add((s.Id, p.Id)))
+                            {
+                                deps.Add(new StepDependency(s.Id, p.Id, Hard: false));
+                            }
+                        }
+                    }
+                }
+
+                previous = current;
+            }
+        }
+
+        // Ordering rules: hard requirements; scoped to the same account when both steps name one.
+        foreach (var rule in _policy.Requires)
+        {
+            foreach (var s in steps.Where(x => x.Action == rule.Action))
+            {
+                foreach (var r in steps.Where(x => x.Action == rule.Requires))
+                {
+                    if (s.AccountId is not null && r.AccountId is not null && s.AccountId != r.AccountId)
+                    {
+                        continue;
+                    }
+
+                    if (seen.Add((s.Id, r.Id)))
+                    {
+                        deps.Add(new StepDependency(s.Id, r.Id, Hard: true));
+                    }
+                }
+            }
+        }
+
+        return deps;
+    }
+
+    private static void CheckAcyclic(List<Step> steps, List<StepDependency> deps)
+    {
+        var incoming = steps.ToDictionary(s => s.Id, _ => 0, StringComparer.Ordinal);
+        var outgoing = deps.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Select(d => d.StepId).ToList(), StringComparer.Ordinal);
+        foreach (var d in deps)
+        {
+            incoming[d.StepId]++;
+        }
+
+        var queue = new Queue<string>(incoming.Where(kv => kv.Value == 0).Select(kv => kv.Key));
+        var visited = 0;
+        while (queue.TryDequeue(out var id))
+        {
+            visited++;
+            if (outgoing.TryGetValue(id, out var next))
+            {
+                foreach (var n in next)
+                {
+                    if (--incoming[n] == 0)
+                    {
+                        queue.Enqueue(n);
+                    }
+                }
+            }
+        }
+
+        if (visited != steps.Count)
+        {
+            var stuck = steps.Where(s => incoming[s.Id] > 0).Select(s => s.Action.ToSnake()).Distinct();
+            throw new DeprovException($"The policy's ordering rules form a cycle between: {string.Join(", ", stuck)}. Fix: remove one of the 'ordering.requires' rules or change 'ordering.phases'.");
+        }
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private sealed record Draft(
+        ActionKind Kind,
+        StepCategory Category,
+        string? SystemId,
+        string? AccountId,
+        string? EntitlementId,
+        string? DeviceId,
+        string? CredentialId,
+        string Target,
+        IReadOnlyDictionary<string, string>? Parameters)
+    {
+        public static Draft ForAccount(ActionKind kind, StepCategory category, Account a) =>
+            new(kind, category, a.SystemId, a.Id, null, null, null, a.UserName, null);
+    }
+}
+
+/// <summary>JSON settings shared by Core for step parameters and states.</summary>
+public static class CoreJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+
+    public static string Serialize(IReadOnlyDictionary<string, string> map) => JsonSerializer.Serialize(map, Options);
+
+    public static Dictionary<string, string> ParseMap(string? json) =>
+        string.IsNullOrEmpty(json) ? new Dictionary<string, string>(StringComparer.Ordinal)
+        : JsonSerializer.Deserialize<Dictionary<string, string>>(json, Options) ?? new Dictionary<string, string>(StringComparer.Ordinal);
+}

@@ -1,0 +1,170 @@
+using Deprov.Core.Audit;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+
+namespace Deprov.Core.Store;
+
+/// <summary>
+/// Deprov's durable state. Every method is one transaction; a method that changes state also appends the audit
+/// records describing the change in that same transaction, so state and evidence can never disagree.
+/// </summary>
+/// <remarks>
+/// Error contract: throw <see cref="StoreException"/> (with <c>IsTransient</c> for busy/locked/lost connection).
+/// Implementations: SQLite (embedded default) and PostgreSQL; both pass the same contract tests.
+/// </remarks>
+public interface IStore : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema to the latest version. Safe to call on every start.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    Task<int> GetSchemaVersionAsync(CancellationToken cancellationToken);
+
+    // People and systems
+
+    Task UpsertPeopleAsync(IReadOnlyList<Person> people, CancellationToken cancellationToken);
+
+    Task<Person?> GetPersonAsync(string personId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Person>> ListPeopleAsync(int limit, int offset, CancellationToken cancellationToken);
+
+    Task<int> CountPeopleAsync(CancellationToken cancellationToken);
+
+    Task UpsertSystemsAsync(IReadOnlyList<ConnectedSystem> systems, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ConnectedSystem>> ListSystemsAsync(CancellationToken cancellationToken);
+
+    // Inventory
+
+    /// <summary>Replaces everything known about one system with a complete discovery snapshot, atomically.</summary>
+    Task ReplaceInventoryAsync(string systemId, InventorySnapshot snapshot, CancellationToken cancellationToken);
+
+    /// <summary>Everything linked to these people, one map per person found (unknown ids are left out).</summary>
+    Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken);
+
+    // Events
+
+    /// <summary>
+    /// Records an event. Returns false (and changes nothing) when an event with the same idempotency key exists.
+    /// <paramref name="parkedReason"/> non-null parks it: kept and listed, replayed when the person appears.
+    /// </summary>
+    Task<bool> RecordEventAsync(LifecycleEvent lifecycleEvent, string? parkedReason, AuditEntry audit, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ParkedEvent>> ListParkedEventsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Marks a parked event as handled (replayed into a case, or discarded by an admin).</summary>
+    Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken);
+
+    // Cases and steps
+
+    /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>
+    Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Case>> ListCasesAsync(CaseQuery query, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Step>> GetStepsAsync(string caseId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<StepDependency>> GetDependenciesAsync(string caseId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Claims up to <paramref name="max"/> automated steps that are pending and due, marks them running and counts the
+    /// attempt, in one transaction. A step is persisted as running before its connector call is made.
+    /// </summary>
+    Task<IReadOnlyList<ClaimedStep>> ClaimDueStepsAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
+
+    /// <summary>After a crash: steps left running go back to pending so they are re-run (steps are idempotent).</summary>
+    Task<int> RecoverRunningStepsAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The earliest due time of a pending automated step, if any.</summary>
+    Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records step outcomes, their audit records and any tasks, releases dependants, and re-derives each affected case's
+    /// status with <see cref="Execution.CaseProgress"/>, in one transaction.
+    /// </summary>
+    Task CompleteStepsAsync(IReadOnlyList<StepCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Cancels every not-yet-finished step of the person's open cases and marks those cases cancelled.</summary>
+    Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Finished steps of all the person's cases (for restore and history).</summary>
+    Task<IReadOnlyList<Step>> GetPersonStepsAsync(string personId, CancellationToken cancellationToken);
+
+    // Tasks
+
+    Task<IReadOnlyList<TaskItem>> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes a task. A task tied to a step marks that step done manually and releases its dependants.
+    /// Throws <see cref="ValidationException"/> when the task is unknown or already done.
+    /// </summary>
+    Task<TaskItem> CompleteTaskAsync(string taskId, string completedBy, string? note, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // Legal holds
+
+    Task<LegalHold> SetLegalHoldAsync(LegalHold hold, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Releases the person's holds (one system or all); held steps go back to pending.</summary>
+    Task<int> ReleaseLegalHoldAsync(string personId, string? systemId, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
+
+    // Audit
+
+    /// <summary>Appends records that are not tied to a state change made by another method (admin actions, rejected input).</summary>
+    Task AppendAuditAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Streams the chain in sequence order from <paramref name="fromSeq"/>.</summary>
+    IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSeq, CancellationToken cancellationToken);
+
+    /// <summary>Streams the records about one person, in sequence order.</summary>
+    IAsyncEnumerable<AuditRecord> ReadPersonAuditAsync(string personId, CancellationToken cancellationToken);
+
+    // Status
+
+    Task<StoreStatistics> GetStatisticsAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Exposure windows (ms) of cases whose cut was verified, optionally since a moment.</summary>
+    Task<IReadOnlyList<double>> GetExposureWindowsAsync(DateTimeOffset? since, CancellationToken cancellationToken);
+}
+
+/// <summary>A complete picture of one system from discovery, already correlated to people.</summary>
+public sealed record InventorySnapshot(
+    IReadOnlyList<Account> Accounts,
+    IReadOnlyList<Entitlement> Entitlements,
+    IReadOnlyList<Assignment> Assignments,
+    IReadOnlyList<Device> Devices,
+    IReadOnlyList<Credential> Credentials);
+
+public sealed record ParkedEvent(LifecycleEvent Event, string Reason, DateTimeOffset ParkedAt);
+
+public sealed record CaseQuery(string? PersonId = null, IReadOnlyList<CaseStatus>? Statuses = null, int Limit = 100);
+
+public sealed record TaskQuery(bool OpenOnly = true, Team? Team = null, string? PersonId = null, int Limit = 200);
+
+/// <summary>A step claimed for execution, with what the connector needs to act.</summary>
+public sealed record ClaimedStep(Step Step, string PersonId, string? AccountExternalId, string? AccountUserName,
+    string? EntitlementExternalId, string? DeviceExternalId, string? CredentialExternalId);
+
+/// <summary>The outcome of one step attempt.</summary>
+/// <param name="NextAttemptAt">For a retry: when to run again (status goes back to pending).</param>
+/// <param name="Task">A task to raise (retries exhausted, read-back failed).</param>
+public sealed record StepCompletion(
+    string StepId,
+    StepStatus Status,
+    DateTimeOffset At,
+    string? Before,
+    string? After,
+    string? Error,
+    DateTimeOffset? NextAttemptAt,
+    TaskItem? Task,
+    IReadOnlyList<AuditEntry> Audit);
+
+public sealed record StoreStatistics(
+    IReadOnlyDictionary<CaseStatus, int> CasesByStatus,
+    int ParkedEvents,
+    int OpenTasks,
+    int OverdueTasks,
+    int FailedSteps,
+    int PendingSteps,
+    int HeldSteps,
+    long AuditRecords);
