@@ -268,7 +268,25 @@ public sealed class SettingsNode
         return d[a.Length, b.Length];
     }
 
-    /// <summary>Parses a duration like <c>30d</c>, <c>12h</c>, <c>15m</c>, <c>0</c>.</summary>
+    /// <summary>Reads a duration (<c>30d</c>, <c>4h</c>, <c>15m</c>, <c>10s</c>, <c>200ms</c>, <c>2w</c>, <c>0</c>).</summary>
+    public TimeSpan GetDuration(string key, TimeSpan defaultValue, List<ValidationError> errors)
+    {
+        var s = GetString(key, errors);
+        if (s is null)
+        {
+            return defaultValue;
+        }
+
+        if (!TryParseDuration(s, out var v))
+        {
+            errors.Add(this[key].Error($"is '{s}', which is not a duration.", "write a number with a unit: 200ms, 10s, 15m, 4h, 30d or 2w."));
+            return defaultValue;
+        }
+
+        return v;
+    }
+
+    /// <summary>Parses a duration like <c>30d</c>, <c>12h</c>, <c>15m</c>, <c>200ms</c>, <c>0</c>.</summary>
     public static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = TimeSpan.Zero;
@@ -283,8 +301,14 @@ public sealed class SettingsNode
             return false;
         }
 
+        if (text.EndsWith("ms", StringComparison.Ordinal) && double.TryParse(text[..^2], NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
+        {
+            value = TimeSpan.FromMilliseconds(ms);
+            return true;
+        }
+
         var unit = text[^1];
-        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n))
+        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0)
         {
             return false;
         }

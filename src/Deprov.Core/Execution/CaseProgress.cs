@@ -20,8 +20,8 @@ public static class CaseProgress
         }
 
         var failed = steps.Count(s => s.Status is StepStatus.Failed or StepStatus.Unconfirmed or StepStatus.Blocked);
-        var active = steps.Count(s => s.Status is StepStatus.Running || (s.Status is StepStatus.Pending or StepStatus.Waiting && s.DueAt <= now));
-        var future = steps.Count(s => s.Status is StepStatus.Pending or StepStatus.Waiting && s.DueAt > now);
+        var active = steps.Count(s => s.Automated && (s.Status is StepStatus.Running || (s.Status is StepStatus.Pending && s.DueAt <= now)));
+        var future = steps.Count(s => s.Automated && (s.Status is StepStatus.Waiting || (s.Status is StepStatus.Pending && s.DueAt > now)));
         var held = steps.Count(s => s.Status == StepStatus.Held);
         var manualOpen = steps.Count(s => !s.Automated && !s.Status.IsTerminal());
 
@@ -50,7 +50,7 @@ public static class CaseProgress
 
         if (future > 0 || held > 0)
         {
-            var next = steps.Where(s => s.Status is StepStatus.Pending or StepStatus.Waiting).Select(s => (DateTimeOffset?)s.DueAt).Min();
+            var next = steps.Where(s => s.Automated && s.Status is StepStatus.Pending or StepStatus.Waiting).Select(s => (DateTimeOffset?)s.DueAt).Min();
             var detail = (next, held) switch
             {
                 (not null, > 0) => $"next step due {next:u}; {held} step(s) held by a legal hold",

@@ -54,6 +54,13 @@ public interface IStore : IAsyncDisposable
     /// <summary>Marks a parked event as handled (replayed into a case, or discarded by an admin).</summary>
     Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken);
 
+    /// <summary>Marks an event handled (its case created, or its hold applied). Cases created with
+    /// <see cref="CreateCasesAsync"/> mark their events handled in the same transaction.</summary>
+    Task MarkEventHandledAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Events recorded but not handled (the process stopped in between) and not parked: handled again on start.</summary>
+    Task<IReadOnlyList<LifecycleEvent>> ListUnhandledEventsAsync(CancellationToken cancellationToken);
+
     // Cases and steps
 
     /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Deprov.Connectors.Sandbox;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Hosting;
+using Deprov.Hosting.Configuration;
+using Deprov.Hosting.Execution;
+using Spectre.Console;
+
+namespace Deprov.Cli;
+
+/// <summary>What every command shares: global options, how to open the engine, how to print.</summary>
+public sealed class CliContext
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } };
+
+    public CliContext(TimeProvider time, IAnsiConsole console, IReadOnlyList<IConnectorFactory> factories)
+    {
+        Time = time;
+        Console = console;
+        Factories = factories;
+    }
+
+    public Option<string> ConfigOption { get; } = new("--config", "-c")
+    {
+        Description = "Path to deprov.yaml (default: $DEPROV_CONFIG or ./deprov.yaml)",
+        Recursive = true,
+    };
+
+    public Option<bool> JsonOption { get; } = new("--json")
+    {
+        Description = "Print machine-readable JSON",
+        Recursive = true,
+    };
+
+    public Option<string> ActorOption { get; } = new("--actor")
+    {
+        Description = "Who is acting, for the audit trail (default: $DEPROV_ACTOR or $USER)",
+        Recursive = true,
+    };
+
+    public TimeProvider Time { get; }
+
+    public IAnsiConsole Console { get; }
+
+    public IReadOnlyList<IConnectorFactory> Factories { get; }
+
+    public static IReadOnlyList<IConnectorFactory> DefaultFactories() => [new SandboxConnectorFactory()];
+
+    public string ConfigPath(ParseResult pr) =>
+        pr.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable("DEPROV_CONFIG") ?? "deprov.yaml";
+
+    public string Actor(ParseResult pr)
+    {
+        var name = pr.GetValue(ActorOption) ?? Environment.GetEnvironmentVariable("DEPROV_ACTOR") ?? Environment.GetEnvironmentVariable("USER") ?? "unknown";
+        return name.StartsWith("admin:", StringComparison.Ordinal) ? name : $"admin:{name}";
+    }
+
+    public bool IsJson(ParseResult pr) => pr.GetValue(JsonOption);
+
+    public DeprovConfig LoadConfig(ParseResult pr) => ConfigLoader.Load(ConfigPath(pr), DeprovHost.Factories(Factories));
+
+    public Task<DeprovEngine> OpenAsync(ParseResult pr, CancellationToken ct) =>
+        DeprovHost.OpenAsync(LoadConfig(pr), Factories, Time, null, null, ct);
+
+    public Task<DeprovEngine> OpenAsync(DeprovConfig config, CancellationToken ct) =>
+        DeprovHost.OpenAsync(config, Factories, Time, null, null, ct);
+
+    public static void WriteJson<T>(T value) => System.Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    /// <summary>
+    /// Parses an effective moment: 'now', an ISO date-time with offset, or a date (the end of that day in the person's
+    /// time zone: access ends when the day ends).
+    /// </summary>
+    public DateTimeOffset ParseWhen(string? text, string timeZone, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text == "now")
+        {
+            return Time.GetUtcNow();
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return EndOfDay(date, timeZone);
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
+        {
+            return dto;
+        }
+
+        throw new ValidationException([new ValidationError(null, null, option, $"'{text}' is not a date or time.", "write 'now', a date like 2026-12-31, or 2026-12-31T17:00:00+01:00.")]);
+    }
+
+    public static DateTimeOffset EndOfDay(DateOnly date, string timeZone)
+    {
+        var tz = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var found) ? found : TimeZoneInfo.Utc;
+        var local = date.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+        return new DateTimeOffset(local, tz.GetUtcOffset(local)).ToUniversalTime();
+    }
+
+    /// <summary>Runs a command body, mapping errors to exit codes and clear messages (never a stack trace for bad input).</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (ValidationException ex)
+        {
+            await System.Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return ex.Message.Contains("There is no", StringComparison.Ordinal) ? ExitCodes.NotFound : ExitCodes.InvalidInput;
+        }
+        catch (StoreException ex)
+        {
+            await System.Console.Error.WriteLineAsync($"store error: {ex.Message}");
+            return ExitCodes.StoreError;
+        }
+        catch (OperationCanceledException)
+        {
+            await System.Console.Error.WriteLineAsync("cancelled");
+            return ExitCodes.Error;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.CommandLine;
+using Deprov.Core;
+using Deprov.Core.Model;
+using Deprov.Core.Store;
+using Deprov.Hosting;
+using Deprov.Hosting.Discovery;
+using Deprov.Hosting.Execution;
+using Spectre.Console;
+
+namespace Deprov.Cli.Commands;
+
+/// <summary>Commands that look at or drive cases: case, cases, run, discover.</summary>
+public static class CaseCommands
+{
+    public static IEnumerable<Command> Create(CliContext ctx)
+    {
+        yield return Case(ctx);
+        yield return Cases(ctx);
+        yield return Run(ctx);
+        yield return Discover(ctx);
+    }
+
+    private static Command Case(CliContext ctx)
+    {
+        var id = new Argument<string>("case") { Description = "Case id (C-...)" };
+        var cmd = new Command("case", "Show a case's timeline: every step with status, times, evidence and retries") { id };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            var kase = await engine.Store.GetCaseAsync(pr.GetValue(id)!, ct) ?? throw new ValidationException($"There is no case '{pr.GetValue(id)}'. List cases with 'deprov cases'.");
+            var steps = await engine.Store.GetStepsAsync(kase.Id, ct);
+            if (ctx.IsJson(pr))
+            {
+                CliContext.WriteJson(new { kase, exposureMs = kase.ExposureWindow?.TotalMilliseconds, steps, dependencies = await engine.Store.GetDependenciesAsync(kase.Id, ct) });
+            }
+            else
+            {
+                Views.Timeline(ctx.Console, kase, steps, ctx.Time.GetUtcNow());
+            }
+
+            return kase.Status == CaseStatus.Unverified ? ExitCodes.NotVerified : ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Cases(CliContext ctx)
+    {
+        var person = new Option<string>("--person") { Description = "Only this person's cases" };
+        var status = new Option<string>("--status") { Description = "Only cases in this status (running, scheduled, verified, unverified, cancelled)" };
+        var limit = new Option<int>("--limit") { Description = "At most this many (newest first)", DefaultValueFactory = _ => 50 };
+        var cmd = new Command("cases", "List cases, newest first") { person, status, limit };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            CaseStatus? s = null;
+            if (pr.GetValue(status) is { } text)
+            {
+                s = Naming.TryParseEnum<CaseStatus>(text, out var v) ? v
+                    : throw new ValidationException([new ValidationError(null, null, "--status", $"'{text}' is not a case status.", $"use one of: {Naming.AllowedValues<CaseStatus>()}.")]);
+            }
+
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            var cases = await engine.Store.ListCasesAsync(new CaseQuery(pr.GetValue(person), s is null ? null : [s.Value], pr.GetValue(limit)), ct);
+            if (ctx.IsJson(pr))
+            {
+                CliContext.WriteJson(cases.Select(c => new { c.Id, c.PersonId, c.Kind, c.Status, c.PolicyRule, c.CreatedAt, c.CutAt, c.CutVerifiedAt, exposureMs = c.ExposureWindow?.TotalMilliseconds, c.StatusDetail }));
+                return ExitCodes.Ok;
+            }
+
+            var table = new Table().Border(TableBorder.Simple);
+            table.AddColumns("case", "person", "kind", "status", "rule", "created", "exposure", "detail");
+            var now = ctx.Time.GetUtcNow();
+            foreach (var c in cases)
+            {
+                table.AddRow(Views.E(c.Id), Views.E(c.PersonId), c.Kind.Snake(), Views.Status(c.Status), Views.E(c.PolicyRule), Views.E(Views.When(c.CreatedAt, now)),
+                    c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "-", Views.E(c.StatusDetail));
+            }
+
+            ctx.Console.Write(table);
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Run(CliContext ctx)
+    {
+        var untilIdle = new Option<bool>("--until-idle") { Description = "Exit when nothing is due now (default: run until Ctrl-C, waking for staged steps)" };
+        var cmd = new Command("run", "Run the worker: execute due steps, staged steps when their time comes, and recover after a crash") { untilIdle };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            using var workerLock = DeprovHost.TryAcquireWorkerLock(engine.Config);
+            if (workerLock is null)
+            {
+                await Console.Error.WriteLineAsync("error: another Deprov worker already runs on this store (only one may execute steps at a time).");
+                return ExitCodes.Error;
+            }
+
+            if (!ctx.IsJson(pr))
+            {
+                engine.OnProgress = Views.LiveSteps(ctx.Console);
+                ctx.Console.MarkupLine($"worker started on {Views.E(engine.Config.Store.Path)}{(pr.GetValue(untilIdle) ? " (until idle)" : "; Ctrl-C to stop")}");
+            }
+
+            try
+            {
+                await engine.RunAsync(pr.GetValue(untilIdle) ? RunMode.UntilIdle : RunMode.Forever, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                ctx.Console.MarkupLine("worker stopped");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Discover(CliContext ctx)
+    {
+        var systems = new Argument<string[]>("system") { Description = "Systems to discover (default: all)", Arity = ArgumentArity.ZeroOrMore };
+        var cmd = new Command("discover", "Read accounts, groups, devices and credentials from connected systems and tie them to people") { systems };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            var reports = await DiscoverAsync(ctx, engine, pr.GetValue(systems) ?? [], ctx.IsJson(pr), ct);
+            if (ctx.IsJson(pr))
+            {
+                CliContext.WriteJson(reports);
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    internal static async Task<List<DiscoveryReport>> DiscoverAsync(CliContext ctx, DeprovEngine engine, IReadOnlyList<string> only, bool quiet, CancellationToken ct)
+    {
+        var unknown = only.Where(s => !engine.Systems.ContainsKey(s)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ValidationException($"There is no system '{unknown[0]}'. Configured systems: {string.Join(", ", engine.Systems.Keys)}.");
+        }
+
+        var service = new DiscoveryService(engine.Store, ctx.Time);
+        var reports = new List<DiscoveryReport>();
+        foreach (var (id, rt) in engine.Systems.Where(s => only.Count == 0 || only.Contains(s.Key)))
+        {
+            reports.Add(await service.DiscoverAsync(rt, null, ct));
+        }
+
+        if (!quiet)
+        {
+            var table = new Table().Border(TableBorder.Simple).Title("discovery");
+            table.AddColumns("system", "accounts", "tied to people", "orphans", "conflicts", "entitlements", "memberships", "devices", "credentials", "took");
+            foreach (var r in reports)
+            {
+                table.AddRow(r.SystemId, $"{r.Accounts}", $"{r.Correlated}", r.Orphans > 0 ? $"[yellow]{r.Orphans}[/]" : "0", r.Conflicts > 0 ? $"[red]{r.Conflicts}[/]" : "0",
+                    $"{r.Entitlements}", $"{r.Memberships}", $"{r.Devices}", $"{r.Credentials}", $"{r.Took.TotalMilliseconds:0} ms");
+            }
+
+            ctx.Console.Write(table);
+        }
+
+        return reports;
+    }
+}

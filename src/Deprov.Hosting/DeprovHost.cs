@@ -1,0 +1,75 @@
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Hosting.Configuration;
+using Deprov.Hosting.Execution;
+using Deprov.Store.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Deprov.Hosting;
+
+/// <summary>Builds a ready engine from <c>deprov.yaml</c>: loads and validates the configuration, opens and migrates the
+/// store, registers the systems and creates one connector per system. Shared by the CLI and the server.</summary>
+public static class DeprovHost
+{
+    public static IReadOnlyDictionary<string, IConnectorFactory> Factories(IEnumerable<IConnectorFactory> factories) =>
+        factories.ToDictionary(f => f.Kind, StringComparer.Ordinal);
+
+    public static async Task<DeprovEngine> OpenAsync(DeprovConfig config, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,
+        EngineOptions? options, CancellationToken cancellationToken)
+    {
+        var byKind = Factories(factories);
+        var store = new SqliteStore(config.Store.Path, config.Store.Durability);
+        await store.MigrateAsync(cancellationToken);
+        await store.UpsertSystemsAsync(config.Systems.Select(s => s.System).ToList(), cancellationToken);
+        var context = new ConnectorContext(time, config.DataDirectory, new SecretResolver());
+        var runtimes = new Dictionary<string, SystemRuntime>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var s in config.Systems)
+            {
+                var connector = byKind[s.System.Kind].Create(s.System, s.Settings, context);
+                runtimes[s.System.Id] = new SystemRuntime(s, connector, config.Policy.Execution, time, options?.CallTimeout ?? TimeSpan.FromSeconds(30));
+            }
+        }
+        catch
+        {
+            foreach (var r in runtimes.Values)
+            {
+                await r.DisposeAsync();
+            }
+
+            await store.DisposeAsync();
+            throw;
+        }
+
+        var logger = (logs ?? NullLoggerFactory.Instance).CreateLogger("Deprov.Engine");
+        return new DeprovEngine(config, store, runtimes, time, logger, options);
+    }
+
+    public static async Task<DeprovEngine> OpenAsync(string configPath, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,
+        EngineOptions? options, CancellationToken cancellationToken)
+    {
+        var list = factories.ToList();
+        var config = ConfigLoader.Load(configPath, Factories(list));
+        return await OpenAsync(config, list, time, logs, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the store's worker lock: only one process executes steps for a store at a time (the lock is released by the
+    /// kernel if the process dies). Returns null when another process holds it.
+    /// </summary>
+    public static IDisposable? TryAcquireWorkerLock(DeprovConfig config)
+    {
+        var path = config.Store.Path + ".worker.lock";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+}

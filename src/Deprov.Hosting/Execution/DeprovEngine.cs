@@ -1,0 +1,308 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Deprov.Core;
+using Deprov.Core.Audit;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Core.Policy;
+using Deprov.Core.Store;
+using Deprov.Hosting.Configuration;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace Deprov.Hosting.Execution;
+
+public enum SubmitOutcome
+{
+    /// <summary>A case was planned (it runs now or when due).</summary>
+    Planned,
+    /// <summary>The same idempotency key was seen before; nothing was done.</summary>
+    Duplicate,
+    /// <summary>The person is unknown: the event is kept and listed, and replayed when the person appears.</summary>
+    Parked,
+    /// <summary>The event changed state directly (legal hold set or released).</summary>
+    Applied,
+}
+
+public sealed record SubmitResult(LifecycleEvent Event, SubmitOutcome Outcome, Plan? Plan, string Message);
+
+/// <summary>What the engine reports while it works (progress display, live console).</summary>
+public sealed record StepProgress(Step Step, string PersonId, StepStatus Status, string? Detail);
+
+/// <summary>
+/// The deprovisioning engine: accepts lifecycle events, plans cases, and executes their steps durably. Every step is
+/// persisted as running before its connector call; results are group-committed (one transaction, one fsync, for a batch
+/// of step results) together with their audit records.
+/// </summary>
+public sealed partial class DeprovEngine : IAsyncDisposable
+{
+    private readonly IStore _store;
+    private readonly DeprovConfig _config;
+    private readonly IReadOnlyDictionary<string, SystemRuntime> _systems;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly EngineOptions _options;
+    private readonly Planner _planner;
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public DeprovEngine(DeprovConfig config, IStore store, IReadOnlyDictionary<string, SystemRuntime> systems, TimeProvider time, ILogger logger, EngineOptions? options = null)
+    {
+        _config = config;
+        _store = store;
+        _systems = systems;
+        _time = time;
+        _logger = logger;
+        _options = options ?? new EngineOptions();
+        _planner = new Planner(config.Policy, PlanningContext);
+    }
+
+    public IStore Store => _store;
+
+    public DeprovConfig Config => _config;
+
+    public IReadOnlyDictionary<string, SystemRuntime> Systems => _systems;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>Called for every step that starts or finishes. Must be quick; runs on the engine's threads.</summary>
+    public Action<StepProgress>? OnProgress { get; set; }
+
+    public PlanningContext PlanningContext => new(
+        _config.SystemsById,
+        _systems.ToDictionary(kv => kv.Key, kv => kv.Value.Descriptor.Supported, StringComparer.Ordinal));
+
+    // ----- events -----
+
+    /// <summary>Records an event and plans what it implies. Idempotent on <see cref="LifecycleEvent.IdempotencyKey"/>.</summary>
+    public async Task<SubmitResult> SubmitAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken) =>
+        (await SubmitManyAsync([e], actor, cancellationToken))[0];
+
+    /// <summary>Submits a batch (an import, a layoff): plans are persisted together.</summary>
+    public async Task<IReadOnlyList<SubmitResult>> SubmitManyAsync(IReadOnlyList<LifecycleEvent> events, string actor, CancellationToken cancellationToken)
+    {
+        var results = new SubmitResult?[events.Count];
+        var toPlan = new List<(int Index, LifecycleEvent Event)>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = Validate(events[i]);
+            var person = await _store.GetPersonAsync(e.PersonId, cancellationToken);
+            if (person is null)
+            {
+                var reason = $"unknown person '{e.PersonId}': kept until the person appears in the HR data";
+                var parked = await _store.RecordEventAsync(e, reason, Audit(e, actor, "event_parked", "parked", reason), cancellationToken);
+                results[i] = new SubmitResult(e, parked ? SubmitOutcome.Parked : SubmitOutcome.Duplicate, null, parked ? reason : DuplicateMessage(e));
+                continue;
+            }
+
+            if (!await _store.RecordEventAsync(e, null, Audit(e, actor, "event_received", "ok", e.Note), cancellationToken))
+            {
+                results[i] = new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
+                continue;
+            }
+
+            toPlan.Add((i, e));
+        }
+
+        foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken))
+        {
+            results[index] = result;
+        }
+
+        Wake();
+        return results!;
+    }
+
+    /// <summary>Handles events that were recorded but not handled before the process stopped.</summary>
+    public async Task<int> HandleUnhandledEventsAsync(CancellationToken cancellationToken)
+    {
+        var pending = await _store.ListUnhandledEventsAsync(cancellationToken);
+        if (pending.Count > 0)
+        {
+            await HandleAsync(pending.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
+        }
+
+        return pending.Count;
+    }
+
+    /// <summary>Replays parked events whose person now exists.</summary>
+    public async Task<int> ReplayParkedAsync(string actor, CancellationToken cancellationToken)
+    {
+        var parked = await _store.ListParkedEventsAsync(cancellationToken);
+        var ready = new List<(int, LifecycleEvent)>();
+        foreach (var p in parked)
+        {
+            if (await _store.GetPersonAsync(p.Event.PersonId, cancellationToken) is not null)
+            {
+                ready.Add((ready.Count, p.Event));
+            }
+        }
+
+        await HandleAsync(ready, actor, cancellationToken);
+        Wake();
+        return ready.Count;
+    }
+
+    private async Task<List<(int, SubmitResult)>> HandleAsync(List<(int Index, LifecycleEvent Event)> events, string actor, CancellationToken cancellationToken)
+    {
+        var results = new List<(int, SubmitResult)>();
+        var plans = new List<(int Index, LifecycleEvent Event, Plan Plan)>();
+        var maps = (await _store.GetAccessMapsAsync(events.Select(e => e.Event.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
+            .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
+        var now = _time.GetUtcNow();
+        foreach (var (index, e) in events)
+        {
+            if (!maps.TryGetValue(e.PersonId, out var map))
+            {
+                continue;
+            }
+
+            switch (e.Kind)
+            {
+                case EventKind.Leave or EventKind.ContractEnd or EventKind.Move:
+                {
+                    var rule = _config.Policy.Match(e, map.Person, map.RiskTier(_config.SystemsById))
+                        ?? new PolicyRule("default", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.Lock);
+                    var caseId = NewId("C");
+                    var plan = e.Kind == EventKind.Move
+                        ? _planner.PlanMover(e, map, rule, caseId, now)
+                        : _planner.PlanLeaver(e, map, rule, caseId, now);
+                    plans.Add((index, e, plan));
+                    break;
+                }
+
+                case EventKind.Rehire or EventKind.TerminationCancelled:
+                {
+                    var cancelled = await _store.CancelOpenCasesAsync(e.PersonId, $"{e.Kind.Snake()} ({e.Id})",
+                        Audit(e, actor, "cancel_open_cases", "ok", null), now, cancellationToken);
+                    var done = await _store.GetPersonStepsAsync(e.PersonId, cancellationToken);
+                    var plan = _planner.PlanRestore(e, map, done, NewId("C"), now);
+                    var restoreNote = cancelled.Count > 0 ? $"cancelled {string.Join(", ", cancelled)}" : "no open case";
+                    plans.Add((index, e, plan with { Notes = [restoreNote, .. plan.Notes] }));
+                    break;
+                }
+
+                case EventKind.LegalHoldSet:
+                {
+                    var hold = new LegalHold(NewId("H"), e.PersonId, e.HoldSystemId, e.Note ?? "legal hold", actor, now);
+                    await _store.SetLegalHoldAsync(hold, Audit(e, actor, "legal_hold_set", "ok", hold.Reason), cancellationToken);
+                    await _store.MarkEventHandledAsync(e.Id, now, cancellationToken);
+                    results.Add((index, new SubmitResult(e, SubmitOutcome.Applied, null, $"legal hold {hold.Id} set on {e.PersonId}" + (e.HoldSystemId is null ? string.Empty : $" for {e.HoldSystemId}"))));
+                    break;
+                }
+
+                case EventKind.LegalHoldReleased:
+                {
+                    var n = await _store.ReleaseLegalHoldAsync(e.PersonId, e.HoldSystemId, Audit(e, actor, "legal_hold_released", "ok", e.Note), now, cancellationToken);
+                    await _store.MarkEventHandledAsync(e.Id, now, cancellationToken);
+                    results.Add((index, new SubmitResult(e, SubmitOutcome.Applied, null, $"{n} legal hold(s) released on {e.PersonId}")));
+                    break;
+                }
+            }
+        }
+
+        // Persist in chunks: one transaction (one fsync) for many plans.
+        foreach (var chunk in plans.Chunk(200))
+        {
+            var audit = chunk.Select(p => new AuditEntry(now, "deprov", "case_planned", null, p.Plan.Case.Id, p.Event.PersonId, p.Plan.Case.Id, null, null,
+                $"{{\"steps\":{p.Plan.Steps.Count},\"rule\":\"{p.Plan.Case.PolicyRule}\",\"plan\":\"{p.Plan.Case.Plan}\"}}", "ok", string.Join("; ", p.Plan.Notes))).ToList();
+            await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
+            foreach (var (index, e, plan) in chunk)
+            {
+                results.Add((index, new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'")));
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>Builds the plan an event would get, without recording or executing anything (dry run).</summary>
+    public async Task<Plan> PreviewAsync(LifecycleEvent e, CancellationToken cancellationToken)
+    {
+        var maps = await _store.GetAccessMapsAsync([e.PersonId], cancellationToken);
+        var map = (maps.Count > 0 ? maps[0] : null)
+            ?? throw new ValidationException($"There is no person '{e.PersonId}'. Check the id with 'deprov person <id>' or import the HR roster first.");
+        var now = _time.GetUtcNow();
+        var rule = _config.Policy.Match(e, map.Person, map.RiskTier(_config.SystemsById)) ?? _config.Policy.Rules[^1];
+        return e.Kind switch
+        {
+            EventKind.Move => _planner.PlanMover(e, map, rule, "C-preview", now),
+            EventKind.Rehire or EventKind.TerminationCancelled => _planner.PlanRestore(e, map, await _store.GetPersonStepsAsync(e.PersonId, cancellationToken), "C-preview", now),
+            _ => _planner.PlanLeaver(e, map, rule, "C-preview", now),
+        };
+    }
+
+    private LifecycleEvent Validate(LifecycleEvent e)
+    {
+        var errors = new List<ValidationError>();
+        if (string.IsNullOrWhiteSpace(e.PersonId))
+        {
+            errors.Add(new ValidationError(null, null, "personId", "is empty.", "give the HR id of the person."));
+        }
+
+        if (e.Kind == EventKind.Move && e.NewDepartment is null && e.NewTitle is null)
+        {
+            errors.Add(new ValidationError(null, null, "newDepartment", "a move needs a new department or a new title.", "pass --department and/or --title."));
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ValidationException(errors);
+        }
+
+        var now = _time.GetUtcNow();
+        var key = string.IsNullOrWhiteSpace(e.IdempotencyKey)
+            ? Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{e.Kind}|{e.PersonId}|{e.EffectiveAt.UtcTicks}|{e.Reason}|{e.Source}|{e.NewDepartment}|{e.NewTitle}|{e.HoldSystemId}")))[..32]
+            : e.IdempotencyKey;
+        return e with
+        {
+            Id = string.IsNullOrWhiteSpace(e.Id) ? NewId("E") : e.Id,
+            IdempotencyKey = key,
+            ReceivedAt = e.ReceivedAt == default ? now : e.ReceivedAt,
+        };
+    }
+
+    private static string DuplicateMessage(LifecycleEvent e) => $"already received (idempotency key {e.IdempotencyKey}); nothing done";
+
+    private static AuditEntry Audit(LifecycleEvent e, string actor, string action, string outcome, string? detail) =>
+        new(e.ReceivedAt, actor, action, null, e.Kind.Snake(), e.PersonId, null, null, null,
+            $"{{\"event\":\"{e.Id}\",\"kind\":\"{e.Kind.Snake()}\",\"effectiveAt\":\"{e.EffectiveAt:O}\",\"reason\":\"{e.Reason.Snake()}\",\"source\":\"{Escape(e.Source)}\"}}",
+            outcome, detail);
+
+    internal static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+
+    /// <summary>A short, unique, time-ordered id: <c>C-261122-8F3K2M9QX1</c>.</summary>
+    public string NewId(string prefix)
+    {
+        const string alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        Span<byte> bytes = stackalloc byte[10];
+        RandomNumberGenerator.Fill(bytes);
+        Span<char> chars = stackalloc char[10];
+        for (var i = 0; i < 10; i++)
+        {
+            chars[i] = alphabet[bytes[i] & 31];
+        }
+
+        return $"{prefix}-{_time.GetUtcNow():yyMMdd}-{chars}";
+    }
+
+    /// <summary>Tells the run loop to look for work now.</summary>
+    public void Wake() => _wake.Writer.TryWrite(true);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _systems.Values)
+        {
+            await s.DisposeAsync();
+        }
+
+        await _store.DisposeAsync();
+    }
+}
+
+/// <summary>Tuning of the run loop.</summary>
+/// <param name="MaxInFlight">Steps executing at once across all systems.</param>
+/// <param name="CommitBatch">Step results committed in one transaction at most.</param>
+/// <param name="CallTimeout">Timeout of one connector call.</param>
+public sealed record EngineOptions(int MaxInFlight = 512, int CommitBatch = 1024, TimeSpan? CallTimeout = null);

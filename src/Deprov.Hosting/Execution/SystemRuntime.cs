@@ -1,0 +1,98 @@
+using System.Threading.RateLimiting;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Policy;
+using Deprov.Hosting.Configuration;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Deprov.Hosting.Execution;
+
+/// <summary>One connected system at run time: its connector, how many calls may be in flight, and the retry pipeline.</summary>
+public sealed class SystemRuntime : IAsyncDisposable
+{
+    /// <summary>Retry notes for the audit trail, collected per execution.</summary>
+    internal static readonly ResiliencePropertyKey<List<string>> RetryNotes = new("deprov.retries");
+
+    private readonly RateLimiter? _rateLimiter;
+
+    public SystemRuntime(SystemConfig config, IConnector connector, ExecutionPolicy policy, TimeProvider time, TimeSpan callTimeout)
+    {
+        Config = config;
+        Connector = connector;
+        Descriptor = connector.Describe();
+        Gate = new SemaphoreSlim(config.Concurrency, config.Concurrency);
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = config.System.Id };
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            // A Retry-After longer than the inline limit is not waited for here: the step is rescheduled durably.
+            ShouldHandle = new PredicateBuilder()
+                .Handle<ConnectorException>(e => e.IsTransient && (e.RetryAfter is null || e.RetryAfter <= policy.MaxDelay))
+                .Handle<TimeoutRejectedException>(),
+            MaxRetryAttempts = Math.Max(0, policy.MaxAttempts - 1),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = policy.BaseDelay,
+            MaxDelay = policy.MaxDelay,
+            DelayGenerator = static args => ValueTask.FromResult(args.Outcome.Exception is ConnectorException { RetryAfter: { } ra } ? (TimeSpan?)ra : null),
+            OnRetry = static args =>
+            {
+                if (args.Context.Properties.TryGetValue(RetryNotes, out var notes))
+                {
+                    notes.Add($"attempt {args.AttemptNumber + 1} failed ({args.Outcome.Exception?.Message}); retried after {args.RetryDelay.TotalMilliseconds:0} ms");
+                }
+
+                return default;
+            },
+        });
+        builder.AddTimeout(callTimeout);
+        if (config.RateLimitPerSecond > 0)
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Max(10, 1000 / config.RateLimitPerSecond));
+            var perPeriod = Math.Max(1, (int)Math.Round(config.RateLimitPerSecond * period.TotalSeconds));
+            _rateLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perPeriod,
+                TokensPerPeriod = perPeriod,
+                ReplenishmentPeriod = period,
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                AutoReplenishment = true,
+            });
+            builder.AddRateLimiter(_rateLimiter);
+        }
+
+        Pipeline = builder.Build();
+    }
+
+    public SystemConfig Config { get; }
+
+    public IConnector Connector { get; }
+
+    public ConnectorDescriptor Descriptor { get; }
+
+    /// <summary>Limits the calls in flight to this system.</summary>
+    public SemaphoreSlim Gate { get; }
+
+    public ResiliencePipeline Pipeline { get; }
+
+    public async ValueTask DisposeAsync()
+    {
+        Gate.Dispose();
+        if (_rateLimiter is not null)
+        {
+            await _rateLimiter.DisposeAsync();
+        }
+
+        switch (Connector)
+        {
+            case IAsyncDisposable ad:
+                await ad.DisposeAsync();
+                break;
+            case IDisposable d:
+                d.Dispose();
+                break;
+        }
+    }
+}

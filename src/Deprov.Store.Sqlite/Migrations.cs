@@ -1,0 +1,98 @@
+namespace Deprov.Store.Sqlite;
+
+/// <summary>Versioned schema migrations. Append only: a shipped migration is never edited.</summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<(int Version, string Sql)> All =
+    [
+        (1, """
+            CREATE TABLE people(
+              id TEXT PRIMARY KEY, email TEXT NOT NULL, display_name TEXT NOT NULL, manager_id TEXT,
+              department TEXT NOT NULL, title TEXT NOT NULL, location TEXT NOT NULL, worker_type INTEGER NOT NULL,
+              status INTEGER NOT NULL, start_date TEXT, end_date TEXT, time_zone TEXT NOT NULL);
+            CREATE INDEX people_email ON people(email COLLATE NOCASE);
+
+            CREATE TABLE systems(
+              id TEXT PRIMARY KEY, display_name TEXT NOT NULL, kind TEXT NOT NULL, role INTEGER NOT NULL,
+              risk INTEGER NOT NULL, licence_cost TEXT NOT NULL, retention_days INTEGER NOT NULL);
+
+            CREATE TABLE accounts(
+              id TEXT PRIMARY KEY, system_id TEXT NOT NULL, external_id TEXT NOT NULL, user_name TEXT NOT NULL,
+              email TEXT, person_id TEXT, kind INTEGER NOT NULL, status INTEGER NOT NULL, last_sign_in INTEGER,
+              correlation_rule TEXT);
+            CREATE INDEX accounts_person ON accounts(person_id);
+            CREATE INDEX accounts_system ON accounts(system_id);
+
+            CREATE TABLE entitlements(
+              id TEXT PRIMARY KEY, system_id TEXT NOT NULL, external_id TEXT NOT NULL, name TEXT NOT NULL,
+              kind INTEGER NOT NULL, privileged INTEGER NOT NULL);
+            CREATE INDEX entitlements_system ON entitlements(system_id);
+
+            CREATE TABLE assignments(
+              account_id TEXT NOT NULL, entitlement_id TEXT NOT NULL, source INTEGER NOT NULL, expires_at INTEGER,
+              PRIMARY KEY(account_id, entitlement_id)) WITHOUT ROWID;
+
+            CREATE TABLE devices(
+              id TEXT PRIMARY KEY, system_id TEXT NOT NULL, external_id TEXT NOT NULL, serial TEXT NOT NULL,
+              model TEXT NOT NULL, owner_person_id TEXT, status INTEGER NOT NULL);
+            CREATE INDEX devices_owner ON devices(owner_person_id);
+
+            CREATE TABLE credentials(
+              id TEXT PRIMARY KEY, system_id TEXT NOT NULL, external_id TEXT NOT NULL, name TEXT NOT NULL,
+              kind INTEGER NOT NULL, owner_person_id TEXT, status INTEGER NOT NULL, last_rotated_at INTEGER);
+            CREATE INDEX credentials_owner ON credentials(owner_person_id);
+            CREATE TABLE credential_knowers(
+              credential_id TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY(credential_id, person_id)) WITHOUT ROWID;
+            CREATE INDEX credential_knowers_person ON credential_knowers(person_id);
+
+            CREATE TABLE events(
+              id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL, person_id TEXT NOT NULL,
+              effective_at INTEGER NOT NULL, reason INTEGER NOT NULL, source TEXT NOT NULL, received_at INTEGER NOT NULL,
+              new_department TEXT, new_title TEXT, hold_system_id TEXT, note TEXT,
+              parked_reason TEXT, parked_at INTEGER, resolution TEXT, handled_at INTEGER);
+            CREATE INDEX events_unhandled ON events(received_at) WHERE handled_at IS NULL AND parked_reason IS NULL;
+            CREATE INDEX events_parked ON events(parked_at) WHERE parked_reason IS NOT NULL AND resolution IS NULL;
+
+            CREATE TABLE cases(
+              id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind INTEGER NOT NULL, event_id TEXT NOT NULL,
+              policy_rule TEXT NOT NULL, plan TEXT NOT NULL, status INTEGER NOT NULL, effective_at INTEGER NOT NULL,
+              received_at INTEGER NOT NULL, created_at INTEGER NOT NULL, cut_at INTEGER NOT NULL,
+              cut_verified_at INTEGER, closed_at INTEGER, status_detail TEXT);
+            CREATE INDEX cases_person ON cases(person_id);
+            CREATE INDEX cases_status ON cases(status);
+
+            CREATE TABLE steps(
+              id TEXT PRIMARY KEY, case_id TEXT NOT NULL, seq INTEGER NOT NULL, action INTEGER NOT NULL,
+              category INTEGER NOT NULL, stage TEXT NOT NULL, system_id TEXT, account_id TEXT, entitlement_id TEXT,
+              device_id TEXT, credential_id TEXT, target TEXT NOT NULL, status INTEGER NOT NULL, due_at INTEGER NOT NULL,
+              ready_at INTEGER NOT NULL, attempts INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
+              before TEXT, after TEXT, error TEXT, parameters TEXT, wait_reason TEXT,
+              blockers INTEGER NOT NULL, manual INTEGER NOT NULL);
+            CREATE INDEX steps_case ON steps(case_id);
+            CREATE INDEX steps_ready ON steps(ready_at) WHERE status = 1 AND manual = 0;
+            CREATE INDEX steps_running ON steps(status) WHERE status = 2;
+
+            CREATE TABLE step_deps(
+              depends_on TEXT NOT NULL, step_id TEXT NOT NULL, hard INTEGER NOT NULL,
+              PRIMARY KEY(depends_on, step_id)) WITHOUT ROWID;
+
+            CREATE TABLE tasks(
+              id TEXT PRIMARY KEY, case_id TEXT, step_id TEXT, person_id TEXT, team INTEGER NOT NULL,
+              title TEXT NOT NULL, detail TEXT NOT NULL, created_at INTEGER NOT NULL, due_at INTEGER NOT NULL,
+              status INTEGER NOT NULL, completed_by TEXT, completed_at INTEGER, note TEXT);
+            CREATE INDEX tasks_open ON tasks(due_at) WHERE status = 0;
+            CREATE INDEX tasks_step ON tasks(step_id);
+
+            CREATE TABLE legal_holds(
+              id TEXT PRIMARY KEY, person_id TEXT NOT NULL, system_id TEXT, reason TEXT NOT NULL, set_by TEXT NOT NULL,
+              set_at INTEGER NOT NULL, released_at INTEGER);
+            CREATE INDEX legal_holds_person ON legal_holds(person_id);
+
+            CREATE TABLE audit(
+              seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, system_id TEXT,
+              target TEXT, person_id TEXT, case_id TEXT, step_id TEXT, before TEXT, after TEXT, outcome TEXT NOT NULL,
+              detail TEXT, prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
+            CREATE INDEX audit_person ON audit(person_id) WHERE person_id IS NOT NULL;
+            """),
+    ];
+}

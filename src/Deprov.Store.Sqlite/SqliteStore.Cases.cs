@@ -1,0 +1,550 @@
+using Deprov.Core;
+using Deprov.Core.Audit;
+using Deprov.Core.Execution;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Core.Store;
+using Microsoft.Data.Sqlite;
+using TaskStatus = Deprov.Core.Model.TaskStatus;
+
+namespace Deprov.Store.Sqlite;
+
+public sealed partial class SqliteStore
+{
+    private const string EventColumns = "id, kind, person_id, effective_at, reason, source, idempotency_key, received_at, new_department, new_title, hold_system_id, note";
+    private const string CaseColumns = "id, person_id, kind, event_id, policy_rule, plan, status, effective_at, received_at, created_at, cut_at, cut_verified_at, closed_at, status_detail";
+    private const string StepColumns = "s.id, s.case_id, s.seq, s.action, s.category, s.stage, s.system_id, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.target, s.status, s.due_at, s.attempts, s.started_at, s.finished_at, s.before, s.after, s.error, s.parameters, s.wait_reason";
+
+    public Task<bool> RecordEventAsync(LifecycleEvent lifecycleEvent, string? parkedReason, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            var e = lifecycleEvent;
+            var inserted = Command(c, tx,
+                $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                ("$1", e.Id), ("$2", (int)e.Kind), ("$3", e.PersonId), ("$4", T(e.EffectiveAt)), ("$5", (int)e.Reason), ("$6", e.Source),
+                ("$7", e.IdempotencyKey), ("$8", T(e.ReceivedAt)), ("$9", e.NewDepartment), ("$10", e.NewTitle), ("$11", e.HoldSystemId), ("$12", e.Note),
+                ("$13", parkedReason), ("$14", parkedReason is null ? null : T(e.ReceivedAt)));
+            using (inserted)
+            {
+                if (inserted.ExecuteNonQuery() == 0)
+                {
+                    return false;
+                }
+            }
+
+            AppendAudit(c, tx, [audit]);
+            return true;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ParkedEvent>> ListParkedEventsAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<ParkedEvent>>(c =>
+        {
+            using var cmd = Command(c, null, $"SELECT {EventColumns}, parked_reason, parked_at FROM events WHERE parked_reason IS NOT NULL AND resolution IS NULL ORDER BY parked_at");
+            using var r = cmd.ExecuteReader();
+            var list = new List<ParkedEvent>();
+            while (r.Read())
+            {
+                list.Add(new ParkedEvent(ReadEvent(r), r.GetString(12), D(r.GetInt64(13))));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    public Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            Exec(c, tx, "UPDATE events SET resolution = $r WHERE id = $id", ("$r", resolution), ("$id", eventId));
+            AppendAudit(c, tx, [audit]);
+            return 0;
+        }, cancellationToken);
+
+    public Task MarkEventHandledAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            Exec(c, tx, "UPDATE events SET handled_at = $at WHERE id = $id AND handled_at IS NULL", ("$at", T(at)), ("$id", eventId));
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<LifecycleEvent>> ListUnhandledEventsAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<LifecycleEvent>>(c =>
+        {
+            using var cmd = Command(c, null, $"SELECT {EventColumns} FROM events WHERE handled_at IS NULL AND parked_reason IS NULL ORDER BY received_at");
+            using var r = cmd.ExecuteReader();
+            var list = new List<LifecycleEvent>();
+            while (r.Read())
+            {
+                list.Add(ReadEvent(r));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    private static LifecycleEvent ReadEvent(SqliteDataReader r) => new(
+        r.GetString(0), (EventKind)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), (ExitReason)r.GetInt32(4), r.GetString(5), r.GetString(6),
+        D(r.GetInt64(7)), SN(r, 8), SN(r, 9), SN(r, 10), SN(r, 11));
+
+    public Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            using var insertCase = Prepared(c, tx, $"INSERT INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
+            using var insertStep = Prepared(c, tx,
+                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual) " +
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19");
+            using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
+            using var insertTask = PrepareTaskInsert(c, tx);
+            using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
+            foreach (var plan in plans)
+            {
+                var k = plan.Case;
+                Run(handled, T(k.CreatedAt), k.EventId);
+                Run(insertCase, k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
+                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail);
+                var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+                foreach (var s in plan.Steps)
+                {
+                    Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
+                        s.Target, (int)s.Status, T(s.DueAt), T(s.DueAt), s.Parameters, s.WaitReason, blockers.GetValueOrDefault(s.Id), s.Action == ActionKind.Manual ? 1 : 0);
+                }
+
+                foreach (var d in plan.Dependencies)
+                {
+                    Run(insertDep, d.DependsOn, d.StepId, d.Hard ? 1 : 0);
+                }
+
+                foreach (var t in plan.Tasks)
+                {
+                    InsertTask(insertTask, t);
+                }
+            }
+
+            AppendAudit(c, tx, audit);
+            return 0;
+        }, cancellationToken);
+
+    public Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
+        ReadAsync(c => GetCase(c, null, caseId), cancellationToken);
+
+    private static Case? GetCase(SqliteConnection c, SqliteTransaction? tx, string caseId)
+    {
+        using var cmd = Command(c, tx, $"SELECT {CaseColumns} FROM cases WHERE id = $id", ("$id", caseId));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadCase(r) : null;
+    }
+
+    public Task<IReadOnlyList<Case>> ListCasesAsync(CaseQuery query, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Case>>(c =>
+        {
+            var where = new List<string>();
+            var args = new List<(string, object?)> { ("$l", query.Limit) };
+            if (query.PersonId is not null)
+            {
+                where.Add("person_id = $p");
+                args.Add(("$p", query.PersonId));
+            }
+
+            if (query.Statuses is { Count: > 0 } statuses)
+            {
+                where.Add($"status IN ({string.Join(',', statuses.Select(s => (int)s))})");
+            }
+
+            var sql = $"SELECT {CaseColumns} FROM cases {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY created_at DESC, id DESC LIMIT $l";
+            using var cmd = Command(c, null, sql, [.. args]);
+            using var r = cmd.ExecuteReader();
+            var list = new List<Case>();
+            while (r.Read())
+            {
+                list.Add(ReadCase(r));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    private static Case ReadCase(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), (CaseKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), (CaseStatus)r.GetInt32(6),
+        D(r.GetInt64(7)), D(r.GetInt64(8)), D(r.GetInt64(9)), D(r.GetInt64(10)), DN(r, 11), DN(r, 12), SN(r, 13));
+
+    public Task<IReadOnlyList<Step>> GetStepsAsync(string caseId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id = $p", caseId), cancellationToken);
+
+    public Task<IReadOnlyList<Step>> GetPersonStepsAsync(string personId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id IN (SELECT id FROM cases WHERE person_id = $p)", personId), cancellationToken);
+
+    private static List<Step> ReadSteps(SqliteConnection c, SqliteTransaction? tx, string where, string arg)
+    {
+        using var cmd = Command(c, tx, $"SELECT {StepColumns} FROM steps s WHERE {where} ORDER BY s.case_id, s.seq", ("$p", arg));
+        using var r = cmd.ExecuteReader();
+        var list = new List<Step>();
+        while (r.Read())
+        {
+            list.Add(ReadStep(r));
+        }
+
+        return list;
+    }
+
+    private static Step ReadStep(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetInt32(2), (ActionKind)r.GetInt32(3), (StepCategory)r.GetInt32(4), r.GetString(5),
+        SN(r, 6), SN(r, 7), SN(r, 8), SN(r, 9), SN(r, 10), r.GetString(11), (StepStatus)r.GetInt32(12), D(r.GetInt64(13)), r.GetInt32(14),
+        DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21));
+
+    public Task<IReadOnlyList<StepDependency>> GetDependenciesAsync(string caseId, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<StepDependency>>(c =>
+        {
+            using var cmd = Command(c, null, "SELECT d.step_id, d.depends_on, d.hard FROM step_deps d JOIN steps s ON s.id = d.step_id WHERE s.case_id = $c ORDER BY d.step_id, d.depends_on", ("$c", caseId));
+            using var r = cmd.ExecuteReader();
+            var list = new List<StepDependency>();
+            while (r.Read())
+            {
+                list.Add(new StepDependency(r.GetString(0), r.GetString(1), r.GetInt32(2) == 1));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyList<string>>((c, tx) =>
+        {
+            var open = new List<string>();
+            using (var cmd = Command(c, tx, $"SELECT id FROM cases WHERE person_id = $p AND status NOT IN ({(int)CaseStatus.Cancelled}, {(int)CaseStatus.Verified})", ("$p", personId)))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    open.Add(r.GetString(0));
+                }
+            }
+
+            var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
+            var entries = new List<AuditEntry> { audit };
+            foreach (var id in open)
+            {
+                Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
+                    ("$now", T(now)), ("$r", reason), ("$c", id));
+                Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
+                    ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
+                Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
+                entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
+            }
+
+            AppendAudit(c, tx, entries);
+            return open;
+        }, cancellationToken);
+
+    // ----- execution -----
+
+    public Task<IReadOnlyList<ClaimedStep>> ClaimDueStepsAsync(DateTimeOffset now, int max, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyList<ClaimedStep>>((c, tx) =>
+        {
+            var claimed = new List<ClaimedStep>();
+            using (var cmd = Command(c, tx,
+                $"SELECT {StepColumns}, k.person_id, a.external_id, a.user_name, e.external_id, d.external_id, cr.external_id " +
+                "FROM steps s JOIN cases k ON k.id = s.case_id " +
+                "LEFT JOIN accounts a ON a.id = s.account_id LEFT JOIN entitlements e ON e.id = s.entitlement_id " +
+                "LEFT JOIN devices d ON d.id = s.device_id LEFT JOIN credentials cr ON cr.id = s.credential_id " +
+                "WHERE s.status = 1 AND s.manual = 0 AND s.ready_at <= $now ORDER BY s.ready_at LIMIT $max",
+                ("$now", T(now)), ("$max", max)))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    claimed.Add(new ClaimedStep(ReadStep(r), r.GetString(22), SN(r, 23), SN(r, 24), SN(r, 25), SN(r, 26), SN(r, 27)));
+                }
+            }
+
+            if (claimed.Count == 0)
+            {
+                return claimed;
+            }
+
+            var result = new List<ClaimedStep>(claimed.Count);
+            var held = new List<AuditEntry>();
+            using var run = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Running}, attempts = attempts + 1, started_at = $1 WHERE id = $2", "$1", "$2");
+            using var hold = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Held}, wait_reason = $1 WHERE id = $2", "$1", "$2");
+            foreach (var cs in claimed)
+            {
+                if (cs.Step.Action.BlockedByLegalHold() && ActiveHold(c, tx, cs.PersonId, cs.Step.SystemId) is { } h)
+                {
+                    var why = $"legal hold {h.Id} ({h.Reason}) set by {h.SetBy}";
+                    Run(hold, why, cs.Step.Id);
+                    held.Add(new AuditEntry(now, "deprov", cs.Step.Action.ToSnake(), cs.Step.SystemId, cs.Step.Target, cs.PersonId, cs.Step.CaseId, cs.Step.Id, null, null, "held", why));
+                    continue;
+                }
+
+                Run(run, T(now), cs.Step.Id);
+                result.Add(cs with { Step = cs.Step with { Status = StepStatus.Running, Attempts = cs.Step.Attempts + 1, StartedAt = now } });
+            }
+
+            AppendAudit(c, tx, held);
+            return result;
+        }, cancellationToken);
+
+    private static LegalHold? ActiveHold(SqliteConnection c, SqliteTransaction tx, string personId, string? systemId)
+    {
+        using var cmd = Command(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL AND (system_id IS NULL OR system_id = $s) LIMIT 1",
+            ("$p", personId), ("$s", systemId));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))) : null;
+    }
+
+    public Task<int> RecoverRunningStepsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            using var cmd = Command(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Pending}, ready_at = $now WHERE status = {(int)StepStatus.Running}", ("$now", T(now)));
+            var n = cmd.ExecuteNonQuery();
+            if (n > 0)
+            {
+                AppendAudit(c, tx, [new AuditEntry(now, "deprov", "recover_steps", null, null, null, null, null, null, null, "ok",
+                    $"{n} step(s) were running when the previous process stopped; they run again (steps are idempotent)")]);
+            }
+
+            return n;
+        }, cancellationToken);
+
+    public Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c => Scalar(c, null, "SELECT MIN(ready_at) FROM steps WHERE status = 1 AND manual = 0") is long t ? D(t) : (DateTimeOffset?)null, cancellationToken);
+
+    public Task CompleteStepsAsync(IReadOnlyList<StepCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            var cases = new HashSet<string>(StringComparer.Ordinal);
+            var audit = new List<AuditEntry>(completions.Count * 2);
+            using var ops = new StepOps(c, tx);
+            foreach (var done in completions)
+            {
+                var row = ops.Load(done.StepId) ?? throw new StoreException($"Step '{done.StepId}' does not exist.", isTransient: false);
+                cases.Add(row.CaseId);
+                if (done.NextAttemptAt is { } next)
+                {
+                    Run(ops.Retry, (int)StepStatus.Pending, T(next), done.Error, done.StepId);
+                }
+                else
+                {
+                    Run(ops.Finish, (int)done.Status, T(done.At), done.Before, done.After, done.Error, done.StepId);
+                    ops.AfterFinish(row, done.Status, now, done.At);
+                }
+
+                if (done.Task is not null)
+                {
+                    InsertTask(ops.InsertTask, done.Task);
+                }
+
+                audit.AddRange(done.Audit);
+            }
+
+            foreach (var caseId in cases)
+            {
+                RefreshCase(c, tx, caseId, now, audit);
+            }
+
+            AppendAudit(c, tx, audit);
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>Re-derives a case's status from its steps and records transitions worth evidence.</summary>
+    private static void RefreshCase(SqliteConnection c, SqliteTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
+    {
+        var kase = GetCase(c, tx, caseId);
+        if (kase is null)
+        {
+            return;
+        }
+
+        var tallies = new List<StepTally>();
+        using (var cmd = Command(c, tx, "SELECT status, manual, action, due_at, finished_at FROM steps WHERE case_id = $c", ("$c", caseId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var action = (ActionKind)r.GetInt32(2);
+                var due = D(r.GetInt64(3));
+                tallies.Add(new StepTally((StepStatus)r.GetInt32(0), r.GetInt32(1) == 0, action.CutsAccess() && due <= kase.CutAt && kase.Kind != CaseKind.Restore, due, DN(r, 4)));
+            }
+        }
+
+        var state = CaseProgress.Evaluate(kase, tallies, now);
+        if (state.Status == kase.Status && state.CutVerifiedAt == kase.CutVerifiedAt && state.Detail == kase.StatusDetail && state.ClosedAt == kase.ClosedAt)
+        {
+            return;
+        }
+
+        Exec(c, tx, "UPDATE cases SET status = $s, cut_verified_at = $v, closed_at = $cl, status_detail = $d WHERE id = $id",
+            ("$s", (int)state.Status), ("$v", T(state.CutVerifiedAt)), ("$cl", T(state.ClosedAt)), ("$d", state.Detail), ("$id", caseId));
+        if (kase.CutVerifiedAt is null && state.CutVerifiedAt is { } cut && kase.Kind != CaseKind.Restore)
+        {
+            var exposure = cut > kase.CutAt ? cut - kase.CutAt : TimeSpan.Zero;
+            audit.Add(new AuditEntry(now, "deprov", "access_cut_verified", null, kase.PersonId, kase.PersonId, caseId, null, null,
+                $"{{\"cutAt\":\"{kase.CutAt:O}\",\"verifiedAt\":\"{cut:O}\"}}", "ok", $"exposure window {exposure.TotalMilliseconds:0} ms"));
+        }
+
+        if (state.Status != kase.Status && state.Status is CaseStatus.Verified or CaseStatus.Unverified)
+        {
+            audit.Add(new AuditEntry(now, "deprov", state.Status == CaseStatus.Verified ? "case_verified" : "case_unverified", null, kase.PersonId, kase.PersonId, caseId, null,
+                kase.Status.Snake(), state.Status.Snake(), state.Status == CaseStatus.Verified ? "ok" : "failed", state.Detail));
+        }
+    }
+
+    /// <summary>Prepared statements for finishing steps and releasing their dependants.</summary>
+    private sealed class StepOps : IDisposable
+    {
+        private readonly SqliteConnection _c;
+        private readonly SqliteTransaction _tx;
+        private readonly SqliteCommand _load;
+        private readonly SqliteCommand _deps;
+        private readonly SqliteCommand _release;
+        private readonly SqliteCommand _block;
+        private readonly SqliteCommand _unblock;
+
+        public StepOps(SqliteConnection c, SqliteTransaction tx)
+        {
+            _c = c;
+            _tx = tx;
+            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
+            Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3 WHERE id = $4", "$1", "$2", "$3", "$4");
+            Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5 WHERE id = $6", "$1", "$2", "$3", "$4", "$5", "$6");
+            _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = $1", "$1");
+            _release = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE id = $1", "$1");
+            _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = $1 WHERE id = $2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending})", "$1", "$2");
+            _unblock = Prepared(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL WHERE id = $1 AND status = {(int)StepStatus.Blocked}", "$1");
+            InsertTask = PrepareTaskInsert(c, tx);
+        }
+
+        public SqliteCommand Retry { get; }
+
+        public SqliteCommand Finish { get; }
+
+        public SqliteCommand InsertTask { get; }
+
+        public StepRow? Load(string stepId)
+        {
+            _load.Parameters[0].Value = stepId;
+            using var r = _load.ExecuteReader();
+            return r.Read()
+                ? new StepRow(stepId, r.GetString(0), (ActionKind)r.GetInt32(1), (StepStatus)r.GetInt32(2), SN(r, 3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8))
+                : null;
+        }
+
+        /// <summary>Applies a finished step to the inventory and to its dependants.</summary>
+        public void AfterFinish(StepRow row, StepStatus status, DateTimeOffset now, DateTimeOffset at)
+        {
+            var wasFailure = row.Status is StepStatus.Failed or StepStatus.Unconfirmed or StepStatus.Blocked;
+            if (status is StepStatus.Verified)
+            {
+                ApplyToInventory(row, at);
+            }
+
+            var deps = new List<(string Id, bool Hard)>();
+            _deps.Parameters[0].Value = row.Id;
+            using (var r = _deps.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    deps.Add((r.GetString(0), r.GetInt32(1) == 1));
+                }
+            }
+
+            if (status.IsSuccess())
+            {
+                foreach (var (id, hard) in deps)
+                {
+                    if (!wasFailure)
+                    {
+                        Run(_release, id);
+                    }
+                    else if (hard)
+                    {
+                        Run(_unblock, id);
+                    }
+                }
+            }
+            else if (status is StepStatus.Failed or StepStatus.Unconfirmed or StepStatus.Blocked && !wasFailure)
+            {
+                foreach (var (id, hard) in deps)
+                {
+                    if (hard)
+                    {
+                        Run(_block, $"requires step {row.Id}, which did not succeed", id);
+                    }
+                    else
+                    {
+                        Run(_release, id);
+                    }
+                }
+            }
+            else if (status == StepStatus.Cancelled)
+            {
+                foreach (var (id, _) in deps)
+                {
+                    Run(_release, id);
+                }
+            }
+
+            _ = now;
+        }
+
+        private void ApplyToInventory(StepRow row, DateTimeOffset at)
+        {
+            switch (row.Action)
+            {
+                case ActionKind.DisableAccount:
+                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Disabled), ("$id", row.AccountId));
+                    break;
+                case ActionKind.EnableAccount:
+                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Active), ("$id", row.AccountId));
+                    break;
+                case ActionKind.DeleteAccount:
+                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Deleted), ("$id", row.AccountId));
+                    Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $id", ("$id", row.AccountId));
+                    break;
+                case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
+                    Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $a AND entitlement_id = $e", ("$a", row.AccountId), ("$e", row.EntitlementId));
+                    break;
+                case ActionKind.AddEntitlement or ActionKind.AssignLicence:
+                    Exec(_c, _tx, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at) VALUES ($a, $e, $s, NULL)",
+                        ("$a", row.AccountId), ("$e", row.EntitlementId), ("$s", (int)GrantSource.Birthright));
+                    break;
+                case ActionKind.LockDevice:
+                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Locked), ("$id", row.DeviceId));
+                    break;
+                case ActionKind.UnlockDevice:
+                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Active), ("$id", row.DeviceId));
+                    break;
+                case ActionKind.WipeDevice:
+                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Wiped), ("$id", row.DeviceId));
+                    break;
+                case ActionKind.RevokeToken:
+                    Exec(_c, _tx, "UPDATE credentials SET status = $s WHERE id = $id", ("$s", (int)CredentialStatus.Revoked), ("$id", row.CredentialId));
+                    break;
+                case ActionKind.DisableServiceAccount:
+                    Exec(_c, _tx, "UPDATE credentials SET status = $s WHERE id = $id", ("$s", (int)CredentialStatus.Disabled), ("$id", row.CredentialId));
+                    break;
+                case ActionKind.TransferOwnership:
+                    var newOwner = CoreJson.ParseMap(row.Parameters).GetValueOrDefault("newOwner");
+                    Exec(_c, _tx, "UPDATE credentials SET owner_person_id = $o WHERE id = $id", ("$o", newOwner), ("$id", row.CredentialId));
+                    break;
+                case ActionKind.RotateCredential:
+                    Exec(_c, _tx, "UPDATE credentials SET last_rotated_at = $t WHERE id = $id", ("$t", T(at)), ("$id", row.CredentialId));
+                    Exec(_c, _tx, "DELETE FROM credential_knowers WHERE credential_id = $id AND person_id = $p", ("$id", row.CredentialId), ("$p", row.PersonId));
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        public void Dispose()
+        {
+            _load.Dispose();
+            Retry.Dispose();
+            Finish.Dispose();
+            _deps.Dispose();
+            _release.Dispose();
+            _block.Dispose();
+            _unblock.Dispose();
+            InsertTask.Dispose();
+        }
+    }
+
+    private sealed record StepRow(string Id, string CaseId, ActionKind Action, StepStatus Status, string? AccountId, string? EntitlementId,
+        string? DeviceId, string? CredentialId, string? Parameters, string PersonId);
+}

@@ -1,0 +1,250 @@
+using System.Globalization;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Core.Store;
+using Microsoft.Data.Sqlite;
+
+namespace Deprov.Store.Sqlite;
+
+public sealed partial class SqliteStore
+{
+    private static readonly string[] InventoryTables = ["accounts", "entitlements", "devices", "credentials"];
+
+    private const string PersonColumns = "id, email, display_name, manager_id, department, title, location, worker_type, status, start_date, end_date, time_zone";
+
+    public Task UpsertPeopleAsync(IReadOnlyList<Person> people, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            using var cmd = Prepared(c, tx,
+                $"INSERT INTO people({PersonColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) " +
+                "ON CONFLICT(id) DO UPDATE SET email=excluded.email, display_name=excluded.display_name, manager_id=excluded.manager_id, " +
+                "department=excluded.department, title=excluded.title, location=excluded.location, worker_type=excluded.worker_type, " +
+                "status=excluded.status, start_date=excluded.start_date, end_date=excluded.end_date, time_zone=excluded.time_zone",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12");
+            foreach (var p in people)
+            {
+                Run(cmd, p.Id, p.Email, p.DisplayName, p.ManagerId, p.Department, p.Title, p.Location, (int)p.WorkerType, (int)p.Status,
+                    p.StartDate?.ToString("O", CultureInfo.InvariantCulture), p.EndDate?.ToString("O", CultureInfo.InvariantCulture), p.TimeZone);
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<Person?> GetPersonAsync(string personId, CancellationToken cancellationToken) =>
+        ReadAsync(c => GetPerson(c, null, personId), cancellationToken);
+
+    internal static Person? GetPerson(SqliteConnection c, SqliteTransaction? tx, string personId)
+    {
+        using var cmd = Command(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $id", ("$id", personId));
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadPerson(r) : null;
+    }
+
+    public Task<IReadOnlyList<Person>> ListPeopleAsync(int limit, int offset, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Person>>(c =>
+        {
+            using var cmd = Command(c, null, $"SELECT {PersonColumns} FROM people ORDER BY id LIMIT $l OFFSET $o", ("$l", limit), ("$o", offset));
+            using var r = cmd.ExecuteReader();
+            var list = new List<Person>();
+            while (r.Read())
+            {
+                list.Add(ReadPerson(r));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    public Task<int> CountPeopleAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c => Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM people"), CultureInfo.InvariantCulture), cancellationToken);
+
+    private static Person ReadPerson(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), SN(r, 3), r.GetString(4), r.GetString(5), r.GetString(6),
+        (WorkerType)r.GetInt32(7), (PersonStatus)r.GetInt32(8),
+        r.IsDBNull(9) ? null : DateOnly.Parse(r.GetString(9), CultureInfo.InvariantCulture),
+        r.IsDBNull(10) ? null : DateOnly.Parse(r.GetString(10), CultureInfo.InvariantCulture),
+        r.GetString(11));
+
+    public Task UpsertSystemsAsync(IReadOnlyList<ConnectedSystem> systems, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            foreach (var s in systems)
+            {
+                Exec(c, tx,
+                    "INSERT INTO systems(id, display_name, kind, role, risk, licence_cost, retention_days) VALUES ($id,$n,$k,$r,$risk,$cost,$ret) " +
+                    "ON CONFLICT(id) DO UPDATE SET display_name=excluded.display_name, kind=excluded.kind, role=excluded.role, risk=excluded.risk, " +
+                    "licence_cost=excluded.licence_cost, retention_days=excluded.retention_days",
+                    ("$id", s.Id), ("$n", s.DisplayName), ("$k", s.Kind), ("$r", (int)s.Role), ("$risk", (int)s.Risk),
+                    ("$cost", s.LicenceCostPerSeat.ToString(CultureInfo.InvariantCulture)), ("$ret", s.RetentionDays));
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ConnectedSystem>> ListSystemsAsync(CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<ConnectedSystem>>(c =>
+        {
+            using var cmd = Command(c, null, "SELECT id, display_name, kind, role, risk, licence_cost, retention_days FROM systems ORDER BY id");
+            using var r = cmd.ExecuteReader();
+            var list = new List<ConnectedSystem>();
+            while (r.Read())
+            {
+                list.Add(new ConnectedSystem(r.GetString(0), r.GetString(1), r.GetString(2), (SystemRole)r.GetInt32(3), (RiskTier)r.GetInt32(4),
+                    decimal.Parse(r.GetString(5), CultureInfo.InvariantCulture), r.GetInt32(6)));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    public Task ReplaceInventoryAsync(string systemId, InventorySnapshot snapshot, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            Exec(c, tx, "DELETE FROM assignments WHERE account_id IN (SELECT id FROM accounts WHERE system_id = $s)", ("$s", systemId));
+            Exec(c, tx, "DELETE FROM credential_knowers WHERE credential_id IN (SELECT id FROM credentials WHERE system_id = $s)", ("$s", systemId));
+            foreach (var table in InventoryTables)
+            {
+                Exec(c, tx, $"DELETE FROM {table} WHERE system_id = $s", ("$s", systemId));
+            }
+
+            using (var cmd = Prepared(c, tx, "INSERT INTO accounts(id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"))
+            {
+                foreach (var a in snapshot.Accounts)
+                {
+                    Run(cmd, a.Id, a.SystemId, a.ExternalId, a.UserName, a.Email, a.PersonId, (int)a.Kind, (int)a.Status, T(a.LastSignInAt), a.CorrelationRule);
+                }
+            }
+
+            using (var cmd = Prepared(c, tx, "INSERT INTO entitlements(id, system_id, external_id, name, kind, privileged) VALUES ($1,$2,$3,$4,$5,$6)", "$1", "$2", "$3", "$4", "$5", "$6"))
+            {
+                foreach (var e in snapshot.Entitlements)
+                {
+                    Run(cmd, e.Id, e.SystemId, e.ExternalId, e.Name, (int)e.Kind, e.Privileged ? 1 : 0);
+                }
+            }
+
+            using (var cmd = Prepared(c, tx, "INSERT OR REPLACE INTO assignments(account_id, entitlement_id, source, expires_at) VALUES ($1,$2,$3,$4)", "$1", "$2", "$3", "$4"))
+            {
+                foreach (var a in snapshot.Assignments)
+                {
+                    Run(cmd, a.AccountId, a.EntitlementId, (int)a.Source, T(a.ExpiresAt));
+                }
+            }
+
+            using (var cmd = Prepared(c, tx, "INSERT INTO devices(id, system_id, external_id, serial, model, owner_person_id, status) VALUES ($1,$2,$3,$4,$5,$6,$7)", "$1", "$2", "$3", "$4", "$5", "$6", "$7"))
+            {
+                foreach (var d in snapshot.Devices)
+                {
+                    Run(cmd, d.Id, d.SystemId, d.ExternalId, d.SerialNumber, d.Model, d.OwnerPersonId, (int)d.Status);
+                }
+            }
+
+            using (var cmd = Prepared(c, tx, "INSERT INTO credentials(id, system_id, external_id, name, kind, owner_person_id, status, last_rotated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"))
+            using (var knower = Prepared(c, tx, "INSERT OR IGNORE INTO credential_knowers(credential_id, person_id) VALUES ($1,$2)", "$1", "$2"))
+            {
+                foreach (var cr in snapshot.Credentials)
+                {
+                    Run(cmd, cr.Id, cr.SystemId, cr.ExternalId, cr.Name, (int)cr.Kind, cr.OwnerPersonId, (int)cr.Status, T(cr.LastRotatedAt));
+                    foreach (var p in cr.KnownBy)
+                    {
+                        Run(knower, cr.Id, p);
+                    }
+                }
+            }
+
+            return 0;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<AccessMap>>(c =>
+        {
+            var maps = new List<AccessMap>(personIds.Count);
+            foreach (var id in personIds)
+            {
+                if (GetAccessMap(c, null, id) is { } map)
+                {
+                    maps.Add(map);
+                }
+            }
+
+            return maps;
+        }, cancellationToken);
+
+    internal static AccessMap? GetAccessMap(SqliteConnection c, SqliteTransaction? tx, string personId)
+    {
+        var person = GetPerson(c, tx, personId);
+        if (person is null)
+        {
+            return null;
+        }
+
+        var accounts = new List<Account>();
+        using (var cmd = Command(c, tx, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id = $p ORDER BY system_id, id", ("$p", personId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                accounts.Add(new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
+            }
+        }
+
+        var entitlements = new List<Entitlement>();
+        var assignments = new List<Assignment>();
+        using (var cmd = Command(c, tx,
+            "SELECT x.account_id, x.entitlement_id, x.source, x.expires_at, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
+            "FROM accounts a JOIN assignments x ON x.account_id = a.id JOIN entitlements e ON e.id = x.entitlement_id WHERE a.person_id = $p ORDER BY x.account_id, e.name", ("$p", personId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (r.Read())
+            {
+                assignments.Add(new Assignment(r.GetString(0), r.GetString(1), (GrantSource)r.GetInt32(2), DN(r, 3)));
+                if (seen.Add(r.GetString(1)))
+                {
+                    entitlements.Add(new Entitlement(r.GetString(1), r.GetString(4), r.GetString(5), r.GetString(6), (EntitlementKind)r.GetInt32(7), r.GetInt32(8) == 1));
+                }
+            }
+        }
+
+        var devices = new List<Device>();
+        using (var cmd = Command(c, tx, "SELECT id, system_id, external_id, serial, model, owner_person_id, status FROM devices WHERE owner_person_id = $p ORDER BY id", ("$p", personId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                devices.Add(new Device(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), (DeviceStatus)r.GetInt32(6)));
+            }
+        }
+
+        var known = ReadCredentials(c, tx, "SELECT c.id FROM credential_knowers k JOIN credentials c ON c.id = k.credential_id WHERE k.person_id = $p", personId);
+        var owned = ReadCredentials(c, tx, "SELECT id FROM credentials WHERE owner_person_id = $p", personId);
+
+        var holds = new List<LegalHold>();
+        using (var cmd = Command(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL ORDER BY set_at", ("$p", personId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                holds.Add(new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
+            }
+        }
+
+        return new AccessMap(person, accounts, entitlements, assignments, devices, known, owned, holds);
+    }
+
+    private static List<Credential> ReadCredentials(SqliteConnection c, SqliteTransaction? tx, string idQuery, string personId)
+    {
+        var list = new List<Credential>();
+        using var cmd = Command(c, tx,
+            "SELECT c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
+            "(SELECT group_concat(person_id, ',') FROM credential_knowers k WHERE k.credential_id = c.id) " +
+            $"FROM credentials c WHERE c.id IN ({idQuery}) ORDER BY c.id", ("$p", personId));
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var knowers = r.IsDBNull(8) ? [] : r.GetString(8).Split(',');
+            list.Add(new Credential(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CredentialKind)r.GetInt32(4), SN(r, 5), knowers, (CredentialStatus)r.GetInt32(6), DN(r, 7)));
+        }
+
+        return list;
+    }
+}
