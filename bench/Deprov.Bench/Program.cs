@@ -3,6 +3,8 @@ using Deprov.Bench;
 // Each benchmark registers itself here: name → entry point. Output is plain `key: value` lines so scripts can read it.
 var benches = new SortedDictionary<string, (string Description, Func<string[], CancellationToken, Task<int>> Run)>(StringComparer.Ordinal)
 {
+    ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
+    ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
 };
 
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))

@@ -108,7 +108,7 @@ public static class Views
             : kase.CutAt > now ? $"  exposure window: starts when access must end ({E(When(kase.CutAt, now))})" : "  exposure window: [red]still open[/] — access not yet verified as cut");
     }
 
-    private static List<StepCategory> DefaultPhaseOrder() => [.. Core.Policy.DeprovPolicy.DefaultPhases, StepCategory.Manual, StepCategory.Delete];
+    private static List<StepCategory> DefaultPhaseOrder() => [.. Core.Policy.DeprovPolicy.PhaseCategories, StepCategory.Manual, StepCategory.Delete];
 
     public static string Truncate(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
 

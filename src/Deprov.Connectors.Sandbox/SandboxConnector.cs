@@ -23,7 +23,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
     {
         [SandboxFlavour.Directory] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.ResetPassword, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement],
         [SandboxFlavour.Idp] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.ResetPassword, ActionKind.RevokeSessions, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement],
-        [SandboxFlavour.App] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement, ActionKind.ReclaimLicence, ActionKind.AssignLicence],
+        [SandboxFlavour.App] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement, ActionKind.ReclaimLicence, ActionKind.AssignLicence],
         [SandboxFlavour.Mdm] = [ActionKind.LockDevice, ActionKind.UnlockDevice, ActionKind.WipeDevice],
         [SandboxFlavour.Badge] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement],
         [SandboxFlavour.Vault] = [ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeToken, ActionKind.DisableServiceAccount, ActionKind.TransferOwnership, ActionKind.RotateCredential],
@@ -154,8 +154,9 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
             {
                 var a = RequireAccount(action);
                 var before = Map(("active", Bool(a.Active)), ("sessions", a.Sessions.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                var changed = a.Active;
+                var changed = a.Active || a.Sessions > 0;
                 a.Active = false;
+                a.Sessions = 0; // a disabled account's sessions end with it
                 return new Applied(before, Map(("active", "false")), changed, a.UserName, changed ? [new AccountRow(_systemId, a)] : []);
             }
 

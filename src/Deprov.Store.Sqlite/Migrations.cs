@@ -67,7 +67,7 @@ internal static class Migrations
               device_id TEXT, credential_id TEXT, target TEXT NOT NULL, status INTEGER NOT NULL, due_at INTEGER NOT NULL,
               ready_at INTEGER NOT NULL, attempts INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
               before TEXT, after TEXT, error TEXT, parameters TEXT, wait_reason TEXT,
-              blockers INTEGER NOT NULL, manual INTEGER NOT NULL);
+              blockers INTEGER NOT NULL, manual INTEGER NOT NULL, phase INTEGER NOT NULL);
             CREATE INDEX steps_case ON steps(case_id);
             CREATE INDEX steps_ready ON steps(ready_at) WHERE status = 1 AND manual = 0;
             CREATE INDEX steps_running ON steps(status) WHERE status = 2;

@@ -13,27 +13,37 @@ public sealed partial class SqliteStore
 {
     private const string EventColumns = "id, kind, person_id, effective_at, reason, source, idempotency_key, received_at, new_department, new_title, hold_system_id, note";
     private const string CaseColumns = "id, person_id, kind, event_id, policy_rule, plan, status, effective_at, received_at, created_at, cut_at, cut_verified_at, closed_at, status_detail";
-    private const string StepColumns = "s.id, s.case_id, s.seq, s.action, s.category, s.stage, s.system_id, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.target, s.status, s.due_at, s.attempts, s.started_at, s.finished_at, s.before, s.after, s.error, s.parameters, s.wait_reason";
+    private const string StepColumns = "s.id, s.case_id, s.seq, s.action, s.category, s.stage, s.system_id, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.target, s.status, s.due_at, s.attempts, s.started_at, s.finished_at, s.before, s.after, s.error, s.parameters, s.wait_reason, s.phase";
 
-    public Task<bool> RecordEventAsync(LifecycleEvent lifecycleEvent, string? parkedReason, AuditEntry audit, CancellationToken cancellationToken) =>
-        WriteAsync((c, tx) =>
+    public Task<IReadOnlyList<bool>> RecordEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyList<bool>>((c, tx) =>
         {
-            var e = lifecycleEvent;
-            var inserted = Command(c, tx,
-                $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                ("$1", e.Id), ("$2", (int)e.Kind), ("$3", e.PersonId), ("$4", T(e.EffectiveAt)), ("$5", (int)e.Reason), ("$6", e.Source),
-                ("$7", e.IdempotencyKey), ("$8", T(e.ReceivedAt)), ("$9", e.NewDepartment), ("$10", e.NewTitle), ("$11", e.HoldSystemId), ("$12", e.Note),
-                ("$13", parkedReason), ("$14", parkedReason is null ? null : T(e.ReceivedAt)));
-            using (inserted)
+            using var insert = Prepared(c, tx, $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
+            var results = new bool[events.Count];
+            var audit = new List<AuditEntry>(events.Count);
+            for (var i = 0; i < events.Count; i++)
             {
-                if (inserted.ExecuteNonQuery() == 0)
+                var (e, parkedReason, entry) = events[i];
+                var values = new object?[]
                 {
-                    return false;
+                    e.Id, (int)e.Kind, e.PersonId, T(e.EffectiveAt), (int)e.Reason, e.Source, e.IdempotencyKey, T(e.ReceivedAt), e.NewDepartment, e.NewTitle,
+                    e.HoldSystemId, e.Note, parkedReason, parkedReason is null ? null : T(e.ReceivedAt),
+                };
+                for (var k = 0; k < values.Length; k++)
+                {
+                    insert.Parameters[k].Value = values[k] ?? DBNull.Value;
+                }
+
+                results[i] = insert.ExecuteNonQuery() == 1;
+                if (results[i])
+                {
+                    audit.Add(entry);
                 }
             }
 
-            AppendAudit(c, tx, [audit]);
-            return true;
+            AppendAudit(c, tx, audit);
+            return results;
         }, cancellationToken);
 
     public Task<IReadOnlyList<ParkedEvent>> ListParkedEventsAsync(CancellationToken cancellationToken) =>
@@ -89,9 +99,9 @@ public sealed partial class SqliteStore
             using var insertCase = Prepared(c, tx, $"INSERT INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
             using var insertStep = Prepared(c, tx,
-                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual) " +
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19");
+                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase) " +
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19,$20)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20");
             using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
             using var insertTask = PrepareTaskInsert(c, tx);
             using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
@@ -101,11 +111,14 @@ public sealed partial class SqliteStore
                 Run(handled, T(k.CreatedAt), k.EventId);
                 Run(insertCase, k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
                     T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail);
+                // A step waits for its hard requirements and for every step of the previous phase of its stage.
                 var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+                var phaseSizes = plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)).ToDictionary(g => g.Key, g => g.Count());
                 foreach (var s in plan.Steps)
                 {
+                    var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? phaseSizes.GetValueOrDefault((s.Stage, s.Phase - 1)) : 0);
                     Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
-                        s.Target, (int)s.Status, T(s.DueAt), T(s.DueAt), s.Parameters, s.WaitReason, blockers.GetValueOrDefault(s.Id), s.Action == ActionKind.Manual ? 1 : 0);
+                        s.Target, (int)s.Status, T(s.DueAt), T(s.DueAt), s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
                 }
 
                 foreach (var d in plan.Dependencies)
@@ -187,9 +200,16 @@ public sealed partial class SqliteStore
     private static Step ReadStep(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetInt32(2), (ActionKind)r.GetInt32(3), (StepCategory)r.GetInt32(4), r.GetString(5),
         SN(r, 6), SN(r, 7), SN(r, 8), SN(r, 9), SN(r, 10), r.GetString(11), (StepStatus)r.GetInt32(12), D(r.GetInt64(13)), r.GetInt32(14),
-        DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21));
+        DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21), r.GetInt32(22));
 
-    public Task<IReadOnlyList<StepDependency>> GetDependenciesAsync(string caseId, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<StepDependency>> GetDependenciesAsync(string caseId, CancellationToken cancellationToken)
+    {
+        var steps = await GetStepsAsync(caseId, cancellationToken);
+        var hard = await GetHardDependenciesAsync(caseId, cancellationToken);
+        return [.. Plan.PhaseEdges(steps), .. hard];
+    }
+
+    private Task<IReadOnlyList<StepDependency>> GetHardDependenciesAsync(string caseId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<StepDependency>>(c =>
         {
             using var cmd = Command(c, null, "SELECT d.step_id, d.depends_on, d.hard FROM step_deps d JOIN steps s ON s.id = d.step_id WHERE s.case_id = $c ORDER BY d.step_id, d.depends_on", ("$c", caseId));
@@ -249,7 +269,7 @@ public sealed partial class SqliteStore
             {
                 while (r.Read())
                 {
-                    claimed.Add(new ClaimedStep(ReadStep(r), r.GetString(22), SN(r, 23), SN(r, 24), SN(r, 25), SN(r, 26), SN(r, 27)));
+                    claimed.Add(new ClaimedStep(ReadStep(r), r.GetString(23), SN(r, 24), SN(r, 25), SN(r, 26), SN(r, 27), SN(r, 28)));
                 }
             }
 
@@ -395,12 +415,14 @@ public sealed partial class SqliteStore
         private readonly SqliteCommand _release;
         private readonly SqliteCommand _block;
         private readonly SqliteCommand _unblock;
+        private readonly SqliteCommand _releasePhase;
 
         public StepOps(SqliteConnection c, SqliteTransaction tx)
         {
             _c = c;
             _tx = tx;
-            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
+            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
+            _releasePhase = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE case_id = $1 AND stage = $2 AND phase = $3", "$1", "$2", "$3");
             Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3 WHERE id = $4", "$1", "$2", "$3", "$4");
             Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5 WHERE id = $6", "$1", "$2", "$3", "$4", "$5", "$6");
             _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = $1", "$1");
@@ -421,7 +443,7 @@ public sealed partial class SqliteStore
             _load.Parameters[0].Value = stepId;
             using var r = _load.ExecuteReader();
             return r.Read()
-                ? new StepRow(stepId, r.GetString(0), (ActionKind)r.GetInt32(1), (StepStatus)r.GetInt32(2), SN(r, 3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8))
+                ? new StepRow(stepId, r.GetString(0), (ActionKind)r.GetInt32(1), (StepStatus)r.GetInt32(2), SN(r, 3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8), r.GetString(9), r.GetInt32(10))
                 : null;
         }
 
@@ -442,6 +464,13 @@ public sealed partial class SqliteStore
                 {
                     deps.Add((r.GetString(0), r.GetInt32(1) == 1));
                 }
+            }
+
+            // The next phase waits for this one whatever its outcome (a failure there must not stop the rest of the cut);
+            // released once, when the step first finishes.
+            if (row.Phase >= 0 && !wasFailure && status.IsTerminal())
+            {
+                Run(_releasePhase, row.CaseId, row.Stage, row.Phase + 1);
             }
 
             if (status.IsSuccess())
@@ -541,10 +570,11 @@ public sealed partial class SqliteStore
             _release.Dispose();
             _block.Dispose();
             _unblock.Dispose();
+            _releasePhase.Dispose();
             InsertTask.Dispose();
         }
     }
 
     private sealed record StepRow(string Id, string CaseId, ActionKind Action, StepStatus Status, string? AccountId, string? EntitlementId,
-        string? DeviceId, string? CredentialId, string? Parameters, string PersonId);
+        string? DeviceId, string? CredentialId, string? Parameters, string PersonId, string Stage, int Phase);
 }

@@ -158,9 +158,11 @@ public sealed partial class SqliteStore
         ReadAsync<IReadOnlyList<AccessMap>>(c =>
         {
             var maps = new List<AccessMap>(personIds.Count);
+            using var tx = c.BeginTransaction(deferred: true); // one consistent snapshot for the whole batch
+            using var reader = new AccessMapReader(c, tx);
             foreach (var id in personIds)
             {
-                if (GetAccessMap(c, null, id) is { } map)
+                if (reader.Read(id) is { } map)
                 {
                     maps.Add(map);
                 }
@@ -169,82 +171,122 @@ public sealed partial class SqliteStore
             return maps;
         }, cancellationToken);
 
-    internal static AccessMap? GetAccessMap(SqliteConnection c, SqliteTransaction? tx, string personId)
+    /// <summary>Reads access maps with statements prepared once for a whole batch of people.</summary>
+    private sealed class AccessMapReader : IDisposable
     {
-        var person = GetPerson(c, tx, personId);
-        if (person is null)
+        private readonly SqliteCommand _person;
+        private readonly SqliteCommand _accounts;
+        private readonly SqliteCommand _assignments;
+        private readonly SqliteCommand _devices;
+        private readonly SqliteCommand _known;
+        private readonly SqliteCommand _owned;
+        private readonly SqliteCommand _holds;
+
+        public AccessMapReader(SqliteConnection c, SqliteTransaction? tx)
         {
-            return null;
+            _person = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $p", "$p");
+            _accounts = Prepared(c, tx, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id = $p ORDER BY system_id, id", "$p");
+            _assignments = Prepared(c, tx,
+                "SELECT x.account_id, x.entitlement_id, x.source, x.expires_at, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
+                "FROM accounts a JOIN assignments x ON x.account_id = a.id JOIN entitlements e ON e.id = x.entitlement_id WHERE a.person_id = $p ORDER BY x.account_id, e.name", "$p");
+            _devices = Prepared(c, tx, "SELECT id, system_id, external_id, serial, model, owner_person_id, status FROM devices WHERE owner_person_id = $p ORDER BY id", "$p");
+            _known = Prepared(c, tx, CredentialSql("SELECT k.credential_id FROM credential_knowers k WHERE k.person_id = $p"), "$p");
+            _owned = Prepared(c, tx, CredentialSql("SELECT id FROM credentials WHERE owner_person_id = $p"), "$p");
+            _holds = Prepared(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL ORDER BY set_at", "$p");
         }
 
-        var accounts = new List<Account>();
-        using (var cmd = Command(c, tx, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id = $p ORDER BY system_id, id", ("$p", personId)))
-        using (var r = cmd.ExecuteReader())
+        private static string CredentialSql(string idQuery) =>
+            "SELECT c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
+            "(SELECT group_concat(person_id, ',') FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
+            $"FROM credentials c WHERE c.id IN ({idQuery}) ORDER BY c.id";
+
+        public AccessMap? Read(string personId)
         {
-            while (r.Read())
+            Person? person;
+            using (var r = Exec(_person, personId))
             {
-                accounts.Add(new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
+                person = r.Read() ? ReadPerson(r) : null;
             }
-        }
 
-        var entitlements = new List<Entitlement>();
-        var assignments = new List<Assignment>();
-        using (var cmd = Command(c, tx,
-            "SELECT x.account_id, x.entitlement_id, x.source, x.expires_at, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
-            "FROM accounts a JOIN assignments x ON x.account_id = a.id JOIN entitlements e ON e.id = x.entitlement_id WHERE a.person_id = $p ORDER BY x.account_id, e.name", ("$p", personId)))
-        using (var r = cmd.ExecuteReader())
-        {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            while (r.Read())
+            if (person is null)
             {
-                assignments.Add(new Assignment(r.GetString(0), r.GetString(1), (GrantSource)r.GetInt32(2), DN(r, 3)));
-                if (seen.Add(r.GetString(1)))
+                return null;
+            }
+
+            var accounts = new List<Account>();
+            using (var r = Exec(_accounts, personId))
+            {
+                while (r.Read())
                 {
-                    entitlements.Add(new Entitlement(r.GetString(1), r.GetString(4), r.GetString(5), r.GetString(6), (EntitlementKind)r.GetInt32(7), r.GetInt32(8) == 1));
+                    accounts.Add(new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
                 }
             }
+
+            var entitlements = new List<Entitlement>();
+            var assignments = new List<Assignment>();
+            if (accounts.Count > 0)
+            {
+                using var r = Exec(_assignments, personId);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                while (r.Read())
+                {
+                    assignments.Add(new Assignment(r.GetString(0), r.GetString(1), (GrantSource)r.GetInt32(2), DN(r, 3)));
+                    if (seen.Add(r.GetString(1)))
+                    {
+                        entitlements.Add(new Entitlement(r.GetString(1), r.GetString(4), r.GetString(5), r.GetString(6), (EntitlementKind)r.GetInt32(7), r.GetInt32(8) == 1));
+                    }
+                }
+            }
+
+            var devices = new List<Device>();
+            using (var r = Exec(_devices, personId))
+            {
+                while (r.Read())
+                {
+                    devices.Add(new Device(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), (DeviceStatus)r.GetInt32(6)));
+                }
+            }
+
+            var holds = new List<LegalHold>();
+            using (var r = Exec(_holds, personId))
+            {
+                while (r.Read())
+                {
+                    holds.Add(new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
+                }
+            }
+
+            return new AccessMap(person, accounts, entitlements, assignments, devices, Credentials(_known, personId), Credentials(_owned, personId), holds);
         }
 
-        var devices = new List<Device>();
-        using (var cmd = Command(c, tx, "SELECT id, system_id, external_id, serial, model, owner_person_id, status FROM devices WHERE owner_person_id = $p ORDER BY id", ("$p", personId)))
-        using (var r = cmd.ExecuteReader())
+        private static SqliteDataReader Exec(SqliteCommand cmd, string personId)
         {
+            cmd.Parameters[0].Value = personId;
+            return cmd.ExecuteReader();
+        }
+
+        private static List<Credential> Credentials(SqliteCommand cmd, string personId)
+        {
+            var list = new List<Credential>();
+            using var r = Exec(cmd, personId);
             while (r.Read())
             {
-                devices.Add(new Device(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), (DeviceStatus)r.GetInt32(6)));
+                var knowers = r.IsDBNull(8) ? [] : r.GetString(8).Split(',');
+                list.Add(new Credential(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CredentialKind)r.GetInt32(4), SN(r, 5), knowers, (CredentialStatus)r.GetInt32(6), DN(r, 7)));
             }
+
+            return list;
         }
 
-        var known = ReadCredentials(c, tx, "SELECT c.id FROM credential_knowers k JOIN credentials c ON c.id = k.credential_id WHERE k.person_id = $p", personId);
-        var owned = ReadCredentials(c, tx, "SELECT id FROM credentials WHERE owner_person_id = $p", personId);
-
-        var holds = new List<LegalHold>();
-        using (var cmd = Command(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL ORDER BY set_at", ("$p", personId)))
-        using (var r = cmd.ExecuteReader())
+        public void Dispose()
         {
-            while (r.Read())
-            {
-                holds.Add(new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
-            }
+            _person.Dispose();
+            _accounts.Dispose();
+            _assignments.Dispose();
+            _devices.Dispose();
+            _known.Dispose();
+            _owned.Dispose();
+            _holds.Dispose();
         }
-
-        return new AccessMap(person, accounts, entitlements, assignments, devices, known, owned, holds);
-    }
-
-    private static List<Credential> ReadCredentials(SqliteConnection c, SqliteTransaction? tx, string idQuery, string personId)
-    {
-        var list = new List<Credential>();
-        using var cmd = Command(c, tx,
-            "SELECT c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
-            "(SELECT group_concat(person_id, ',') FROM credential_knowers k WHERE k.credential_id = c.id) " +
-            $"FROM credentials c WHERE c.id IN ({idQuery}) ORDER BY c.id", ("$p", personId));
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            var knowers = r.IsDBNull(8) ? [] : r.GetString(8).Split(',');
-            list.Add(new Credential(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CredentialKind)r.GetInt32(4), SN(r, 5), knowers, (CredentialStatus)r.GetInt32(6), DN(r, 7)));
-        }
-
-        return list;
     }
 }

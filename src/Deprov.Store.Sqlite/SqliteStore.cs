@@ -189,7 +189,7 @@ public sealed partial class SqliteStore : IStore
     }
 
     /// <summary>A command prepared once and executed many times in one transaction (hot paths).</summary>
-    internal static SqliteCommand Prepared(SqliteConnection c, SqliteTransaction tx, string sql, params string[] parameters)
+    internal static SqliteCommand Prepared(SqliteConnection c, SqliteTransaction? tx, string sql, params string[] parameters)
     {
         var cmd = c.CreateCommand();
         cmd.Transaction = tx;

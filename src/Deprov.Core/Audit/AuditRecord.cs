@@ -38,60 +38,89 @@ public static class AuditChain
 
     public static byte[] ComputeHash(byte[] prevHash, long seq, AuditEntry e)
     {
-        var buffer = new ArrayBufferWriter(512);
-        buffer.Write(prevHash);
-        Span<byte> num = stackalloc byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(num, seq);
-        buffer.Write(num);
-        BinaryPrimitives.WriteInt64BigEndian(num, e.At.UtcTicks);
-        buffer.Write(num);
+        var h = new AuditHasher();
+        h.Begin(prevHash, seq, e.At.UtcTicks);
         foreach (var field in new[] { e.Actor, e.Action, e.SystemId, e.Target, e.PersonId, e.CaseId, e.StepId, e.Before, e.After, e.Outcome, e.Detail })
         {
-            buffer.WriteField(field);
+            h.Field(field);
         }
 
-        return SHA256.HashData(buffer.WrittenSpan);
+        var hash = new byte[32];
+        h.Finish(hash);
+        return hash;
     }
 
     public static bool Verify(AuditRecord r) => ComputeHash(r.PrevHash, r.Seq, r.Entry).AsSpan().SequenceEqual(r.Hash);
 
-    private sealed class ArrayBufferWriter(int capacity)
+    /// <summary>The number of text fields hashed after the timestamp, in order: actor, action, system, target, person,
+    /// case, step, before, after, outcome, detail.</summary>
+    public const int FieldCount = 11;
+}
+
+/// <summary>
+/// Builds the hashed encoding of one record without allocating: previous hash, seq and time (big-endian), then each
+/// field as a 4-byte big-endian length (-1 for null) followed by its UTF-8 bytes. Reuse one instance per thread.
+/// </summary>
+public sealed class AuditHasher
+{
+    private byte[] _data = new byte[1024];
+    private int _length;
+
+    public void Begin(ReadOnlySpan<byte> prevHash, long seq, long utcTicks)
     {
-        private byte[] _data = new byte[capacity];
-        private int _length;
+        _length = 0;
+        Append(prevHash);
+        Span<byte> num = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(num, seq);
+        Append(num);
+        BinaryPrimitives.WriteInt64BigEndian(num, utcTicks);
+        Append(num);
+    }
 
-        public ReadOnlySpan<byte> WrittenSpan => _data.AsSpan(0, _length);
-
-        public void Write(ReadOnlySpan<byte> bytes)
+    public void Field(string? value)
+    {
+        if (value is null)
         {
-            Ensure(bytes.Length);
-            bytes.CopyTo(_data.AsSpan(_length));
-            _length += bytes.Length;
+            Null();
+            return;
         }
 
-        public void WriteField(string? value)
-        {
-            Span<byte> len = stackalloc byte[4];
-            if (value is null)
-            {
-                BinaryPrimitives.WriteInt32BigEndian(len, -1);
-                Write(len);
-                return;
-            }
+        var count = Encoding.UTF8.GetByteCount(value);
+        Length(count);
+        Ensure(count);
+        _length += Encoding.UTF8.GetBytes(value, _data.AsSpan(_length));
+    }
 
-            var count = Encoding.UTF8.GetByteCount(value);
-            BinaryPrimitives.WriteInt32BigEndian(len, count);
-            Write(len);
-            Ensure(count);
-            _length += Encoding.UTF8.GetBytes(value, _data.AsSpan(_length));
-        }
+    /// <summary>A field given as its UTF-8 bytes (as a database returns them).</summary>
+    public void Field(ReadOnlySpan<byte> utf8)
+    {
+        Length(utf8.Length);
+        Append(utf8);
+    }
 
-        private void Ensure(int extra)
+    public void Null() => Length(-1);
+
+    public void Finish(Span<byte> hash) => SHA256.HashData(_data.AsSpan(0, _length), hash);
+
+    private void Length(int n)
+    {
+        Span<byte> len = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(len, n);
+        Append(len);
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        Ensure(bytes.Length);
+        bytes.CopyTo(_data.AsSpan(_length));
+        _length += bytes.Length;
+    }
+
+    private void Ensure(int extra)
+    {
+        if (_length + extra > _data.Length)
         {
-            if (_length + extra > _data.Length)
-            {
-                Array.Resize(ref _data, Math.Max(_data.Length * 2, _length + extra));
-            }
+            Array.Resize(ref _data, Math.Max(_data.Length * 2, _length + extra));
         }
     }
 }

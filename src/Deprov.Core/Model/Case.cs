@@ -84,6 +84,8 @@ public static class StepStatuses
 /// <param name="Target">Human-readable target (user name, group name, device serial).</param>
 /// <param name="Before">State the connector saw before the change (JSON), used for evidence and restore.</param>
 /// <param name="After">State after the change, as read back (JSON).</param>
+/// <param name="Phase">Position in its stage's phase order (0 runs first); a step waits for every step of the phase before
+/// it in the same case and stage. -1 for steps outside the phase order (manual work, deletes).</param>
 public sealed record Step(
     string Id,
     string CaseId,
@@ -106,7 +108,8 @@ public sealed record Step(
     string? After,
     string? Error,
     string? Parameters,
-    string? WaitReason)
+    string? WaitReason,
+    int Phase = -1)
 {
     /// <summary>Counts toward the exposure window.</summary>
     public bool CutsAccess => Action.CutsAccess();

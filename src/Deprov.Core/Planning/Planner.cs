@@ -302,12 +302,13 @@ public sealed class Planner
             }
         }
 
+        AssignPhases(steps);
         var deps = Dependencies(steps);
-        CheckAcyclic(steps, deps);
+        CheckAcyclic(steps, [.. Plan.PhaseEdges(steps), .. deps]);
         var waitingIds = deps.Select(d => d.StepId).ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < steps.Count; i++)
         {
-            if (steps[i].Status == StepStatus.Pending && waitingIds.Contains(steps[i].Id))
+            if (steps[i].Status == StepStatus.Pending && (steps[i].Phase > 0 || waitingIds.Contains(steps[i].Id)))
             {
                 steps[i] = steps[i] with { Status = StepStatus.Waiting };
             }
@@ -323,41 +324,37 @@ public sealed class Planner
     public Team RouteTeam(Person? person, string? systemId, string taskName, Team fallback) =>
         _policy.TaskRoutes.FirstOrDefault(r => r.Matches(person, systemId, taskName))?.Team ?? fallback;
 
+    /// <summary>Numbers each step's phase inside its stage (empty phases skipped, so phase p waits for p - 1).</summary>
+    private void AssignPhases(List<Step> steps)
+    {
+        foreach (var stage in steps.Where(s => s.Action != ActionKind.Manual && s.Category != StepCategory.Delete).GroupBy(s => s.Stage).ToList())
+        {
+            var next = 0;
+            foreach (var phase in _policy.Phases)
+            {
+                var any = false;
+                for (var i = 0; i < steps.Count; i++)
+                {
+                    var s = steps[i];
+                    if (s.Stage == stage.Key && s.Action != ActionKind.Manual && s.Category != StepCategory.Delete && phase.Contains(s.Category))
+                    {
+                        steps[i] = s with { Phase = next };
+                        any = true;
+                    }
+                }
+
+                if (any)
+                {
+                    next++;
+                }
+            }
+        }
+    }
+
     private List<StepDependency> Dependencies(List<Step> steps)
     {
         var deps = new List<StepDependency>();
         var seen = new HashSet<(string, string)>();
-
-        // Phases: inside one stage, each step waits for the nearest earlier non-empty phase (soft: a failure there
-        // must not stop the rest of the cut — cutting more is always safer).
-        foreach (var stage in steps.Where(s => s.Action != ActionKind.Manual && s.Category != StepCategory.Delete).GroupBy(s => s.Stage))
-        {
-            List<Step>? previous = null;
-            foreach (var phase in _policy.Phases)
-            {
-                var current = stage.Where(s => s.Category == phase).ToList();
-                if (current.Count == 0)
-                {
-                    continue;
-                }
-
-                if (previous is not null)
-                {
-                    foreach (var s in current)
-                    {
-                        foreach (var p in previous)
-                        {
-                            if (seen.Add((s.Id, p.Id)))
-                            {
-                                deps.Add(new StepDependency(s.Id, p.Id, Hard: false));
-                            }
-                        }
-                    }
-                }
-
-                previous = current;
-            }
-        }
 
         // Ordering rules: hard requirements; scoped to the same account when both steps name one.
         foreach (var rule in _policy.Requires)

@@ -5,7 +5,8 @@ namespace Deprov.Core.Policy;
 /// <summary>The behaviour half of <c>deprov.yaml</c>: which plan each event gets and how plans are built.</summary>
 /// <param name="Rules">Evaluated in order; the first match wins. The last rule should match everything.</param>
 /// <param name="Schedules">Named plans. <c>immediate</c> always exists.</param>
-/// <param name="Phases">Order in which step categories run inside one stage (each phase waits for the previous one).</param>
+/// <param name="Phases">Order in which step categories run inside one stage: each phase (a group of categories that run in
+/// parallel) waits for the previous one.</param>
 /// <param name="Requires">Hard ordering rules: a step of one action waits for, and requires success of, another.</param>
 public sealed record DeprovPolicy(
     IReadOnlyList<PolicyRule> Rules,
@@ -13,7 +14,7 @@ public sealed record DeprovPolicy(
     int DefaultRetentionDays,
     IReadOnlyList<RoleDefinition> Roles,
     OwnershipPolicy Ownership,
-    IReadOnlyList<StepCategory> Phases,
+    IReadOnlyList<IReadOnlySet<StepCategory>> Phases,
     IReadOnlyList<OrderingRule> Requires,
     IReadOnlyList<ManualTaskRule> ManualTasks,
     IReadOnlyList<TaskRoute> TaskRoutes,
@@ -22,11 +23,19 @@ public sealed record DeprovPolicy(
 {
     public const string Immediate = "immediate";
 
-    /// <summary>The default phase order: sign-in at the sources of truth first, licences last.</summary>
-    public static readonly IReadOnlyList<StepCategory> DefaultPhases =
+    /// <summary>Every category a phase can hold.</summary>
+    public static readonly IReadOnlyList<StepCategory> PhaseCategories =
     [
         StepCategory.SignIn, StepCategory.AppAccess, StepCategory.Privileged, StepCategory.Tokens,
         StepCategory.SharedCredentials, StepCategory.Devices, StepCategory.Physical, StepCategory.Licences,
+    ];
+
+    /// <summary>The default order: sign-in cut at the sources of truth first; then every other cut in parallel; licences last.</summary>
+    public static readonly IReadOnlyList<IReadOnlySet<StepCategory>> DefaultPhases =
+    [
+        new HashSet<StepCategory> { StepCategory.SignIn },
+        new HashSet<StepCategory> { StepCategory.AppAccess, StepCategory.Privileged, StepCategory.Tokens, StepCategory.SharedCredentials, StepCategory.Devices, StepCategory.Physical },
+        new HashSet<StepCategory> { StepCategory.Licences },
     ];
 
     /// <summary>The default hard ordering rules.</summary>

@@ -44,10 +44,11 @@ public interface IStore : IAsyncDisposable
     // Events
 
     /// <summary>
-    /// Records an event. Returns false (and changes nothing) when an event with the same idempotency key exists.
-    /// <paramref name="parkedReason"/> non-null parks it: kept and listed, replayed when the person appears.
+    /// Records events in one transaction. For each, returns false (and changes nothing) when an event with the same
+    /// idempotency key exists. A non-null <see cref="EventRecord.ParkedReason"/> parks it: kept and listed, replayed when
+    /// the person appears.
     /// </summary>
-    Task<bool> RecordEventAsync(LifecycleEvent lifecycleEvent, string? parkedReason, AuditEntry audit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<bool>> RecordEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ParkedEvent>> ListParkedEventsAsync(CancellationToken cancellationToken);
 
@@ -123,6 +124,12 @@ public interface IStore : IAsyncDisposable
     /// <summary>Streams the chain in sequence order from <paramref name="fromSeq"/>.</summary>
     IAsyncEnumerable<AuditRecord> ReadAuditAsync(long fromSeq, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Checks the whole chain: every record's hash, its link to the previous record and the sequence. Returns the first
+    /// record that does not fit. Implementations may check ranges in parallel.
+    /// </summary>
+    Task<AuditVerification> VerifyAuditChainAsync(CancellationToken cancellationToken);
+
     /// <summary>Streams the records about one person, in sequence order.</summary>
     IAsyncEnumerable<AuditRecord> ReadPersonAuditAsync(string personId, CancellationToken cancellationToken);
 
@@ -141,6 +148,9 @@ public sealed record InventorySnapshot(
     IReadOnlyList<Assignment> Assignments,
     IReadOnlyList<Device> Devices,
     IReadOnlyList<Credential> Credentials);
+
+/// <summary>An event to record, parked or not, with the audit record of its arrival.</summary>
+public sealed record EventRecord(LifecycleEvent Event, string? ParkedReason, AuditEntry Audit);
 
 public sealed record ParkedEvent(LifecycleEvent Event, string Reason, DateTimeOffset ParkedAt);
 

@@ -29,50 +29,8 @@ public sealed class AuditService
         _time = time;
     }
 
-    /// <summary>
-    /// Verifies the whole chain: links (sequence, previous hash) in order on this thread, record hashes in parallel on the
-    /// others. Names the first record that does not fit.
-    /// </summary>
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
-    {
-        var verifier = new AuditVerifier();
-        var chunk = new List<AuditRecord>(8192);
-        var pending = new List<Task<(long Seq, string Problem)?>>();
-        await foreach (var r in _store.ReadAuditAsync(1, cancellationToken))
-        {
-            verifier.CheckLink(r);
-            chunk.Add(r);
-            if (chunk.Count == chunk.Capacity)
-            {
-                pending.Add(CheckHashesAsync(chunk));
-                chunk = new List<AuditRecord>(8192);
-            }
-        }
-
-        pending.Add(CheckHashesAsync(chunk));
-        foreach (var bad in await Task.WhenAll(pending))
-        {
-            if (bad is { } b)
-            {
-                verifier.Fail(b.Seq, b.Problem);
-            }
-        }
-
-        return verifier.Result();
-    }
-
-    private static Task<(long, string)?> CheckHashesAsync(List<AuditRecord> records) => Task.Run<(long, string)?>(() =>
-    {
-        foreach (var r in records)
-        {
-            if (AuditVerifier.CheckHash(r) is { } problem)
-            {
-                return (r.Seq, problem);
-            }
-        }
-
-        return null;
-    });
+    /// <summary>Verifies the whole chain and names the first record that does not fit.</summary>
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken) => _store.VerifyAuditChainAsync(cancellationToken);
 
     /// <summary>Writes every audit record about a person, with a summary of when each access ended and by whom.</summary>
     public async Task ExportPersonAsync(string personId, EvidenceFormat format, TextWriter output, CancellationToken cancellationToken)

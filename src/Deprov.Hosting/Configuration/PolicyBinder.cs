@@ -220,7 +220,7 @@ internal static class PolicyBinder
         return set;
     }
 
-    private static (IReadOnlyList<StepCategory>, IReadOnlyList<OrderingRule>) BindOrdering(SettingsNode n, List<ValidationError> errors)
+    private static (IReadOnlyList<IReadOnlySet<StepCategory>>, IReadOnlyList<OrderingRule>) BindOrdering(SettingsNode n, List<ValidationError> errors)
     {
         if (n.IsMissing)
         {
@@ -228,26 +228,41 @@ internal static class PolicyBinder
         }
 
         n.CheckKnownKeys(errors, "phases", "requires");
-        IReadOnlyList<StepCategory> phases = DeprovPolicy.DefaultPhases;
-        if (n.Has("phases"))
+        IReadOnlyList<IReadOnlySet<StepCategory>> phases = DeprovPolicy.DefaultPhases;
+        var phasesNode = n["phases"];
+        if (!phasesNode.IsMissing)
         {
-            var list = new List<StepCategory>();
-            foreach (var p in n.GetStringList("phases", errors))
+            var list = new List<IReadOnlySet<StepCategory>>();
+            var seen = new HashSet<StepCategory>();
+            foreach (var item in phasesNode.Items)
             {
-                if (Naming.TryParseEnum<StepCategory>(p, out var c) && c is not (StepCategory.Delete or StepCategory.Manual or StepCategory.Restore))
+                // A phase is one category, or a list of categories that run in parallel.
+                var names = item.IsSequence ? item.Items.Select(i => i.Scalar ?? string.Empty).ToList() : [item.Scalar ?? string.Empty];
+                var group = new HashSet<StepCategory>();
+                foreach (var p in names)
                 {
-                    list.Add(c);
+                    if (Naming.TryParseEnum<StepCategory>(p, out var c) && DeprovPolicy.PhaseCategories.Contains(c))
+                    {
+                        if (!seen.Add(c))
+                        {
+                            errors.Add(item.Error($"'{p}' appears in two phases.", "list each category once."));
+                        }
+
+                        group.Add(c);
+                    }
+                    else
+                    {
+                        errors.Add(item.Error($"'{p}' is not a phase.", "use: sign_in, app_access, privileged, tokens, shared_credentials, devices, physical, licences (a [list] runs in parallel)."));
+                    }
                 }
-                else
-                {
-                    errors.Add(n["phases"].Error($"'{p}' is not a phase.", "use: sign_in, app_access, privileged, tokens, shared_credentials, devices, physical, licences."));
-                }
+
+                list.Add(group);
             }
 
-            var missing = DeprovPolicy.DefaultPhases.Except(list).ToList();
+            var missing = DeprovPolicy.PhaseCategories.Except(seen).ToList();
             if (missing.Count > 0)
             {
-                errors.Add(n["phases"].Error($"leaves out {string.Join(", ", missing.Select(m => m.Snake()))}; steps of those categories would never be ordered.", "list every phase once."));
+                errors.Add(phasesNode.Error($"leaves out {string.Join(", ", missing.Select(m => m.Snake()))}; steps of those categories would never be ordered.", "list every category once."));
             }
 
             phases = list;

@@ -83,26 +83,29 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     public async Task<IReadOnlyList<SubmitResult>> SubmitManyAsync(IReadOnlyList<LifecycleEvent> events, string actor, CancellationToken cancellationToken)
     {
         var results = new SubmitResult?[events.Count];
+        var validated = events.Select(Validate).ToList();
+        var maps = (await _store.GetAccessMapsAsync(validated.Select(e => e.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
+            .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
+        var records = validated.Select(e => maps.ContainsKey(e.PersonId)
+            ? new EventRecord(e, null, Audit(e, actor, "event_received", "ok", e.Note))
+            : new EventRecord(e, UnknownPerson(e), Audit(e, actor, "event_parked", "parked", UnknownPerson(e)))).ToList();
+        var recorded = await _store.RecordEventsAsync(records, cancellationToken);
         var toPlan = new List<(int Index, LifecycleEvent Event)>();
-        for (var i = 0; i < events.Count; i++)
+        for (var i = 0; i < records.Count; i++)
         {
-            var e = Validate(events[i]);
-            var person = await _store.GetPersonAsync(e.PersonId, cancellationToken);
-            if (person is null)
-            {
-                var reason = $"unknown person '{e.PersonId}': kept until the person appears in the HR data";
-                var parked = await _store.RecordEventAsync(e, reason, Audit(e, actor, "event_parked", "parked", reason), cancellationToken);
-                results[i] = new SubmitResult(e, parked ? SubmitOutcome.Parked : SubmitOutcome.Duplicate, null, parked ? reason : DuplicateMessage(e));
-                continue;
-            }
-
-            if (!await _store.RecordEventAsync(e, null, Audit(e, actor, "event_received", "ok", e.Note), cancellationToken))
+            var e = records[i].Event;
+            if (!recorded[i])
             {
                 results[i] = new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
-                continue;
             }
-
-            toPlan.Add((i, e));
+            else if (records[i].ParkedReason is { } reason)
+            {
+                results[i] = new SubmitResult(e, SubmitOutcome.Parked, null, reason);
+            }
+            else
+            {
+                toPlan.Add((i, e));
+            }
         }
 
         foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken))
@@ -262,6 +265,8 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             ReceivedAt = e.ReceivedAt == default ? now : e.ReceivedAt,
         };
     }
+
+    private static string UnknownPerson(LifecycleEvent e) => $"unknown person '{e.PersonId}': kept until the person appears in the HR data";
 
     private static string DuplicateMessage(LifecycleEvent e) => $"already received (idempotency key {e.IdempotencyKey}); nothing done";
 
