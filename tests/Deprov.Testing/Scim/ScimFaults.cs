@@ -21,7 +21,7 @@ public sealed class ScimFaults
     private long _quotaWindowStart;
     private int _quotaUsed;
 
-    internal sealed record Fault(string? Method, int Status, TimeSpan? RetryAfter, TimeSpan? Delay, bool Drop);
+    internal sealed record Fault(string? Method, int Status, TimeSpan? RetryAfter, TimeSpan? Delay, bool Drop, string? ScimType = null);
 
     public int Requests => Volatile.Read(ref _requests);
 
@@ -32,11 +32,11 @@ public sealed class ScimFaults
     public ConcurrentDictionary<string, int> ByMethod { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The next <paramref name="count"/> requests (of <paramref name="method"/>, if given) answer with <paramref name="status"/>.</summary>
-    public void FailNext(int count, int status, TimeSpan? retryAfter = null, string? method = null)
+    public void FailNext(int count, int status, TimeSpan? retryAfter = null, string? method = null, string? scimType = null)
     {
         for (var i = 0; i < count; i++)
         {
-            _faults.Enqueue(new Fault(method, status, retryAfter, null, false));
+            _faults.Enqueue(new Fault(method, status, retryAfter, null, false, scimType));
         }
     }
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace Deprov.Testing.Scim;
 
 /// <summary>Attribute lookup: case-insensitive names, <c>a.b</c> sub-attributes, URN-qualified extension attributes.</summary>
-internal static class ScimPaths
+public static class ScimPaths
 {
     public const string EnterpriseUser = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 

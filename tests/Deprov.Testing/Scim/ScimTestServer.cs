@@ -229,7 +229,7 @@ public sealed class ScimTestServer : IAsyncDisposable
                     Faults.Count429();
                 }
 
-                await WriteError(ctx, new ScimProtocolException(fault.Status, null, $"injected fault {fault.Status}"));
+                await WriteError(ctx, new ScimProtocolException(fault.Status, fault.ScimType, $"injected fault {fault.Status}"));
                 return;
             }
         }
@@ -393,7 +393,8 @@ public sealed class ScimTestServer : IAsyncDisposable
             {
                 var (r, v) = Write(isUser, id, ctx.Request, current =>
                 {
-                    if (Options.RejectFilterInPatchPath && body is not null && body.Contains('[', StringComparison.Ordinal))
+                    if (Options.RejectFilterInPatchPath && JsonNode.Parse(body ?? "{}")?["Operations"] is JsonArray ops
+                        && ops.Any(o => ((string?)o?["path"])?.Contains('[', StringComparison.Ordinal) == true))
                     {
                         throw ScimProtocolException.InvalidPath("Complicated SCIM path selectors that include filters are not supported");
                     }
