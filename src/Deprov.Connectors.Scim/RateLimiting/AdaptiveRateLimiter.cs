@@ -15,7 +15,8 @@ namespace Deprov.Connectors.Scim.RateLimiting;
 /// request itself still waits it out (the retry strategy honours it).</item>
 /// <item><c>X-Rate-Limit-Remaining</c>/<c>x-ratelimit-remaining</c> of 0 with a <c>*-Reset</c> epoch pauses every request
 /// until the reset (Okta, GitHub) rather than spending requests on certain 429s.</item>
-/// <item>Each second without a 429 raises the rate by 2 %, up to the configured ceiling.</item>
+/// <item>Each second without a 429 raises the rate by 2 %, up to the configured ceiling (25 % while the rate is below half
+/// of what it was before the last cut, so one bad moment does not cost minutes).</item>
 /// </list>
 /// Without a configured ceiling the limiter is open until the first 429. Thread-safe.
 /// </summary>
@@ -23,6 +24,7 @@ internal sealed class AdaptiveRateLimiter
 {
     private const double DecreaseFactor = 0.95;
     private const double IncreasePerSecond = 1.02;
+    private const double FastIncreasePerSecond = 1.25;
     private const double MinRate = 0.5;
 
     private readonly Lock _lock = new();
@@ -37,6 +39,7 @@ internal sealed class AdaptiveRateLimiter
     private double _measured;
 
     private double _rate;
+    private double _rateBeforeCut;
     private long _nextSlot;
     private long _pausedUntil;
     private long _lastDecrease;
@@ -117,6 +120,7 @@ internal sealed class AdaptiveRateLimiter
                 if (now - _lastDecrease >= _second / 4)
                 {
                     var basis = Math.Min(_rate, Math.Max(_measured, MinRate));
+                    _rateBeforeCut = double.IsPositiveInfinity(_rate) ? basis : _rate;
                     _rate = Math.Max(MinRate, basis * DecreaseFactor);
                     _lastDecrease = now;
                     _lastIncrease = now;
@@ -151,7 +155,7 @@ internal sealed class AdaptiveRateLimiter
 
             if (!double.IsPositiveInfinity(_rate) && _rate < _ceiling && now - _lastIncrease >= _second && now - _lastDecrease >= _second)
             {
-                _rate = Math.Min(_ceiling, _rate * IncreasePerSecond);
+                _rate = Math.Min(_ceiling, _rate * (_rate < _rateBeforeCut / 2 ? FastIncreasePerSecond : IncreasePerSecond));
                 _lastIncrease = now;
             }
         }
