@@ -8,8 +8,9 @@ namespace Deprov.Connectors.Scim.RateLimiting;
 /// 429s. Requests are spaced evenly at the current rate (no bursts), and the rate is learned:
 /// <list type="bullet">
 /// <item>A 429 cuts the rate to 95 % of what the server actually accepted since the previous measurement (at most one
-/// cut per 250 ms, so the in-flight requests of one overshoot do not compound). While the client overshoots, the
-/// accepted rate is the server's limit, so one or two cuts land just under it.</item>
+/// cut per second, or per 250 ms while the server accepts less than 90 % of our pace, so the in-flight requests of one
+/// overshoot do not compound). While the client overshoots, the accepted rate is the server's limit, so one or two cuts
+/// land just under it.</item>
 /// <item>A <c>Retry-After</c> longer than one second means the quota is exhausted: every request waits until then.
 /// One second is the smallest value the header can express, so it is treated as "slow down", not "stop"; the rejected
 /// request itself still waits it out (the retry strategy honours it).</item>
@@ -117,7 +118,11 @@ internal sealed class AdaptiveRateLimiter
 
             if (status == 429)
             {
-                if (now - _lastDecrease >= _second / 4)
+                // One cut per second: the 429s of requests already in flight, or of one timing jitter, describe the
+                // overshoot we just corrected. Only a gross overshoot (the server accepts < 90 % of our pace) may be
+                // cut again sooner, so a start far above the real limit converges within a fraction of a second.
+                var sinceCut = now - _lastDecrease;
+                if (sinceCut >= _second || (sinceCut >= _second / 4 && _measured < _rate * 0.9))
                 {
                     var basis = Math.Min(_rate, Math.Max(_measured, MinRate));
                     _rateBeforeCut = double.IsPositiveInfinity(_rate) ? basis : _rate;

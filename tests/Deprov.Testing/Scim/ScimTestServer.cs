@@ -533,19 +533,20 @@ public sealed class ScimTestServer : IAsyncDisposable
         ScimFilter? filter = query.TryGetValue("filter", out var f) && f.ToString().Length > 0 ? ScimFilter.Parse(f.ToString()) : null;
         var startIndex = Math.Max(1, ParseInt(query, "startIndex") ?? 1);
         var count = Math.Clamp(ParseInt(query, "count") ?? Options.MaxPageSize, 0, Options.MaxPageSize);
-        List<JsonObject> matches;
+        JsonNode[] page;
+        int total;
         lock (_lock)
         {
             var store = isUser ? _users : _groups;
-            matches = [.. (isUser ? _userOrder : _groupOrder).Select(id => (id, s: store[id])).Where(x => filter is null || filter.Matches(x.s.Data))
-                .Select(x => Render(isUser, x.id, x.s))];
+            var matches = (isUser ? _userOrder : _groupOrder).Select(id => (id, s: store[id])).Where(x => filter is null || filter.Matches(x.s.Data)).ToList();
+            total = matches.Count;
+            page = [.. matches.Skip(startIndex - 1).Take(count).Select(x => (JsonNode)Project(Render(isUser, x.id, x.s), query))];
         }
 
-        var page = matches.Skip(startIndex - 1).Take(count).Select(r => (JsonNode)Project(r, query)).ToArray();
         return new JsonObject
         {
             ["schemas"] = new JsonArray([.. ListSchema.Select(s => (JsonNode)s)]),
-            ["totalResults"] = matches.Count,
+            ["totalResults"] = total,
             ["startIndex"] = startIndex,
             ["itemsPerPage"] = page.Length,
             ["Resources"] = new JsonArray(page),
