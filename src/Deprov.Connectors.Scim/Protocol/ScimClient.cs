@@ -20,8 +20,6 @@ namespace Deprov.Connectors.Scim.Protocol;
 /// </summary>
 internal sealed class ScimClient : IDisposable
 {
-    private static readonly MediaTypeHeaderValue ScimMediaType = new(ScimSchemas.MediaType) { CharSet = "utf-8" };
-
     private readonly HttpClient _http;
     private readonly string _systemId;
     private readonly ScimSettings _settings;
@@ -94,7 +92,8 @@ internal sealed class ScimClient : IDisposable
         if (body is not null)
         {
             request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body.ToJsonString()));
-            request.Content.Headers.ContentType = ScimMediaType;
+            // A header value object per request: header instances are mutable and not safe to share across requests.
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue(ScimSchemas.MediaType) { CharSet = "utf-8" };
         }
 
         if (ifMatch is not null)
