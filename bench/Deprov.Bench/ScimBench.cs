@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Deprov.Connectors.Scim;
+using Deprov.Core.Configuration;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Testing.Scim;
+
+namespace Deprov.Bench;
+
+/// <summary>
+/// <c>deprov bench scim</c>: deactivates users over SCIM against the in-process test server.
+/// 1. Throughput: a raw HttpClient PATCH loop and the connector's DisableAccount, same concurrency, same server,
+///    identical user populations. Read-back is timed separately and not counted in <c>scim_deprov_per_s</c>.
+/// 2. Rate limit: a server enforcing R requests/s (token bucket, burst R/10); the connector is configured with the
+///    app's documented limit R and must use it without a storm of 429s.
+/// 3. Learning: the same server, but the configured ceiling is 2R, so the limiter has to find R from 429s.
+/// </summary>
+internal static class ScimBench
+{
+    private const string Token = "bench-token";
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var users = Option(args, "--users", 10_000);
+        var concurrency = Option(args, "--concurrency", 32);
+        var rate = Option(args, "--rate", 200);
+        var limitedUsers = Option(args, "--limited-users", rate * 20);
+        var phase = args.Contains("--limit-only") ? "limit" : "all";
+        Console.WriteLine($"scim_users: {users}");
+        Console.WriteLine($"scim_concurrency: {concurrency}");
+
+        if (phase == "all")
+        {
+            await ThroughputAsync(users, concurrency, ct);
+        }
+
+        var (use, share) = await LimitedAsync(rate, rate, limitedUsers, concurrency, ct);
+        Console.WriteLine($"scim_rate_limit_r: {rate}");
+        Console.WriteLine($"limit_use_pct: {use:F1}");
+        Console.WriteLine($"answered_429_pct: {share:F2}");
+        var (learnUse, learnShare) = await LimitedAsync(rate, 2 * rate, limitedUsers, concurrency, ct);
+        Console.WriteLine($"learn_ceiling_2r_limit_use_pct: {learnUse:F1}");
+        Console.WriteLine($"learn_ceiling_2r_answered_429_pct: {learnShare:F2}");
+        return 0;
+    }
+
+    private static async Task ThroughputAsync(int users, int concurrency, CancellationToken ct)
+    {
+        await using (var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, Token = Token, RecordRequests = false }, ct))
+        {
+            // Warm-up (JIT, connection pools) on a separate population for both contenders.
+            using var http = RawClient(server, concurrency);
+            await RawLoopAsync(http, AddUsers(server, 500), concurrency, ct);
+            var warm = Connect(server, concurrency, null);
+            using (warm as IDisposable)
+            {
+                await DisableAllAsync(warm, AddUsers(server, 500), concurrency, ct);
+            }
+
+            var rawIds = AddUsers(server, users);
+            var deprovIds = AddUsers(server, users);
+            var connector = Connect(server, concurrency, null);
+            using var owned = connector as IDisposable;
+            var sw = Stopwatch.StartNew();
+            var discovered = 0;
+            await foreach (var _ in connector.DiscoverAsync(new DiscoveryRequest(null), ct))
+            {
+                discovered++;
+            }
+
+            Console.WriteLine($"scim_discovery_s: {sw.Elapsed.TotalSeconds:F2} ({discovered} objects, untimed for the ratio)");
+            // Interleaved halves (raw, deprov, raw, deprov) so neither side gets the quieter half of the run.
+            var before = server.Faults.Requests;
+            var half = users / 2;
+            var rawTime = TimeSpan.Zero;
+            var deprovTime = TimeSpan.Zero;
+            foreach (var (from, n) in new[] { (0, half), (half, users - half) })
+            {
+                rawTime += await Timed(() => RawLoopAsync(http, rawIds.GetRange(from, n), concurrency, ct));
+                deprovTime += await Timed(() => DisableAllAsync(connector, deprovIds.GetRange(from, n), concurrency, ct));
+            }
+
+            var deprovRequests = server.Faults.Requests - before - users;
+            var raw = users / rawTime.TotalSeconds;
+            var deprov = users / deprovTime.TotalSeconds;
+            Console.WriteLine($"scim_raw_per_s: {raw:F0}");
+            Console.WriteLine($"scim_deprov_per_s: {deprov:F0}");
+            Console.WriteLine($"scim_deprov_requests_per_user: {(double)deprovRequests / users:F2}");
+            var readBack = await ReadBackAllAsync(connector, deprovIds, concurrency, ct);
+            Console.WriteLine($"scim_readback_per_s: {readBack.PerSecond:F0} (timed separately; not counted in scim_deprov_per_s)");
+            Console.WriteLine($"scim_readback_confirmed: {readBack.Confirmed}/{deprovIds.Count}");
+            Console.WriteLine($"scim_deprov_with_readback_per_s: {1 / ((1 / deprov) + (1 / readBack.PerSecond)):F0}");
+            Console.WriteLine($"scim_ratio: {deprov / raw:F2}");
+        }
+    }
+
+    private static async Task<(double UsePct, double Share429Pct)> LimitedAsync(int rate, int ceiling, int count, int concurrency, CancellationToken ct)
+    {
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, Token = Token, RecordRequests = false }, ct);
+        var ids = AddUsers(server, count);
+        var connector = Connect(server, concurrency, ceiling);
+        using var owned = connector as IDisposable;
+        await foreach (var _ in connector.DiscoverAsync(new DiscoveryRequest(null), ct))
+        {
+        }
+
+        server.Faults.Reset();
+        server.Faults.EnforceRate(rate, Math.Max(1, rate / 10.0));
+        var perSecond = await DisableAllAsync(connector, ids, concurrency, ct);
+        var share = 100.0 * server.Faults.Answered429 / server.Faults.Requests;
+        return (100.0 * perSecond / rate, share);
+    }
+
+    private static async Task<TimeSpan> Timed(Func<Task<double>> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var sw = Stopwatch.StartNew();
+        await run();
+        return sw.Elapsed;
+    }
+
+    private static List<string> AddUsers(ScimTestServer server, int n) =>
+        [.. Enumerable.Range(0, n).Select(i => server.AddUser($"bench-{Guid.NewGuid():N}@example.com"))];
+
+    private static IConnector Connect(ScimTestServer server, int concurrency, int? ratePerSecond)
+    {
+        var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal)
+        {
+            ["base_url"] = Scalar("base_url", server.BaseUrl.ToString()),
+            ["max_concurrency"] = Scalar("max_concurrency", concurrency.ToString(CultureInfo.InvariantCulture)),
+            ["page_size"] = Scalar("page_size", "200"),
+            ["auth"] = SettingsNode.MappingNode("settings.auth", new(StringComparer.Ordinal)
+            {
+                ["type"] = Scalar("auth.type", "bearer"),
+                ["token"] = Scalar("auth.token", "env:BENCH_SCIM_TOKEN"),
+            }),
+        };
+        if (ratePerSecond is { } r)
+        {
+            entries["rate_limit_per_second"] = Scalar("rate_limit_per_second", r.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var system = new ConnectedSystem("bench-app", "Bench app", "scim", SystemRole.Application, RiskTier.Low, 0, 30);
+        return new ScimConnectorFactory().Create(system, SettingsNode.MappingNode("settings", entries), new ConnectorContext(TimeProvider.System, Path.GetTempPath(), new BenchSecrets()));
+    }
+
+    private static SettingsNode Scalar(string path, string value) => SettingsNode.ScalarNode("settings." + path, value);
+
+    private static HttpClient RawClient(ScimTestServer server, int concurrency)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency }) { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return http;
+    }
+
+    private static async Task<double> RawLoopAsync(HttpClient http, List<string> ids, int concurrency, CancellationToken ct)
+    {
+        var body = Encoding.UTF8.GetBytes("""{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}""");
+        return await RunAsync(ids, concurrency, async id =>
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/scim+json");
+            using var response = await http.PatchAsync("Users/" + id, content, ct);
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsByteArrayAsync(ct);
+        });
+    }
+
+    private static Task<double> DisableAllAsync(IConnector connector, List<string> ids, int concurrency, CancellationToken ct) =>
+        RunAsync(ids, concurrency, id => connector.ExecuteAsync(Action(ActionKind.DisableAccount, id), ct));
+
+    private static async Task<(double PerSecond, int Confirmed)> ReadBackAllAsync(IConnector connector, List<string> ids, int concurrency, CancellationToken ct)
+    {
+        var confirmed = 0;
+        var perSecond = await RunAsync(ids, concurrency, async id =>
+        {
+            if ((await connector.ReadBackAsync(Action(ActionKind.DisableAccount, id), ct)).Confirmed)
+            {
+                Interlocked.Increment(ref confirmed);
+            }
+        });
+        return (perSecond, confirmed);
+    }
+
+    private static ConnectorAction Action(ActionKind kind, string id) =>
+        new($"bench-{id}", kind, "bench-app", id, null, null, null, null, new Dictionary<string, string>());
+
+    /// <summary>Runs <paramref name="work"/> for every id with <paramref name="concurrency"/> workers; returns items per second.</summary>
+    private static async Task<double> RunAsync(List<string> ids, int concurrency, Func<string, Task> work)
+    {
+        var next = -1;
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < ids.Count)
+            {
+                await work(ids[i]);
+            }
+        })));
+        return ids.Count / sw.Elapsed.TotalSeconds;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    }
+
+    private sealed class BenchSecrets : ISecretResolver
+    {
+        public string Resolve(string reference, string usedFor) => reference == "env:BENCH_SCIM_TOKEN" ? Token : throw new Deprov.Core.ValidationException($"{usedFor}: unknown secret {reference}");
+    }
+}

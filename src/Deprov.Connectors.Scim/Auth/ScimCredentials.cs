@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+
+namespace Deprov.Connectors.Scim.Auth;
+
+/// <summary>
+/// Produces the <c>Authorization</c> header for a system: a bearer token, basic credentials, or an OAuth 2.0
+/// client-credentials token that is cached until shortly before it expires and fetched again after a 401.
+/// Secrets are resolved lazily through <see cref="ISecretResolver"/>, on first use, so a missing variable fails the steps
+/// of that one system instead of the whole process.
+/// </summary>
+internal sealed class ScimCredentials : IDisposable
+{
+    private static readonly TimeSpan ExpirySafetyMargin = TimeSpan.FromSeconds(60);
+
+    private readonly ScimAuthSettings _settings;
+    private readonly ISecretResolver _secrets;
+    private readonly TimeProvider _time;
+    private readonly string _systemId;
+    private readonly HttpClient? _tokenClient;
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private AuthenticationHeaderValue? _static;
+    private (AuthenticationHeaderValue Header, DateTimeOffset ExpiresAt)? _token;
+
+    public ScimCredentials(string systemId, ScimAuthSettings settings, ISecretResolver secrets, TimeProvider time, TimeSpan timeout)
+    {
+        _systemId = systemId;
+        _settings = settings;
+        _secrets = secrets;
+        _time = time;
+        if (settings.Type is ScimAuthType.OauthClientCredentials)
+        {
+            _tokenClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
+        }
+    }
+
+    /// <summary>How many tokens were fetched from the token endpoint (for tests and diagnostics).</summary>
+    public int TokensFetched { get; private set; }
+
+    public bool CanRefresh => _settings.Type is ScimAuthType.OauthClientCredentials;
+
+    public async ValueTask<AuthenticationHeaderValue> GetAsync(CancellationToken cancellationToken)
+    {
+        switch (_settings.Type)
+        {
+            case ScimAuthType.Bearer:
+                return _static ??= new AuthenticationHeaderValue("Bearer", Resolve(_settings.TokenRef!, "auth.token"));
+            case ScimAuthType.Basic:
+                return _static ??= new AuthenticationHeaderValue("Basic", Convert.ToBase64String(
+                    Encoding.UTF8.GetBytes($"{_settings.Username}:{Resolve(_settings.PasswordRef!, "auth.password")}")));
+            default:
+                var current = _token;
+                if (current is { } t && t.ExpiresAt > _time.GetUtcNow())
+                {
+                    return t.Header;
+                }
+
+                return await FetchTokenAsync(current?.Header, cancellationToken);
+        }
+    }
+
+    /// <summary>Forgets <paramref name="rejected"/> after a 401 so the next call fetches a new token.</summary>
+    public void Invalidate(AuthenticationHeaderValue rejected)
+    {
+        if (_token is { } t && ReferenceEquals(t.Header, rejected))
+        {
+            _token = null;
+        }
+    }
+
+    private async Task<AuthenticationHeaderValue> FetchTokenAsync(AuthenticationHeaderValue? stale, CancellationToken cancellationToken)
+    {
+        await _refresh.WaitAsync(cancellationToken);
+        try
+        {
+            // Another caller may have refreshed while we waited.
+            if (_token is { } t && !ReferenceEquals(t.Header, stale) && t.ExpiresAt > _time.GetUtcNow())
+            {
+                return t.Header;
+            }
+
+            var secret = Resolve(_settings.ClientSecretRef!, "auth.client_secret");
+            var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials" };
+            if (_settings.Scope is { } scope)
+            {
+                form["scope"] = scope;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, _settings.TokenUrl) { Content = new FormUrlEncodedContent(form) };
+            // RFC 6749 §2.3.1: client_secret_basic is the method servers must support.
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(
+                Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(_settings.ClientId!)}:{Uri.EscapeDataString(secret)}")));
+            HttpResponseMessage response;
+            try
+            {
+                response = await _tokenClient!.SendAsync(request, cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new ConnectorException($"SCIM {_systemId}: token endpoint {_settings.TokenUrl} did not answer: {e.Message}", isTransient: true, e);
+            }
+
+            using (response)
+            {
+                var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    var transient = (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
+                    throw new ConnectorException(
+                        $"SCIM {_systemId}: token endpoint {_settings.TokenUrl} refused client '{_settings.ClientId}': {(int)response.StatusCode} {OAuthError(body)}",
+                        transient);
+                }
+
+                using var doc = JsonDocument.Parse(body);
+                var root = doc.RootElement;
+                if (!root.TryGetProperty("access_token", out var at) || at.GetString() is not { Length: > 0 } accessToken)
+                {
+                    throw new ConnectorException($"SCIM {_systemId}: token endpoint {_settings.TokenUrl} answered without an access_token.", isTransient: false);
+                }
+
+                var lifetime = root.TryGetProperty("expires_in", out var exp) && exp.TryGetInt32(out var s) ? TimeSpan.FromSeconds(s) : TimeSpan.FromMinutes(5);
+                // Refresh a minute early (or at half-life for short tokens) so a token never expires mid-request.
+                var margin = lifetime > 2 * ExpirySafetyMargin ? ExpirySafetyMargin : lifetime / 2;
+                var header = new AuthenticationHeaderValue("Bearer", accessToken);
+                _token = (header, _time.GetUtcNow() + lifetime - margin);
+                TokensFetched++;
+                return header;
+            }
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    private static string OAuthError(string body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var error = doc.RootElement.TryGetProperty("error", out var e) ? e.GetString() : null;
+            var description = doc.RootElement.TryGetProperty("error_description", out var d) ? d.GetString() : null;
+            return string.Join(": ", new[] { error, description }.Where(x => x is not null));
+        }
+        catch (JsonException)
+        {
+            return "(no OAuth error body)";
+        }
+    }
+
+    private string Resolve(string reference, string key)
+    {
+        try
+        {
+            return _secrets.Resolve(reference, $"SCIM system '{_systemId}' {key}");
+        }
+        catch (ValidationException e)
+        {
+            throw new ConnectorException($"SCIM {_systemId}: cannot read {key}: {e.Message}", isTransient: false, e);
+        }
+    }
+
+    public void Dispose()
+    {
+        _tokenClient?.Dispose();
+        _refresh.Dispose();
+    }
+}

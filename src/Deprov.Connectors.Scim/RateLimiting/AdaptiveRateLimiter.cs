@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+
+namespace Deprov.Connectors.Scim.RateLimiting;
+
+/// <summary>
+/// Paces requests to one system so a mass offboarding runs just under the app's limit instead of provoking a storm of
+/// 429s. Requests are spaced evenly at the current rate (no bursts), and the rate is learned:
+/// <list type="bullet">
+/// <item>A 429 cuts the rate to 95 % of what the server actually accepted since the previous measurement (at most one
+/// cut per second, or per 250 ms while the server accepts less than 90 % of our pace, so the in-flight requests of one
+/// overshoot do not compound). While the client overshoots, the accepted rate is the server's limit, so one or two cuts
+/// land just under it.</item>
+/// <item>A <c>Retry-After</c> longer than one second means the quota is exhausted: every request waits until then.
+/// One second is the smallest value the header can express, so it is treated as "slow down", not "stop"; the rejected
+/// request itself still waits it out (the retry strategy honours it).</item>
+/// <item><c>X-Rate-Limit-Remaining</c>/<c>x-ratelimit-remaining</c> of 0 with a <c>*-Reset</c> epoch pauses every request
+/// until the reset (Okta, GitHub) rather than spending requests on certain 429s.</item>
+/// <item>Each second without a 429 raises the rate by 2 %, up to the configured ceiling (25 % while the rate is below half
+/// of what it was before the last cut, so one bad moment does not cost minutes).</item>
+/// </list>
+/// Without a configured ceiling the limiter is open until the first 429. Thread-safe.
+/// </summary>
+internal sealed class AdaptiveRateLimiter
+{
+    private const double DecreaseFactor = 0.95;
+    private const double IncreasePerSecond = 1.02;
+    private const double FastIncreasePerSecond = 1.25;
+    private const double MinRate = 0.5;
+
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly double _ceiling;
+    private readonly TimeSpan _maxPause;
+    private readonly long _second;
+
+    // Accepted answers since _mark: the rate the server really grants, measured over a recent window.
+    private long _accepted;
+    private long _mark;
+    private double _measured;
+
+    private double _rate;
+    private double _rateBeforeCut;
+    private long _nextSlot;
+    private long _pausedUntil;
+    private long _lastDecrease;
+    private long _lastIncrease;
+
+    public AdaptiveRateLimiter(double? ceilingPerSecond, TimeSpan maxPause, TimeProvider time)
+    {
+        _time = time;
+        _ceiling = ceilingPerSecond ?? double.PositiveInfinity;
+        _rate = _ceiling;
+        _maxPause = maxPause;
+        _second = time.TimestampFrequency;
+        var now = time.GetTimestamp();
+        _lastDecrease = now - (10 * _second);
+        _lastIncrease = now;
+        _mark = now;
+    }
+
+    /// <summary>The current pacing rate in requests per second (infinity when unlimited).</summary>
+    public double CurrentRate
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rate;
+            }
+        }
+    }
+
+    /// <summary>Waits for this request's slot.</summary>
+    public ValueTask WaitAsync(CancellationToken cancellationToken)
+    {
+        long delayTicks;
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            if (double.IsPositiveInfinity(_rate) && _pausedUntil <= now)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            var interval = double.IsPositiveInfinity(_rate) ? 0 : (long)(_second / _rate);
+
+            // Idle time is not saved up as credit: after a quiet spell the pace restarts from now, never in a burst.
+            var slot = Math.Max(Math.Max(now, _nextSlot), _pausedUntil);
+            _nextSlot = slot + interval;
+            delayTicks = slot - now;
+        }
+
+        return delayTicks <= 0
+            ? ValueTask.CompletedTask
+            : new ValueTask(Task.Delay(TimeSpan.FromSeconds((double)delayTicks / _second), _time, cancellationToken));
+    }
+
+    /// <summary>Learns from one answer.</summary>
+    public void OnResponse(int status, HttpResponseHeaders headers)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var retryAfter = RetryAfter(headers, _time);
+        var (remaining, reset) = QuotaHeaders(headers);
+        OnResponse(status, retryAfter, remaining, reset);
+    }
+
+    internal void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            var elapsed = (double)(now - _mark) / _second;
+            if (elapsed >= 0.1)
+            {
+                _measured = _accepted / elapsed;
+            }
+
+            if (status == 429)
+            {
+                // One cut per second: the 429s of requests already in flight, or of one timing jitter, describe the
+                // overshoot we just corrected. Only a gross overshoot (the server accepts < 90 % of our pace) may be
+                // cut again sooner, so a start far above the real limit converges within a fraction of a second.
+                var sinceCut = now - _lastDecrease;
+                if (sinceCut >= _second || (sinceCut >= _second / 4 && _measured < _rate * 0.9))
+                {
+                    var basis = Math.Min(_rate, Math.Max(_measured, MinRate));
+                    _rateBeforeCut = double.IsPositiveInfinity(_rate) ? basis : _rate;
+                    _rate = Math.Max(MinRate, basis * DecreaseFactor);
+                    _lastDecrease = now;
+                    _lastIncrease = now;
+                    _mark = now;
+                    _accepted = 0;
+                }
+
+                if (retryAfter is { } wait && wait > TimeSpan.FromSeconds(1))
+                {
+                    Pause(now, wait);
+                }
+
+                return;
+            }
+
+            _accepted++;
+            if (elapsed > 1)
+            {
+                // Keep the window recent: a measurement from minutes ago says nothing about the server now.
+                _mark = now;
+                _accepted = 0;
+            }
+
+            if (remaining == 0 && reset is { } r)
+            {
+                var wait = r - _time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    Pause(now, wait);
+                }
+            }
+
+            if (!double.IsPositiveInfinity(_rate) && _rate < _ceiling && now - _lastIncrease >= _second && now - _lastDecrease >= _second)
+            {
+                _rate = Math.Min(_ceiling, _rate * (_rate < _rateBeforeCut / 2 ? FastIncreasePerSecond : IncreasePerSecond));
+                _lastIncrease = now;
+            }
+        }
+    }
+
+    private void Pause(long now, TimeSpan wait)
+    {
+        var capped = wait > _maxPause ? _maxPause : wait;
+        _pausedUntil = Math.Max(_pausedUntil, now + (long)(capped.TotalSeconds * _second));
+    }
+
+    /// <summary>Reads <c>Retry-After</c> as delta-seconds (fractions accepted, as Graph sends them) or an HTTP date.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseHeaders headers, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        ArgumentNullException.ThrowIfNull(time);
+        if (headers.RetryAfter is { } ra)
+        {
+            if (ra.Delta is { } d)
+            {
+                return d;
+            }
+
+            if (ra.Date is { } date)
+            {
+                var wait = date - time.GetUtcNow();
+                return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            }
+        }
+
+        if (headers.TryGetValues("Retry-After", out var raw)
+            && double.TryParse(raw.FirstOrDefault(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return null;
+    }
+
+    private static (long? Remaining, DateTimeOffset? Reset) QuotaHeaders(HttpResponseHeaders headers)
+    {
+        // Okta spells them X-Rate-Limit-*, GitHub x-ratelimit-*; header names are case-insensitive.
+        var remaining = Number(headers, "X-Rate-Limit-Remaining") ?? Number(headers, "X-RateLimit-Remaining");
+        if (remaining is null)
+        {
+            return (null, null);
+        }
+
+        var reset = Number(headers, "X-Rate-Limit-Reset") ?? Number(headers, "X-RateLimit-Reset");
+        return (remaining, reset is { } epoch ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null);
+    }
+
+    private static long? Number(HttpResponseHeaders headers, string name) =>
+        headers.TryGetValues(name, out var values)
+        && long.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+}

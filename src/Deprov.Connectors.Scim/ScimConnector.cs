@@ -1,0 +1,661 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Deprov.Connectors.Scim.Auth;
+using Deprov.Connectors.Scim.Profiles;
+using Deprov.Connectors.Scim.Protocol;
+using Deprov.Connectors.Scim.RateLimiting;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+
+namespace Deprov.Connectors.Scim;
+
+/// <summary>
+/// A SCIM 2.0 service provider seen through a vendor profile. Follows the <see cref="IConnector"/> error contract:
+/// every failure is a <see cref="ConnectorException"/> whose message names the system, the request and the SCIM
+/// <c>scimType</c>/<c>detail</c>, never a credential.
+/// </summary>
+internal sealed class ScimConnector : IConnector, IDisposable
+{
+    private readonly ConnectedSystem _system;
+    private readonly ScimSettings _settings;
+    private readonly ScimProfile _profile;
+    private readonly ScimCredentials _credentials;
+    private readonly ScimClient _client;
+    private readonly Regex[] _privileged;
+    private readonly SemaphoreSlim _capabilitiesLock = new(1, 1);
+
+    // What discovery and earlier writes saw of each user. Used only together with If-Match: a write conditioned on the
+    // remembered ETag either applies to exactly the state we remember (so Before is exact without a GET) or fails
+    // with 412, after which we read afresh. Without ETag support every write starts with a GET.
+    private readonly ConcurrentDictionary<string, UserState> _seen = new(StringComparer.Ordinal);
+    private ServerCapabilities? _capabilities;
+    private volatile bool _patchRejected;
+
+    public ScimConnector(ConnectedSystem system, ScimSettings settings, ConnectorContext context)
+    {
+        _system = system;
+        _settings = settings;
+        _profile = ScimProfile.For(settings.Profile);
+        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
+        _credentials = new ScimCredentials(system.Id, settings.Auth, context.Secrets, context.Time, settings.Timeout);
+        _client = new ScimClient(system.Id, settings, _credentials, Limiter, context.Time);
+        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+    }
+
+    internal AdaptiveRateLimiter Limiter { get; }
+
+    internal int TokensFetched => _credentials.TokensFetched;
+
+    public ConnectorDescriptor Describe()
+    {
+        var kinds = new HashSet<ActionKind> { ActionKind.DisableAccount };
+        if (_profile.SupportsEnable)
+        {
+            kinds.Add(ActionKind.EnableAccount);
+        }
+
+        if (_profile.SupportsDelete)
+        {
+            kinds.Add(ActionKind.DeleteAccount);
+        }
+
+        if (_profile.SupportsGroups)
+        {
+            kinds.Add(ActionKind.RemoveEntitlement);
+            kinds.Add(ActionKind.AddEntitlement);
+        }
+
+        return new ConnectorDescriptor("scim", kinds, IncrementalDiscovery: false, ReportsSignIns: false);
+    }
+
+    public async IAsyncEnumerable<DiscoveredObject> DiscoverAsync(DiscoveryRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var userQuery = _settings.UserFilter is { } uf ? $"&filter={Uri.EscapeDataString(uf)}" : string.Empty;
+        await foreach (var user in PagesAsync("Users", userQuery, "discover users", cancellationToken))
+        {
+            var id = ScimResource.String(user, "id");
+            if (id is null)
+            {
+                continue;
+            }
+
+            var state = UserState.From(user, null);
+            _seen[id] = state;
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["userName"] = state.UserName };
+            AddIfPresent(attributes, "externalId", ScimResource.String(user, "externalId"));
+            AddIfPresent(attributes, "employeeNumber", ScimResource.EmployeeNumber(user));
+            AddIfPresent(attributes, "displayName", ScimResource.String(user, "displayName"));
+            var email = ScimResource.Email(user);
+            AddIfPresent(attributes, "email", email);
+            yield return new DiscoveredAccount(id, state.UserName, email, state.Active, AccountKind.User, null, attributes);
+        }
+
+        if (!_profile.SupportsGroups)
+        {
+            yield break;
+        }
+
+        var groupQuery = (_settings.GroupFilter is { } gf ? $"&filter={Uri.EscapeDataString(gf)}" : string.Empty)
+            + (_profile.ExcludeMembersOnGroupList ? "&excludedAttributes=members" : string.Empty);
+        await foreach (var group in PagesAsync("Groups", groupQuery, "discover groups", cancellationToken))
+        {
+            var id = ScimResource.String(group, "id");
+            if (id is null)
+            {
+                continue;
+            }
+
+            var name = ScimResource.String(group, "displayName") ?? id;
+            yield return new DiscoveredEntitlement(id, name, EntitlementKind.Group, _privileged.Any(p => p.IsMatch(name)));
+            var withMembers = group;
+            if (_profile.ExcludeMembersOnGroupList)
+            {
+                // The profile lists groups without members (big groups make huge pages); fetch them one group at a time.
+                var path = GroupPath(id) + "?attributes=members";
+                var r = await _client.SendAsync(HttpMethod.Get, path, null, null, "discover members", cancellationToken);
+                if (r.Status == HttpStatusCode.NotFound)
+                {
+                    continue;
+                }
+
+                withMembers = r.IsSuccess && r.Object is { } o ? o : throw _client.Failure(r, HttpMethod.Get, path, "discover members");
+            }
+
+            if (withMembers["members"] is JsonArray members)
+            {
+                foreach (var m in members.OfType<JsonObject>())
+                {
+                    if (ScimResource.String(m, "value") is { } memberId
+                        && !string.Equals(ScimResource.String(m, "type"), "Group", StringComparison.OrdinalIgnoreCase))
+                    {
+                        yield return new DiscoveredMembership(memberId, id);
+                    }
+                }
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<JsonObject> PagesAsync(string resource, string query, string what, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var caps = await CapabilitiesAsync(cancellationToken);
+        var count = caps.MaxResults is { } max && max > 0 ? Math.Min(max, _settings.PageSize) : _settings.PageSize;
+        var startIndex = 1;
+        while (true)
+        {
+            var path = $"{resource}?startIndex={startIndex}&count={count}{query}";
+            var r = await _client.SendAsync(HttpMethod.Get, path, null, null, what, cancellationToken);
+            if (!r.IsSuccess || r.Object is not { } page)
+            {
+                throw _client.Failure(r, HttpMethod.Get, path, what);
+            }
+
+            var items = (page["Resources"] ?? page["resources"]) as JsonArray;
+            var total = ScimResource.Int(page["totalResults"]) ?? 0;
+            var n = 0;
+            foreach (var item in items?.OfType<JsonObject>() ?? [])
+            {
+                n++;
+                yield return item;
+            }
+
+            // Servers may return fewer than asked (RFC 7644 §3.4.2.4): advance by what came back.
+            startIndex += n;
+            if (n == 0 || startIndex > total)
+            {
+                yield break;
+            }
+        }
+    }
+
+    public Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount => DisableAsync(action, cancellationToken),
+            ActionKind.EnableAccount => EnableAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
+            _ => ChangeMembershipAsync(action, add: true, cancellationToken),
+        };
+    }
+
+    public async Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        var what = "read back " + action.Kind.ToSnake();
+        switch (action.Kind)
+        {
+            case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
+            {
+                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                if (user is null)
+                {
+                    return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
+                }
+
+                var wantActive = action.Kind is ActionKind.EnableAccount && !WasInactiveBefore(action);
+                var confirmed = action.Kind is not ActionKind.DeleteAccount && user.Active == wantActive;
+                return new ReadBackResult(confirmed, user.ToMap());
+            }
+
+            default:
+            {
+                var member = await IsMemberAsync(GroupId(action), AccountId(action), what, cancellationToken);
+                var observed = new Dictionary<string, string>(StringComparer.Ordinal)
+                {
+                    ["member"] = member is true ? "true" : "false",
+                    ["group"] = GroupId(action),
+                };
+                if (member is null)
+                {
+                    observed["groupPresent"] = "false";
+                }
+
+                return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member is true : member is not true, observed);
+            }
+        }
+    }
+
+    private async Task<ActionResult> DisableAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var caps = await CapabilitiesAsync(cancellationToken);
+        if (_profile.Disable is DisableWire.Delete)
+        {
+            // Slack: DELETE is the deactivation. Read first to report Before and to stay idempotent.
+            var current = await ReadUserAsync(id, "read before disable", cancellationToken);
+            if (current is null || !current.Active)
+            {
+                return Already(current);
+            }
+
+            var path = UserPath(id);
+            var r = await _client.SendAsync(HttpMethod.Delete, path, null, null, "disable (delete deactivates)", cancellationToken);
+            if (r.Status == HttpStatusCode.NotFound)
+            {
+                return Already(null);
+            }
+
+            if (!r.IsSuccess)
+            {
+                throw _client.Failure(r, HttpMethod.Delete, path, "disable (delete deactivates)");
+            }
+
+            var after = current with { Active = false, ETag = r.ETag };
+            _seen[id] = after;
+            return new ActionResult(current.ToMap(), after.ToMap(), AlreadyInState: false);
+        }
+
+        UserState? before = caps.Etag && _seen.TryGetValue(id, out var seen) && seen.ETag is not null && seen.Active ? seen : null;
+        before ??= await ReadUserAsync(id, "read before disable", cancellationToken);
+        if (before is null || !before.Active)
+        {
+            return Already(before);
+        }
+
+        return await WriteActiveAsync(id, before, active: false, caps, cancellationToken);
+    }
+
+    private async Task<ActionResult> EnableAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var current = await ReadUserAsync(id, "read before enable", cancellationToken)
+            ?? throw new ConnectorException($"SCIM {_system.Id}: user '{id}' no longer exists; it cannot be re-activated, only provisioned again.", isTransient: false);
+        if (WasInactiveBefore(action))
+        {
+            // The account was already inactive before the leaver case: restoring means leaving it inactive.
+            return new ActionResult(current.ToMap(), current.ToMap(), AlreadyInState: true, "inactive before the disable; left inactive");
+        }
+
+        if (current.Active)
+        {
+            return Already(current);
+        }
+
+        var caps = await CapabilitiesAsync(cancellationToken);
+        return await WriteActiveAsync(id, current, active: true, caps, cancellationToken);
+    }
+
+    /// <summary>Sets <c>active</c> by PATCH (profile wire form) or, without PATCH, by GET + PUT; one fresh retry on 412.</summary>
+    private async Task<ActionResult> WriteActiveAsync(string id, UserState before, bool active, ServerCapabilities caps, CancellationToken cancellationToken)
+    {
+        var path = UserPath(id);
+        var what = active ? "enable" : "disable";
+        var retried = false;
+        while (true)
+        {
+            ScimResponse r;
+            var method = HttpMethod.Patch;
+            var ifMatch = caps.Etag ? before.ETag : null;
+            if (caps.Patch && !_patchRejected)
+            {
+                r = await _client.SendAsync(HttpMethod.Patch, path, ScimPatch.SetActive(_profile, active), ifMatch, what, cancellationToken);
+                if (r.Status is HttpStatusCode.NotImplemented or HttpStatusCode.MethodNotAllowed)
+                {
+                    // ServiceProviderConfig promised PATCH but the server refuses it: use PUT from now on.
+                    _patchRejected = true;
+                    continue;
+                }
+            }
+            else
+            {
+                method = HttpMethod.Put;
+                var full = await ReadResourceAsync(path, "read before put", cancellationToken);
+                if (full is null)
+                {
+                    return active ? throw NotFound(id) : Already(null);
+                }
+
+                var (resource, etag) = full.Value;
+                before = UserState.From(resource, etag);
+                if (before.Active == active)
+                {
+                    return Already(before);
+                }
+
+                var body = resource.DeepClone().AsObject();
+                body.Remove("meta");
+                body["active"] = active;
+                r = await _client.SendAsync(HttpMethod.Put, path, body, caps.Etag ? etag : null, what + " (put)", cancellationToken);
+            }
+
+            if (r.Status == HttpStatusCode.PreconditionFailed && !retried)
+            {
+                // Someone changed the user since we saw it: read afresh, re-decide, and try once more.
+                retried = true;
+                _seen.TryRemove(id, out _);
+                var fresh = await ReadUserAsync(id, "re-read after 412", cancellationToken);
+                if (fresh is null)
+                {
+                    return active ? throw NotFound(id) : Already(null);
+                }
+
+                if (fresh.Active == active)
+                {
+                    return Already(fresh);
+                }
+
+                before = fresh;
+                continue;
+            }
+
+            if (r.Status == HttpStatusCode.NotFound && !active)
+            {
+                return Already(null);
+            }
+
+            if (!r.IsSuccess)
+            {
+                throw _client.Failure(r, method, path, what);
+            }
+
+            var after = r.Object is { } o && o.ContainsKey("id") ? UserState.From(o, r.ETag) : before with { Active = active, ETag = r.ETag };
+            _seen[id] = after;
+            return new ActionResult(before.ToMap(), after.ToMap(), AlreadyInState: false);
+        }
+    }
+
+    private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var caps = await CapabilitiesAsync(cancellationToken);
+        var path = UserPath(id);
+        var before = await ReadUserAsync(id, "read before delete", cancellationToken);
+        for (var attempt = 0; before is not null; attempt++)
+        {
+            var r = await _client.SendAsync(HttpMethod.Delete, path, null, caps.Etag ? before.ETag : null, "delete", cancellationToken);
+            if (r.Status == HttpStatusCode.PreconditionFailed && attempt == 0)
+            {
+                before = await ReadUserAsync(id, "re-read after 412", cancellationToken);
+                continue;
+            }
+
+            if (r.Status == HttpStatusCode.NotFound)
+            {
+                break;
+            }
+
+            if (!r.IsSuccess)
+            {
+                throw _client.Failure(r, HttpMethod.Delete, path, "delete");
+            }
+
+            _seen.TryRemove(id, out _);
+            return new ActionResult(before.ToMap(), Absent, AlreadyInState: false);
+        }
+
+        _seen.TryRemove(id, out _);
+        return new ActionResult(Absent, Absent, AlreadyInState: true);
+    }
+
+    private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
+    {
+        var groupId = GroupId(action);
+        var userId = AccountId(action);
+        var what = add ? "add member" : "remove member";
+        var member = await IsMemberAsync(groupId, userId, what, cancellationToken);
+        Dictionary<string, string> Map(bool isMember) => new(StringComparer.Ordinal) { ["member"] = isMember ? "true" : "false", ["group"] = groupId };
+        if (member is null && add)
+        {
+            throw new ConnectorException($"SCIM {_system.Id}: group '{groupId}' not found; cannot add user '{userId}' back.", isTransient: false);
+        }
+
+        if (member is null || member == add)
+        {
+            return new ActionResult(Map(member is true), Map(member is true), AlreadyInState: true);
+        }
+
+        var caps = await CapabilitiesAsync(cancellationToken);
+        var path = GroupPath(groupId);
+        ScimResponse r;
+        if (caps.Patch && !_patchRejected)
+        {
+            // No If-Match here: a membership PATCH is applied atomically by the server and does not depend on the rest of
+            // the group, whose version changes with every membership change by anyone (parallel leavers would 412 each other).
+            var body = add ? ScimPatch.AddMember(_profile, userId) : ScimPatch.RemoveMember(_profile, userId);
+            r = await _client.SendAsync(HttpMethod.Patch, path, body, null, what, cancellationToken);
+            if (r.Status is HttpStatusCode.NotImplemented or HttpStatusCode.MethodNotAllowed)
+            {
+                _patchRejected = true;
+                r = await PutMembersAsync(path, userId, add, what, cancellationToken);
+            }
+        }
+        else
+        {
+            r = await PutMembersAsync(path, userId, add, what, cancellationToken);
+        }
+
+        if (!add && (r.Status == HttpStatusCode.NotFound || (r.Status == HttpStatusCode.BadRequest && string.Equals(r.ScimType, "noTarget", StringComparison.OrdinalIgnoreCase))))
+        {
+            // The member left (or the group went) between our check and the PATCH: the effect holds.
+            return new ActionResult(Map(false), Map(false), AlreadyInState: true);
+        }
+
+        if (!r.IsSuccess)
+        {
+            throw _client.Failure(r, HttpMethod.Patch, path, what);
+        }
+
+        return new ActionResult(Map(!add), Map(add), AlreadyInState: false);
+    }
+
+    /// <summary>Membership change on a server without PATCH: GET the group, edit members, PUT with If-Match; one retry on 412.</summary>
+    private async Task<ScimResponse> PutMembersAsync(string path, string userId, bool add, string what, CancellationToken cancellationToken)
+    {
+        var caps = await CapabilitiesAsync(cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            var full = await ReadResourceAsync(path, "read group before put", cancellationToken);
+            if (full is null)
+            {
+                return new ScimResponse(HttpStatusCode.NotFound, null, null, null);
+            }
+
+            var (group, etag) = full.Value;
+            var body = group.DeepClone().AsObject();
+            body.Remove("meta");
+            var members = body["members"] as JsonArray ?? [];
+            body["members"] = members;
+            var existing = members.OfType<JsonObject>().Where(m => ScimResource.String(m, "value") == userId).ToList();
+            if (add && existing.Count == 0)
+            {
+                members.Add(new JsonObject { ["value"] = userId });
+            }
+
+            foreach (var m in add ? [] : existing)
+            {
+                members.Remove(m);
+            }
+
+            var r = await _client.SendAsync(HttpMethod.Put, path, body, caps.Etag ? etag : null, what + " (put)", cancellationToken);
+            if (r.Status != HttpStatusCode.PreconditionFailed || attempt > 0)
+            {
+                return r;
+            }
+        }
+    }
+
+    /// <summary>True/false for membership, null when the group does not exist (or the filter cannot tell).</summary>
+    private async Task<bool?> IsMemberAsync(string groupId, string userId, string what, CancellationToken cancellationToken)
+    {
+        var caps = await CapabilitiesAsync(cancellationToken);
+        if (caps.Filter)
+        {
+            var filter = _profile.MembershipFilterOnMembersAttribute
+                ? $"id eq {ScimResource.Quote(groupId)} and members eq {ScimResource.Quote(userId)}"
+                : $"id eq {ScimResource.Quote(groupId)} and members[value eq {ScimResource.Quote(userId)}]";
+            var query = $"Groups?filter={Uri.EscapeDataString(filter)}&excludedAttributes=members";
+            var r = await _client.SendAsync(HttpMethod.Get, query, null, null, what + " (membership check)", cancellationToken);
+            if (r.IsSuccess && r.Object is { } page)
+            {
+                if ((ScimResource.Int(page["totalResults"]) ?? 0) > 0)
+                {
+                    return true;
+                }
+
+                // Zero matches: either not a member or no such group. Only a group read can tell which, and only matters
+                // when adding; for a removal both mean "done".
+                return false;
+            }
+
+            if (!(r.Status == HttpStatusCode.BadRequest && string.Equals(r.ScimType, "invalidFilter", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw _client.Failure(r, HttpMethod.Get, query, what + " (membership check)");
+            }
+        }
+
+        var path = GroupPath(groupId) + "?attributes=members";
+        var full = await ReadResourceAsync(path, what + " (read members)", cancellationToken);
+        return full is null ? null : ScimResource.HasMember(full.Value.Resource, userId);
+    }
+
+    private async Task<UserState?> ReadUserAsync(string id, string what, CancellationToken cancellationToken)
+    {
+        var full = await ReadResourceAsync(UserPath(id), what, cancellationToken);
+        if (full is null)
+        {
+            _seen.TryRemove(id, out _);
+            return null;
+        }
+
+        var state = UserState.From(full.Value.Resource, full.Value.ETag);
+        _seen[id] = state;
+        return state;
+    }
+
+    private async Task<(JsonObject Resource, string? ETag)?> ReadResourceAsync(string path, string what, CancellationToken cancellationToken)
+    {
+        var r = await _client.SendAsync(HttpMethod.Get, path, null, null, what, cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return r.IsSuccess && r.Object is { } o ? (o, ScimResource.Version(o, r.ETag)) : throw _client.Failure(r, HttpMethod.Get, path, what);
+    }
+
+    private async ValueTask<ServerCapabilities> CapabilitiesAsync(CancellationToken cancellationToken)
+    {
+        if (_capabilities is { } known)
+        {
+            return known;
+        }
+
+        await _capabilitiesLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_capabilities is { } again)
+            {
+                return again;
+            }
+
+            var config = await ReadConfigAsync(_profile.ServiceProviderConfigPath, cancellationToken);
+            if (config is null && _profile.FallbackServiceProviderConfigPath is { } fallback)
+            {
+                config = await ReadConfigAsync(fallback, cancellationToken);
+            }
+
+            var caps = (config is null ? ServerCapabilities.Assumed : ServerCapabilities.From(config)).With(_settings.Patch, _settings.Etag);
+            _capabilities = caps;
+            return caps;
+        }
+        finally
+        {
+            _capabilitiesLock.Release();
+        }
+    }
+
+    private async Task<JsonObject?> ReadConfigAsync(string path, CancellationToken cancellationToken)
+    {
+        var r = await _client.SendAsync(HttpMethod.Get, path, null, null, "read ServiceProviderConfig", cancellationToken);
+        if (r.Status is HttpStatusCode.NotFound or HttpStatusCode.NotImplemented)
+        {
+            return null;
+        }
+
+        return r.IsSuccess && r.Object is { } o ? o : throw _client.Failure(r, HttpMethod.Get, path, "read ServiceProviderConfig");
+    }
+
+    private void RequireSupported(ConnectorAction action)
+    {
+        if (!Describe().Supported.Contains(action.Kind))
+        {
+            throw new ConnectorException(
+                $"SCIM {_system.Id}: profile '{_settings.Profile.Snake()}' cannot {action.Kind.ToSnake()} ({action.Describe()}).",
+                isTransient: false);
+        }
+    }
+
+    private static bool WasInactiveBefore(ConnectorAction action) =>
+        action.Parameters.TryGetValue("before", out var json)
+        && CoreJson.ParseMap(json).TryGetValue("active", out var a)
+        && string.Equals(a, "false", StringComparison.OrdinalIgnoreCase);
+
+    private ConnectorException NotFound(string id) =>
+        new($"SCIM {_system.Id}: user '{id}' not found.", isTransient: false);
+
+    private static ActionResult Already(UserState? state) =>
+        state is null ? new ActionResult(Absent, Absent, AlreadyInState: true) : new ActionResult(state.ToMap(), state.ToMap(), AlreadyInState: true);
+
+    private static readonly IReadOnlyDictionary<string, string> Absent =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
+
+    private string AccountId(ConnectorAction action) => action.AccountExternalId
+        ?? throw new ConnectorException($"SCIM {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
+
+    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
+        ?? throw new ConnectorException($"SCIM {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
+
+    private static string UserPath(string id) => "Users/" + Uri.EscapeDataString(id);
+
+    private static string GroupPath(string id) => "Groups/" + Uri.EscapeDataString(id);
+
+    private static void AddIfPresent(Dictionary<string, string> map, string key, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            map[key] = value;
+        }
+    }
+
+    private static Regex Glob(string pattern) => new(
+        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _credentials.Dispose();
+        _capabilitiesLock.Dispose();
+    }
+
+    /// <summary>The attributes of a user the connector reports and remembers. Never a secret.</summary>
+    private sealed record UserState(string UserName, bool Active, string? ETag)
+    {
+        public static UserState From(JsonObject user, string? etagHeader) =>
+            new(ScimResource.String(user, "userName") ?? string.Empty, ScimResource.Active(user), ScimResource.Version(user, etagHeader));
+
+        public Dictionary<string, string> ToMap()
+        {
+            var map = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["active"] = Active ? "true" : "false",
+                ["userName"] = UserName,
+            };
+            if (ETag is not null)
+            {
+                map["etag"] = ETag;
+            }
+
+            return map;
+        }
+    }
+}
