@@ -11,7 +11,8 @@ namespace Deprov.Connectors.Sandbox;
 /// <param name="Latency">Added to every call (discovery pages, changes, read-backs).</param>
 /// <param name="FailureRate">Share of calls that fail with a transient error (0..1).</param>
 /// <param name="RateLimitPerSecond">Calls per second the simulated system accepts before answering "429" (0 = no limit).</param>
-public sealed record SandboxOptions(SandboxFlavour Flavour, TimeSpan Latency, double FailureRate, double RateLimitPerSecond, int Seed);
+/// <param name="FailChangesOnly">Failures hit changes and read-backs only, not discovery.</param>
+public sealed record SandboxOptions(SandboxFlavour Flavour, TimeSpan Latency, double FailureRate, double RateLimitPerSecond, int Seed, bool FailChangesOnly = false);
 
 /// <summary>
 /// A connector to one simulated system. It behaves like a remote system: latency, transient failures, a rate limit
@@ -57,7 +58,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
 
     public async IAsyncEnumerable<DiscoveredObject> DiscoverAsync(DiscoveryRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await SimulateCallAsync(cancellationToken);
+        await SimulateCallAsync(cancellationToken, isChange: false);
         List<DiscoveredObject> items;
         lock (_state.Sync)
         {
@@ -305,7 +306,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
         }
     }
 
-    private async Task SimulateCallAsync(CancellationToken cancellationToken)
+    private async Task SimulateCallAsync(CancellationToken cancellationToken, bool isChange = true)
     {
         if (_options.Latency > TimeSpan.Zero)
         {
@@ -329,7 +330,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
             }
         }
 
-        if (_options.FailureRate > 0)
+        if (_options.FailureRate > 0 && (isChange || !_options.FailChangesOnly))
         {
             double roll;
             lock (_random)
@@ -396,17 +397,23 @@ public sealed class SandboxConnectorFactory : IConnectorFactory
     }
 }
 
-/// <summary>Reads sandbox settings: <c>flavour</c>, <c>latency_ms</c>, <c>failure_rate</c>, <c>rate_limit_per_second</c>, <c>seed</c>.</summary>
+/// <summary>Reads sandbox settings: <c>flavour</c>, <c>latency_ms</c>, <c>failure_rate</c>, <c>fail_on</c>, <c>rate_limit_per_second</c>, <c>seed</c>.</summary>
 public sealed class SettingsNodeReader(Core.Configuration.SettingsNode node)
 {
     public SandboxOptions Read(List<ValidationError> errors)
     {
-        node.CheckKnownKeys(errors, "flavour", "latency_ms", "failure_rate", "rate_limit_per_second", "seed");
+        node.CheckKnownKeys(errors, "flavour", "latency_ms", "failure_rate", "fail_on", "rate_limit_per_second", "seed");
         var flavour = node.GetEnum("flavour", SandboxFlavour.App, errors, required: true);
         var latency = node.GetInt("latency_ms", 0, errors, 0, 60_000);
         var failure = node.GetDouble("failure_rate", 0, errors, 0, 1);
         var rate = node.GetDouble("rate_limit_per_second", 0, errors, 0, 1_000_000);
         var seed = node.GetInt("seed", 1, errors);
-        return new SandboxOptions(flavour, TimeSpan.FromMilliseconds(latency), failure, rate, seed);
+        var failOn = node.GetString("fail_on", errors) ?? "all";
+        if (failOn is not ("all" or "changes"))
+        {
+            errors.Add(node["fail_on"].Error($"is '{failOn}'.", "use 'all' (discovery too) or 'changes'."));
+        }
+
+        return new SandboxOptions(flavour, TimeSpan.FromMilliseconds(latency), failure, rate, seed, failOn == "changes");
     }
 }

@@ -1,0 +1,388 @@
+using Deprov.Connectors.Sandbox;
+using Deprov.Core.Audit;
+using Deprov.Core.Model;
+using Deprov.Core.Store;
+using Deprov.Hosting.Audit;
+using Deprov.Hosting.Execution;
+using Deprov.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Deprov.Hosting.Tests.Execution;
+
+/// <summary>The engine end to end on sandbox systems: plan, execute, verify, audit.</summary>
+public sealed class EngineTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
+
+    private static async Task<(TestEnvironment Env, List<Person> People)> SeededAsync(string? yaml = null, string? policy = null, TimeProvider? time = null, int count = 3)
+    {
+        var env = await TestEnvironment.CreateAsync(yaml, policy, time);
+        var manager = Some.Person();
+        var people = new List<Person> { Some.Person(manager: manager.Id) };
+        for (var i = 1; i < count; i++)
+        {
+            people.Add(Some.Person(department: i % 2 == 0 ? "Sales" : "Engineering"));
+        }
+
+        people.Add(manager);
+        await env.SeedAsync(people, Some.Systems(people));
+        return (env, people);
+    }
+
+    private static async Task<List<AuditRecord>> AuditOfAsync(TestEnvironment env, string personId)
+    {
+        var list = new List<AuditRecord>();
+        await foreach (var r in env.Engine.Store.ReadPersonAuditAsync(personId, CancellationToken.None))
+        {
+            list.Add(r);
+        }
+
+        return list;
+    }
+
+    [Fact]
+    public async Task SubmitAsync_InvoluntaryLeaver_CutsEveryAccessAndVerifiesIt()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        var alice = people[0];
+        var result = await env.Engine.SubmitAsync(Some.Leave(alice.Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        Assert.Equal(SubmitOutcome.Planned, result.Outcome);
+        await env.RunUntilIdleAsync();
+
+        var kase = (await env.Engine.Store.GetCaseAsync(result.Plan!.Case.Id, CancellationToken.None))!;
+        Assert.Equal(CaseStatus.Scheduled, kase.Status); // deletes wait for retention
+        Assert.NotNull(kase.ExposureWindow);
+        var steps = await env.Engine.Store.GetStepsAsync(kase.Id, CancellationToken.None);
+        Assert.All(steps.Where(s => s.Category != StepCategory.Delete && s.Action != ActionKind.Manual), s => Assert.Equal(StepStatus.Verified, s.Status));
+
+        await using var world = env.AcquireWorld();
+        var local = alice.Email[..alice.Email.IndexOf('@', StringComparison.Ordinal)];
+        Assert.False(world.System("directory").Accounts[local].Active);
+        Assert.DoesNotContain(local, world.System("directory").Members["g-vpn-users"]);
+        Assert.False(world.System("okta").Accounts["00u1"].Active);
+        Assert.Equal(0, world.System("okta").Accounts["00u1"].Sessions);
+        Assert.DoesNotContain("00u1", world.System("okta").Members["g-super-admins"]);
+        Assert.False(world.System("slack").Accounts["sl1"].Active);
+        Assert.DoesNotContain("sl1", world.System("slack").Members["g-slack-seat"]);
+        Assert.Equal(DeviceStatus.Locked, world.System("jamf").Devices["d1"].Status);
+        Assert.False(world.System("badges").Accounts["B1"].Active);
+        Assert.False(world.System("vault").Credentials["tok-1"].Active);
+        Assert.Equal(people[^1].Email, world.System("vault").Credentials["svc-ci"].Owner); // handed to the manager
+        Assert.Equal(2, world.System("vault").Credentials["sec-db"].Version);              // rotated: alice knew it
+        Assert.True(world.System("slack").Accounts["sl2"].Active);                          // nobody else touched
+
+        var map = (await env.Engine.Store.GetAccessMapsAsync([alice.Id], CancellationToken.None)).Single();
+        Assert.All(map.Accounts, a => Assert.Equal(AccountStatus.Disabled, a.Status));
+        Assert.Empty(map.Assignments);
+        Assert.True((await env.Engine.Store.VerifyAuditChainAsync(CancellationToken.None)).Ok);
+        var audit = await AuditOfAsync(env, alice.Id);
+        Assert.Contains(audit, r => r.Entry.Action == "disable_account" && r.Entry.SystemId == "directory" && r.Entry.Outcome == "ok" && r.Entry.Before!.Contains("\"active\":\"true\"", StringComparison.Ordinal));
+        Assert.Contains(audit, r => r.Entry.Action == "access_cut_verified");
+        Assert.DoesNotContain(audit, r => (r.Entry.After ?? string.Empty).Contains("password\":\"", StringComparison.Ordinal) && !r.Entry.After!.Contains("reset", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_SameIdempotencyKeyTwice_HandledOnce()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        var e = Some.Leave(people[0].Id, env.Time.GetUtcNow(), key: "hr-123");
+        var first = await env.Engine.SubmitAsync(e, "admin:test", CancellationToken.None);
+        var second = await env.Engine.SubmitAsync(e, "admin:test", CancellationToken.None);
+        Assert.Equal(SubmitOutcome.Planned, first.Outcome);
+        Assert.Equal(SubmitOutcome.Duplicate, second.Outcome);
+        Assert.Single(await env.Engine.Store.ListCasesAsync(new CaseQuery(people[0].Id), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_UnknownPerson_IsParkedThenReplayedWhenThePersonAppears()
+    {
+        var (env, _) = await SeededAsync();
+        await using var __ = env;
+        var ghost = Some.Person();
+        var result = await env.Engine.SubmitAsync(Some.Leave(ghost.Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        Assert.Equal(SubmitOutcome.Parked, result.Outcome);
+        Assert.Equal(ghost.Id, Assert.Single(await env.Engine.Store.ListParkedEventsAsync(CancellationToken.None)).Event.PersonId);
+        Assert.Equal(1, (await env.Engine.Store.GetStatisticsAsync(env.Time.GetUtcNow(), CancellationToken.None)).ParkedEvents);
+
+        await env.Engine.Store.UpsertPeopleAsync([ghost], CancellationToken.None);
+        Assert.Equal(1, await env.Engine.ReplayParkedAsync("admin:test", CancellationToken.None));
+        Assert.Empty(await env.Engine.Store.ListParkedEventsAsync(CancellationToken.None));
+        Assert.Single(await env.Engine.Store.ListCasesAsync(new CaseQuery(ghost.Id), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task RunAsync_FutureEffectiveDate_NotExecutedEarlyThenFiresWhenDue()
+    {
+        var time = new FakeTimeProvider(Start);
+        var (env, people) = await SeededAsync(time: time);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start.AddDays(14), ExitReason.Voluntary), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.True(world.System("okta").Accounts["00u1"].Active);
+        }
+
+        Assert.Equal(CaseStatus.Scheduled, (await env.Engine.Store.GetCaseAsync(result.Plan!.Case.Id, CancellationToken.None))!.Status);
+        time.Advance(TimeSpan.FromDays(14) + TimeSpan.FromSeconds(1));
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.False(world.System("okta").Accounts["00u1"].Active);
+        }
+
+        var kase = (await env.Engine.Store.GetCaseAsync(result.Plan.Case.Id, CancellationToken.None))!;
+        Assert.Equal(Start.AddDays(14), kase.CutAt);
+        Assert.NotNull(kase.CutVerifiedAt);
+    }
+
+    [Fact]
+    public async Task RunAsync_PastEffectiveDate_ExecutesNow()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow().AddDays(-10)), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        var kase = (await env.Engine.Store.GetCaseAsync(result.Plan!.Case.Id, CancellationToken.None))!;
+        Assert.NotNull(kase.CutVerifiedAt);
+        Assert.True(kase.CutAt >= kase.ReceivedAt); // exposure counts from when we heard, not from ten days ago
+    }
+
+    [Fact]
+    public async Task RunAsync_SystemAlwaysFailing_RetriesThenRaisesTaskAndAlertCaseUnverified()
+    {
+        var yaml = TestEnvironment.DefaultSystems.Replace("settings: { flavour: app }", "settings: { flavour: app, failure_rate: 1, fail_on: changes }", StringComparison.Ordinal);
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms }\n";
+        var (env, people) = await SeededAsync(yaml, policy);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var kase = (await env.Engine.Store.GetCaseAsync(result.Plan!.Case.Id, CancellationToken.None))!;
+        Assert.Equal(CaseStatus.Unverified, kase.Status);
+        Assert.Null(kase.CutVerifiedAt);
+        var failed = (await env.Engine.Store.GetStepsAsync(kase.Id, CancellationToken.None)).Where(s => s.Status == StepStatus.Failed).ToList();
+        Assert.NotEmpty(failed);
+        Assert.All(failed, s => Assert.Equal("slack", s.SystemId));
+        var tasks = await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: people[0].Id), CancellationToken.None);
+        Assert.All(failed, s => Assert.Contains(tasks, t => t.StepId == s.Id && t.Title.StartsWith("Do by hand", StringComparison.Ordinal)));
+        var audit = await AuditOfAsync(env, people[0].Id);
+        Assert.Contains(audit, r => r.Entry.Action == "alert" && r.Entry.SystemId == "slack");
+        Assert.Contains(audit, r => r.Entry.Outcome == "failed" && r.Entry.Detail!.Contains("retried", StringComparison.Ordinal));
+        // Other systems were still cut: a failure in one system never stops the rest.
+        await using var world = env.AcquireWorld();
+        Assert.False(world.System("okta").Accounts["00u1"].Active);
+        Assert.False(world.System("badges").Accounts["B1"].Active);
+    }
+
+    [Fact]
+    public async Task RunAsync_FlakyAndRateLimitedSystems_RetriedUntilVerified()
+    {
+        var yaml = TestEnvironment.DefaultSystems
+            .Replace("settings: { flavour: app }", "settings: { flavour: app, failure_rate: 0.4, fail_on: changes, seed: 11 }", StringComparison.Ordinal)
+            .Replace("settings: { flavour: idp }", "settings: { flavour: idp, rate_limit_per_second: 20 }", StringComparison.Ordinal);
+        var policy = "policy:\n  execution: { max_attempts: 12, base_delay: 1ms, max_delay: 1s }\n";
+        var (env, people) = await SeededAsync(yaml, policy, count: 6);
+        await using var _ = env;
+        var results = await env.Engine.SubmitManyAsync(people.Take(5).Select(p => Some.Leave(p.Id, env.Time.GetUtcNow())).ToList(), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        foreach (var r in results)
+        {
+            var kase = (await env.Engine.Store.GetCaseAsync(r.Plan!.Case.Id, CancellationToken.None))!;
+            var steps = await env.Engine.Store.GetStepsAsync(kase.Id, CancellationToken.None);
+            Assert.True(kase.CutVerifiedAt is not null, string.Join("\n", steps.Where(s => s.Status != StepStatus.Verified).Select(s => $"{s.Id} {s.Action} {s.SystemId} {s.Status} {s.Error}")));
+        }
+
+        var audit = new List<AuditRecord>();
+        await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
+        {
+            audit.Add(r);
+        }
+
+        Assert.Contains(audit, r => r.Entry.SystemId == "slack" && r.Entry.Outcome == "ok" && r.Entry.Detail?.Contains("503", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task LegalHold_BlocksDeletesUntilReleased()
+    {
+        var time = new FakeTimeProvider(Start);
+        var (env, people) = await SeededAsync(time: time);
+        await using var _ = env;
+        var alice = people[0];
+        var hold = await env.Engine.SubmitAsync(Some.Event(EventKind.LegalHoldSet, alice.Id, Start) with { Note = "case 2026-17" }, "admin:legal", CancellationToken.None);
+        Assert.Equal(SubmitOutcome.Applied, hold.Outcome);
+        var leave = await env.Engine.SubmitAsync(Some.Leave(alice.Id, Start), "admin:test", CancellationToken.None);
+        Assert.All(leave.Plan!.Steps.Where(s => s.Action is ActionKind.DeleteAccount or ActionKind.ReclaimLicence), s => Assert.Equal(StepStatus.Held, s.Status));
+        await env.RunUntilIdleAsync();
+        time.Advance(TimeSpan.FromDays(40));
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.False(world.System("slack").Accounts["sl1"].Deleted);
+            Assert.Contains("sl1", world.System("slack").Members["g-slack-seat"]); // the licence stays under hold
+        }
+
+        await env.Engine.SubmitAsync(Some.Event(EventKind.LegalHoldReleased, alice.Id, time.GetUtcNow()), "admin:legal", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.True(world.System("slack").Accounts["sl1"].Deleted);
+        }
+    }
+
+    [Fact]
+    public async Task Rehire_WithinRetention_RestoresWhatDeprovCut()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        var alice = people[0];
+        await env.Engine.SubmitAsync(Some.Leave(alice.Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        var rehire = await env.Engine.SubmitAsync(Some.Event(EventKind.Rehire, alice.Id, env.Time.GetUtcNow()), "admin:hr", CancellationToken.None);
+        Assert.Equal(CaseKind.Restore, rehire.Plan!.Case.Kind);
+        await env.RunUntilIdleAsync();
+
+        await using var world = env.AcquireWorld();
+        Assert.True(world.System("okta").Accounts["00u1"].Active);
+        Assert.True(world.System("slack").Accounts["sl1"].Active);
+        Assert.Contains("sl1", world.System("slack").Members["g-general"]);
+        Assert.Contains("sl1", world.System("slack").Members["g-slack-seat"]);
+        Assert.False(world.System("vault").Credentials["tok-1"].Active); // revoked tokens are not brought back
+        var cases = await env.Engine.Store.ListCasesAsync(new CaseQuery(alice.Id), CancellationToken.None);
+        Assert.Contains(cases, c => c.Kind == CaseKind.Leaver && c.Status == CaseStatus.Cancelled);  // its deletes will never run
+        Assert.Contains(cases, c => c.Kind == CaseKind.Restore && c.Status == CaseStatus.Verified);
+    }
+
+    [Fact]
+    public async Task TerminationCancelled_BeforeEffectiveDate_NothingIsCut()
+    {
+        var time = new FakeTimeProvider(Start);
+        var (env, people) = await SeededAsync(time: time);
+        await using var _ = env;
+        await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start.AddDays(7), ExitReason.Voluntary), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        await env.Engine.SubmitAsync(Some.Event(EventKind.TerminationCancelled, people[0].Id, time.GetUtcNow()), "admin:hr", CancellationToken.None);
+        time.Advance(TimeSpan.FromDays(8));
+        await env.RunUntilIdleAsync();
+        await using var world = env.AcquireWorld();
+        Assert.True(world.System("okta").Accounts["00u1"].Active);
+        Assert.True(world.System("slack").Accounts["sl1"].Active);
+    }
+
+    [Fact]
+    public async Task StagedResignation_PrivilegedAtNoticeRestOnLastDay()
+    {
+        var time = new FakeTimeProvider(Start);
+        var policy = """
+            policy:
+              rules:
+                - { name: resignation, when: { event: leave, reason: voluntary }, plan: staged }
+                - { name: default, plan: immediate }
+              schedules:
+                staged:
+                  - { stage: notice, at: notice, cut: [privileged] }
+                  - { stage: last-day, at: effective, cut: [all] }
+            """;
+        var (env, people) = await SeededAsync(policy: policy, time: time);
+        await using var _ = env;
+        await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start.AddDays(14), ExitReason.Voluntary), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.DoesNotContain("00u1", world.System("okta").Members["g-super-admins"]);
+            Assert.DoesNotContain("sl1", world.System("slack").Members["g-workspace-admins"]);
+            Assert.True(world.System("okta").Accounts["00u1"].Active);
+        }
+
+        time.Advance(TimeSpan.FromDays(14));
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.False(world.System("okta").Accounts["00u1"].Active);
+        }
+    }
+
+    [Fact]
+    public async Task Mover_RemovesOldRoleAccessOnly()
+    {
+        var policy = """
+            policy:
+              roles:
+                - { name: eng, departments: [Engineering], entitlements: [directory:dept-engineering, slack:engineering, directory:vpn-users] }
+                - { name: sales, departments: [Sales], entitlements: [directory:dept-sales, directory:vpn-users] }
+            """;
+        var (env, people) = await SeededAsync(policy: policy);
+        await using var _ = env;
+        var bob = people[1];
+        Assert.Equal("Engineering", bob.Department);
+        var result = await env.Engine.SubmitAsync(Some.Event(EventKind.Move, bob.Id, env.Time.GetUtcNow(), "Sales", "Account Executive"), "admin:hr", CancellationToken.None);
+        Assert.Equal(2, result.Plan!.Steps.Count);
+        await env.RunUntilIdleAsync();
+        await using var world = env.AcquireWorld();
+        var local = bob.Email[..bob.Email.IndexOf('@', StringComparison.Ordinal)];
+        Assert.DoesNotContain(local, world.System("directory").Members["g-dept-engineering"]);
+        Assert.DoesNotContain("sl2", world.System("slack").Members["g-engineering"]);
+        Assert.Contains(local, world.System("directory").Members["g-vpn-users"]);
+        Assert.True(world.System("slack").Accounts["sl2"].Active);
+    }
+
+    [Fact]
+    public async Task RunAsync_EventRecordedButNotHandledBeforeCrash_IsHandledOnStart()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        var e = Some.Leave(people[0].Id, env.Time.GetUtcNow(), key: "k-crash") with { Id = "E-crash", ReceivedAt = env.Time.GetUtcNow() };
+        await env.Engine.Store.RecordEventsAsync([new EventRecord(e, null, new AuditEntry(e.ReceivedAt, "admin:test", "event_received", null, null, e.PersonId, null, null, null, null, "ok", null))], CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        var kase = Assert.Single(await env.Engine.Store.ListCasesAsync(new CaseQuery(people[0].Id), CancellationToken.None));
+        Assert.Equal("E-crash", kase.EventId);
+        Assert.NotNull(kase.CutVerifiedAt);
+    }
+
+    [Fact]
+    public async Task Discovery_AccountsWithoutOwner_AreOrphansAndConflictsAreNotGuessed()
+    {
+        var env = await TestEnvironment.CreateAsync();
+        await using var _ = env;
+        var a = Some.Person();
+        var twin1 = Some.Person() with { Email = "sam@example.com" };
+        var twin2 = Some.Person() with { Email = "sam@example.org" };
+        var systems = Some.Systems([a]);
+        systems["slack"].Accounts["orphan"] = new SbAccount { Id = "orphan", UserName = "gone@example.com", Email = "gone@example.com" };
+        systems["directory"].Accounts["sam"] = new SbAccount { Id = "sam", UserName = "sam" };
+        await env.SeedAsync([a, twin1, twin2], systems);
+        var report = await new Discovery.DiscoveryService(env.Engine.Store, env.Time).DiscoverAsync(env.Engine.Systems["slack"], null, CancellationToken.None);
+        Assert.Equal(1, report.Orphans);
+        var yaml = TestEnvironment.DefaultSystems.Replace("correlate: [attribute:employeeNumber]", "correlate: [attribute:employeeNumber, username]", StringComparison.Ordinal);
+        var env2 = await TestEnvironment.CreateAsync(yaml);
+        await using var __ = env2;
+        await env2.SeedAsync([a, twin1, twin2], systems);
+        var report2 = await new Discovery.DiscoveryService(env2.Engine.Store, env2.Time).DiscoverAsync(env2.Engine.Systems["directory"], null, CancellationToken.None);
+        Assert.Equal(1, report2.Conflicts);
+    }
+
+    [Fact]
+    public async Task AuditService_ExportPerson_HtmlCsvJsonShowWhenAccessEnded()
+    {
+        var (env, people) = await SeededAsync();
+        await using var _ = env;
+        await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        var service = new AuditService(env.Engine.Store, env.Time);
+        foreach (var format in Enum.GetValues<EvidenceFormat>())
+        {
+            using var writer = new StringWriter();
+            await service.ExportPersonAsync(people[0].Id, format, writer, CancellationToken.None);
+            var text = writer.ToString();
+            Assert.Contains("disable_account", text, StringComparison.Ordinal);
+            Assert.Contains("okta", text, StringComparison.Ordinal);
+            if (format == EvidenceFormat.Html)
+            {
+                Assert.Contains("When each access ended", text, StringComparison.Ordinal);
+                Assert.Contains("intact", text, StringComparison.Ordinal);
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Deprov.Core.Store;
+using Deprov.Store.Sqlite;
+using Deprov.Testing;
+using Deprov.Testing.StoreContract;
+
+namespace Deprov.Store.Sqlite.Tests;
+
+public sealed class SqliteStoreFactory : IStoreFactory
+{
+    public async Task<IStore> CreateAsync()
+    {
+        var store = new SqliteStore(Path.Combine(TestEnvironment.NewTempDirectory("deprov-sqlite"), "deprov.db"), SqliteDurability.Full);
+        await store.MigrateAsync(CancellationToken.None);
+        return store;
+    }
+}
+
+public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFactory>;

@@ -1,0 +1,318 @@
+using Deprov.Core;
+using Deprov.Core.Audit;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Core.Store;
+using Xunit;
+using TaskStatus = Deprov.Core.Model.TaskStatus;
+
+namespace Deprov.Testing.StoreContract;
+
+/// <summary>Creates a fresh, migrated, empty store per test.</summary>
+public interface IStoreFactory
+{
+    Task<IStore> CreateAsync();
+}
+
+/// <summary>
+/// The behaviour every <see cref="IStore"/> must have. Written once; each store's test project derives a sealed class
+/// that supplies the store.
+/// </summary>
+public abstract class StoreContractTests<TFactory>
+    where TFactory : IStoreFactory, new()
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
+
+    private readonly TFactory _factory = new();
+
+    private static AuditEntry Audit(string action, string? person = null, string? caseId = null) =>
+        new(T0, "deprov", action, null, null, person, caseId, null, null, null, "ok", null);
+
+    private static Step NewStep(string caseId, int seq, ActionKind action, StepStatus status, DateTimeOffset due, int phase = 0, string stage = "cut",
+        string? account = null, string? system = "sys", StepCategory category = StepCategory.AppAccess) =>
+        new($"{caseId}.{seq:D3}", caseId, seq, action, category, stage, system, account, null, null, null, $"target{seq}", status, due, 0, null, null, null, null, null, null, null, phase);
+
+    private static Case NewCase(string id, string person, DateTimeOffset cutAt) =>
+        new(id, person, CaseKind.Leaver, "E-" + id, "rule", "immediate", CaseStatus.Running, cutAt, cutAt, cutAt, cutAt, null, null, null);
+
+    private static StepCompletion Done(string stepId, StepStatus status, DateTimeOffset at, TaskItem? task = null) =>
+        new(stepId, status, at, "{\"active\":\"true\"}", "{\"active\":\"false\"}", status == StepStatus.Failed ? "refused" : null, null, task,
+            [new AuditEntry(at, "deprov", "disable_account", "sys", stepId, null, null, stepId, null, null, status == StepStatus.Verified ? "ok" : "failed", null)]);
+
+    private async Task<IStore> StoreWithPersonAsync(string personId)
+    {
+        var store = await _factory.CreateAsync();
+        await store.UpsertPeopleAsync([Some.Person(personId)], CancellationToken.None);
+        return store;
+    }
+
+    [Fact]
+    public async Task MigrateAsync_RunTwice_KeepsSchemaVersion()
+    {
+        await using var store = await _factory.CreateAsync();
+        var version = await store.GetSchemaVersionAsync(CancellationToken.None);
+        await store.MigrateAsync(CancellationToken.None);
+        Assert.True(version >= 1);
+        Assert.Equal(version, await store.GetSchemaVersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task UpsertPeopleAsync_ThenGet_RoundTripsEveryField()
+    {
+        await using var store = await _factory.CreateAsync();
+        var p = Some.Person(worker: WorkerType.Contractor, manager: "p-boss", timeZone: "Europe/Paris") with { EndDate = new DateOnly(2026, 12, 31), StartDate = new DateOnly(2024, 1, 2) };
+        await store.UpsertPeopleAsync([p], CancellationToken.None);
+        Assert.Equal(p, await store.GetPersonAsync(p.Id, CancellationToken.None));
+        await store.UpsertPeopleAsync([p with { Department = "Sales" }], CancellationToken.None);
+        Assert.Equal("Sales", (await store.GetPersonAsync(p.Id, CancellationToken.None))!.Department);
+        Assert.Null(await store.GetPersonAsync("nobody", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ReplaceInventoryAsync_TwoSystems_ReplacesOnlyTheNamedOne()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        InventorySnapshot Snap(string sys, string acct) => new(
+            [new Account($"{sys}/{acct}", sys, acct, acct, null, pid, AccountKind.User, AccountStatus.Active, T0, "email")],
+            [new Entitlement($"{sys}/g1", sys, "g1", "admins", EntitlementKind.Group, true)],
+            [new Assignment($"{sys}/{acct}", $"{sys}/g1", GrantSource.Discovered, null)],
+            [new Device($"{sys}/d1", sys, "d1", "SN1", "Laptop", pid, DeviceStatus.Active)],
+            [new Credential($"{sys}/c1", sys, "c1", "root pw", CredentialKind.SharedSecret, null, [pid], CredentialStatus.Active, null)]);
+        await store.ReplaceInventoryAsync("a", Snap("a", "u1"), CancellationToken.None);
+        await store.ReplaceInventoryAsync("b", Snap("b", "u2"), CancellationToken.None);
+        await store.ReplaceInventoryAsync("a", Snap("a", "u3"), CancellationToken.None);
+
+        var map = (await store.GetAccessMapsAsync([pid], CancellationToken.None)).Single();
+        Assert.Equal(["a/u3", "b/u2"], map.Accounts.Select(a => a.Id).Order());
+        Assert.Equal(2, map.Assignments.Count);
+        Assert.All(map.Entitlements, e => Assert.True(e.Privileged));
+        Assert.Equal(2, map.Devices.Count);
+        Assert.Equal(2, map.CredentialsKnown.Count);
+        Assert.Empty(map.CredentialsOwned);
+    }
+
+    [Fact]
+    public async Task RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var e = Some.Leave(pid, T0, key: "k-1") with { Id = "E-1", ReceivedAt = T0 };
+        var first = await store.RecordEventsAsync([new EventRecord(e, null, Audit("event_received", pid))], CancellationToken.None);
+        var second = await store.RecordEventsAsync([new EventRecord(e with { Id = "E-2" }, null, Audit("event_received", pid))], CancellationToken.None);
+        Assert.Equal([true], first);
+        Assert.Equal([false], second);
+        Assert.Equal(["E-1"], (await store.ListUnhandledEventsAsync(CancellationToken.None)).Select(x => x.Id));
+    }
+
+    [Fact]
+    public async Task RecordEventsAsync_Parked_IsListedUntilResolved()
+    {
+        await using var store = await _factory.CreateAsync();
+        var e = Some.Leave("ghost", T0, key: "k-ghost") with { Id = "E-g", ReceivedAt = T0 };
+        await store.RecordEventsAsync([new EventRecord(e, "unknown person", Audit("event_parked", "ghost"))], CancellationToken.None);
+        var parked = Assert.Single(await store.ListParkedEventsAsync(CancellationToken.None));
+        Assert.Equal("E-g", parked.Event.Id);
+        Assert.Empty(await store.ListUnhandledEventsAsync(CancellationToken.None));
+        await store.ResolveParkedEventAsync("E-g", "discarded by admin", Audit("event_discarded", "ghost"), CancellationToken.None);
+        Assert.Empty(await store.ListParkedEventsAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ClaimDueStepsAsync_PhasesAndDueTimes_ClaimsOnlyReadyDueSteps()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var k = NewCase("C-1", pid, T0);
+        var steps = new[]
+        {
+            NewStep("C-1", 1, ActionKind.DisableAccount, StepStatus.Pending, T0, phase: 0),
+            NewStep("C-1", 2, ActionKind.DisableAccount, StepStatus.Waiting, T0, phase: 1),
+            NewStep("C-1", 3, ActionKind.DisableAccount, StepStatus.Pending, T0.AddDays(14), phase: 0, stage: "last-day"),
+            NewStep("C-1", 4, ActionKind.Manual, StepStatus.Pending, T0, phase: -1, system: null),
+        };
+        await store.CreateCasesAsync([new Plan(k, steps, [], [], [])], [Audit("case_planned", pid, "C-1")], CancellationToken.None);
+
+        var claimed = await store.ClaimDueStepsAsync(T0.AddSeconds(1), 100, CancellationToken.None);
+        var only = Assert.Single(claimed);
+        Assert.Equal("C-1.001", only.Step.Id);
+        Assert.Equal(StepStatus.Running, only.Step.Status);
+        Assert.Equal(1, only.Step.Attempts);
+        Assert.Equal(pid, only.PersonId);
+        Assert.Empty(await store.ClaimDueStepsAsync(T0.AddSeconds(1), 100, CancellationToken.None));
+
+        await store.CompleteStepsAsync([Done("C-1.001", StepStatus.Verified, T0.AddSeconds(2))], T0.AddSeconds(2), CancellationToken.None);
+        Assert.Equal(["C-1.002"], (await store.ClaimDueStepsAsync(T0.AddSeconds(2), 100, CancellationToken.None)).Select(c => c.Step.Id));
+        Assert.Equal(T0.AddDays(14), await store.GetNextDueAsync(CancellationToken.None));
+        Assert.Equal(["C-1.003"], (await store.ClaimDueStepsAsync(T0.AddDays(15), 100, CancellationToken.None)).Select(c => c.Step.Id));
+    }
+
+    [Fact]
+    public async Task CompleteStepsAsync_FailedStep_ReleasesNextPhaseAndRaisesTask()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-2", pid, T0),
+            [NewStep("C-2", 1, ActionKind.DisableAccount, StepStatus.Pending, T0, 0), NewStep("C-2", 2, ActionKind.DisableAccount, StepStatus.Waiting, T0, 1)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        var task = new TaskItem("T-C-2.001", "C-2", "C-2.001", pid, Team.It, "Do by hand", "refused", T0, T0.AddHours(4), TaskStatus.Open, null, null, null);
+        await store.CompleteStepsAsync([Done("C-2.001", StepStatus.Failed, T0, task)], T0, CancellationToken.None);
+
+        Assert.Equal(["C-2.002"], (await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None)).Select(c => c.Step.Id));
+        Assert.Equal("T-C-2.001", Assert.Single(await store.ListTasksAsync(new TaskQuery(), CancellationToken.None)).Id);
+        Assert.Equal(1, (await store.GetStatisticsAsync(T0, CancellationToken.None)).FailedSteps);
+    }
+
+    [Fact]
+    public async Task CompleteStepsAsync_HardRequirementFails_BlocksDependantUntilTaskDone()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var steps = new[]
+        {
+            NewStep("C-3", 1, ActionKind.DisableAccount, StepStatus.Pending, T0, 0, account: "a1"),
+            NewStep("C-3", 2, ActionKind.DeleteAccount, StepStatus.Waiting, T0, -1, stage: "retention", account: "a1", category: StepCategory.Delete),
+        };
+        await store.CreateCasesAsync([new Plan(NewCase("C-3", pid, T0), steps, [new StepDependency("C-3.002", "C-3.001", Hard: true)], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        var task = new TaskItem("T-C-3.001", "C-3", "C-3.001", pid, Team.It, "Do by hand", "refused", T0, T0.AddHours(4), TaskStatus.Open, null, null, null);
+        await store.CompleteStepsAsync([Done("C-3.001", StepStatus.Failed, T0, task)], T0, CancellationToken.None);
+
+        var blocked = (await store.GetStepsAsync("C-3", CancellationToken.None)).Single(s => s.Seq == 2);
+        Assert.Equal(StepStatus.Blocked, blocked.Status);
+        Assert.Contains("C-3.001", blocked.WaitReason, StringComparison.Ordinal);
+        Assert.Equal(CaseStatus.Unverified, (await store.GetCaseAsync("C-3", CancellationToken.None))!.Status);
+
+        var done = await store.CompleteTaskAsync("T-C-3.001", "admin:alice", "disabled in the console", T0.AddHours(1), CancellationToken.None);
+        Assert.Equal("admin:alice", done.CompletedBy);
+        var steps2 = await store.GetStepsAsync("C-3", CancellationToken.None);
+        Assert.Equal(StepStatus.DoneManually, steps2.Single(s => s.Seq == 1).Status);
+        Assert.Equal(StepStatus.Pending, steps2.Single(s => s.Seq == 2).Status);
+        await Assert.ThrowsAsync<ValidationException>(() => store.CompleteTaskAsync("T-C-3.001", "admin:bob", null, T0, CancellationToken.None));
+        await Assert.ThrowsAsync<ValidationException>(() => store.CompleteTaskAsync("T-nope", "admin:bob", null, T0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CompleteStepsAsync_Retry_ReturnsStepToQueueAfterDelay()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-4", pid, T0), [NewStep("C-4", 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        await store.CompleteStepsAsync([new StepCompletion("C-4.001", StepStatus.Pending, T0, null, null, "429", T0.AddSeconds(30), null, [])], T0, CancellationToken.None);
+        Assert.Empty(await store.ClaimDueStepsAsync(T0.AddSeconds(29), 10, CancellationToken.None));
+        var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddSeconds(30), 10, CancellationToken.None));
+        Assert.Equal(2, again.Step.Attempts);
+    }
+
+    [Fact]
+    public async Task RecoverRunningStepsAsync_AfterCrash_RequeuesRunningSteps()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-5", pid, T0), [NewStep("C-5", 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        Assert.Equal(1, await store.RecoverRunningStepsAsync(T0.AddMinutes(1), CancellationToken.None));
+        Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ClaimDueStepsAsync_DeleteUnderLegalHold_IsHeldUntilReleased()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-6", pid, T0),
+            [NewStep("C-6", 1, ActionKind.DeleteAccount, StepStatus.Pending, T0, -1, "retention", category: StepCategory.Delete)], [], [], [])], [], CancellationToken.None);
+        await store.SetLegalHoldAsync(new LegalHold("H-1", pid, null, "litigation 2026-17", "admin:legal", T0), Audit("legal_hold_set", pid), CancellationToken.None);
+
+        Assert.Empty(await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None));
+        var held = Assert.Single(await store.GetStepsAsync("C-6", CancellationToken.None));
+        Assert.Equal(StepStatus.Held, held.Status);
+        Assert.Contains("litigation 2026-17", held.WaitReason, StringComparison.Ordinal);
+
+        Assert.Equal(1, await store.ReleaseLegalHoldAsync(pid, null, Audit("legal_hold_released", pid), T0.AddDays(1), CancellationToken.None));
+        Assert.Single(await store.ClaimDueStepsAsync(T0.AddDays(1), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CompleteStepsAsync_AllCutsVerified_CaseVerifiedWithExposureWindow()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-7", pid, T0),
+            [NewStep("C-7", 1, ActionKind.DisableAccount, StepStatus.Pending, T0, 0), NewStep("C-7", 2, ActionKind.RemoveEntitlement, StepStatus.Waiting, T0, 1)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        await store.CompleteStepsAsync([Done("C-7.001", StepStatus.Verified, T0.AddMilliseconds(100))], T0.AddMilliseconds(100), CancellationToken.None);
+        Assert.Equal(CaseStatus.Running, (await store.GetCaseAsync("C-7", CancellationToken.None))!.Status);
+        await store.ClaimDueStepsAsync(T0.AddMilliseconds(100), 10, CancellationToken.None);
+        await store.CompleteStepsAsync([Done("C-7.002", StepStatus.Verified, T0.AddMilliseconds(250))], T0.AddMilliseconds(250), CancellationToken.None);
+
+        var kase = (await store.GetCaseAsync("C-7", CancellationToken.None))!;
+        Assert.Equal(CaseStatus.Verified, kase.Status);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), kase.ExposureWindow);
+        Assert.Equal([250.0], await store.GetExposureWindowsAsync(null, CancellationToken.None));
+        var actions = new List<string>();
+        await foreach (var r in store.ReadPersonAuditAsync(pid, CancellationToken.None))
+        {
+            actions.Add(r.Entry.Action);
+        }
+
+        Assert.Contains("access_cut_verified", actions);
+        Assert.Contains("case_verified", actions);
+    }
+
+    [Fact]
+    public async Task CancelOpenCasesAsync_PendingSteps_AreCancelledWithTheirTasks()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var task = new TaskItem("T-C-8.002", "C-8", "C-8.002", pid, Team.Facilities, "Collect badge", "", T0, T0.AddDays(1), TaskStatus.Open, null, null, null);
+        await store.CreateCasesAsync([new Plan(NewCase("C-8", pid, T0.AddDays(14)),
+            [NewStep("C-8", 1, ActionKind.DisableAccount, StepStatus.Pending, T0.AddDays(14)), NewStep("C-8", 2, ActionKind.Manual, StepStatus.Pending, T0, -1, system: null)], [], [task], [])], [], CancellationToken.None);
+        var cancelled = await store.CancelOpenCasesAsync(pid, "rehire", Audit("cancel_open_cases", pid), T0, CancellationToken.None);
+        Assert.Equal(["C-8"], cancelled);
+        Assert.All(await store.GetStepsAsync("C-8", CancellationToken.None), s => Assert.Equal(StepStatus.Cancelled, s.Status));
+        Assert.Empty(await store.ListTasksAsync(new TaskQuery(), CancellationToken.None));
+        Assert.Equal(CaseStatus.Cancelled, (await store.GetCaseAsync("C-8", CancellationToken.None))!.Status);
+        Assert.Empty(await store.ClaimDueStepsAsync(T0.AddDays(20), 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AppendAuditAsync_ManyWrites_FormOneVerifiableChain()
+    {
+        await using var store = await _factory.CreateAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await store.AppendAuditAsync([Audit("a" + i, "p1"), Audit("b" + i, "p2")], CancellationToken.None);
+        }
+
+        var v = await store.VerifyAuditChainAsync(CancellationToken.None);
+        Assert.True(v.Ok, v.Problem);
+        Assert.Equal(10, v.Records);
+        var seqs = new List<long>();
+        await foreach (var r in store.ReadAuditAsync(1, CancellationToken.None))
+        {
+            seqs.Add(r.Seq);
+            Assert.True(AuditChain.Verify(r));
+        }
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), seqs);
+        var p1 = 0;
+        await foreach (var r in store.ReadPersonAuditAsync("p1", CancellationToken.None))
+        {
+            Assert.Equal("p1", r.Entry.PersonId);
+            p1++;
+        }
+
+        Assert.Equal(5, p1);
+    }
+
+    [Fact]
+    public async Task VerifyAuditChainAsync_EmptyStore_IsOk()
+    {
+        await using var store = await _factory.CreateAsync();
+        var v = await store.VerifyAuditChainAsync(CancellationToken.None);
+        Assert.True(v.Ok);
+        Assert.Equal(0, v.Records);
+    }
+}
