@@ -141,7 +141,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
                 ActionKind.UnlockDevice => Device(action) is { } u ? Observed(u.Status == DeviceStatus.Active, ("status", u.Status.Snake())) : Absent(),
                 ActionKind.RevokeToken or ActionKind.DisableServiceAccount => Credential(action) is { } t ? Observed(!t.Active, ("active", Bool(t.Active))) : Absent(),
                 ActionKind.TransferOwnership => Credential(action) is { } o ? Observed(o.Owner == action.Parameters.GetValueOrDefault("newOwnerEmail"), ("owner", o.Owner ?? "-")) : Absent(),
-                ActionKind.RotateCredential => Credential(action) is { } r ? Observed(r.RotationKey == action.IdempotencyKey, ("version", r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("rotated", Bool(r.RotationKey == action.IdempotencyKey))) : Absent(),
+                ActionKind.RotateCredential => Credential(action) is { } r ? Observed(r.Rotations.Contains(action.IdempotencyKey), ("version", r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("rotated", Bool(r.Rotations.Contains(action.IdempotencyKey)))) : Absent(),
                 _ => throw new ConnectorException($"Sandbox system '{_systemId}' cannot read back {action.Kind.ToSnake()}.", isTransient: false),
             };
         }
@@ -288,11 +288,11 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
             {
                 var c = RequireCredential(action);
                 var before = Map(("version", c.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("knownBy", c.KnownBy.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                var changed = c.RotationKey != action.IdempotencyKey;
+                var changed = !c.Rotations.Contains(action.IdempotencyKey);
                 if (changed)
                 {
                     c.Version++;
-                    c.RotationKey = action.IdempotencyKey;
+                    c.Rotations.Add(action.IdempotencyKey);
                     c.RotatedAt = now;
                     c.KnownBy.Clear(); // a new value nobody has seen yet; the vault hands it out again
                 }

@@ -77,7 +77,8 @@ public sealed class SbCredential
 
     public int Version { get; set; } = 1;
 
-    public string? RotationKey { get; set; }
+    /// <summary>Idempotency keys of every rotation applied, oldest first (comma-separated in storage).</summary>
+    public List<string> Rotations { get; init; } = [];
 
     public DateTimeOffset? RotatedAt { get; set; }
 }

@@ -305,7 +305,7 @@ public sealed class SandboxWorld : IAsyncDisposable
                     KnownBy = r.IsDBNull(5) || r.GetString(5).Length == 0 ? [] : [.. r.GetString(5).Split(',')],
                     Active = r.GetInt32(6) == 1,
                     Version = r.GetInt32(7),
-                    RotationKey = r.IsDBNull(8) ? null : r.GetString(8),
+                    Rotations = r.IsDBNull(8) || r.GetString(8).Length == 0 ? [] : [.. r.GetString(8).Split(',')],
                     RotatedAt = r.IsDBNull(9) ? null : new DateTimeOffset(r.GetInt64(9), TimeSpan.Zero),
                 };
             }
@@ -370,7 +370,7 @@ public sealed class SandboxWorld : IAsyncDisposable
                     break;
                 case CredentialRow(var s, var cr):
                     Run("INSERT OR REPLACE INTO sb_credentials VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", s, cr.Id, cr.Name, (int)cr.Kind, cr.Owner,
-                        string.Join(',', cr.KnownBy), cr.Active ? 1 : 0, cr.Version, cr.RotationKey, cr.RotatedAt?.UtcTicks);
+                        string.Join(',', cr.KnownBy), cr.Active ? 1 : 0, cr.Version, string.Join(',', cr.Rotations), cr.RotatedAt?.UtcTicks);
                     break;
                 case OpLog(var s, var key, var action, var target, var changed, var at):
                     Run("INSERT INTO sb_ops(system, key, action, target, changed, at) VALUES ($1,$2,$3,$4,$5,$6)", s, key, action, target, changed ? 1 : 0, at.UtcTicks);

@@ -63,7 +63,7 @@ public static class InfoCommands
                 CliContext.WriteJson(new
                 {
                     cases = stats.CasesByStatus,
-                    exposure = new { count = windows.Count, p50Ms = Percentiles.Of(windows, 50), p95Ms = Percentiles.Of(windows, 95), p99Ms = Percentiles.Of(windows, 99) },
+                    exposure = new { count = windows.Count, p50Ms = Pct(windows, 50), p95Ms = Pct(windows, 95), p99Ms = Pct(windows, 99) },
                     parked = parked.Select(p => new { p.Event.Id, p.Event.Kind, p.Event.PersonId, p.Reason, p.ParkedAt }),
                     stats.OpenTasks,
                     stats.OverdueTasks,
@@ -91,6 +91,8 @@ public static class InfoCommands
         }));
         return cmd;
     }
+
+    private static double? Pct(IReadOnlyList<double> windows, double p) => windows.Count == 0 ? null : Percentiles.Of(windows, p);
 
     private static Command Tasks(CliContext ctx)
     {

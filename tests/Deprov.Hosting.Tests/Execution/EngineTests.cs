@@ -139,6 +139,25 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public async Task RunAsync_StepFellDueWhileProcessWasDown_FiresRightAfterRestart()
+    {
+        var time = new FakeTimeProvider(Start);
+        var (env, people) = await SeededAsync(time: time);
+        var dir = env.Directory;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start.AddHours(8)), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        await env.Engine.DisposeAsync(); // the process stops; nothing runs overnight
+
+        var later = new FakeTimeProvider(Start.AddDays(1));
+        var restarted = await TestEnvironment.CreateAsync(time: later, directory: dir);
+        await using var _ = restarted;
+        await restarted.RunUntilIdleAsync();
+        var kase = (await restarted.Engine.Store.GetCaseAsync(result.Plan!.Case.Id, CancellationToken.None))!;
+        Assert.NotNull(kase.CutVerifiedAt);
+        Assert.Equal(TimeSpan.FromHours(16), kase.ExposureWindow); // honest: access ended late because nothing ran
+    }
+
+    [Fact]
     public async Task RunAsync_PastEffectiveDate_ExecutesNow()
     {
         var (env, people) = await SeededAsync();
