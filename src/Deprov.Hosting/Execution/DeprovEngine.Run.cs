@@ -158,10 +158,18 @@ public sealed partial class DeprovEngine
                 entered = true;
                 var action = await ToActionAsync(cs, cancellationToken);
                 var result = await rt.Pipeline.ExecuteAsync(
-                    static (ctx, state) => new ValueTask<ActionResult>(state.Connector.ExecuteAsync(state.Action, ctx.CancellationToken)), context, (rt.Connector, Action: action));
+                    static async (ctx, state) =>
+                    {
+                        await state.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
+                        return await state.Runtime.Connector.ExecuteAsync(state.Action, ctx.CancellationToken);
+                    }, context, (Runtime: rt, Action: action));
                 FaultInjection.Hit("executed");
                 var readBack = await rt.Pipeline.ExecuteAsync(
-                    static (ctx, state) => new ValueTask<ReadBackResult>(state.Connector.ReadBackAsync(state.Action, ctx.CancellationToken)), context, (rt.Connector, Action: action));
+                    static async (ctx, state) =>
+                    {
+                        await state.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
+                        return await state.Runtime.Connector.ReadBackAsync(state.Action, ctx.CancellationToken);
+                    }, context, (Runtime: rt, Action: action));
                 completion = Succeeded(cs, result, readBack, notes);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

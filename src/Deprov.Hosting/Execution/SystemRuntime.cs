@@ -16,10 +16,13 @@ public sealed class SystemRuntime : IAsyncDisposable
     internal static readonly ResiliencePropertyKey<List<string>> RetryNotes = new("deprov.retries");
 
     private readonly RateLimiter? _rateLimiter;
+    private readonly TimeProvider _time;
+    private long _pausedUntilTicks = DateTimeOffset.MinValue.UtcTicks;
 
     public SystemRuntime(SystemConfig config, IConnector connector, ExecutionPolicy policy, TimeProvider time, TimeSpan callTimeout)
     {
         Config = config;
+        _time = time;
         Connector = connector;
         Descriptor = connector.Describe();
         Gate = new SemaphoreSlim(config.Concurrency, config.Concurrency);
@@ -36,8 +39,13 @@ public sealed class SystemRuntime : IAsyncDisposable
             Delay = policy.BaseDelay,
             MaxDelay = policy.MaxDelay,
             DelayGenerator = static args => ValueTask.FromResult(args.Outcome.Exception is ConnectorException { RetryAfter: { } ra } ? (TimeSpan?)ra : null),
-            OnRetry = static args =>
+            OnRetry = args =>
             {
+                if (args.Outcome.Exception is ConnectorException { RetryAfter: { } wait })
+                {
+                    PauseFor(wait); // the system asked everyone to wait, not just this caller
+                }
+
                 if (args.Context.Properties.TryGetValue(RetryNotes, out var notes))
                 {
                     notes.Add($"attempt {args.AttemptNumber + 1} failed ({args.Outcome.Exception?.Message}); retried after {args.RetryDelay.TotalMilliseconds:0} ms");
@@ -67,6 +75,34 @@ public sealed class SystemRuntime : IAsyncDisposable
     }
 
     public SystemConfig Config { get; }
+
+    /// <summary>When the system last asked us to back off (Retry-After), every call waits until then.</summary>
+    public DateTimeOffset PausedUntil => new(Interlocked.Read(ref _pausedUntilTicks), TimeSpan.Zero);
+
+    public void PauseFor(TimeSpan wait)
+    {
+        var until = _time.GetUtcNow().Add(wait).UtcTicks;
+        long current;
+        do
+        {
+            current = Interlocked.Read(ref _pausedUntilTicks);
+            if (current >= until)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _pausedUntilTicks, until, current) != current);
+    }
+
+    /// <summary>Waits while the system is paused by a Retry-After.</summary>
+    public async ValueTask WaitIfPausedAsync(CancellationToken cancellationToken)
+    {
+        var wait = PausedUntil - _time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, _time, cancellationToken);
+        }
+    }
 
     public IConnector Connector { get; }
 
