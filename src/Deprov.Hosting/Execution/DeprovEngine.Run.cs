@@ -12,7 +12,8 @@ namespace Deprov.Hosting.Execution;
 
 public enum RunMode
 {
-    /// <summary>Run until nothing is due now and nothing is in flight (CLI commands). Future steps stay scheduled.</summary>
+    /// <summary>Run until nothing is in flight and nothing is due within <see cref="EngineOptions.IdleHorizon"/> (CLI commands).
+    /// Steps due later (staged cuts, deletes after retention) stay scheduled.</summary>
     UntilIdle,
     /// <summary>Run until cancelled, waking for due steps and new work (the worker, the server).</summary>
     Forever,
@@ -80,7 +81,9 @@ public sealed partial class DeprovEngine
 
                 var next = await _store.GetNextDueAsync(cancellationToken);
                 var now = _time.GetUtcNow();
-                if (mode == RunMode.UntilIdle && Volatile.Read(ref _inFlight) == 0 && claimedCount == 0 && (next is null || next > now))
+                // Idle means nothing in flight and nothing due soon: a retry a few seconds away is waited for; a staged
+                // step or a delete days away stays scheduled for the worker.
+                if (mode == RunMode.UntilIdle && Volatile.Read(ref _inFlight) == 0 && claimedCount == 0 && (next is null || next > now + _options.IdleHorizon))
                 {
                     break;
                 }

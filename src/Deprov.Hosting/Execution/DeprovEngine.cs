@@ -310,4 +310,8 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 /// <param name="MaxInFlight">Steps executing at once across all systems.</param>
 /// <param name="CommitBatch">Step results committed in one transaction at most.</param>
 /// <param name="CallTimeout">Timeout of one connector call.</param>
-public sealed record EngineOptions(int MaxInFlight = 512, int CommitBatch = 1024, TimeSpan? CallTimeout = null);
+public sealed record EngineOptions(int MaxInFlight = 512, int CommitBatch = 1024, TimeSpan? CallTimeout = null)
+{
+    /// <summary>In <see cref="RunMode.UntilIdle"/>, steps due within this long (retries) are waited for. Default 2 minutes.</summary>
+    public TimeSpan IdleHorizon { get; init; } = TimeSpan.FromMinutes(2);
+}
