@@ -51,10 +51,20 @@ public sealed partial class SqliteStore : IStore
         await WriteAsync((c, tx) =>
         {
             Exec(c, tx, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
-            var current = Convert.ToInt32(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_version") ?? 0, System.Globalization.CultureInfo.InvariantCulture);
-            foreach (var (version, sql) in Migrations.All)
+            var applied = new HashSet<int>();
+            using (var cmd = Command(c, tx, "SELECT version FROM schema_version"))
+            using (var r = cmd.ExecuteReader())
             {
-                if (version <= current)
+                while (r.Read())
+                {
+                    applied.Add(r.GetInt32(0));
+                }
+            }
+
+            // Every migration not yet applied runs, in version order (features developed apart may each add one).
+            foreach (var (version, sql) in Migrations.All.OrderBy(m => m.Version))
+            {
+                if (applied.Contains(version))
                 {
                     continue;
                 }
