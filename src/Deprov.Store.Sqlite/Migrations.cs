@@ -94,5 +94,31 @@ internal static class Migrations
               detail TEXT, prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
             CREATE INDEX audit_person ON audit(person_id) WHERE person_id IS NOT NULL;
             """),
+        (2, """
+            -- Reconciliation: current access intervals start at accounts.since / assignments.since; closed ones move to
+            -- access_history (valid_from NULL = started before anything was recorded).
+            ALTER TABLE accounts ADD COLUMN since INTEGER;
+            ALTER TABLE assignments ADD COLUMN since INTEGER;
+            CREATE TABLE access_history(
+              account_id TEXT NOT NULL, entitlement_id TEXT, system_id TEXT NOT NULL, person_id TEXT, status INTEGER NOT NULL,
+              valid_from INTEGER, valid_to INTEGER NOT NULL);
+            CREATE INDEX access_history_person ON access_history(person_id, valid_to);
+
+            CREATE TABLE discovery_state(
+              system_id TEXT PRIMARY KEY, fingerprint TEXT, completed_at INTEGER NOT NULL, accounts INTEGER NOT NULL,
+              memberships INTEGER NOT NULL);
+
+            CREATE TABLE findings(
+              id TEXT PRIMARY KEY, kind INTEGER NOT NULL, system_id TEXT NOT NULL, target TEXT NOT NULL, account_id TEXT,
+              entitlement_id TEXT, credential_id TEXT, person_id TEXT, evidence TEXT NOT NULL, first_seen INTEGER NOT NULL,
+              last_seen INTEGER NOT NULL, resolved_at INTEGER, reaction INTEGER, reaction_ref TEXT);
+            CREATE INDEX findings_open ON findings(system_id) WHERE resolved_at IS NULL;
+
+            CREATE TABLE correlation_links(
+              system_id TEXT NOT NULL, external_id TEXT NOT NULL, person_id TEXT NOT NULL, linked_by TEXT NOT NULL,
+              linked_at INTEGER NOT NULL, PRIMARY KEY(system_id, external_id)) WITHOUT ROWID;
+
+            CREATE INDEX steps_verified_system ON steps(system_id, action) WHERE status = 3;
+            """),
     ];
 }

@@ -517,21 +517,23 @@ public sealed partial class SqliteStore
             switch (row.Action)
             {
                 case ActionKind.DisableAccount:
-                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Disabled), ("$id", row.AccountId));
+                    SetAccountStatus(row.AccountId, AccountStatus.Disabled, at);
                     break;
                 case ActionKind.EnableAccount:
-                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Active), ("$id", row.AccountId));
+                    SetAccountStatus(row.AccountId, AccountStatus.Active, at);
                     break;
                 case ActionKind.DeleteAccount:
-                    Exec(_c, _tx, "UPDATE accounts SET status = $s WHERE id = $id", ("$s", (int)AccountStatus.Deleted), ("$id", row.AccountId));
+                    SetAccountStatus(row.AccountId, AccountStatus.Deleted, at);
+                    CloseMemberships(row.AccountId, null, at);
                     Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $id", ("$id", row.AccountId));
                     break;
                 case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
+                    CloseMemberships(row.AccountId, row.EntitlementId, at);
                     Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $a AND entitlement_id = $e", ("$a", row.AccountId), ("$e", row.EntitlementId));
                     break;
                 case ActionKind.AddEntitlement or ActionKind.AssignLicence:
-                    Exec(_c, _tx, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at) VALUES ($a, $e, $s, NULL)",
-                        ("$a", row.AccountId), ("$e", row.EntitlementId), ("$s", (int)GrantSource.Birthright));
+                    Exec(_c, _tx, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at, since) VALUES ($a, $e, $s, NULL, $at)",
+                        ("$a", row.AccountId), ("$e", row.EntitlementId), ("$s", (int)GrantSource.Birthright), ("$at", T(at)));
                     break;
                 case ActionKind.LockDevice:
                     Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Locked), ("$id", row.DeviceId));
@@ -560,6 +562,19 @@ public sealed partial class SqliteStore
                     break;
             }
         }
+
+        /// <summary>A verified status change closes the account's status interval in the access history and opens the next.</summary>
+        private void SetAccountStatus(string? accountId, AccountStatus status, DateTimeOffset at)
+        {
+            Exec(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
+                "SELECT id, NULL, system_id, person_id, status, since, $at FROM accounts WHERE id = $id AND status != $s", ("$id", accountId), ("$s", (int)status), ("$at", T(at)));
+            Exec(_c, _tx, "UPDATE accounts SET status = $s, since = $at WHERE id = $id AND status != $s", ("$s", (int)status), ("$id", accountId), ("$at", T(at)));
+        }
+
+        private void CloseMemberships(string? accountId, string? entitlementId, DateTimeOffset at) =>
+            Exec(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
+                "SELECT x.account_id, x.entitlement_id, a.system_id, a.person_id, 0, x.since, $at FROM assignments x JOIN accounts a ON a.id = x.account_id " +
+                "WHERE x.account_id = $a AND ($e IS NULL OR x.entitlement_id = $e)", ("$a", accountId), ("$e", entitlementId), ("$at", T(at)));
 
         public void Dispose()
         {

@@ -8,8 +8,6 @@ namespace Deprov.Store.Sqlite;
 
 public sealed partial class SqliteStore
 {
-    private static readonly string[] InventoryTables = ["accounts", "entitlements", "devices", "credentials"];
-
     private const string PersonColumns = "id, email, display_name, manager_id, department, title, location, worker_type, status, start_date, end_date, time_zone";
 
     public Task UpsertPeopleAsync(IReadOnlyList<Person> people, CancellationToken cancellationToken) =>
@@ -98,59 +96,7 @@ public sealed partial class SqliteStore
     public Task ReplaceInventoryAsync(string systemId, InventorySnapshot snapshot, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            Exec(c, tx, "DELETE FROM assignments WHERE account_id IN (SELECT id FROM accounts WHERE system_id = $s)", ("$s", systemId));
-            Exec(c, tx, "DELETE FROM credential_knowers WHERE credential_id IN (SELECT id FROM credentials WHERE system_id = $s)", ("$s", systemId));
-            foreach (var table in InventoryTables)
-            {
-                Exec(c, tx, $"DELETE FROM {table} WHERE system_id = $s", ("$s", systemId));
-            }
-
-            using (var cmd = Prepared(c, tx, "INSERT INTO accounts(id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"))
-            {
-                foreach (var a in snapshot.Accounts)
-                {
-                    Run(cmd, a.Id, a.SystemId, a.ExternalId, a.UserName, a.Email, a.PersonId, (int)a.Kind, (int)a.Status, T(a.LastSignInAt), a.CorrelationRule);
-                }
-            }
-
-            using (var cmd = Prepared(c, tx, "INSERT INTO entitlements(id, system_id, external_id, name, kind, privileged) VALUES ($1,$2,$3,$4,$5,$6)", "$1", "$2", "$3", "$4", "$5", "$6"))
-            {
-                foreach (var e in snapshot.Entitlements)
-                {
-                    Run(cmd, e.Id, e.SystemId, e.ExternalId, e.Name, (int)e.Kind, e.Privileged ? 1 : 0);
-                }
-            }
-
-            using (var cmd = Prepared(c, tx, "INSERT OR REPLACE INTO assignments(account_id, entitlement_id, source, expires_at) VALUES ($1,$2,$3,$4)", "$1", "$2", "$3", "$4"))
-            {
-                foreach (var a in snapshot.Assignments)
-                {
-                    Run(cmd, a.AccountId, a.EntitlementId, (int)a.Source, T(a.ExpiresAt));
-                }
-            }
-
-            using (var cmd = Prepared(c, tx, "INSERT INTO devices(id, system_id, external_id, serial, model, owner_person_id, status) VALUES ($1,$2,$3,$4,$5,$6,$7)", "$1", "$2", "$3", "$4", "$5", "$6", "$7"))
-            {
-                foreach (var d in snapshot.Devices)
-                {
-                    Run(cmd, d.Id, d.SystemId, d.ExternalId, d.SerialNumber, d.Model, d.OwnerPersonId, (int)d.Status);
-                }
-            }
-
-            using (var cmd = Prepared(c, tx, "INSERT INTO credentials(id, system_id, external_id, name, kind, owner_person_id, status, last_rotated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"))
-            using (var knower = Prepared(c, tx, "INSERT OR IGNORE INTO credential_knowers(credential_id, person_id) VALUES ($1,$2)", "$1", "$2"))
-            {
-                foreach (var cr in snapshot.Credentials)
-                {
-                    Run(cmd, cr.Id, cr.SystemId, cr.ExternalId, cr.Name, (int)cr.Kind, cr.OwnerPersonId, (int)cr.Status, T(cr.LastRotatedAt));
-                    foreach (var p in cr.KnownBy)
-                    {
-                        Run(knower, cr.Id, p);
-                    }
-                }
-            }
-
+            ApplyInventory(c, tx, systemId, snapshot, at: null); // no moment known: no history, intervals start unknown
             return 0;
         }, cancellationToken);
 

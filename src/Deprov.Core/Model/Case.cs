@@ -5,6 +5,8 @@ public enum CaseKind
     Leaver,
     Mover,
     Restore,
+    /// <summary>A targeted cut planned by reconciliation (drift re-revoke, orphan or leaver clean-up).</summary>
+    Remediation,
 }
 
 public enum CaseStatus

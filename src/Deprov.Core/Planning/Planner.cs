@@ -207,6 +207,30 @@ public sealed class Planner
         return Build(kase, drafts, DeprovPolicy.ImmediateSchedule, e, map, now, now, notes, []);
     }
 
+    /// <summary>
+    /// Plans a targeted remediation found by reconciliation: each target is cut now (a disable also ends the account's
+    /// sessions where the system can). <paramref name="e"/> is the synthetic event naming the findings; the map gives the
+    /// person (a placeholder for unowned accounts) and their legal holds, which still apply.
+    /// </summary>
+    public Plan PlanRemediation(LifecycleEvent e, AccessMap map, IReadOnlyList<RemediationTarget> targets, string caseId, DateTimeOffset now)
+    {
+        var notes = new List<string>();
+        var drafts = new List<Draft>();
+        foreach (var t in targets)
+        {
+            notes.Add($"{t.Action.ToSnake()} {t.SystemId}:{t.Target} for finding {t.FindingId}");
+            drafts.Add(new Draft(t.Action, t.Category, t.SystemId, t.AccountId, t.EntitlementId, null, t.CredentialId, t.Target, t.Parameters));
+            if (t.Action == ActionKind.DisableAccount && _context.Supports(t.SystemId, ActionKind.RevokeSessions))
+            {
+                drafts.Add(new Draft(ActionKind.RevokeSessions, t.Category, t.SystemId, t.AccountId, null, null, null, t.Target, null));
+            }
+        }
+
+        var rule = new PolicyRule("reconciliation", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.None);
+        var kase = NewCase(caseId, e, rule, CaseKind.Remediation, now, now) with { EffectiveAt = now };
+        return Build(kase, drafts, DeprovPolicy.ImmediateSchedule, e with { EffectiveAt = now, ReceivedAt = now }, map, now, now, notes, []);
+    }
+
     private static Draft EntitlementDraft(Account account, Entitlement ent)
     {
         var (kind, category) = ent.Kind switch
@@ -429,6 +453,19 @@ public sealed class Planner
             new(kind, category, a.SystemId, a.Id, null, null, null, a.UserName, null);
     }
 }
+
+/// <summary>One thing a remediation cuts.</summary>
+/// <param name="FindingId">The finding that asked for it (kept in the plan notes and the audit trail).</param>
+public sealed record RemediationTarget(
+    ActionKind Action,
+    StepCategory Category,
+    string SystemId,
+    string? AccountId,
+    string? EntitlementId,
+    string? CredentialId,
+    string Target,
+    string FindingId,
+    IReadOnlyDictionary<string, string>? Parameters = null);
 
 /// <summary>JSON settings shared by Core for step parameters and states.</summary>
 public static class CoreJson

@@ -1,6 +1,7 @@
 using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
+using Deprov.Core.Reconciliation;
 
 namespace Deprov.Core.Store;
 
@@ -40,6 +41,47 @@ public interface IStore : IAsyncDisposable
 
     /// <summary>Everything linked to these people, one map per person found (unknown ids are left out).</summary>
     Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken);
+
+    // Reconciliation
+
+    /// <summary>
+    /// Applies a discovery to one system's inventory by difference, in one transaction: accounts and memberships that
+    /// appeared, changed or vanished are written, each change closing or opening an interval of the access history at
+    /// <see cref="DiscoveryState.CompletedAt"/>; the discovery state and <paramref name="audit"/> are written with it. A
+    /// null <paramref name="snapshot"/> means "read, and nothing changed": only the state is recorded.
+    /// </summary>
+    Task ApplyDiscoveryAsync(string systemId, InventorySnapshot? snapshot, DiscoveryState state, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken);
+
+    /// <summary>Verified account and membership revokes and restores on one system (the memory drift is checked against).</summary>
+    Task<IReadOnlyList<Revocation>> GetRevocationsAsync(string systemId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores one detection pass over a system: findings seen before keep their first-seen time and get a new last-seen;
+    /// open findings of the system not seen again are resolved. Returns the findings seen for the first time.
+    /// </summary>
+    Task<FindingsUpdate> RecordFindingsAsync(string systemId, IReadOnlyList<DetectedFinding> detected, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken);
+
+    /// <summary>Records what was done about findings (a task or a case id), with tasks to raise and audit records, in one transaction.</summary>
+    Task RecordReactionsAsync(IReadOnlyList<(string FindingId, FindingReaction Reaction, string? Reference)> reactions, IReadOnlyList<TaskItem> tasks,
+        IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>Adds or replaces a manual correlation link, with its audit record. Throws <see cref="ValidationException"/> for an unknown person.</summary>
+    Task LinkAccountAsync(CorrelationLink link, AuditEntry audit, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<CorrelationLink>> ListLinksAsync(string? systemId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The person's access as recorded at <paramref name="at"/>: every account status and membership interval that
+    /// contains that moment. Intervals come from discoveries and verified steps; before the first record nothing is known.
+    /// </summary>
+    Task<IReadOnlyList<AccessInterval>> GetAccessAtAsync(string personId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Seats per system: active accounts, seats freed by verified revokes, seats held by dormant accounts.</summary>
+    Task<IReadOnlyList<LicenceUsage>> GetLicenceUsageAsync(CancellationToken cancellationToken);
 
     // Events
 
