@@ -340,13 +340,10 @@ public sealed partial class SqliteStore
             Exec(c, tx, "UPDATE assignments SET since = $at WHERE account_id = $id AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = $id AND a.person_id IS NOT $p)",
                 ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
             Exec(c, tx, "UPDATE accounts SET since = CASE WHEN person_id IS NOT $p THEN $at ELSE since END, person_id = $p, correlation_rule = $rule WHERE id = $id",
-                ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)), ("$rule", ManualRule(link.LinkedBy)));
+                ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)), ("$rule", CorrelationLink.RuleFor(link.LinkedBy)));
             AppendAudit(c, tx, [audit]);
             return 0;
         }, cancellationToken);
-
-    /// <summary>The correlation rule recorded on an account tied by a manual link.</summary>
-    public static string ManualRule(string linkedBy) => $"manual (by {linkedBy})";
 
     public Task<IReadOnlyList<CorrelationLink>> ListLinksAsync(string? systemId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<CorrelationLink>>(c =>

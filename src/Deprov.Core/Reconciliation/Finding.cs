@@ -82,7 +82,11 @@ public static class FindingIds
 public sealed record Revocation(string AccountId, string? EntitlementId, ActionKind Action, string StepId, string CaseId, string PersonId, DateTimeOffset At);
 
 /// <summary>A manual correlation: this account belongs to this person, whatever the rules say.</summary>
-public sealed record CorrelationLink(string SystemId, string AccountExternalId, string PersonId, string LinkedBy, DateTimeOffset LinkedAt);
+public sealed record CorrelationLink(string SystemId, string AccountExternalId, string PersonId, string LinkedBy, DateTimeOffset LinkedAt)
+{
+    /// <summary>The correlation rule recorded on an account tied by a manual link.</summary>
+    public static string RuleFor(string linkedBy) => $"manual (by {linkedBy})";
+}
 
 /// <summary>One interval of a person's access, from the recorded history.</summary>
 /// <param name="EntitlementId">Null for the account's own status interval.</param>

@@ -18,12 +18,15 @@ public sealed record StoreOptions(StoreProvider Provider, string Path, string? C
 /// <summary>One configured system: its model, its connector settings and how the engine drives it.</summary>
 /// <param name="Concurrency">Calls in flight at once to this system.</param>
 /// <param name="RateLimitPerSecond">Calls per second the engine allows itself (0 = no limit).</param>
-/// <param name="Correlate">Ordered correlation rules: <c>email</c>, <c>username</c>, <c>attribute:NAME</c> (compared to the person id).</param>
+/// <param name="Correlate">Ordered correlation rules: <c>employee_id</c>, <c>email</c>, <c>username</c>, <c>username:PATTERN</c>, <c>attribute:NAME</c> (compared to the person id). Manual links come first.</param>
 public sealed record SystemConfig(ConnectedSystem System, SettingsNode Settings, int Concurrency, double RateLimitPerSecond, IReadOnlyList<string> Correlate);
 
 /// <summary>The whole of <c>deprov.yaml</c>, validated.</summary>
 public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnlyList<SystemConfig> Systems, DeprovPolicy Policy)
 {
+    /// <summary>The <c>reconciliation:</c> section (reactions, dormant thresholds, discovery schedules).</summary>
+    public Core.Reconciliation.ReconciliationPolicy Reconciliation { get; init; } = Core.Reconciliation.ReconciliationPolicy.Defaults;
+
     public string BaseDirectory => System.IO.Path.GetDirectoryName(FilePath) ?? ".";
 
     /// <summary>Folder for data beside the store (the sandbox's simulated systems live here).</summary>
@@ -56,19 +59,21 @@ public static class ConfigLoader
             throw new ValidationException([new ValidationError(filePath, 1, null, "must be a YAML mapping with 'store', 'systems' and 'policy'.", "start from the example deprov.yaml.")]);
         }
 
-        root.CheckKnownKeys(errors, "version", "store", "systems", "policy");
+        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "reconciliation");
         var baseDir = System.IO.Path.GetDirectoryName(filePath) ?? ".";
         var store = BindStore(root["store"], baseDir, errors);
         var policyNode = root["policy"];
         var retention = policyNode.GetInt("default_retention_days", 30, errors, 0, 3650);
         var systems = BindSystems(root["systems"], retention, factories, errors);
-        var policy = PolicyBinder.Bind(policyNode, systems.Select(s => s.System.Id).ToHashSet(StringComparer.Ordinal), errors);
+        var systemIds = systems.Select(s => s.System.Id).ToHashSet(StringComparer.Ordinal);
+        var policy = PolicyBinder.Bind(policyNode, systemIds, errors);
+        var reconciliation = ReconciliationBinder.Bind(root["reconciliation"], systemIds, errors);
         if (errors.Count > 0)
         {
             throw new ValidationException(errors);
         }
 
-        return new DeprovConfig(filePath, store, systems, policy);
+        return new DeprovConfig(filePath, store, systems, policy) { Reconciliation = reconciliation };
     }
 
     private static StoreOptions BindStore(SettingsNode n, string baseDir, List<ValidationError> errors)
@@ -126,9 +131,9 @@ public static class ConfigLoader
             var correlate = s.GetStringList("correlate", errors);
             foreach (var rule in correlate)
             {
-                if (rule is not ("email" or "username") && !rule.StartsWith("attribute:", StringComparison.Ordinal))
+                if (Discovery.Correlator.Validate(rule) is { } problem)
                 {
-                    errors.Add(s["correlate"].Error($"has unknown rule '{rule}'.", "use email, username or attribute:<name> (e.g. attribute:employeeNumber)."));
+                    errors.Add(s["correlate"].Error($"has rule '{rule}': {problem}", "use employee_id, email, username, username:<pattern with {local} or {id}> or attribute:<name> (e.g. attribute:employeeNumber)."));
                 }
             }
 

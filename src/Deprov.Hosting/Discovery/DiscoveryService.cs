@@ -1,8 +1,9 @@
+using System.Globalization;
 using Deprov.Core.Audit;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
+using Deprov.Core.Reconciliation;
 using Deprov.Core.Store;
-using Deprov.Hosting.Configuration;
 using Deprov.Hosting.Execution;
 
 namespace Deprov.Hosting.Discovery;
@@ -10,10 +11,19 @@ namespace Deprov.Hosting.Discovery;
 /// <summary>What one discovery run found.</summary>
 public sealed record DiscoveryReport(string SystemId, int Accounts, int Correlated, int Orphans, int Conflicts, int Entitlements, int Memberships, int Devices, int Credentials, TimeSpan Took);
 
+/// <summary>What a discovery depends on besides the system itself: people, manual links, and anything else that changes
+/// the outcome (<paramref name="Salt"/>: revocations, policy, the day for dormancy).</summary>
+/// <param name="SkipIfUnchanged">When the fingerprint equals the last stored one, write nothing but the discovery state.</param>
+public sealed record DiscoveryContext(PeopleSnapshot People, IReadOnlyDictionary<string, CorrelationLinkValue> Links, string Salt, bool SkipIfUnchanged);
+
+/// <param name="Snapshot">The correlated inventory; null when <see cref="Unchanged"/>.</param>
+public sealed record DiscoveryResult(DiscoveryReport Report, bool Unchanged, InventorySnapshot? Snapshot, string Fingerprint);
+
 /// <summary>
-/// Reads a system through its connector and replaces what the store knows about it, atomically: a discovery that fails
-/// half-way changes nothing. Accounts are tied to people by the system's ordered correlation rules; a rule that matches
-/// two people is a conflict, recorded and never guessed.
+/// Reads a system through its connector and applies it to the store by difference, atomically: everything is read
+/// before anything is written, so a discovery that fails half-way changes nothing. Accounts are tied to people by the
+/// <see cref="Correlator"/>. A fingerprint of what was read (and of what correlation depended on) lets an unchanged
+/// re-run skip correlation and writing.
 /// </summary>
 public sealed class DiscoveryService
 {
@@ -26,22 +36,33 @@ public sealed class DiscoveryService
         _time = time;
     }
 
+    /// <summary>A full discovery with freshly loaded people and links, always written.</summary>
     public async Task<DiscoveryReport> DiscoverAsync(SystemRuntime system, IProgress<int>? progress, CancellationToken cancellationToken)
     {
+        var people = await PeopleSnapshot.LoadAsync(_store, cancellationToken);
+        var links = await LoadLinksAsync(_store, system.Config.System.Id, cancellationToken);
+        return (await DiscoverAsync(system, new DiscoveryContext(people, links, string.Empty, SkipIfUnchanged: false), progress, cancellationToken)).Report;
+    }
+
+    public static async Task<IReadOnlyDictionary<string, CorrelationLinkValue>> LoadLinksAsync(IStore store, string systemId, CancellationToken cancellationToken) =>
+        (await store.ListLinksAsync(systemId, cancellationToken)).ToDictionary(l => l.AccountExternalId, l => new CorrelationLinkValue(l.PersonId, l.LinkedBy), StringComparer.Ordinal);
+
+    public async Task<DiscoveryResult> DiscoverAsync(SystemRuntime system, DiscoveryContext context, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
         var started = _time.GetTimestamp();
-        var people = await LoadPeopleAsync(cancellationToken);
         var sys = system.Config.System;
-        var accounts = new List<Account>();
+        var raw = new List<DiscoveredAccount>();
         var entitlements = new Dictionary<string, Entitlement>(StringComparer.Ordinal);
         var memberships = new List<DiscoveredMembership>();
         var devices = new List<DiscoveredDevice>();
         var credentials = new List<DiscoveredCredential>();
-        var byUserName = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        int correlated = 0, orphans = 0, conflicts = 0, seen = 0;
+        ulong sum = 0;
+        var seen = 0;
 
+        // 1. Read everything (nothing is written until the stream has ended without error).
         await foreach (var o in system.Connector.DiscoverAsync(new DiscoveryRequest(null), cancellationToken))
         {
-            if (++seen % 5000 == 0)
+            if (++seen % 50_000 == 0)
             {
                 progress?.Report(seen);
             }
@@ -49,133 +70,110 @@ public sealed class DiscoveryService
             switch (o)
             {
                 case DiscoveredAccount a:
-                    var (personId, rule) = Correlate(a, system.Config.Correlate, people);
-                    if (rule?.StartsWith("conflict", StringComparison.Ordinal) == true)
-                    {
-                        conflicts++;
-                    }
-                    else if (personId is null)
-                    {
-                        orphans++;
-                    }
-                    else
-                    {
-                        correlated++;
-                    }
-
-                    accounts.Add(new Account($"{sys.Id}/{a.ExternalId}", sys.Id, a.ExternalId, a.UserName, a.Email, personId, a.Kind,
-                        a.Enabled ? AccountStatus.Active : AccountStatus.Disabled, a.LastSignInAt, rule));
-                    byUserName[a.UserName] = personId;
+                    raw.Add(a);
+                    sum += Hash(a);
                     break;
                 case DiscoveredEntitlement e:
                     entitlements[e.ExternalId] = new Entitlement($"{sys.Id}/{e.ExternalId}", sys.Id, e.ExternalId, e.Name, e.Kind, e.Privileged);
+                    sum += Fnv.Mix(Fnv.Of("e", e.ExternalId, e.Name, ((int)e.Kind).ToString(CultureInfo.InvariantCulture), e.Privileged ? "1" : "0"));
                     break;
                 case DiscoveredMembership m:
                     memberships.Add(m);
+                    sum += Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, m.AccountExternalId), m.EntitlementExternalId));
                     break;
                 case DiscoveredDevice d:
                     devices.Add(d);
+                    sum += Fnv.Mix(Fnv.Of("d", d.ExternalId, d.SerialNumber, d.Model, d.OwnerUserName, ((int)d.Status).ToString(CultureInfo.InvariantCulture)));
                     break;
                 case DiscoveredCredential c:
                     credentials.Add(c);
+                    sum += Fnv.Mix(Fnv.Of("c", c.ExternalId, c.Name, ((int)c.Kind).ToString(CultureInfo.InvariantCulture), c.OwnerUserName, string.Join(',', c.KnownByUserNames),
+                        c.Active ? "1" : "0", c.LastRotatedAt?.UtcTicks.ToString(CultureInfo.InvariantCulture)));
                     break;
             }
+        }
+
+        progress?.Report(seen);
+        var linksHash = context.Links.Aggregate(0UL, (h, kv) => h + Fnv.Mix(Fnv.Of(kv.Key, kv.Value.PersonId)));
+        var fingerprint = (sum + Fnv.Mix(context.People.Fingerprint) + Fnv.Mix(linksHash ^ Fnv.Of(context.Salt, string.Join('|', system.Config.Correlate))))
+            .ToString("x16", CultureInfo.InvariantCulture);
+        var now = _time.GetUtcNow();
+        if (context.SkipIfUnchanged && await _store.GetDiscoveryStateAsync(sys.Id, cancellationToken) is { } last && last.Fingerprint == fingerprint)
+        {
+            await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now }, [], cancellationToken);
+            return new DiscoveryResult(new DiscoveryReport(sys.Id, raw.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count, _time.GetElapsedTime(started)),
+                Unchanged: true, null, fingerprint);
+        }
+
+        // 2. Correlate and build the snapshot.
+        var correlator = new Correlator(context.People);
+        var accounts = new List<Account>(raw.Count);
+        var byUserName = new Dictionary<string, string?>(raw.Count, StringComparer.OrdinalIgnoreCase);
+        int correlated = 0, orphans = 0, conflicts = 0;
+        foreach (var a in raw)
+        {
+            var (personId, rule) = correlator.Correlate(a, system.Config.Correlate, context.Links);
+            if (rule?.StartsWith("conflict", StringComparison.Ordinal) == true)
+            {
+                conflicts++;
+            }
+            else if (personId is null)
+            {
+                orphans++;
+            }
+            else
+            {
+                correlated++;
+            }
+
+            accounts.Add(new Account($"{sys.Id}/{a.ExternalId}", sys.Id, a.ExternalId, a.UserName, a.Email, personId, a.Kind,
+                a.Enabled ? AccountStatus.Active : AccountStatus.Disabled, a.LastSignInAt, rule));
+            byUserName[a.UserName] = personId;
         }
 
         string? Owner(string? userName) =>
             userName is null ? null
             : byUserName.TryGetValue(userName, out var p) ? p
-            : people.ByEmail.TryGetValue(userName, out var list) && list.Count == 1 ? list[0] : null;
+            : context.People.ByEmail.TryGetValue(userName, out var list) && list.Count == 1 ? list[0] : null;
+
+        var assignments = new List<Assignment>(memberships.Count);
+        foreach (var m in memberships)
+        {
+            if (entitlements.ContainsKey(m.EntitlementExternalId))
+            {
+                assignments.Add(new Assignment($"{sys.Id}/{m.AccountExternalId}", $"{sys.Id}/{m.EntitlementExternalId}", GrantSource.Discovered, null));
+            }
+        }
 
         var snapshot = new InventorySnapshot(
             accounts,
             [.. entitlements.Values],
-            memberships.Where(m => entitlements.ContainsKey(m.EntitlementExternalId))
-                .Select(m => new Assignment($"{sys.Id}/{m.AccountExternalId}", $"{sys.Id}/{m.EntitlementExternalId}", GrantSource.Discovered, null)).ToList(),
+            assignments,
             devices.Select(d => new Device($"{sys.Id}/{d.ExternalId}", sys.Id, d.ExternalId, d.SerialNumber, d.Model, Owner(d.OwnerUserName), d.Status)).ToList(),
             credentials.Select(c => new Credential($"{sys.Id}/{c.ExternalId}", sys.Id, c.ExternalId, c.Name, c.Kind, Owner(c.OwnerUserName),
                 c.KnownByUserNames.Select(Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
                 c.Active ? CredentialStatus.Active : (c.Kind == CredentialKind.ApiToken ? CredentialStatus.Revoked : CredentialStatus.Disabled), c.LastRotatedAt)).ToList());
-        await _store.ReplaceInventoryAsync(sys.Id, snapshot, cancellationToken);
-        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, snapshot.Assignments.Count, devices.Count, credentials.Count,
+
+        // 3. Write the difference, the history and the state in one transaction.
+        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
             _time.GetElapsedTime(started));
-        await _store.AppendAuditAsync([new AuditEntry(_time.GetUtcNow(), "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
-            $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null)], cancellationToken);
-        return report;
+        var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
+            $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
+        await _store.ApplyDiscoveryAsync(sys.Id, snapshot, new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count), [audit], cancellationToken);
+        return new DiscoveryResult(report with { Took = _time.GetElapsedTime(started) }, Unchanged: false, snapshot, fingerprint);
     }
 
-    private static (string? PersonId, string? Rule) Correlate(DiscoveredAccount a, IReadOnlyList<string> rules, PeopleIndex people)
+    private static ulong Hash(DiscoveredAccount a)
     {
-        foreach (var rule in rules)
+        var h = Fnv.Of("a", a.ExternalId, a.UserName, a.Email);
+        h = Fnv.Add(h, (a.Enabled ? 1L : 0L) | ((long)a.Kind << 1));
+        h = Fnv.Add(h, a.LastSignInAt?.UtcTicks ?? -1);
+        ulong attrs = 0;
+        foreach (var (k, v) in a.Attributes)
         {
-            List<string>? matches = rule switch
-            {
-                "email" when a.Email is not null => people.ByEmail.GetValueOrDefault(a.Email),
-                "username" => people.ByEmail.GetValueOrDefault(a.UserName) ?? people.ByLocalPart.GetValueOrDefault(a.UserName),
-                _ when rule.StartsWith("attribute:", StringComparison.Ordinal) && a.Attributes.TryGetValue(rule[10..], out var v) =>
-                    people.ById.Contains(v) ? [v] : null,
-                _ => null,
-            };
-            if (matches is { Count: 1 })
-            {
-                return (matches[0], rule);
-            }
-
-            if (matches is { Count: > 1 })
-            {
-                return (null, $"conflict ({rule}): {string.Join(", ", matches.Take(5))}");
-            }
+            attrs += Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, k), v)); // order-independent
         }
 
-        return (null, null);
-    }
-
-    private async Task<PeopleIndex> LoadPeopleAsync(CancellationToken cancellationToken)
-    {
-        var index = new PeopleIndex();
-        const int page = 10_000;
-        for (var offset = 0; ; offset += page)
-        {
-            var batch = await _store.ListPeopleAsync(page, offset, cancellationToken);
-            foreach (var p in batch)
-            {
-                index.Add(p);
-            }
-
-            if (batch.Count < page)
-            {
-                return index;
-            }
-        }
-    }
-
-    private sealed class PeopleIndex
-    {
-        public HashSet<string> ById { get; } = new(StringComparer.Ordinal);
-
-        public Dictionary<string, List<string>> ByEmail { get; } = new(StringComparer.OrdinalIgnoreCase);
-
-        public Dictionary<string, List<string>> ByLocalPart { get; } = new(StringComparer.OrdinalIgnoreCase);
-
-        public void Add(Person p)
-        {
-            ById.Add(p.Id);
-            Append(ByEmail, p.Email, p.Id);
-            var at = p.Email.IndexOf('@', StringComparison.Ordinal);
-            if (at > 0)
-            {
-                Append(ByLocalPart, p.Email[..at], p.Id);
-            }
-        }
-
-        private static void Append(Dictionary<string, List<string>> d, string key, string id)
-        {
-            if (!d.TryGetValue(key, out var list))
-            {
-                d[key] = list = [];
-            }
-
-            list.Add(id);
-        }
+        return Fnv.Mix(h ^ attrs);
     }
 }

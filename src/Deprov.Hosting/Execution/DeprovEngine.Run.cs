@@ -37,6 +37,9 @@ public sealed partial class DeprovEngine
         }
 
         await HandleUnhandledEventsAsync(cancellationToken);
+
+        // The worker also runs scheduled discoveries (reconciliation.schedule), beside step execution.
+        var scheduler = mode == RunMode.Forever ? RunSchedulerAsync(cancellationToken) : Task.CompletedTask;
         var completions = Channel.CreateUnbounded<StepCompletion>(new UnboundedChannelOptions { SingleReader = true });
         var committer = CommitLoopAsync(completions.Reader);
         var running = new HashSet<Task>();
@@ -111,6 +114,21 @@ public sealed partial class DeprovEngine
             await Task.WhenAll(left).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             completions.Writer.TryComplete();
             await committer;
+            await scheduler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task RunSchedulerAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await new Reconciliation.ReconciliationScheduler(this, _logger).RunAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The scheduler's boundary: a store failure stops scheduled discovery, never step execution; logged once here.
+            Log.SchedulerStopped(_logger, ex.Message);
         }
     }
 
@@ -345,4 +363,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Committing step results failed (attempt {Attempt}): {Error}")]
     public static partial void CommitRetry(ILogger logger, int attempt, string error);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Reconciled {System}: {New} new finding(s), {Open} open (unchanged: {Unchanged})")]
+    public static partial void Reconciled(ILogger logger, string system, int @new, int open, bool unchanged);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Reconciling {System} failed: {Error}. Its inventory was left as it was.")]
+    public static partial void ReconcileFailed(ILogger logger, string system, string error);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Scheduled reconciliation stopped: {Error}")]
+    public static partial void SchedulerStopped(ILogger logger, string error);
 }

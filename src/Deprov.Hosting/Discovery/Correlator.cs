@@ -1,0 +1,240 @@
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Hosting.Discovery;
+
+/// <summary>
+/// Ties discovered accounts to people. Manual links come first; then the system's ordered rules, the first rule that
+/// matches exactly one person wins and is recorded. A rule that matches two or more people is a conflict: recorded with
+/// the candidates, never guessed, and no later rule is tried.
+/// </summary>
+/// <remarks>Rules: <c>employee_id</c> (the employeeNumber / employeeId attribute equals the HR id), <c>email</c>,
+/// <c>username</c> (the user name is a person's email or its local part), <c>username:PATTERN</c> (the pattern holds
+/// <c>{local}</c> — the email's local part — or <c>{id}</c> — the HR id, e.g. <c>adm-{local}</c>), and
+/// <c>attribute:NAME</c> (the attribute equals the HR id).</remarks>
+public sealed class Correlator
+{
+    private static readonly string[] EmployeeIdAttributes = ["employeeNumber", "employeeId", "employee_id"];
+
+    private readonly PeopleSnapshot _people;
+
+    public Correlator(PeopleSnapshot people)
+    {
+        _people = people;
+    }
+
+    /// <summary>Null when the rule is valid; otherwise what is wrong with it.</summary>
+    public static string? Validate(string rule)
+    {
+        if (rule is "employee_id" or "email" or "username")
+        {
+            return null;
+        }
+
+        if (rule.StartsWith("attribute:", StringComparison.Ordinal))
+        {
+            return rule.Length > 10 ? null : "the attribute name is missing.";
+        }
+
+        if (rule.StartsWith("username:", StringComparison.Ordinal))
+        {
+            var pattern = rule[9..];
+            var holes = Count(pattern, "{local}") + Count(pattern, "{id}");
+            return holes == 1 ? null : "the pattern must hold exactly one {local} or {id}.";
+        }
+
+        return "it is not a known rule.";
+    }
+
+    public (string? PersonId, string? Rule) Correlate(DiscoveredAccount a, IReadOnlyList<string> rules, IReadOnlyDictionary<string, CorrelationLinkValue>? links)
+    {
+        if (links is not null && links.TryGetValue(a.ExternalId, out var link))
+        {
+            return (link.PersonId, Core.Reconciliation.CorrelationLink.RuleFor(link.LinkedBy));
+        }
+
+        foreach (var rule in rules)
+        {
+            var matches = Match(a, rule);
+            if (matches is { Count: 1 })
+            {
+                return (matches[0], rule);
+            }
+
+            if (matches is { Count: > 1 })
+            {
+                return (null, $"conflict ({rule}): {string.Join(", ", matches.Take(5))}");
+            }
+        }
+
+        return (null, null);
+    }
+
+    private List<string>? Match(DiscoveredAccount a, string rule)
+    {
+        switch (rule)
+        {
+            case "email":
+                return a.Email is null ? null : _people.ByEmail.GetValueOrDefault(a.Email);
+            case "username":
+                return _people.ByEmail.GetValueOrDefault(a.UserName) ?? _people.ByLocalPart.GetValueOrDefault(a.UserName);
+            case "employee_id":
+                foreach (var name in EmployeeIdAttributes)
+                {
+                    if (a.Attributes.TryGetValue(name, out var id))
+                    {
+                        return _people.ById.ContainsKey(id) ? [id] : null;
+                    }
+                }
+
+                return null;
+        }
+
+        if (rule.StartsWith("attribute:", StringComparison.Ordinal))
+        {
+            return a.Attributes.TryGetValue(rule[10..], out var v) && _people.ById.ContainsKey(v) ? [v] : null;
+        }
+
+        if (rule.StartsWith("username:", StringComparison.Ordinal))
+        {
+            var pattern = rule[9..];
+            var hole = pattern.Contains("{local}", StringComparison.Ordinal) ? "{local}" : "{id}";
+            var at = pattern.IndexOf(hole, StringComparison.Ordinal);
+            var (prefix, suffix) = (pattern[..at], pattern[(at + hole.Length)..]);
+            var name = a.UserName;
+            if (name.Length <= prefix.Length + suffix.Length || !name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || !name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            var middle = name[prefix.Length..^suffix.Length];
+            return hole == "{id}"
+                ? _people.ById.ContainsKey(middle) ? [middle] : null
+                : _people.ByLocalPart.GetValueOrDefault(middle);
+        }
+
+        return null;
+    }
+
+    private static int Count(string s, string what)
+    {
+        var n = 0;
+        for (var i = s.IndexOf(what, StringComparison.Ordinal); i >= 0; i = s.IndexOf(what, i + what.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
+    }
+}
+
+/// <summary>A manual link as the correlator needs it.</summary>
+public sealed record CorrelationLinkValue(string PersonId, string LinkedBy);
+
+/// <summary>Every person, indexed for correlation, read once per reconciliation run.</summary>
+public sealed class PeopleSnapshot
+{
+    public Dictionary<string, Person> ById { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, List<string>> ByEmail { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Dictionary<string, List<string>> ByLocalPart { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Order-independent hash of what correlation and detection read from people (changes when HR data does).</summary>
+    public ulong Fingerprint { get; private set; }
+
+    public void Add(Person p)
+    {
+        ById[p.Id] = p;
+        Append(ByEmail, p.Email, p.Id);
+        var at = p.Email.IndexOf('@', StringComparison.Ordinal);
+        if (at > 0)
+        {
+            Append(ByLocalPart, p.Email[..at], p.Id);
+        }
+
+        Fingerprint += Fnv.Mix(Fnv.Of(p.Id, p.Email, p.Department, p.Title, ((int)p.Status).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            p.EndDate?.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    public static async Task<PeopleSnapshot> LoadAsync(Core.Store.IStore store, CancellationToken cancellationToken)
+    {
+        var index = new PeopleSnapshot();
+        const int page = 20_000;
+        for (var offset = 0; ; offset += page)
+        {
+            var batch = await store.ListPeopleAsync(page, offset, cancellationToken);
+            foreach (var p in batch)
+            {
+                index.Add(p);
+            }
+
+            if (batch.Count < page)
+            {
+                return index;
+            }
+        }
+    }
+
+    private static void Append(Dictionary<string, List<string>> d, string key, string id)
+    {
+        if (!d.TryGetValue(key, out var list))
+        {
+            d[key] = list = [];
+        }
+
+        list.Add(id);
+    }
+}
+
+/// <summary>A stable (not per-process randomised) 64-bit FNV-1a hash, for fingerprints stored across runs.</summary>
+public static class Fnv
+{
+    private const ulong Offset = 14695981039346656037UL;
+    private const ulong Prime = 1099511628211UL;
+
+    public static ulong Of(params string?[] parts)
+    {
+        var h = Offset;
+        foreach (var part in parts)
+        {
+            h = Add(h, part);
+            h = (h ^ 0x1F) * Prime; // separator: ("ab","c") differs from ("a","bc")
+        }
+
+        return h;
+    }
+
+    public static ulong Add(ulong h, string? s)
+    {
+        if (s is null)
+        {
+            return (h ^ 0xFF) * Prime;
+        }
+
+        foreach (var ch in s)
+        {
+            h = (h ^ ch) * Prime;
+        }
+
+        return h;
+    }
+
+    public static ulong Add(ulong h, long v)
+    {
+        for (var i = 0; i < 8; i++, v >>= 8)
+        {
+            h = (h ^ (byte)v) * Prime;
+        }
+
+        return h;
+    }
+
+    /// <summary>Finalises one object's hash so a sum of many stays well spread (splitmix64 finaliser).</summary>
+    public static ulong Mix(ulong x)
+    {
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+}

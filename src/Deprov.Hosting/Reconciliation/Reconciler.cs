@@ -1,0 +1,155 @@
+using System.Globalization;
+using Deprov.Core;
+using Deprov.Core.Audit;
+using Deprov.Core.Model;
+using Deprov.Core.Reconciliation;
+using Deprov.Hosting.Discovery;
+using Deprov.Hosting.Execution;
+using TaskStatus = Deprov.Core.Model.TaskStatus;
+
+namespace Deprov.Hosting.Reconciliation;
+
+/// <summary>Where a reconciliation run is (for the CLI's progress display).</summary>
+public sealed record ReconcileProgress(string SystemId, string Phase, int Objects);
+
+/// <summary>What reconciling one system did.</summary>
+/// <param name="Unchanged">Nothing read differed from the last run (and nothing it depends on): nothing was rewritten.</param>
+/// <param name="Error">Why the system could not be reconciled (its inventory is left as it was).</param>
+public sealed record SystemReconciliation(
+    string SystemId,
+    DiscoveryReport? Discovery,
+    bool Unchanged,
+    int NewFindings,
+    int OpenFindings,
+    int Resolved,
+    int Remediations,
+    int Tasks,
+    string? Error);
+
+/// <summary>
+/// Discovery, correlation, findings and reactions for a set of systems, one system at a time. A system that fails is
+/// reported and left as it was; the others go on. Remediations are planned as cases; the engine's run loop executes them.
+/// </summary>
+public sealed class Reconciler
+{
+    private readonly DeprovEngine _engine;
+
+    public Reconciler(DeprovEngine engine)
+    {
+        _engine = engine;
+    }
+
+    /// <param name="systemIds">Systems to reconcile; null or empty = every configured system.</param>
+    /// <param name="force">Rewrite and re-detect even when nothing changed.</param>
+    public async Task<IReadOnlyList<SystemReconciliation>> ReconcileAsync(IReadOnlyList<string>? systemIds, string actor, bool force, IProgress<ReconcileProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var ids = systemIds is { Count: > 0 } ? systemIds : [.. _engine.Config.Systems.Select(s => s.System.Id)];
+        foreach (var id in ids)
+        {
+            if (!_engine.Systems.ContainsKey(id))
+            {
+                throw new ValidationException($"There is no system '{id}'. Configured: {string.Join(", ", _engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
+            }
+        }
+
+        var store = _engine.Store;
+        var people = await PeopleSnapshot.LoadAsync(store, cancellationToken);
+        var results = new List<SystemReconciliation>();
+        foreach (var id in ids)
+        {
+            results.Add(await ReconcileSystemAsync(_engine.Systems[id], people, actor, force, progress, cancellationToken));
+        }
+
+        return results;
+    }
+
+    private async Task<SystemReconciliation> ReconcileSystemAsync(SystemRuntime rt, PeopleSnapshot people, string actor, bool force, IProgress<ReconcileProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var store = _engine.Store;
+        var id = rt.Config.System.Id;
+        var policy = _engine.Config.Reconciliation;
+        var now = _engine.Time.GetUtcNow();
+        var revocations = await store.GetRevocationsAsync(id, cancellationToken);
+        var links = await DiscoveryService.LoadLinksAsync(store, id, cancellationToken);
+
+        // Everything detection depends on besides the system and people: when none of it changed either, the findings
+        // cannot have changed. The day is included because dormancy is counted in days.
+        var dormantDays = policy.DormantDaysFor(id);
+        var salt = string.Join('|', revocations.Count.ToString(CultureInfo.InvariantCulture), revocations.Count > 0 ? revocations[^1].StepId : "-",
+            dormantDays.ToString(CultureInfo.InvariantCulture), now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
+            string.Join(',', _engine.Config.Policy.Roles.SelectMany(r => r.Entitlements.Select(e => $"{r.Name}:{e}"))));
+
+        DiscoveryResult discovery;
+        try
+        {
+            var objects = new Progress<int>(n => progress?.Report(new ReconcileProgress(id, "discovering", n)));
+            discovery = await new DiscoveryService(store, _engine.Time).DiscoverAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The boundary of one system's run: its failure is recorded as data and the other systems go on. Nothing was
+            // written for it (discovery reads everything before it writes).
+            await store.AppendAuditAsync([new AuditEntry(now, "deprov", "discovery_failed", id, id, null, null, null, null, null, "failed", ex.Message)], cancellationToken);
+            progress?.Report(new ReconcileProgress(id, "failed", 0));
+            return new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, ex.Message);
+        }
+
+        if (discovery.Unchanged)
+        {
+            progress?.Report(new ReconcileProgress(id, "unchanged", discovery.Report.Accounts));
+            var open = await store.ListFindingsAsync(new FindingQuery(SystemId: id, Limit: int.MaxValue), cancellationToken);
+            return new SystemReconciliation(id, discovery.Report, true, 0, open.Count, 0, 0, 0, null);
+        }
+
+        progress?.Report(new ReconcileProgress(id, "detecting", discovery.Report.Accounts));
+        var snapshot = discovery.Snapshot!;
+        var inventory = new SystemInventory(id, snapshot.Accounts, snapshot.Entitlements, snapshot.Assignments, snapshot.Credentials, people.ById, revocations,
+            dormantDays, rt.Descriptor.ReportsSignIns);
+        var detected = FindingRules.Detect(inventory, _engine.Config.Policy, now);
+        var update = await store.RecordFindingsAsync(id, detected, now, cancellationToken);
+
+        progress?.Report(new ReconcileProgress(id, "reacting", update.New.Count));
+        var (cases, tasks) = await ReactAsync(update.New, actor, now, cancellationToken);
+        return new SystemReconciliation(id, discovery.Report, false, update.New.Count, update.New.Count + update.StillOpen, update.Resolved, cases, tasks, null);
+    }
+
+    private async Task<(int Cases, int Tasks)> ReactAsync(IReadOnlyList<Finding> fresh, string actor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (fresh.Count == 0)
+        {
+            return (0, 0);
+        }
+
+        var policy = _engine.Config.Reconciliation;
+        var reactions = new List<(string, FindingReaction, string?)>();
+        var tasks = new List<TaskItem>();
+        var remediate = new List<Finding>();
+        foreach (var f in fresh)
+        {
+            switch (policy.ReactionFor(f.Kind, f.SystemId))
+            {
+                case FindingReaction.Remediate:
+                    remediate.Add(f);
+                    break;
+                case FindingReaction.Task:
+                    var team = f.Kind is FindingKind.Dormant or FindingKind.MoverLeftover ? Team.It : Team.Security;
+                    var task = new TaskItem($"T-{f.Id}-{now:yyMMddHHmmss}", null, null, f.PersonId, team,
+                        $"Review {f.Kind.Snake().Replace('_', ' ')} in {f.SystemId}: {f.Target}", f.Evidence, now, now + _engine.Config.Policy.Execution.TaskDue,
+                        TaskStatus.Open, null, null, null);
+                    tasks.Add(task);
+                    reactions.Add((f.Id, FindingReaction.Task, task.Id));
+                    break;
+                default:
+                    reactions.Add((f.Id, FindingReaction.Report, null));
+                    break;
+            }
+        }
+
+        var audit = tasks.Select(t => new AuditEntry(now, actor, "finding_task", null, t.Title, t.PersonId, null, null, null, null, "ok", t.Id)).ToList();
+        await _engine.Store.RecordReactionsAsync(reactions, tasks, audit, cancellationToken);
+        var cases = remediate.Count == 0 ? 0 : (await _engine.RemediateAsync(remediate, actor, cancellationToken)).Count;
+        return (cases, tasks.Count);
+    }
+}
