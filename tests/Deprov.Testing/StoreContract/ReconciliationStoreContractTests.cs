@@ -1,0 +1,175 @@
+using Deprov.Core;
+using Deprov.Core.Audit;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Core.Reconciliation;
+using Deprov.Core.Store;
+using Xunit;
+
+namespace Deprov.Testing.StoreContract;
+
+/// <summary>The reconciliation part of the <see cref="IStore"/> contract: inventory by difference, access history,
+/// findings, manual links, revocations and licence usage. One sealed subclass per store.</summary>
+public abstract class ReconciliationStoreContractTests<TFactory>
+    where TFactory : IStoreFactory, new()
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 9, 0, 0, TimeSpan.Zero);
+
+    private readonly TFactory _factory = new();
+
+    private static Account Acct(string ext, string? person, AccountStatus status = AccountStatus.Active, string sys = "app") =>
+        new($"{sys}/{ext}", sys, ext, ext, $"{ext}@example.com", person, AccountKind.User, status, null, person is null ? null : "email");
+
+    private static Entitlement Ent(string ext, string sys = "app") => new($"{sys}/{ext}", sys, ext, ext, EntitlementKind.Group, false);
+
+    private static Assignment Member(string account, string ent, string sys = "app") => new($"{sys}/{account}", $"{sys}/{ent}", GrantSource.Discovered, null);
+
+    private static InventorySnapshot Snapshot(IReadOnlyList<Account> accounts, IReadOnlyList<Assignment> assignments) =>
+        new(accounts, [Ent("g1"), Ent("g2")], assignments, [], []);
+
+    private static DiscoveryState State(DateTimeOffset at, string fingerprint = "f") => new("app", fingerprint, at, 0, 0);
+
+    private async Task<(IStore Store, string Person)> StoreAsync()
+    {
+        var store = await _factory.CreateAsync();
+        var person = Some.Id("rc");
+        await store.UpsertPeopleAsync([Some.Person(person)], CancellationToken.None);
+        await store.UpsertSystemsAsync([new ConnectedSystem("app", "App", "sandbox", SystemRole.Application, RiskTier.Medium, 10m, 30)], CancellationToken.None);
+        return (store, person);
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_ChangesAcrossRuns_RecordsAccessHistory()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p)], [Member("a1", "g1"), Member("a1", "g2")]), State(T0), [], ct);
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p, AccountStatus.Disabled)], [Member("a1", "g1")]), State(T0.AddHours(2)), [], ct);
+
+        var before = await store.GetAccessAtAsync(p, T0.AddHours(1), ct);
+        Assert.Contains(before, r => r.EntitlementId is null && r.Status == AccountStatus.Active && r.From == T0 && r.To == T0.AddHours(2));
+        Assert.Contains(before, r => r.EntitlementId == "app/g2" && r.To == T0.AddHours(2));
+        Assert.Contains(before, r => r.EntitlementId == "app/g1" && r.To is null);
+
+        var after = await store.GetAccessAtAsync(p, T0.AddHours(3), ct);
+        Assert.Contains(after, r => r.EntitlementId is null && r.Status == AccountStatus.Disabled && r.From == T0.AddHours(2));
+        Assert.DoesNotContain(after, r => r.EntitlementId == "app/g2");
+        Assert.Empty(await store.GetAccessAtAsync(p, T0.AddHours(-1), ct));
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_AccountVanishes_ClosesItsIntervalsAndRemovesIt()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p), Acct("a2", null)], [Member("a1", "g1")]), State(T0), [], ct);
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a2", null)], []), State(T0.AddHours(1)), [], ct);
+
+        Assert.Empty((await store.GetAccessMapsAsync([p], ct))[0].Accounts);
+        Assert.Equal(2, (await store.GetAccessAtAsync(p, T0.AddMinutes(30), ct)).Count);
+        Assert.Empty(await store.GetAccessAtAsync(p, T0.AddHours(2), ct));
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_NullSnapshot_RecordsOnlyTheState()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p)], []), State(T0, "one"), [], ct);
+        await store.ApplyDiscoveryAsync("app", null, State(T0.AddHours(1), "one"), [], ct);
+
+        var state = await store.GetDiscoveryStateAsync("app", ct);
+        Assert.Equal(T0.AddHours(1), state!.CompletedAt);
+        Assert.Equal("one", state.Fingerprint);
+        Assert.Single((await store.GetAccessMapsAsync([p], ct))[0].Accounts);
+        Assert.Null(await store.GetDiscoveryStateAsync("other", ct));
+    }
+
+    [Fact]
+    public async Task RecordFindingsAsync_SeenAgain_KeepsFirstSeen_NotSeen_Resolves_Recurrence_IsNew()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        var orphan = new DetectedFinding(FindingKind.Orphan, "app", "app/x", "app/x", null, null, null, "no owner");
+        var dormant = new DetectedFinding(FindingKind.Dormant, "app", "app/a1", "app/a1", null, null, p, "no sign-in");
+
+        var first = await store.RecordFindingsAsync("app", [orphan, dormant], T0, ct);
+        Assert.Equal(2, first.New.Count);
+        var second = await store.RecordFindingsAsync("app", [orphan], T0.AddHours(1), ct);
+        Assert.Empty(second.New);
+        Assert.Equal(1, second.StillOpen);
+        Assert.Equal(1, second.Resolved);
+
+        var open = await store.ListFindingsAsync(new FindingQuery(SystemId: "app"), ct);
+        var o = Assert.Single(open);
+        Assert.Equal(T0, o.FirstSeenAt);
+        Assert.Equal(T0.AddHours(1), o.LastSeenAt);
+        Assert.Single(await store.ListFindingsAsync(new FindingQuery(FindingKind.Dormant, OpenOnly: false), ct), f => f.ResolvedAt == T0.AddHours(1));
+
+        var third = await store.RecordFindingsAsync("app", [orphan, dormant], T0.AddHours(2), ct);
+        Assert.Equal(dormant.Id, Assert.Single(third.New).Id);
+    }
+
+    [Fact]
+    public async Task RecordReactionsAsync_WithTask_StoresReactionAndTask()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        var f = new DetectedFinding(FindingKind.LeaverStillActive, "app", "app/a1", "app/a1", null, null, p, "left");
+        await store.RecordFindingsAsync("app", [f], T0, ct);
+        var task = new TaskItem("T-" + f.Id, null, null, p, Team.Security, "Review", "left", T0, T0.AddHours(4), Core.Model.TaskStatus.Open, null, null, null);
+        await store.RecordReactionsAsync([(f.Id, FindingReaction.Task, task.Id)], [task], [new AuditEntry(T0, "deprov", "finding_task", null, null, p, null, null, null, null, "ok", null)], ct);
+
+        var stored = Assert.Single(await store.ListFindingsAsync(new FindingQuery(), ct));
+        Assert.Equal(FindingReaction.Task, stored.Reaction);
+        Assert.Equal(task.Id, stored.ReactionRef);
+        Assert.Contains(await store.ListTasksAsync(new TaskQuery(PersonId: p), ct), t => t.Id == task.Id);
+    }
+
+    [Fact]
+    public async Task LinkAccountAsync_KnownPerson_TiesTheAccountNow_UnknownPerson_Throws()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("svc", null)], []), State(T0), [], ct);
+        var audit = new AuditEntry(T0, "admin:test", "correlation_link", "app", "app/svc", p, null, null, null, null, "ok", null);
+
+        await Assert.ThrowsAsync<ValidationException>(() => store.LinkAccountAsync(new CorrelationLink("app", "svc", "nobody", "admin:test", T0), audit, ct));
+        await store.LinkAccountAsync(new CorrelationLink("app", "svc", p, "admin:test", T0.AddHours(1)), audit, ct);
+
+        var account = Assert.Single((await store.GetAccessMapsAsync([p], ct))[0].Accounts);
+        Assert.Equal(CorrelationLink.RuleFor("admin:test"), account.CorrelationRule);
+        Assert.Equal(p, Assert.Single(await store.ListLinksAsync("app", ct)).PersonId);
+        Assert.Empty(await store.GetAccessAtAsync(p, T0.AddMinutes(30), ct));
+        Assert.Single(await store.GetAccessAtAsync(p, T0.AddHours(2), ct));
+    }
+
+    [Fact]
+    public async Task CompleteStepsAsync_VerifiedDisable_IsARevocation_ClosesHistory_CountsAFreedSeat()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p)], [Member("a1", "g1")]), State(T0), [], ct);
+        var kase = new Case("C-rc-" + p, p, CaseKind.Leaver, "E", "r", "immediate", CaseStatus.Running, T0, T0, T0, T0, null, null, null);
+        var step = new Step(kase.Id + ".001", kase.Id, 1, ActionKind.DisableAccount, StepCategory.AppAccess, "cut", "app", "app/a1", null, null, null, "a1",
+            StepStatus.Pending, T0, 0, null, null, null, null, null, null, null, 0);
+        await store.CreateCasesAsync([new Plan(kase, [step], [], [], [])], [], ct);
+        var claimed = await store.ClaimDueStepsAsync(T0.AddHours(1), 10, ct);
+        Assert.Single(claimed);
+        await store.CompleteStepsAsync([new StepCompletion(step.Id, StepStatus.Verified, T0.AddHours(1), null, null, null, null, null, [])], T0.AddHours(1), ct);
+
+        var revocation = Assert.Single(await store.GetRevocationsAsync("app", ct));
+        Assert.Equal((ActionKind.DisableAccount, "app/a1", p), (revocation.Action, revocation.AccountId, revocation.PersonId));
+        Assert.Contains(await store.GetAccessAtAsync(p, T0.AddMinutes(30), ct), r => r.EntitlementId is null && r.Status == AccountStatus.Active);
+        Assert.Contains(await store.GetAccessAtAsync(p, T0.AddHours(2), ct), r => r.EntitlementId is null && r.Status == AccountStatus.Disabled);
+        var usage = Assert.Single(await store.GetLicenceUsageAsync(ct));
+        Assert.Equal((1, 0, 10m), (usage.RevokedSeats, usage.ActiveAccounts, usage.MonthlyFreed));
+    }
+}
