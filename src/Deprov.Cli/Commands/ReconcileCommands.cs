@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using Deprov.Core;
 using Deprov.Core.Audit;
 using Deprov.Core.Model;
@@ -165,7 +164,7 @@ public static class ReconcileCommands
             var rows = await engine.Store.GetLicenceUsageAsync(ct);
             if (pr.GetValue(csv) is { } path)
             {
-                await File.WriteAllTextAsync(path, LicenceReport.ToCsv(rows), ct);
+                await File.WriteAllTextAsync(path, LicenceUsage.ToCsv(rows), ct);
             }
 
             if (ctx.IsJson(pr))
@@ -230,21 +229,4 @@ public static class ReconcileCommands
     }
 
     private static string Money(decimal d) => d.ToString("N2", CultureInfo.InvariantCulture);
-}
-
-/// <summary>The licence reclaim report as CSV (invariant culture, one row per system).</summary>
-public static class LicenceReport
-{
-    public static string ToCsv(IReadOnlyList<LicenceUsage> rows)
-    {
-        var sb = new StringBuilder("system,name,cost_per_seat,active_accounts,revoked_seats,monthly_freed,dormant_seats,monthly_reclaimable\n");
-        foreach (var r in rows)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"{Csv(r.SystemId)},{Csv(r.DisplayName)},{r.CostPerSeat:0.00},{r.ActiveAccounts},{r.RevokedSeats},{r.MonthlyFreed:0.00},{r.DormantSeats},{r.MonthlyReclaimable:0.00}\n");
-        }
-
-        return sb.ToString();
-    }
-
-    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
 }
