@@ -5,6 +5,7 @@ var benches = new SortedDictionary<string, (string Description, Func<string[], C
 {
     ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
     ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
+    ["reconcile"] = ("reconciliation: 1,000,000 accounts / 5,000,000 memberships over 10 sandbox systems, then an unchanged re-run", ReconcileBench.RunAsync),
     ["scim"] = ("deactivate 10,000 users over SCIM vs a raw HttpClient loop; rate-limit use", ScimBench.RunAsync),
 };
 
