@@ -62,43 +62,8 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
         List<DiscoveredObject> items;
         lock (_state.Sync)
         {
-            items = new List<DiscoveredObject>(_state.Accounts.Count * 3);
-            foreach (var a in _state.Accounts.Values.Where(a => !a.Deleted))
-            {
-                var attrs = new Dictionary<string, string>(StringComparer.Ordinal) { ["uid"] = a.UserName };
-                if (a.EmployeeId is not null)
-                {
-                    attrs["employeeNumber"] = a.EmployeeId;
-                }
-
-                items.Add(new DiscoveredAccount(a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, attrs));
-            }
-
-            foreach (var g in _state.Groups.Values)
-            {
-                items.Add(new DiscoveredEntitlement(g.Id, g.Name, g.Kind, g.Privileged));
-            }
-
-            foreach (var (group, members) in _state.Members)
-            {
-                foreach (var m in members)
-                {
-                    if (_state.Accounts.TryGetValue(m, out var a) && !a.Deleted)
-                    {
-                        items.Add(new DiscoveredMembership(m, group));
-                    }
-                }
-            }
-
-            foreach (var d in _state.Devices.Values)
-            {
-                items.Add(new DiscoveredDevice(d.Id, d.Serial, d.Model, d.Owner, d.Status));
-            }
-
-            foreach (var c in _state.Credentials.Values)
-            {
-                items.Add(new DiscoveredCredential(c.Id, c.Name, c.Kind, c.Owner, [.. c.KnownBy], c.Active, c.RotatedAt));
-            }
+            var watermark = $"{_world.InstanceId}:{_state.Version}";
+            items = request.Watermark == watermark ? [new DiscoveredWatermark(watermark, Unchanged: true)] : ListAll(watermark);
         }
 
         foreach (var item in items)
@@ -106,6 +71,51 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             yield return item;
         }
+    }
+
+    /// <summary>Everything the system holds, ending with its watermark. Called under the state's lock.</summary>
+    private List<DiscoveredObject> ListAll(string watermark)
+    {
+        var items = new List<DiscoveredObject>(_state.Accounts.Count * 3);
+        foreach (var a in _state.Accounts.Values.Where(a => !a.Deleted))
+        {
+            var attrs = new Dictionary<string, string>(StringComparer.Ordinal) { ["uid"] = a.UserName };
+            if (a.EmployeeId is not null)
+            {
+                attrs["employeeNumber"] = a.EmployeeId;
+            }
+
+            items.Add(new DiscoveredAccount(a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, attrs));
+        }
+
+        foreach (var g in _state.Groups.Values)
+        {
+            items.Add(new DiscoveredEntitlement(g.Id, g.Name, g.Kind, g.Privileged));
+        }
+
+        foreach (var (group, members) in _state.Members)
+        {
+            foreach (var m in members)
+            {
+                if (_state.Accounts.TryGetValue(m, out var a) && !a.Deleted)
+                {
+                    items.Add(new DiscoveredMembership(m, group));
+                }
+            }
+        }
+
+        foreach (var d in _state.Devices.Values)
+        {
+            items.Add(new DiscoveredDevice(d.Id, d.Serial, d.Model, d.Owner, d.Status));
+        }
+
+        foreach (var c in _state.Credentials.Values)
+        {
+            items.Add(new DiscoveredCredential(c.Id, c.Name, c.Kind, c.Owner, [.. c.KnownBy], c.Active, c.RotatedAt));
+        }
+
+        items.Add(new DiscoveredWatermark(watermark, Unchanged: false));
+        return items;
     }
 
     public async Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)
@@ -116,6 +126,10 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
         lock (_state.Sync)
         {
             applied = Apply(action, now);
+            if (applied.Changed)
+            {
+                _state.Touch();
+            }
         }
 
         await _world.CommitAsync([.. applied.Changes, new OpLog(_systemId, action.IdempotencyKey, action.Kind.ToSnake(), applied.Target, applied.Changed, now)]);

@@ -99,5 +99,11 @@ public sealed class SandboxSystemState
 
     public Dictionary<string, SbCredential> Credentials { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Bumped on every change; with the world's instance id it is the discovery watermark. Code that changes
+    /// the state outside a connector (tests, set-up) calls <see cref="Touch"/> under <see cref="Sync"/>.</summary>
+    public long Version { get; private set; }
+
+    public void Touch() => Version++;
+
     public bool IsMember(string groupId, string accountId) => Members.TryGetValue(groupId, out var m) && m.Contains(accountId);
 }

@@ -38,6 +38,9 @@ public sealed class SandboxWorld : IAsyncDisposable
 
     public string Path { get; }
 
+    /// <summary>Differs per process: a watermark from another process never matches (its changes are unknown here).</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..12];
+
     /// <summary>Opens (or shares) the world stored at <paramref name="path"/>. Release it with <see cref="DisposeAsync"/>.</summary>
     public static SandboxWorld Acquire(string path)
     {
@@ -96,6 +99,7 @@ public sealed class SandboxWorld : IAsyncDisposable
             var target = System(id);
             lock (target.Sync)
             {
+                target.Touch();
                 target.Accounts.Clear();
                 target.Groups.Clear();
                 target.Members.Clear();

@@ -106,7 +106,7 @@ internal static class Migrations
 
             CREATE TABLE discovery_state(
               system_id TEXT PRIMARY KEY, fingerprint TEXT, completed_at INTEGER NOT NULL, accounts INTEGER NOT NULL,
-              memberships INTEGER NOT NULL);
+              memberships INTEGER NOT NULL, watermark TEXT, context TEXT);
 
             CREATE TABLE findings(
               id TEXT PRIMARY KEY, kind INTEGER NOT NULL, system_id TEXT NOT NULL, target TEXT NOT NULL, account_id TEXT,

@@ -18,8 +18,9 @@ public sealed partial class SqliteStore
                 ApplyInventory(c, tx, systemId, snapshot, state.CompletedAt);
             }
 
-            Exec(c, tx, "INSERT OR REPLACE INTO discovery_state(system_id, fingerprint, completed_at, accounts, memberships) VALUES ($s,$f,$t,$a,$m)",
-                ("$s", systemId), ("$f", state.Fingerprint), ("$t", T(state.CompletedAt)), ("$a", state.Accounts), ("$m", state.Memberships));
+            Exec(c, tx, "INSERT OR REPLACE INTO discovery_state(system_id, fingerprint, completed_at, accounts, memberships, watermark, context) VALUES ($s,$f,$t,$a,$m,$w,$x)",
+                ("$s", systemId), ("$f", state.Fingerprint), ("$t", T(state.CompletedAt)), ("$a", state.Accounts), ("$m", state.Memberships),
+                ("$w", state.Watermark), ("$x", state.Context));
             AppendAudit(c, tx, audit);
             return 0;
         }, cancellationToken);
@@ -27,9 +28,9 @@ public sealed partial class SqliteStore
     public Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, "SELECT fingerprint, completed_at, accounts, memberships FROM discovery_state WHERE system_id = $s", ("$s", systemId));
+            using var cmd = Command(c, null, "SELECT fingerprint, completed_at, accounts, memberships, watermark, context FROM discovery_state WHERE system_id = $s", ("$s", systemId));
             using var r = cmd.ExecuteReader();
-            return r.Read() ? new DiscoveryState(systemId, SN(r, 0), D(r.GetInt64(1)), r.GetInt32(2), r.GetInt32(3)) : null;
+            return r.Read() ? new DiscoveryState(systemId, SN(r, 0), D(r.GetInt64(1)), r.GetInt32(2), r.GetInt32(3), SN(r, 4), SN(r, 5)) : null;
         }, cancellationToken);
 
     /// <summary>

@@ -45,7 +45,10 @@ public sealed record ConnectorDescriptor(
     bool ReportsSignIns);
 
 /// <param name="Since">For incremental discovery: only objects changed after this moment.</param>
-public sealed record DiscoveryRequest(DateTimeOffset? Since);
+/// <param name="Watermark">The <see cref="DiscoveredWatermark.Value"/> the previous discovery ended with. A connector
+/// that can tell nothing changed since then answers with only a <see cref="DiscoveredWatermark"/> whose
+/// <c>Unchanged</c> is true; otherwise it lists everything (or what changed, when it honours <see cref="Since"/>).</param>
+public sealed record DiscoveryRequest(DateTimeOffset? Since, string? Watermark = null);
 
 /// <summary>One object found by discovery.</summary>
 public abstract record DiscoveredObject;
@@ -59,6 +62,11 @@ public sealed record DiscoveredAccount(
     AccountKind Kind,
     DateTimeOffset? LastSignInAt,
     IReadOnlyDictionary<string, string> Attributes) : DiscoveredObject;
+
+/// <summary>The system's change position at the end of a listing (a USN, a change counter), sent last. Optional: a
+/// connector that cannot tell never sends it.</summary>
+/// <param name="Unchanged">True when the request's watermark is still current and nothing was listed.</param>
+public sealed record DiscoveredWatermark(string Value, bool Unchanged) : DiscoveredObject;
 
 public sealed record DiscoveredEntitlement(
     string ExternalId,

@@ -119,8 +119,11 @@ public sealed record LicenceUsage(string SystemId, string DisplayName, decimal C
 }
 
 /// <summary>What the store remembers about a system's last discovery (for unchanged re-runs and schedules).</summary>
-/// <param name="Fingerprint">Order-independent hash of what was read plus what correlation depended on.</param>
-public sealed record DiscoveryState(string SystemId, string? Fingerprint, DateTimeOffset CompletedAt, int Accounts, int Memberships);
+/// <param name="Fingerprint">Order-independent hash of what was read.</param>
+/// <param name="Watermark">The connector's change position at the end of the listing, when it reports one.</param>
+/// <param name="Context">Hash of everything else the outcome depended on (people, links, rules, revocations, policy, day).</param>
+public sealed record DiscoveryState(string SystemId, string? Fingerprint, DateTimeOffset CompletedAt, int Accounts, int Memberships,
+    string? Watermark = null, string? Context = null);
 
 /// <summary>The result of storing one detection pass.</summary>
 /// <param name="New">Findings seen for the first time (or again after being resolved): the ones to react to.</param>

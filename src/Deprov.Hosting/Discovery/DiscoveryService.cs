@@ -58,9 +58,18 @@ public sealed class DiscoveryService
         var credentials = new List<DiscoveredCredential>();
         ulong sum = 0;
         var seen = 0;
+        string? watermark = null;
+        var linksHash = context.Links.Aggregate(0UL, (h, kv) => h + Fnv.Mix(Fnv.Of(kv.Key, kv.Value.PersonId)));
+        var contextHash = (Fnv.Mix(context.People.Fingerprint) + Fnv.Mix(linksHash ^ Fnv.Of(context.Salt, string.Join('|', system.Config.Correlate))))
+            .ToString("x16", CultureInfo.InvariantCulture);
+        var last = context.SkipIfUnchanged ? await _store.GetDiscoveryStateAsync(sys.Id, cancellationToken) : null;
+
+        // A connector that reports a watermark can say "nothing changed" without listing anything; asked only when
+        // nothing else the outcome depends on changed either.
+        var request = new DiscoveryRequest(null, last is { Watermark: { } w } && last.Context == contextHash ? w : null);
 
         // 1. Read everything (nothing is written until the stream has ended without error).
-        await foreach (var o in system.Connector.DiscoverAsync(new DiscoveryRequest(null), cancellationToken))
+        await foreach (var o in system.Connector.DiscoverAsync(request, cancellationToken))
         {
             if (++seen % 50_000 == 0)
             {
@@ -69,6 +78,14 @@ public sealed class DiscoveryService
 
             switch (o)
             {
+                case DiscoveredWatermark { Unchanged: true } when last is not null && request.Watermark is not null:
+                    var now0 = _time.GetUtcNow();
+                    await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now0 }, [], cancellationToken);
+                    return new DiscoveryResult(new DiscoveryReport(sys.Id, last.Accounts, 0, 0, 0, 0, last.Memberships, 0, 0, _time.GetElapsedTime(started)),
+                        Unchanged: true, null, last.Fingerprint ?? string.Empty);
+                case DiscoveredWatermark mark:
+                    watermark = mark.Value;
+                    break;
                 case DiscoveredAccount a:
                     raw.Add(a);
                     sum += Hash(a);
@@ -94,13 +111,11 @@ public sealed class DiscoveryService
         }
 
         progress?.Report(seen);
-        var linksHash = context.Links.Aggregate(0UL, (h, kv) => h + Fnv.Mix(Fnv.Of(kv.Key, kv.Value.PersonId)));
-        var fingerprint = (sum + Fnv.Mix(context.People.Fingerprint) + Fnv.Mix(linksHash ^ Fnv.Of(context.Salt, string.Join('|', system.Config.Correlate))))
-            .ToString("x16", CultureInfo.InvariantCulture);
+        var fingerprint = sum.ToString("x16", CultureInfo.InvariantCulture);
         var now = _time.GetUtcNow();
-        if (context.SkipIfUnchanged && await _store.GetDiscoveryStateAsync(sys.Id, cancellationToken) is { } last && last.Fingerprint == fingerprint)
+        if (last is not null && last.Fingerprint == fingerprint && last.Context == contextHash)
         {
-            await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now }, [], cancellationToken);
+            await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now, Watermark = watermark }, [], cancellationToken);
             return new DiscoveryResult(new DiscoveryReport(sys.Id, raw.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count, _time.GetElapsedTime(started)),
                 Unchanged: true, null, fingerprint);
         }
@@ -159,7 +174,7 @@ public sealed class DiscoveryService
             _time.GetElapsedTime(started));
         var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
             $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
-        await _store.ApplyDiscoveryAsync(sys.Id, snapshot, new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count), [audit], cancellationToken);
+        await _store.ApplyDiscoveryAsync(sys.Id, snapshot, new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), [audit], cancellationToken);
         return new DiscoveryResult(report with { Took = _time.GetElapsedTime(started) }, Unchanged: false, snapshot, fingerprint);
     }
 

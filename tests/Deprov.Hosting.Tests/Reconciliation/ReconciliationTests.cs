@@ -176,6 +176,8 @@ public sealed class ReconciliationTests
         {
             world.System("okta").Accounts["00u1"].Active = true;
             world.System("slack").Members["g-general"].Add("sl1");
+            world.System("okta").Touch(); // a real system would move its change counter (USN) too
+            world.System("slack").Touch();
         }
 
         time.Advance(TimeSpan.FromHours(1));
@@ -229,6 +231,8 @@ public sealed class ReconciliationTests
             world.System("okta").Accounts["00u1"].Active = false;
             world.System("okta").Accounts["new"] = new SbAccount { Id = "new", UserName = "new@elsewhere.example" };
             world.System("slack").Accounts["ghost"] = new SbAccount { Id = "ghost", UserName = "ghost@elsewhere.example" };
+            world.System("okta").Touch();
+            world.System("slack").Touch();
         }
 
         halfway.FailAfter = 3;
