@@ -362,6 +362,26 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
+    private static readonly string CutActions = string.Join(",", Enum.GetValues<ActionKind>().Where(a => a.CutsAccess()).Select(a => (int)a));
+
+    private static readonly string CaseTallySql =
+        "SELECT " +
+        $"COALESCE(SUM(status IN ({(int)StepStatus.Failed},{(int)StepStatus.Unconfirmed},{(int)StepStatus.Blocked})), 0), " +
+        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Running} OR (status = {(int)StepStatus.Pending} AND due_at <= $now))), 0), " +
+        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Waiting} OR (status = {(int)StepStatus.Pending} AND due_at > $now))), 0), " +
+        $"MIN(CASE WHEN manual = 0 AND status IN ({(int)StepStatus.Pending},{(int)StepStatus.Waiting}) THEN due_at END), " +
+        $"COALESCE(SUM(status = {(int)StepStatus.Held}), 0), " +
+        $"COALESCE(SUM(manual = 1 AND status NOT IN ({Terminal})), 0), " +
+        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut), 0), " +
+        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success})), 0), " +
+        $"MAX(CASE WHEN $restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success}) THEN finished_at END), " +
+        $"COALESCE(SUM(manual = 0 AND status NOT IN ({Terminal})), 0) " +
+        "FROM steps WHERE case_id = $c";
+
+    private static string Terminal => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsTerminal()).Select(s => (int)s));
+
+    private static string Success => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsSuccess()).Select(s => (int)s));
+
     /// <summary>Re-derives a case's status from its steps and records transitions worth evidence.</summary>
     private static void RefreshCase(SqliteConnection c, SqliteTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
     {
@@ -371,19 +391,16 @@ public sealed partial class SqliteStore
             return;
         }
 
-        var tallies = new List<StepTally>();
-        using (var cmd = Command(c, tx, "SELECT status, manual, action, due_at, finished_at FROM steps WHERE case_id = $c", ("$c", caseId)))
+        // One aggregate over the case's steps, computed inside SQLite (no per-step rows through ADO.NET).
+        CaseTally tally;
+        using (var cmd = Command(c, tx, CaseTallySql, ("$c", caseId), ("$now", T(now)), ("$cut", T(kase.CutAt)), ("$restore", kase.Kind == CaseKind.Restore ? 1 : 0)))
         using (var r = cmd.ExecuteReader())
         {
-            while (r.Read())
-            {
-                var action = (ActionKind)r.GetInt32(2);
-                var due = D(r.GetInt64(3));
-                tallies.Add(new StepTally((StepStatus)r.GetInt32(0), r.GetInt32(1) == 0, action.CutsAccess() && due <= kase.CutAt && kase.Kind != CaseKind.Restore, due, DN(r, 4)));
-            }
+            r.Read();
+            tally = new CaseTally(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), DN(r, 3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), DN(r, 8), r.GetInt32(9));
         }
 
-        var state = CaseProgress.Evaluate(kase, tallies, now);
+        var state = CaseProgress.Evaluate(kase, tally, now);
         if (state.Status == kase.Status && state.CutVerifiedAt == kase.CutVerifiedAt && state.Detail == kase.StatusDetail && state.ClosedAt == kase.ClosedAt)
         {
             return;
