@@ -117,8 +117,9 @@ public sealed partial class SqliteStore
                 foreach (var s in plan.Steps)
                 {
                     var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? phaseSizes.GetValueOrDefault((s.Stage, s.Phase - 1)) : 0);
+                    var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
                     Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
-                        s.Target, (int)s.Status, T(s.DueAt), T(s.DueAt), s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
+                        s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
                 }
 
                 foreach (var d in plan.Dependencies)
@@ -221,6 +222,53 @@ public sealed partial class SqliteStore
             }
 
             return list;
+        }, cancellationToken);
+
+    /// <summary>The ready time of steps of a case held by the safety brake: never, until approved.</summary>
+    private static readonly long Parked = DateTimeOffset.MaxValue.UtcTicks;
+
+    public Task<int> CountLeaverCasesSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+        ReadAsync(c => Convert.ToInt32(Scalar(c, null, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}", ("$s", T(since))),
+            System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+
+    public Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyList<string>>((c, tx) =>
+        {
+            var ids = new List<(string Id, string Person)>();
+            using (var cmd = Command(c, tx, $"SELECT id, person_id FROM cases WHERE status = {(int)CaseStatus.AwaitingApproval} ORDER BY created_at"))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    if (caseIds is null || caseIds.Contains(r.GetString(0), StringComparer.Ordinal))
+                    {
+                        ids.Add((r.GetString(0), r.GetString(1)));
+                    }
+                }
+            }
+
+            var audit = new List<AuditEntry>();
+            foreach (var (id, person) in ids)
+            {
+                if (approve)
+                {
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Running}, status_detail = $d WHERE id = $id", ("$d", $"approved by {actor}"), ("$id", id));
+                    Exec(c, tx, "UPDATE steps SET ready_at = due_at WHERE case_id = $id AND ready_at = $parked", ("$id", id), ("$parked", Parked));
+                }
+                else
+                {
+                    Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $id AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held})",
+                        ("$now", T(now)), ("$r", $"rejected by {actor} (safety brake)"), ("$id", id));
+                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = 'case rejected' WHERE case_id = $id AND status = {(int)TaskStatus.Open}", ("$now", T(now)), ("$id", id));
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $d WHERE id = $id", ("$now", T(now)), ("$d", $"rejected by {actor} (safety brake)"), ("$id", id));
+                }
+
+                audit.Add(new AuditEntry(now, actor, approve ? "case_approved" : "case_rejected", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(),
+                    (approve ? CaseStatus.Running : CaseStatus.Cancelled).Snake(), "ok", "safety brake decision"));
+            }
+
+            AppendAudit(c, tx, audit);
+            return ids.Select(i => i.Id).ToList();
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>

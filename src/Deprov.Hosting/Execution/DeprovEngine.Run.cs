@@ -345,4 +345,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Committing step results failed (attempt {Attempt}): {Error}")]
     public static partial void CommitRetry(ILogger logger, int attempt, string error);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Safety brake tripped: {Leavers} leavers within the window exceeds {Threshold}; new leaver cases wait for approval")]
+    public static partial void BrakeTripped(ILogger logger, int leavers, int threshold);
 }

@@ -205,6 +205,8 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             }
         }
 
+        plans = await ApplySafetyBrakeAsync(plans, now, cancellationToken);
+
         // Persist in chunks: one transaction (one fsync) for many plans.
         foreach (var chunk in plans.Chunk(200))
         {
@@ -218,6 +220,36 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Bad HR data must not lock out the company: when this batch would take the leavers planned within the brake's
+    /// window above its threshold, the batch's leaver cases wait for approval (<c>deprov approve</c>) instead of running.
+    /// </summary>
+    private async Task<List<(int Index, LifecycleEvent Event, Plan Plan)>> ApplySafetyBrakeAsync(List<(int Index, LifecycleEvent Event, Plan Plan)> plans, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var brake = _config.Policy.SafetyBrake;
+        var leavers = plans.Count(p => p.Plan.Case.Kind == CaseKind.Leaver);
+        if (!brake.Enabled || leavers == 0)
+        {
+            return plans;
+        }
+
+        var recent = await _store.CountLeaverCasesSinceAsync(now - brake.Window, cancellationToken);
+        var threshold = brake.Threshold(await _store.CountPeopleAsync(cancellationToken));
+        if (recent + leavers <= threshold)
+        {
+            return plans;
+        }
+
+        var why = $"safety brake: {recent + leavers} leavers within {brake.Window.TotalMinutes:0} min exceeds {threshold}; waiting for approval (deprov approve)";
+        await _store.AppendAuditAsync([new AuditEntry(now, "deprov", "safety_brake_tripped", null, null, null, null, null, null,
+            $"{{\"recent\":{recent},\"batch\":{leavers},\"threshold\":{threshold}}}", "paused", why)], cancellationToken);
+        Log.BrakeTripped(_logger, recent + leavers, threshold);
+        return plans.Select(p => p.Plan.Case.Kind == CaseKind.Leaver
+            ? p with { Plan = p.Plan with { Case = p.Plan.Case with { Status = CaseStatus.AwaitingApproval, StatusDetail = why } } }
+            : p).ToList();
     }
 
     /// <summary>Builds the plan an event would get, without recording or executing anything (dry run).</summary>
