@@ -284,21 +284,33 @@ public sealed partial class SqliteStore
                 }
             }
 
-            var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
-            var entries = new List<AuditEntry> { audit };
-            foreach (var id in open)
-            {
-                Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
-                    ("$now", T(now)), ("$r", reason), ("$c", id));
-                Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
-                    ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
-                Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
-                entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
-            }
-
-            AppendAudit(c, tx, entries);
+            CancelCases(c, tx, open, personId, reason, audit, now);
             return open;
         }, cancellationToken);
+
+    public Task CancelCasesAsync(IReadOnlyList<string> caseIds, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            CancelCases(c, tx, caseIds, audit.PersonId, reason, audit, now);
+            return 0;
+        }, cancellationToken);
+
+    private static void CancelCases(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<string> caseIds, string? personId, string reason, AuditEntry audit, DateTimeOffset now)
+    {
+        var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
+        var entries = new List<AuditEntry> { audit };
+        foreach (var id in caseIds)
+        {
+            Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
+                ("$now", T(now)), ("$r", reason), ("$c", id));
+            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
+                ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
+            Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
+            entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
+        }
+
+        AppendAudit(c, tx, entries);
+    }
 
     // ----- execution -----
 

@@ -102,6 +102,9 @@ public interface IStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Cancels the named cases' not-yet-finished steps and open tasks and marks the cases cancelled.</summary>
+    Task CancelCasesAsync(IReadOnlyList<string> caseIds, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Cancels every not-yet-finished step of the person's open cases and marks those cases cancelled.</summary>
     Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -22,8 +22,10 @@ public sealed record StoreOptions(StoreProvider Provider, string Path, string? C
 public sealed record SystemConfig(ConnectedSystem System, SettingsNode Settings, int Concurrency, double RateLimitPerSecond, IReadOnlyList<string> Correlate);
 
 /// <summary>The whole of <c>deprov.yaml</c>, validated.</summary>
-public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnlyList<SystemConfig> Systems, DeprovPolicy Policy)
+public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnlyList<SystemConfig> Systems, DeprovPolicy Policy, Roster.RosterOptions? RosterOptions = null)
 {
+    public Roster.RosterOptions Roster => RosterOptions ?? Hosting.Roster.RosterOptions.Default;
+
     public string BaseDirectory => System.IO.Path.GetDirectoryName(FilePath) ?? ".";
 
     /// <summary>Folder for data beside the store (the sandbox's simulated systems live here).</summary>
@@ -56,19 +58,20 @@ public static class ConfigLoader
             throw new ValidationException([new ValidationError(filePath, 1, null, "must be a YAML mapping with 'store', 'systems' and 'policy'.", "start from the example deprov.yaml.")]);
         }
 
-        root.CheckKnownKeys(errors, "version", "store", "systems", "policy");
+        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster");
         var baseDir = System.IO.Path.GetDirectoryName(filePath) ?? ".";
         var store = BindStore(root["store"], baseDir, errors);
         var policyNode = root["policy"];
         var retention = policyNode.GetInt("default_retention_days", 30, errors, 0, 3650);
         var systems = BindSystems(root["systems"], retention, factories, errors);
         var policy = PolicyBinder.Bind(policyNode, systems.Select(s => s.System.Id).ToHashSet(StringComparer.Ordinal), errors);
+        var roster = Roster.RosterOptions.Bind(root["roster"], errors);
         if (errors.Count > 0)
         {
             throw new ValidationException(errors);
         }
 
-        return new DeprovConfig(filePath, store, systems, policy);
+        return new DeprovConfig(filePath, store, systems, policy, roster);
     }
 
     private static StoreOptions BindStore(SettingsNode n, string baseDir, List<ValidationError> errors)

@@ -165,6 +165,17 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             {
                 case EventKind.Leave or EventKind.ContractEnd or EventKind.Move:
                 {
+                    if (e.Kind != EventKind.Move)
+                    {
+                        // A new termination date supersedes a leaver case whose cut has not happened yet (the date moved).
+                        var open = await _store.ListCasesAsync(new CaseQuery(e.PersonId, [CaseStatus.Scheduled, CaseStatus.AwaitingApproval]), cancellationToken);
+                        var superseded = open.Where(c => c.Kind == CaseKind.Leaver && c.CutAt > now && c.CutVerifiedAt is null).Select(c => c.Id).ToList();
+                        if (superseded.Count > 0)
+                        {
+                            await _store.CancelCasesAsync(superseded, $"superseded by event {e.Id} (effective {e.EffectiveAt:u})", Audit(e, actor, "supersede_cases", "ok", string.Join(", ", superseded)), now, cancellationToken);
+                        }
+                    }
+
                     var rule = _config.Policy.Match(e, map.Person, map.RiskTier(_config.SystemsById))
                         ?? new PolicyRule("default", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.Lock);
                     var caseId = NewId("C");
