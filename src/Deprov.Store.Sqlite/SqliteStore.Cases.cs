@@ -96,7 +96,8 @@ public sealed partial class SqliteStore
     public Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            using var insertCase = Prepared(c, tx, $"INSERT INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
+            using var insertCase = Prepared(c, tx, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
             using var insertStep = Prepared(c, tx,
                 "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase) " +
@@ -105,12 +106,24 @@ public sealed partial class SqliteStore
             using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
             using var insertTask = PrepareTaskInsert(c, tx);
             using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
+            var skipped = new HashSet<string>(StringComparer.Ordinal);
             foreach (var plan in plans)
             {
                 var k = plan.Case;
                 Run(handled, T(k.CreatedAt), k.EventId);
-                Run(insertCase, k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
-                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail);
+                var values = new object?[] { k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
+                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail };
+                for (var i = 0; i < values.Length; i++)
+                {
+                    insertCase.Parameters[i].Value = values[i] ?? DBNull.Value;
+                }
+
+                if (insertCase.ExecuteNonQuery() == 0)
+                {
+                    skipped.Add(k.Id);
+                    continue;
+                }
+
                 // A step waits for its hard requirements and for every step of the previous phase of its stage.
                 var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
                 var phaseSizes = plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)).ToDictionary(g => g.Key, g => g.Count());
@@ -133,7 +146,7 @@ public sealed partial class SqliteStore
                 }
             }
 
-            AppendAudit(c, tx, audit);
+            AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.Contains(a.CaseId)));
             return 0;
         }, cancellationToken);
 

@@ -37,6 +37,8 @@ public sealed partial class DeprovEngine
         }
 
         await HandleUnhandledEventsAsync(cancellationToken);
+        using var planning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var planner = mode == RunMode.Forever ? PlanAcceptedLoopAsync(planning.Token) : Task.CompletedTask;
         var completions = Channel.CreateUnbounded<StepCompletion>(new UnboundedChannelOptions { SingleReader = true });
         var committer = CommitLoopAsync(completions.Reader);
         var running = new HashSet<Task>();
@@ -111,6 +113,8 @@ public sealed partial class DeprovEngine
             await Task.WhenAll(left).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             completions.Writer.TryComplete();
             await committer;
+            await planning.CancelAsync();
+            await planner.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

@@ -24,6 +24,8 @@ public enum SubmitOutcome
     Parked,
     /// <summary>The event changed state directly (legal hold set or released).</summary>
     Applied,
+    /// <summary>Recorded durably; the worker plans it right away.</summary>
+    Accepted,
 }
 
 public sealed record SubmitResult(LifecycleEvent Event, SubmitOutcome Outcome, Plan? Plan, string Message);
@@ -121,9 +123,9 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     public async Task<int> HandleUnhandledEventsAsync(CancellationToken cancellationToken)
     {
         var pending = await _store.ListUnhandledEventsAsync(cancellationToken);
-        if (pending.Count > 0)
+        foreach (var chunk in pending.Chunk(1000))
         {
-            await HandleAsync(pending.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
+            await HandleAsync(chunk.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
         }
 
         return pending.Count;
@@ -340,6 +342,12 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _inbox.Writer.TryComplete();
+        if (_inboxWriter is not null)
+        {
+            await _inboxWriter;
+        }
+
         foreach (var s in _systems.Values)
         {
             await s.DisposeAsync();
