@@ -87,7 +87,8 @@ internal static class EngineBench
     {
         var systems = string.Join('\n', Systems.Select(s =>
             $"  - {{ id: {s.Id}, kind: sandbox, role: {s.Role}, concurrency: 64, correlate: [attribute:employeeNumber], settings: {{ flavour: {s.Flavour}, latency_ms: {latencyMs} }} }}"));
-        var yaml = $"store:\n  path: deprov.db\n  durability: full\nsystems:\n{systems}\n";
+        // A planned layoff: the safety brake is switched off on purpose (it would, rightly, hold 2,000 leavers for approval).
+        var yaml = $"store:\n  path: deprov.db\n  durability: full\nsystems:\n{systems}\npolicy:\n  safety_brake: {{ enabled: false }}\n";
         var path = Path.Combine(dir, "deprov.yaml");
         await File.WriteAllTextAsync(path, yaml, ct);
         return await DeprovHost.OpenAsync(path, [new SandboxConnectorFactory()], TimeProvider.System, null, new EngineOptions(MaxInFlight: 1024, CommitBatch: 2048), ct);

@@ -59,6 +59,7 @@ internal static class Migrations
               received_at INTEGER NOT NULL, created_at INTEGER NOT NULL, cut_at INTEGER NOT NULL,
               cut_verified_at INTEGER, closed_at INTEGER, status_detail TEXT);
             CREATE INDEX cases_person ON cases(person_id);
+            CREATE UNIQUE INDEX cases_event ON cases(event_id);
             CREATE INDEX cases_status ON cases(status);
 
             CREATE TABLE steps(

@@ -96,7 +96,8 @@ public sealed partial class SqliteStore
     public Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            using var insertCase = Prepared(c, tx, $"INSERT INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
+            using var insertCase = Prepared(c, tx, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
             using var insertStep = Prepared(c, tx,
                 "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase) " +
@@ -105,20 +106,33 @@ public sealed partial class SqliteStore
             using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
             using var insertTask = PrepareTaskInsert(c, tx);
             using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
+            var skipped = new HashSet<string>(StringComparer.Ordinal);
             foreach (var plan in plans)
             {
                 var k = plan.Case;
                 Run(handled, T(k.CreatedAt), k.EventId);
-                Run(insertCase, k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
-                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail);
+                var values = new object?[] { k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
+                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail };
+                for (var i = 0; i < values.Length; i++)
+                {
+                    insertCase.Parameters[i].Value = values[i] ?? DBNull.Value;
+                }
+
+                if (insertCase.ExecuteNonQuery() == 0)
+                {
+                    skipped.Add(k.Id);
+                    continue;
+                }
+
                 // A step waits for its hard requirements and for every step of the previous phase of its stage.
                 var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
                 var phaseSizes = plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)).ToDictionary(g => g.Key, g => g.Count());
                 foreach (var s in plan.Steps)
                 {
                     var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? phaseSizes.GetValueOrDefault((s.Stage, s.Phase - 1)) : 0);
+                    var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
                     Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
-                        s.Target, (int)s.Status, T(s.DueAt), T(s.DueAt), s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
+                        s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
                 }
 
                 foreach (var d in plan.Dependencies)
@@ -132,7 +146,7 @@ public sealed partial class SqliteStore
                 }
             }
 
-            AppendAudit(c, tx, audit);
+            AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.Contains(a.CaseId)));
             return 0;
         }, cancellationToken);
 
@@ -223,6 +237,53 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
+    /// <summary>The ready time of steps of a case held by the safety brake: never, until approved.</summary>
+    private static readonly long Parked = DateTimeOffset.MaxValue.UtcTicks;
+
+    public Task<int> CountLeaverCasesSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+        ReadAsync(c => Convert.ToInt32(Scalar(c, null, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}", ("$s", T(since))),
+            System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+
+    public Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyList<string>>((c, tx) =>
+        {
+            var ids = new List<(string Id, string Person)>();
+            using (var cmd = Command(c, tx, $"SELECT id, person_id FROM cases WHERE status = {(int)CaseStatus.AwaitingApproval} ORDER BY created_at"))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    if (caseIds is null || caseIds.Contains(r.GetString(0), StringComparer.Ordinal))
+                    {
+                        ids.Add((r.GetString(0), r.GetString(1)));
+                    }
+                }
+            }
+
+            var audit = new List<AuditEntry>();
+            foreach (var (id, person) in ids)
+            {
+                if (approve)
+                {
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Running}, status_detail = $d WHERE id = $id", ("$d", $"approved by {actor}"), ("$id", id));
+                    Exec(c, tx, "UPDATE steps SET ready_at = due_at WHERE case_id = $id AND ready_at = $parked", ("$id", id), ("$parked", Parked));
+                }
+                else
+                {
+                    Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $id AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held})",
+                        ("$now", T(now)), ("$r", $"rejected by {actor} (safety brake)"), ("$id", id));
+                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = 'case rejected' WHERE case_id = $id AND status = {(int)TaskStatus.Open}", ("$now", T(now)), ("$id", id));
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $d WHERE id = $id", ("$now", T(now)), ("$d", $"rejected by {actor} (safety brake)"), ("$id", id));
+                }
+
+                audit.Add(new AuditEntry(now, actor, approve ? "case_approved" : "case_rejected", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(),
+                    (approve ? CaseStatus.Running : CaseStatus.Cancelled).Snake(), "ok", "safety brake decision"));
+            }
+
+            AppendAudit(c, tx, audit);
+            return ids.Select(i => i.Id).ToList();
+        }, cancellationToken);
+
     public Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync<IReadOnlyList<string>>((c, tx) =>
         {
@@ -236,21 +297,33 @@ public sealed partial class SqliteStore
                 }
             }
 
-            var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
-            var entries = new List<AuditEntry> { audit };
-            foreach (var id in open)
-            {
-                Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
-                    ("$now", T(now)), ("$r", reason), ("$c", id));
-                Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
-                    ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
-                Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
-                entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
-            }
-
-            AppendAudit(c, tx, entries);
+            CancelCases(c, tx, open, personId, reason, audit, now);
             return open;
         }, cancellationToken);
+
+    public Task CancelCasesAsync(IReadOnlyList<string> caseIds, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            CancelCases(c, tx, caseIds, audit.PersonId, reason, audit, now);
+            return 0;
+        }, cancellationToken);
+
+    private static void CancelCases(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<string> caseIds, string? personId, string reason, AuditEntry audit, DateTimeOffset now)
+    {
+        var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
+        var entries = new List<AuditEntry> { audit };
+        foreach (var id in caseIds)
+        {
+            Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
+                ("$now", T(now)), ("$r", reason), ("$c", id));
+            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
+                ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
+            Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
+            entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
+        }
+
+        AppendAudit(c, tx, entries);
+    }
 
     // ----- execution -----
 
@@ -362,6 +435,26 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
+    private static readonly string CutActions = string.Join(",", Enum.GetValues<ActionKind>().Where(a => a.CutsAccess()).Select(a => (int)a));
+
+    private static readonly string CaseTallySql =
+        "SELECT " +
+        $"COALESCE(SUM(status IN ({(int)StepStatus.Failed},{(int)StepStatus.Unconfirmed},{(int)StepStatus.Blocked})), 0), " +
+        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Running} OR (status = {(int)StepStatus.Pending} AND due_at <= $now))), 0), " +
+        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Waiting} OR (status = {(int)StepStatus.Pending} AND due_at > $now))), 0), " +
+        $"MIN(CASE WHEN manual = 0 AND status IN ({(int)StepStatus.Pending},{(int)StepStatus.Waiting}) THEN due_at END), " +
+        $"COALESCE(SUM(status = {(int)StepStatus.Held}), 0), " +
+        $"COALESCE(SUM(manual = 1 AND status NOT IN ({Terminal})), 0), " +
+        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut), 0), " +
+        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success})), 0), " +
+        $"MAX(CASE WHEN $restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success}) THEN finished_at END), " +
+        $"COALESCE(SUM(manual = 0 AND status NOT IN ({Terminal})), 0) " +
+        "FROM steps WHERE case_id = $c";
+
+    private static string Terminal => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsTerminal()).Select(s => (int)s));
+
+    private static string Success => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsSuccess()).Select(s => (int)s));
+
     /// <summary>Re-derives a case's status from its steps and records transitions worth evidence.</summary>
     private static void RefreshCase(SqliteConnection c, SqliteTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
     {
@@ -371,19 +464,16 @@ public sealed partial class SqliteStore
             return;
         }
 
-        var tallies = new List<StepTally>();
-        using (var cmd = Command(c, tx, "SELECT status, manual, action, due_at, finished_at FROM steps WHERE case_id = $c", ("$c", caseId)))
+        // One aggregate over the case's steps, computed inside SQLite (no per-step rows through ADO.NET).
+        CaseTally tally;
+        using (var cmd = Command(c, tx, CaseTallySql, ("$c", caseId), ("$now", T(now)), ("$cut", T(kase.CutAt)), ("$restore", kase.Kind == CaseKind.Restore ? 1 : 0)))
         using (var r = cmd.ExecuteReader())
         {
-            while (r.Read())
-            {
-                var action = (ActionKind)r.GetInt32(2);
-                var due = D(r.GetInt64(3));
-                tallies.Add(new StepTally((StepStatus)r.GetInt32(0), r.GetInt32(1) == 0, action.CutsAccess() && due <= kase.CutAt && kase.Kind != CaseKind.Restore, due, DN(r, 4)));
-            }
+            r.Read();
+            tally = new CaseTally(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), DN(r, 3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), DN(r, 8), r.GetInt32(9));
         }
 
-        var state = CaseProgress.Evaluate(kase, tallies, now);
+        var state = CaseProgress.Evaluate(kase, tally, now);
         if (state.Status == kase.Status && state.CutVerifiedAt == kase.CutVerifiedAt && state.Detail == kase.StatusDetail && state.ClosedAt == kase.ClosedAt)
         {
             return;

@@ -21,7 +21,7 @@ public sealed class CrashTests
     [InlineData("committed:200")]
     public async Task Run_KilledMidRun_ResumesWithNothingLostOrAppliedTwice(string killPoint)
     {
-        var env = await TestEnvironment.CreateAsync();
+        var env = await TestEnvironment.CreateAsync(policy: "policy:\n  safety_brake: { enabled: false }\n");
         var dir = env.Directory;
         await env.SeedCompanyAsync(people: 40, seed: 5);
         var people = (await env.Engine.Store.ListPeopleAsync(100, 0, CancellationToken.None)).Take(16).ToList();

@@ -18,6 +18,49 @@ public static class CaseCommands
         yield return Cases(ctx);
         yield return Run(ctx);
         yield return Discover(ctx);
+        yield return Approve(ctx);
+    }
+
+    private static Command Approve(CliContext ctx)
+    {
+        var cases = new Argument<string[]>("case") { Description = "Cases to decide (default with --all: every case the brake holds)", Arity = ArgumentArity.ZeroOrMore };
+        var all = new Option<bool>("--all") { Description = "Every case the safety brake holds" };
+        var reject = new Option<bool>("--reject") { Description = "Cancel them instead (bad HR data)" };
+        var by = new Option<string>("--by") { Description = "Who decides (required)", Required = true };
+        var cmd = new Command("approve", "Release (or --reject) leaver cases held by the safety brake") { cases, all, reject, by };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            var ids = pr.GetValue(cases) ?? [];
+            if (ids.Length == 0 && !pr.GetValue(all))
+            {
+                throw new ValidationException([new ValidationError(null, null, "case", "no case given.", "name the cases (deprov cases --status awaiting_approval) or pass --all.")]);
+            }
+
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            var changed = await engine.Store.DecideBrakedCasesAsync(ids.Length == 0 ? null : ids, !pr.GetValue(reject), $"admin:{pr.GetValue(by)}", ctx.Time.GetUtcNow(), ct);
+            var missing = ids.Except(changed, StringComparer.Ordinal).ToList();
+            if (ctx.IsJson(pr))
+            {
+                CliContext.WriteJson(new { decided = changed, notHeld = missing });
+            }
+            else
+            {
+                ctx.Console.MarkupLine($"{(pr.GetValue(reject) ? "rejected" : "approved")} {changed.Count} case(s)" + (missing.Count > 0 ? $"; not held by the brake: {Views.E(string.Join(", ", missing))}" : string.Empty));
+            }
+
+            if (!pr.GetValue(reject) && changed.Count > 0)
+            {
+                using var workerLock = DeprovHost.TryAcquireWorkerLock(engine.Config);
+                if (workerLock is not null)
+                {
+                    engine.OnProgress = ctx.IsJson(pr) ? null : Views.LiveSteps(ctx.Console);
+                    await engine.RunAsync(RunMode.UntilIdle, ct);
+                }
+            }
+
+            return missing.Count > 0 ? ExitCodes.NotFound : ExitCodes.Ok;
+        }));
+        return cmd;
     }
 
     private static Command Case(CliContext ctx)

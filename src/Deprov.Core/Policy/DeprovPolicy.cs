@@ -19,8 +19,12 @@ public sealed record DeprovPolicy(
     IReadOnlyList<ManualTaskRule> ManualTasks,
     IReadOnlyList<TaskRoute> TaskRoutes,
     ExecutionPolicy Execution,
-    MoverPolicy Mover)
+    MoverPolicy Mover,
+    SafetyBrake? Brake = null)
 {
+    /// <summary>The safety brake (on by default).</summary>
+    public SafetyBrake SafetyBrake => Brake ?? SafetyBrake.Default;
+
     public const string Immediate = "immediate";
 
     /// <summary>Every category a phase can hold.</summary>
@@ -169,6 +173,20 @@ public sealed record TaskRoute(
 public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue)
 {
     public static ExecutionPolicy Default { get; } = new(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromHours(4));
+}
+
+/// <summary>
+/// Stops bad HR data from locking out the company: when the leavers planned within <see cref="Window"/> would exceed the
+/// threshold, new leaver cases wait for an operator's approval instead of running.
+/// </summary>
+/// <param name="MaxShare">Share of active people (0..1).</param>
+/// <param name="MinPeople">The threshold never goes below this (small companies).</param>
+public sealed record SafetyBrake(bool Enabled, TimeSpan Window, int MaxPeople, double MaxShare, int MinPeople)
+{
+    public static SafetyBrake Default { get; } = new(true, TimeSpan.FromHours(1), 50, 0.05, 10);
+
+    /// <summary>How many leavers within the window are allowed before the brake trips.</summary>
+    public int Threshold(int activePeople) => Math.Max(MinPeople, Math.Min(MaxPeople, (int)Math.Ceiling(MaxShare * activePeople)));
 }
 
 /// <param name="Grace">Time the old role's access is kept after a move.</param>

@@ -135,6 +135,18 @@ public interface IStore : IAsyncDisposable
     /// </summary>
     Task CompleteStepsAsync(IReadOnlyList<StepCompletion> completions, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Leaver cases created since <paramref name="since"/> (the safety brake counts them).</summary>
+    Task<int> CountLeaverCasesSinceAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Releases cases the safety brake holds (<paramref name="approve"/> true: their steps run) or cancels them, with an
+    /// audit record per case naming <paramref name="actor"/>. Returns the cases changed.
+    /// </summary>
+    Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Cancels the named cases' not-yet-finished steps and open tasks and marks the cases cancelled.</summary>
+    Task CancelCasesAsync(IReadOnlyList<string> caseIds, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Cancels every not-yet-finished step of the person's open cases and marks those cases cancelled.</summary>
     Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
 

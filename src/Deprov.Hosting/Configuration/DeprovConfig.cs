@@ -22,10 +22,11 @@ public sealed record StoreOptions(StoreProvider Provider, string Path, string? C
 public sealed record SystemConfig(ConnectedSystem System, SettingsNode Settings, int Concurrency, double RateLimitPerSecond, IReadOnlyList<string> Correlate);
 
 /// <summary>The whole of <c>deprov.yaml</c>, validated.</summary>
-public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnlyList<SystemConfig> Systems, DeprovPolicy Policy)
+public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnlyList<SystemConfig> Systems, DeprovPolicy Policy, Roster.RosterOptions? RosterOptions = null)
 {
     /// <summary>The <c>reconciliation:</c> section (reactions, dormant thresholds, discovery schedules).</summary>
     public Core.Reconciliation.ReconciliationPolicy Reconciliation { get; init; } = Core.Reconciliation.ReconciliationPolicy.Defaults;
+    public Roster.RosterOptions Roster => RosterOptions ?? Hosting.Roster.RosterOptions.Default;
 
     public string BaseDirectory => System.IO.Path.GetDirectoryName(FilePath) ?? ".";
 
@@ -59,7 +60,7 @@ public static class ConfigLoader
             throw new ValidationException([new ValidationError(filePath, 1, null, "must be a YAML mapping with 'store', 'systems' and 'policy'.", "start from the example deprov.yaml.")]);
         }
 
-        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "reconciliation");
+        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation");
         var baseDir = System.IO.Path.GetDirectoryName(filePath) ?? ".";
         var store = BindStore(root["store"], baseDir, errors);
         var policyNode = root["policy"];
@@ -68,12 +69,13 @@ public static class ConfigLoader
         var systemIds = systems.Select(s => s.System.Id).ToHashSet(StringComparer.Ordinal);
         var policy = PolicyBinder.Bind(policyNode, systemIds, errors);
         var reconciliation = ReconciliationBinder.Bind(root["reconciliation"], systemIds, errors);
+        var roster = Roster.RosterOptions.Bind(root["roster"], errors);
         if (errors.Count > 0)
         {
             throw new ValidationException(errors);
         }
 
-        return new DeprovConfig(filePath, store, systems, policy) { Reconciliation = reconciliation };
+        return new DeprovConfig(filePath, store, systems, policy, roster) { Reconciliation = reconciliation };
     }
 
     private static StoreOptions BindStore(SettingsNode n, string baseDir, List<ValidationError> errors)

@@ -16,7 +16,8 @@ internal static class PolicyBinder
             return d;
         }
 
-        n.CheckKnownKeys(errors, "default_retention_days", "rules", "schedules", "ordering", "roles", "ownership", "mover", "execution", "tasks");
+
+        n.CheckKnownKeys(errors, "default_retention_days", "rules", "schedules", "ordering", "roles", "ownership", "mover", "execution", "tasks", "safety_brake");
         var retention = n.GetInt("default_retention_days", 30, errors, 0, 3650);
         var schedules = BindSchedules(n["schedules"], errors);
         var rules = BindRules(n["rules"], schedules, errors);
@@ -44,7 +45,31 @@ internal static class PolicyBinder
         var manual = BindManualTasks(tasks["manual"], errors);
         var routes = BindRoutes(tasks["routes"], errors);
 
-        return new DeprovPolicy(rules.Count > 0 ? rules : d.Rules, schedules, retention, roles, ownership, phases, requires, manual, routes, execution, moverPolicy);
+        var brake = n["safety_brake"];
+        brake.CheckKnownKeys(errors, "enabled", "window", "max_people", "max_share", "min_people");
+        var share = brake.GetString("max_share", errors);
+        var shareValue = SafetyBrake.Default.MaxShare;
+        if (share is not null)
+        {
+            var text = share.TrimEnd('%');
+            if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || v < 0 || v > 100)
+            {
+                errors.Add(brake["max_share"].Error($"is '{share}'.", "write a percentage such as 5%."));
+            }
+            else
+            {
+                shareValue = v / 100;
+            }
+        }
+
+        var safety = new SafetyBrake(
+            brake.GetBool("enabled", SafetyBrake.Default.Enabled, errors),
+            brake.GetDuration("window", SafetyBrake.Default.Window, errors),
+            brake.GetInt("max_people", SafetyBrake.Default.MaxPeople, errors, 1, 1_000_000),
+            shareValue,
+            brake.GetInt("min_people", SafetyBrake.Default.MinPeople, errors, 1, 1_000_000));
+
+        return new DeprovPolicy(rules.Count > 0 ? rules : d.Rules, schedules, retention, roles, ownership, phases, requires, manual, routes, execution, moverPolicy, safety);
     }
 
     private static Dictionary<string, StagedSchedule> BindSchedules(SettingsNode n, List<ValidationError> errors)

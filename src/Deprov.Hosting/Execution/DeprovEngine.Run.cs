@@ -37,9 +37,11 @@ public sealed partial class DeprovEngine
         }
 
         await HandleUnhandledEventsAsync(cancellationToken);
+        using var planning = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var planner = mode == RunMode.Forever ? PlanAcceptedLoopAsync(planning.Token) : Task.CompletedTask;
 
         // The worker also runs scheduled discoveries (reconciliation.schedule), beside step execution.
-        var scheduler = mode == RunMode.Forever ? RunSchedulerAsync(cancellationToken) : Task.CompletedTask;
+        var scheduler = mode == RunMode.Forever ? RunSchedulerAsync(planning.Token) : Task.CompletedTask; // stopped with the planner if the loop fails
         var completions = Channel.CreateUnbounded<StepCompletion>(new UnboundedChannelOptions { SingleReader = true });
         var committer = CommitLoopAsync(completions.Reader);
         var running = new HashSet<Task>();
@@ -114,6 +116,8 @@ public sealed partial class DeprovEngine
             await Task.WhenAll(left).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             completions.Writer.TryComplete();
             await committer;
+            await planning.CancelAsync();
+            await planner.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await scheduler.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
@@ -363,6 +367,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Committing step results failed (attempt {Attempt}): {Error}")]
     public static partial void CommitRetry(ILogger logger, int attempt, string error);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Safety brake tripped: {Leavers} leavers within the window exceeds {Threshold}; new leaver cases wait for approval")]
+    public static partial void BrakeTripped(ILogger logger, int leavers, int threshold);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Reconciled {System}: {New} new finding(s), {Open} open (unchanged: {Unchanged})")]
     public static partial void Reconciled(ILogger logger, string system, int @new, int open, bool unchanged);

@@ -24,6 +24,8 @@ public enum SubmitOutcome
     Parked,
     /// <summary>The event changed state directly (legal hold set or released).</summary>
     Applied,
+    /// <summary>Recorded durably; the worker plans it right away.</summary>
+    Accepted,
 }
 
 public sealed record SubmitResult(LifecycleEvent Event, SubmitOutcome Outcome, Plan? Plan, string Message);
@@ -121,9 +123,9 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     public async Task<int> HandleUnhandledEventsAsync(CancellationToken cancellationToken)
     {
         var pending = await _store.ListUnhandledEventsAsync(cancellationToken);
-        if (pending.Count > 0)
+        foreach (var chunk in pending.Chunk(1000))
         {
-            await HandleAsync(pending.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
+            await HandleAsync(chunk.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
         }
 
         return pending.Count;
@@ -165,6 +167,17 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             {
                 case EventKind.Leave or EventKind.ContractEnd or EventKind.Move:
                 {
+                    if (e.Kind != EventKind.Move)
+                    {
+                        // A new termination date supersedes a leaver case whose cut has not happened yet (the date moved).
+                        var open = await _store.ListCasesAsync(new CaseQuery(e.PersonId, [CaseStatus.Scheduled, CaseStatus.AwaitingApproval]), cancellationToken);
+                        var superseded = open.Where(c => c.Kind == CaseKind.Leaver && c.CutAt > now && c.CutVerifiedAt is null).Select(c => c.Id).ToList();
+                        if (superseded.Count > 0)
+                        {
+                            await _store.CancelCasesAsync(superseded, $"superseded by event {e.Id} (effective {e.EffectiveAt:u})", Audit(e, actor, "supersede_cases", "ok", string.Join(", ", superseded)), now, cancellationToken);
+                        }
+                    }
+
                     var rule = _config.Policy.Match(e, map.Person, map.RiskTier(_config.SystemsById))
                         ?? new PolicyRule("default", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.Lock);
                     var caseId = NewId("C");
@@ -205,6 +218,8 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             }
         }
 
+        plans = await ApplySafetyBrakeAsync(plans, now, cancellationToken);
+
         // Persist in chunks: one transaction (one fsync) for many plans.
         foreach (var chunk in plans.Chunk(200))
         {
@@ -218,6 +233,36 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Bad HR data must not lock out the company: when this batch would take the leavers planned within the brake's
+    /// window above its threshold, the batch's leaver cases wait for approval (<c>deprov approve</c>) instead of running.
+    /// </summary>
+    private async Task<List<(int Index, LifecycleEvent Event, Plan Plan)>> ApplySafetyBrakeAsync(List<(int Index, LifecycleEvent Event, Plan Plan)> plans, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var brake = _config.Policy.SafetyBrake;
+        var leavers = plans.Count(p => p.Plan.Case.Kind == CaseKind.Leaver);
+        if (!brake.Enabled || leavers == 0)
+        {
+            return plans;
+        }
+
+        var recent = await _store.CountLeaverCasesSinceAsync(now - brake.Window, cancellationToken);
+        var threshold = brake.Threshold(await _store.CountPeopleAsync(cancellationToken));
+        if (recent + leavers <= threshold)
+        {
+            return plans;
+        }
+
+        var why = $"safety brake: {recent + leavers} leavers within {brake.Window.TotalMinutes:0} min exceeds {threshold}; waiting for approval (deprov approve)";
+        await _store.AppendAuditAsync([new AuditEntry(now, "deprov", "safety_brake_tripped", null, null, null, null, null, null,
+            $"{{\"recent\":{recent},\"batch\":{leavers},\"threshold\":{threshold}}}", "paused", why)], cancellationToken);
+        Log.BrakeTripped(_logger, recent + leavers, threshold);
+        return plans.Select(p => p.Plan.Case.Kind == CaseKind.Leaver
+            ? p with { Plan = p.Plan with { Case = p.Plan.Case with { Status = CaseStatus.AwaitingApproval, StatusDetail = why } } }
+            : p).ToList();
     }
 
     /// <summary>Builds the plan an event would get, without recording or executing anything (dry run).</summary>
@@ -297,6 +342,12 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _inbox.Writer.TryComplete();
+        if (_inboxWriter is not null)
+        {
+            await _inboxWriter;
+        }
+
         foreach (var s in _systems.Values)
         {
             await s.DisposeAsync();

@@ -324,6 +324,51 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public async Task SafetyBrake_BurstOfLeavers_HoldsCasesUntilApproved()
+    {
+        var policy = "policy:\n  safety_brake: { window: 1h, max_people: 3, min_people: 3, max_share: 50% }\n";
+        var (env, people) = await SeededAsync(policy: policy, count: 6);
+        await using var _ = env;
+        var first = await env.Engine.SubmitManyAsync(people.Take(2).Select(p => Some.Leave(p.Id, env.Time.GetUtcNow())).ToList(), "admin:hr", CancellationToken.None);
+        Assert.All(first, r => Assert.Equal(CaseStatus.Running, r.Plan!.Case.Status));
+        var burst = await env.Engine.SubmitManyAsync(people.Skip(2).Take(3).Select(p => Some.Leave(p.Id, env.Time.GetUtcNow())).ToList(), "admin:hr", CancellationToken.None);
+        Assert.All(burst, r => Assert.Equal(CaseStatus.AwaitingApproval, r.Plan!.Case.Status));
+        await env.RunUntilIdleAsync();
+
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.False(world.System("okta").Accounts["00u1"].Active);  // before the brake: cut
+            Assert.True(world.System("okta").Accounts["00u3"].Active);   // held: untouched
+        }
+
+        var held = burst.Select(r => r.Plan!.Case.Id).ToList();
+        foreach (var id in held)
+        {
+            Assert.Equal(CaseStatus.AwaitingApproval, (await env.Engine.Store.GetCaseAsync(id, CancellationToken.None))!.Status);
+        }
+        var rejected = await env.Engine.Store.DecideBrakedCasesAsync([held[0]], approve: false, "admin:ops", env.Time.GetUtcNow(), CancellationToken.None);
+        var approved = await env.Engine.Store.DecideBrakedCasesAsync(null, approve: true, "admin:ops", env.Time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal([held[0]], rejected);
+        Assert.Equal(held.Skip(1), approved);
+        await env.RunUntilIdleAsync();
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.True(world.System("okta").Accounts["00u3"].Active);   // rejected: bad data, never cut
+            Assert.False(world.System("okta").Accounts["00u4"].Active);  // approved: cut
+        }
+
+        var audit = new List<string>();
+        await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
+        {
+            audit.Add($"{r.Entry.Actor}:{r.Entry.Action}");
+        }
+
+        Assert.Contains("deprov:safety_brake_tripped", audit);
+        Assert.Contains("admin:ops:case_approved", audit);
+        Assert.Contains("admin:ops:case_rejected", audit);
+    }
+
+    [Fact]
     public async Task Mover_RemovesOldRoleAccessOnly()
     {
         var policy = """
