@@ -33,7 +33,9 @@ internal static class ReconcileBench
         await using var engine = await DeprovHost.OpenAsync(path, [new SandboxConnectorFactory()], TimeProvider.System, null, null, ct);
         var population = await SeedAsync(engine, dir.Path, people, accounts, memberships, ct);
         Console.WriteLine($"setup: {population} people, {accounts:N0} accounts, {memberships:N0} memberships over {SystemIds.Length} systems in {setup.Elapsed.TotalSeconds:0.0}s");
-        GC.Collect();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Console.WriteLine($"setup_peak_mb: {(Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"after_setup_mb: {(Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
 
         var reconciler = new Reconciler(engine);
         var sw = Stopwatch.StartNew();

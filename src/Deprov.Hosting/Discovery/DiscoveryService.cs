@@ -151,12 +151,20 @@ public sealed class DiscoveryService
             : byUserName.TryGetValue(userName, out var p) ? p
             : context.People.ByEmail.TryGetValue(userName, out var list) && list.Count == 1 ? list[0] : null;
 
+        // Memberships reuse the account and entitlement id strings: millions of them otherwise each allocate two more.
+        var accountIds = new Dictionary<string, string>(accounts.Count, StringComparer.Ordinal);
+        foreach (var a in accounts)
+        {
+            accountIds[a.ExternalId] = a.Id;
+        }
+
         var assignments = new List<Assignment>(memberships.Count);
         foreach (var m in memberships)
         {
-            if (entitlements.ContainsKey(m.EntitlementExternalId))
+            if (entitlements.TryGetValue(m.EntitlementExternalId, out var ent))
             {
-                assignments.Add(new Assignment($"{sys.Id}/{m.AccountExternalId}", $"{sys.Id}/{m.EntitlementExternalId}", GrantSource.Discovered, null));
+                var accountId = accountIds.GetValueOrDefault(m.AccountExternalId) ?? $"{sys.Id}/{m.AccountExternalId}";
+                assignments.Add(new Assignment(accountId, ent.Id, GrantSource.Discovered, null));
             }
         }
 
