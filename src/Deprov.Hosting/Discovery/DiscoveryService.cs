@@ -19,6 +19,9 @@ public sealed record DiscoveryContext(PeopleSnapshot People, IReadOnlyDictionary
 /// <param name="Snapshot">The correlated inventory; null when <see cref="Unchanged"/>.</param>
 public sealed record DiscoveryResult(DiscoveryReport Report, bool Unchanged, InventorySnapshot? Snapshot, string Fingerprint);
 
+/// <summary>A discovery read and correlated but not yet written (<see cref="DiscoveryService.CommitAsync"/> writes it).</summary>
+public sealed record PreparedDiscovery(DiscoveryResult Result, DiscoveryState State, AuditEntry? Audit, long Started);
+
 /// <summary>
 /// Reads a system through its connector and applies it to the store by difference, atomically: everything is read
 /// before anything is written, so a discovery that fails half-way changes nothing. Accounts are tied to people by the
@@ -47,7 +50,26 @@ public sealed class DiscoveryService
     public static async Task<IReadOnlyDictionary<string, CorrelationLinkValue>> LoadLinksAsync(IStore store, string systemId, CancellationToken cancellationToken) =>
         (await store.ListLinksAsync(systemId, cancellationToken)).ToDictionary(l => l.AccountExternalId, l => new CorrelationLinkValue(l.PersonId, l.LinkedBy), StringComparer.Ordinal);
 
-    public async Task<DiscoveryResult> DiscoverAsync(SystemRuntime system, DiscoveryContext context, IProgress<int>? progress, CancellationToken cancellationToken)
+    public async Task<DiscoveryResult> DiscoverAsync(SystemRuntime system, DiscoveryContext context, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        await CommitAsync(await ReadAsync(system, context, progress, cancellationToken), cancellationToken);
+
+    /// <summary>Writes a prepared discovery: the difference, the history, the state and the audit record in one transaction.</summary>
+    public async Task<DiscoveryResult> CommitAsync(PreparedDiscovery prepared, CancellationToken cancellationToken)
+    {
+        if (prepared.Result.Unchanged)
+        {
+            return prepared.Result;
+        }
+
+        await _store.ApplyDiscoveryAsync(prepared.State.SystemId, prepared.Result.Snapshot, prepared.State, prepared.Audit is { } a ? [a] : [], cancellationToken);
+        return prepared.Result with { Report = prepared.Result.Report with { Took = _time.GetElapsedTime(prepared.Started) } };
+    }
+
+    /// <summary>
+    /// Reads and correlates a system without writing its inventory, so the next system can be read while this one is
+    /// written. An unchanged system is settled here (only its discovery time is recorded).
+    /// </summary>
+    public async Task<PreparedDiscovery> ReadAsync(SystemRuntime system, DiscoveryContext context, IProgress<int>? progress, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         var sys = system.Config.System;
@@ -79,10 +101,10 @@ public sealed class DiscoveryService
             switch (o)
             {
                 case DiscoveredWatermark { Unchanged: true } when last is not null && request.Watermark is not null:
-                    var now0 = _time.GetUtcNow();
-                    await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now0 }, [], cancellationToken);
-                    return new DiscoveryResult(new DiscoveryReport(sys.Id, last.Accounts, 0, 0, 0, 0, last.Memberships, 0, 0, _time.GetElapsedTime(started)),
-                        Unchanged: true, null, last.Fingerprint ?? string.Empty);
+                    var state0 = last with { CompletedAt = _time.GetUtcNow() };
+                    await _store.ApplyDiscoveryAsync(sys.Id, null, state0, [], cancellationToken);
+                    return new PreparedDiscovery(new DiscoveryResult(new DiscoveryReport(sys.Id, last.Accounts, 0, 0, 0, 0, last.Memberships, 0, 0, _time.GetElapsedTime(started)),
+                        Unchanged: true, null, last.Fingerprint ?? string.Empty), state0, null, started);
                 case DiscoveredWatermark mark:
                     watermark = mark.Value;
                     break;
@@ -115,9 +137,10 @@ public sealed class DiscoveryService
         var now = _time.GetUtcNow();
         if (last is not null && last.Fingerprint == fingerprint && last.Context == contextHash)
         {
-            await _store.ApplyDiscoveryAsync(sys.Id, null, last with { CompletedAt = now, Watermark = watermark }, [], cancellationToken);
-            return new DiscoveryResult(new DiscoveryReport(sys.Id, raw.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count, _time.GetElapsedTime(started)),
-                Unchanged: true, null, fingerprint);
+            var state1 = last with { CompletedAt = now, Watermark = watermark };
+            await _store.ApplyDiscoveryAsync(sys.Id, null, state1, [], cancellationToken);
+            return new PreparedDiscovery(new DiscoveryResult(new DiscoveryReport(sys.Id, raw.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count, _time.GetElapsedTime(started)),
+                Unchanged: true, null, fingerprint), state1, null, started);
         }
 
         // 2. Correlate and build the snapshot.
@@ -177,13 +200,12 @@ public sealed class DiscoveryService
                 c.KnownByUserNames.Select(Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
                 c.Active ? CredentialStatus.Active : (c.Kind == CredentialKind.ApiToken ? CredentialStatus.Revoked : CredentialStatus.Disabled), c.LastRotatedAt)).ToList());
 
-        // 3. Write the difference, the history and the state in one transaction.
         var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
             _time.GetElapsedTime(started));
         var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
             $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
-        await _store.ApplyDiscoveryAsync(sys.Id, snapshot, new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), [audit], cancellationToken);
-        return new DiscoveryResult(report with { Took = _time.GetElapsedTime(started) }, Unchanged: false, snapshot, fingerprint);
+        return new PreparedDiscovery(new DiscoveryResult(report, Unchanged: false, snapshot, fingerprint),
+            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), audit, started);
     }
 
     private static ulong Hash(DiscoveredAccount a)

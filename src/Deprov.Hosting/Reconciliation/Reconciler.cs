@@ -53,19 +53,38 @@ public sealed class Reconciler
             }
         }
 
-        var store = _engine.Store;
-        var people = await PeopleSnapshot.LoadAsync(store, cancellationToken);
+        var people = await PeopleSnapshot.LoadAsync(_engine.Store, cancellationToken);
         var results = new List<SystemReconciliation>();
-        foreach (var id in ids)
+
+        // A pipeline of two: the next system is read and correlated (CPU, the connector) while this one is written,
+        // detected and reacted to (the store's single writer).
+        Task<SystemRead>? next = ReadAsync(_engine.Systems[ids[0]], people, force, progress, cancellationToken);
+        try
         {
-            results.Add(await ReconcileSystemAsync(_engine.Systems[id], people, actor, force, progress, cancellationToken));
+            for (var i = 0; i < ids.Count; i++)
+            {
+                var read = await next!;
+                var following = i + 1 < ids.Count ? _engine.Systems[ids[i + 1]] : null;
+                next = following is null ? null : Task.Run(() => ReadAsync(following, people, force, progress, cancellationToken), cancellationToken);
+                results.Add(read.Failed ?? await FinishAsync(read, actor, progress, cancellationToken));
+            }
+        }
+        finally
+        {
+            if (next is not null)
+            {
+                await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // a failure ended the loop: never leave a read running
+            }
         }
 
         return results;
     }
 
-    private async Task<SystemReconciliation> ReconcileSystemAsync(SystemRuntime rt, PeopleSnapshot people, string actor, bool force, IProgress<ReconcileProgress>? progress,
-        CancellationToken cancellationToken)
+    /// <summary>One system read (or failed), with what its detection needs.</summary>
+    private sealed record SystemRead(SystemRuntime System, PreparedDiscovery? Prepared, IReadOnlyList<Revocation> Revocations, PeopleSnapshot People,
+        DateTimeOffset Now, SystemReconciliation? Failed);
+
+    private async Task<SystemRead> ReadAsync(SystemRuntime rt, PeopleSnapshot people, bool force, IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
     {
         var store = _engine.Store;
         var id = rt.Config.System.Id;
@@ -76,16 +95,14 @@ public sealed class Reconciler
 
         // Everything detection depends on besides the system and people: when none of it changed either, the findings
         // cannot have changed. The day is included because dormancy is counted in days.
-        var dormantDays = policy.DormantDaysFor(id);
         var salt = string.Join('|', revocations.Count.ToString(CultureInfo.InvariantCulture), revocations.Count > 0 ? revocations[^1].StepId : "-",
-            dormantDays.ToString(CultureInfo.InvariantCulture), now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
+            policy.DormantDaysFor(id).ToString(CultureInfo.InvariantCulture), now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
             string.Join(',', _engine.Config.Policy.Roles.SelectMany(r => r.Entitlements.Select(e => $"{r.Name}:{e}"))));
-
-        DiscoveryResult discovery;
         try
         {
             var objects = new Progress<int>(n => progress?.Report(new ReconcileProgress(id, "discovering", n)));
-            discovery = await new DiscoveryService(store, _engine.Time).DiscoverAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
+            var prepared = await new DiscoveryService(store, _engine.Time).ReadAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
+            return new SystemRead(rt, prepared, revocations, people, now, null);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -93,9 +110,15 @@ public sealed class Reconciler
             // written for it (discovery reads everything before it writes).
             await store.AppendAuditAsync([new AuditEntry(now, "deprov", "discovery_failed", id, id, null, null, null, null, null, "failed", ex.Message)], cancellationToken);
             progress?.Report(new ReconcileProgress(id, "failed", 0));
-            return new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, ex.Message);
+            return new SystemRead(rt, null, revocations, people, now, new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, ex.Message));
         }
+    }
 
+    private async Task<SystemReconciliation> FinishAsync(SystemRead read, string actor, IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
+    {
+        var store = _engine.Store;
+        var (rt, id, now) = (read.System, read.System.Config.System.Id, read.Now);
+        var discovery = await new DiscoveryService(store, _engine.Time).CommitAsync(read.Prepared!, cancellationToken);
         if (discovery.Unchanged)
         {
             progress?.Report(new ReconcileProgress(id, "unchanged", discovery.Report.Accounts));
@@ -105,8 +128,8 @@ public sealed class Reconciler
 
         progress?.Report(new ReconcileProgress(id, "detecting", discovery.Report.Accounts));
         var snapshot = discovery.Snapshot!;
-        var inventory = new SystemInventory(id, snapshot.Accounts, snapshot.Entitlements, snapshot.Assignments, snapshot.Credentials, people.ById, revocations,
-            dormantDays, rt.Descriptor.ReportsSignIns);
+        var inventory = new SystemInventory(id, snapshot.Accounts, snapshot.Entitlements, snapshot.Assignments, snapshot.Credentials, read.People.ById, read.Revocations,
+            _engine.Config.Reconciliation.DormantDaysFor(id), rt.Descriptor.ReportsSignIns);
         var detected = FindingRules.Detect(inventory, _engine.Config.Policy, now);
         var update = await store.RecordFindingsAsync(id, detected, now, cancellationToken);
 
