@@ -28,7 +28,7 @@ public sealed partial class DeprovEngine
             var map = maps.GetValueOrDefault(group.Key) ?? new AccessMap(
                 new Person(Unowned, string.Empty, "No owner", null, string.Empty, string.Empty, string.Empty, WorkerType.Employee, PersonStatus.Left, null, null, "UTC"),
                 [], [], [], [], [], [], []);
-            var targets = group.SelectMany(Targets).ToList();
+            var targets = group.SelectMany(f => Targets(f, map)).ToList();
             if (targets.Count == 0)
             {
                 continue;
@@ -63,14 +63,17 @@ public sealed partial class DeprovEngine
         return result;
     }
 
-    private IEnumerable<RemediationTarget> Targets(Finding f)
+    private IEnumerable<RemediationTarget> Targets(Finding f, AccessMap owner)
     {
         if (f.CredentialId is { } credential)
         {
+            // The owner's map says what the credential is; an owner gone from the HR data leaves only the evidence.
+            var kind = owner.CredentialsOwned.FirstOrDefault(c => c.Id == credential)?.Kind
+                ?? (f.Evidence.StartsWith("api_token", StringComparison.Ordinal) ? CredentialKind.ApiToken : CredentialKind.ServiceAccount);
             var action = f.Kind switch
             {
                 FindingKind.SharedCredentialNotRotated => ActionKind.RotateCredential,
-                _ when f.Evidence.StartsWith("api_token", StringComparison.Ordinal) => ActionKind.RevokeToken,
+                _ when kind == CredentialKind.ApiToken => ActionKind.RevokeToken,
                 _ => ActionKind.DisableServiceAccount,
             };
             var category = action == ActionKind.RotateCredential ? StepCategory.SharedCredentials : StepCategory.Tokens;

@@ -172,7 +172,7 @@ public sealed class Reconciler
 
         var audit = tasks.Select(t => new AuditEntry(now, actor, "finding_task", null, t.Title, t.PersonId, null, null, null, null, "ok", t.Id)).ToList();
         await _engine.Store.RecordReactionsAsync(reactions, tasks, audit, cancellationToken);
-        var cases = remediate.Count == 0 ? 0 : (await _engine.RemediateAsync(remediate, actor, cancellationToken)).Count;
+        var cases = remediate.Count == 0 ? 0 : (await _engine.RemediateAsync(remediate, actor, cancellationToken)).Select(r => r.CaseId).Distinct(StringComparer.Ordinal).Count();
         return (cases, tasks.Count);
     }
 }

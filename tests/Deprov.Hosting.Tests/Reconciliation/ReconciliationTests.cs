@@ -213,6 +213,32 @@ public sealed class ReconciliationTests
     }
 
     [Fact]
+    public async Task ReconcileAsync_RemediateLeaverOwnedCredentials_RevokesTheTokenAndDisablesTheServiceAccount()
+    {
+        const string policy = """
+            reconciliation:
+              reactions: { owned_by_leaver: remediate }
+            """;
+        var (env, people, _) = await SeededAsync(policy: policy, shape: (people, _) => people[0] = people[0] with { Status = PersonStatus.Left });
+        await using var __ = env;
+        var results = await ReconcileAsync(env, force: true, "vault");
+        Assert.Equal(1, results.Single().Remediations);
+        await env.RunUntilIdleAsync();
+
+        await using (var world = env.AcquireWorld())
+        {
+            Assert.False(world.System("vault").Credentials["tok-1"].Active);
+            Assert.False(world.System("vault").Credentials["svc-ci"].Active);
+        }
+
+        var owned = await FindingsAsync(env, FindingKind.OwnedByLeaver);
+        var steps = await env.Engine.Store.GetStepsAsync(owned[0].ReactionRef!, None);
+        Assert.Contains(steps, s => s.Action == ActionKind.RevokeToken && s.CredentialId == "vault/tok-1" && s.Status == StepStatus.Verified);
+        Assert.Contains(steps, s => s.Action == ActionKind.DisableServiceAccount && s.CredentialId == "vault/svc-ci" && s.Status == StepStatus.Verified);
+        Assert.DoesNotContain(await AuditActionsAsync(env), a => a == "alert"); // only drift alerts
+    }
+
+    [Fact]
     public async Task ReconcileAsync_DiscoveryFailsHalfWay_ChangesNothingForThatSystem_OthersGoOn()
     {
         const string yaml = """
