@@ -16,6 +16,7 @@ root.Options.Add(ctx.ConfigOption);
 root.Options.Add(ctx.JsonOption);
 root.Options.Add(ctx.ActorOption);
 root.Subcommands.Add(DemoCommand.Create(ctx));
+foreach (var c in ServeCommand.Create(ctx)) { root.Subcommands.Add(c); }
 foreach (var c in EventCommands.Create(ctx).Concat(CaseCommands.Create(ctx)).Concat(InfoCommands.Create(ctx)))
 {
     root.Subcommands.Add(c);

@@ -144,6 +144,21 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<Core.Planning.LegalHold>> ListLegalHoldsAsync(int limit, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<Core.Planning.LegalHold>>(c =>
+        {
+            using var cmd = Command(c, null, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE released_at IS NULL ORDER BY set_at DESC LIMIT $l",
+                ("$l", limit));
+            using var r = cmd.ExecuteReader();
+            var list = new List<Core.Planning.LegalHold>();
+            while (r.Read())
+            {
+                list.Add(new Core.Planning.LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
+            }
+
+            return list;
+        }, cancellationToken);
+
     private static UserAccount ReadUser(SqliteDataReader r) =>
         new(r.GetString(0), (Role)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), r.GetString(4));
 

@@ -114,6 +114,9 @@ public interface IStore : IAsyncDisposable
 
     Task<LegalHold> SetLegalHoldAsync(LegalHold hold, AuditEntry audit, CancellationToken cancellationToken);
 
+    /// <summary>Active (unreleased) holds, newest first.</summary>
+    Task<IReadOnlyList<LegalHold>> ListLegalHoldsAsync(int limit, CancellationToken cancellationToken);
+
     /// <summary>Releases the person's holds (one system or all); held steps go back to pending.</summary>
     Task<int> ReleaseLegalHoldAsync(string personId, string? systemId, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
 
