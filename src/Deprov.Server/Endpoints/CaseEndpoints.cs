@@ -55,7 +55,7 @@ public static class CaseEndpoints
             var status = Page.Snake(c.Status);
             h.Add($"<section data-live-case=\"{c.Id}\"><p>Person <a href=\"/people/{c.PersonId}\">{c.PersonId}</a> · {Page.Snake(c.Kind)} · rule {c.PolicyRule} · plan {c.Plan}</p>");
             h.Add($"<p>Status: <strong id=\"case-status\" class=\"status-{status}\" aria-live=\"polite\">{status}</strong> {c.StatusDetail}</p>");
-            h.Add($"<p>Cut due {Page.When(c.CutAt)} · verified {Page.When(c.CutVerifiedAt)} · exposure window {(c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "—")}</p></section>");
+            h.Add($"<p>Cut due {Page.When(c.CutAt)} · cut verified <span id=\"cut-verified\" aria-live=\"polite\">{Page.When(c.CutVerifiedAt)}</span> · exposure window {(c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "—")}</p></section>");
             h.Add($"<table><caption>Steps</caption><thead><tr><th>#</th><th>Action</th><th>System</th><th>Target</th><th>Status</th><th>Due</th><th>Started</th><th>Finished</th><th>Attempts</th><th>Before</th><th>After</th><th>Error</th></tr></thead><tbody>");
             foreach (var s in steps)
             {
@@ -85,11 +85,12 @@ public static class CaseEndpoints
             }
 
             var steps = await store.GetStepsAsync(id, ct);
-            var closed = c.Status is CaseStatus.Verified or CaseStatus.Cancelled or CaseStatus.Unverified && steps.All(s => s.Status.IsTerminal());
+            var closed = c.Status is CaseStatus.Verified or CaseStatus.Cancelled && steps.All(s => s.Status.IsTerminal());
             var json = JsonSerializer.Serialize(new
             {
                 status = Page.Snake(c.Status),
                 closed,
+                cutVerified = c.CutVerifiedAt is null ? null : Page.When(c.CutVerifiedAt),
                 steps = steps.Select(s => new { id = s.Id, status = Page.Snake(s.Status), finished = s.FinishedAt is null ? null : Page.When(s.FinishedAt) }),
             });
             if (json != last)

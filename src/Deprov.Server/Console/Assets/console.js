@@ -7,6 +7,8 @@
     var c = JSON.parse(e.data);
     var s = document.getElementById('case-status');
     if (s) { s.textContent = c.status; s.className = 'status-' + c.status; }
+    var cv = document.getElementById('cut-verified');
+    if (cv && c.cutVerified) { cv.textContent = c.cutVerified; }
     (c.steps || []).forEach(function (st) {
       var cell = document.getElementById('step-status-' + st.id);
       if (cell && cell.textContent !== st.status) { cell.textContent = st.status; cell.className = 'status-' + st.status; }
