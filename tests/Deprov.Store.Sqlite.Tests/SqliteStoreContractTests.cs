@@ -16,3 +16,5 @@ public sealed class SqliteStoreFactory : IStoreFactory
 }
 
 public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFactory>;
+
+public sealed class SqliteAccessStoreContractTests : AccessStoreContractTests<SqliteStoreFactory>;
