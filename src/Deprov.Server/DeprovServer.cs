@@ -35,6 +35,7 @@ public static class DeprovServer
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<SetupToken>();
         services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton(options.Hooks ?? new HookSecrets());
         services.AddHostedService<EngineWorker>();
         services.AddProblemDetails();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower)));
@@ -84,6 +85,8 @@ public static class DeprovServer
         app.MapAdminEndpoints();
         app.MapMetricsEndpoints();
         app.MapApiReferenceEndpoints();
+        app.MapHookEndpoints();
+        app.MapApprovalEndpoints();
 
         await AnnounceSetupAsync(app, options, cancellationToken);
         return app;

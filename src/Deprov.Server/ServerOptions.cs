@@ -22,6 +22,9 @@ public sealed class ServerOptions
     /// <value>Run the engine's worker loop when the worker lock is free; default true.</value>
     public bool RunWorker { get; init; } = true;
 
+    /// <value>Webhook signing secrets; default: read from DEPROV_HOOK_SECRETS and DEPROV_BAMBOOHR_KEYS.</value>
+    public Endpoints.HookSecrets? Hooks { get; init; }
+
     /// <value>Minimum log level for the console logger; default Information.</value>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

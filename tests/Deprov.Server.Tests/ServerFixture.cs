@@ -17,6 +17,10 @@ public sealed class ServerFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
+    public const string HookSecret = "hook-secret-for-tests";
+
+    public const string BambooKey = "bamboo-key-for-tests";
+
     public const string Policy = """
         policy:
           tasks:
@@ -51,6 +55,7 @@ public sealed class ServerFixture : IAsyncLifetime
             Factories = [new SandboxConnectorFactory()],
             Announce = s => SetupAnnouncement = s,
             LogLevel = LogLevel.Warning,
+            Hooks = new HookSecrets { Hr = [HookSecret], BambooHr = [BambooKey] },
         }, CancellationToken.None);
         await App.StartAsync();
         foreach (var role in Enum.GetValues<Role>())

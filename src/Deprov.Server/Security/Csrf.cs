@@ -25,7 +25,9 @@ public sealed class Csrf
     public async Task InvokeAsync(HttpContext ctx)
     {
         var safe = HttpMethods.IsGet(ctx.Request.Method) || HttpMethods.IsHead(ctx.Request.Method) || HttpMethods.IsOptions(ctx.Request.Method);
-        if (!safe && ApiKeyAuthenticationHandler.ReadKey(ctx.Request) is null && !await _antiforgery.IsRequestValidAsync(ctx))
+        // Signed webhooks carry no cookie and no session: their HMAC signature is the proof, CSRF does not apply.
+        var signedHook = ctx.Request.Path.StartsWithSegments("/hooks", StringComparison.Ordinal);
+        if (!safe && !signedHook && ApiKeyAuthenticationHandler.ReadKey(ctx.Request) is null && !await _antiforgery.IsRequestValidAsync(ctx))
         {
             Log.CsrfRejected(_logger, ctx.Request.Method, ctx.Request.Path);
             await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "CSRF token missing or invalid.",

@@ -18,6 +18,9 @@ public sealed class AuthorizationMatrixTests
 {
     private const string Anonymous = "anonymous";
 
+    /// <summary>Anonymous routes authenticated by an HMAC signature: an unsigned request is refused with 401 for everyone.</summary>
+    private const string Signed = "signed";
+
     /// <summary>"METHOD pattern" → the policy it must carry (or anonymous).</summary>
     private static readonly Dictionary<string, string> Rules = new(StringComparer.Ordinal)
     {
@@ -28,6 +31,10 @@ public sealed class AuthorizationMatrixTests
         ["GET /setup"] = Anonymous,
         ["POST /setup"] = Anonymous,
         ["GET /assets/{name}"] = Anonymous,
+        ["POST /hooks/hr"] = Signed,
+        ["POST /hooks/bamboohr"] = Signed,
+        ["POST /api/cases/{id}/approve"] = Policies.Operate,
+        ["POST /api/cases/{id}/reject"] = Policies.Operate,
         ["POST /logout"] = Policies.SignedIn,
         ["GET /"] = Policies.SignedIn,
         ["GET /api/stats"] = Policies.Read,
@@ -95,7 +102,7 @@ public sealed class AuthorizationMatrixTests
 
             var anonymous = endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null;
             var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
-            if (rule == Anonymous ? !anonymous : anonymous || !policies.Contains(rule))
+            if (rule is Anonymous or Signed ? !anonymous : anonymous || !policies.Contains(rule))
             {
                 problems.Add($"{key}: expected {rule}, has anonymous={anonymous} policies=[{string.Join(",", policies)}]");
             }
@@ -140,6 +147,16 @@ public sealed class AuthorizationMatrixTests
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
                 var status = response.StatusCode;
+                if (rule == Signed)
+                {
+                    if (status != HttpStatusCode.Unauthorized)
+                    {
+                        problems.Add($"{key} as {role?.ToString() ?? Anonymous}: an unsigned request got {(int)status}, expected 401");
+                    }
+
+                    continue;
+                }
+
                 var allowed = rule == Anonymous || (role is { } r && Policies.Allows(rule, r));
                 var refused = status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
                 var expectedRefusal = role is null ? HttpStatusCode.Unauthorized : HttpStatusCode.Forbidden;
