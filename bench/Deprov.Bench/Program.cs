@@ -5,6 +5,7 @@ var benches = new SortedDictionary<string, (string Description, Func<string[], C
 {
     ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
     ["api"] = ("server: dashboard/person page p95 and authenticated API reads/s with 50,000 people and 1,000,000 accounts", ApiBench.RunAsync),
+    ["hooks"] = ("signed HR webhooks accepted per second (durable) and hook-to-plan p99, through the real server", HooksBench.RunAsync),
     ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
     ["scim"] = ("deactivate 10,000 users over SCIM vs a raw HttpClient loop; rate-limit use", ScimBench.RunAsync),
 };

@@ -19,10 +19,11 @@ public sealed partial class DeprovEngine
     /// (<see cref="RunAsync"/>); a crash after this returns loses nothing, since recorded events are planned on start.
     /// </summary>
     /// <param name="parkReason">Park the event with this reason instead of planning it (it cannot be used as it is).</param>
-    public async Task<SubmitResult> AcceptAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken, string? parkReason = null)
+    /// <param name="personKnown">Whether the caller already looked the person up (saves a query per event).</param>
+    public async Task<SubmitResult> AcceptAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken, string? parkReason = null, bool? personKnown = null)
     {
         var ev = Validate(e);
-        var known = parkReason is null && await _store.GetPersonAsync(ev.PersonId, cancellationToken) is not null;
+        var known = parkReason is null && (personKnown ?? await _store.GetPersonAsync(ev.PersonId, cancellationToken) is not null);
         parkReason ??= known ? null : UnknownPerson(ev);
         var record = known
             ? new EventRecord(ev, null, Audit(ev, actor, "event_received", "ok", ev.Note))

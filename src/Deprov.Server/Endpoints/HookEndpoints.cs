@@ -70,7 +70,7 @@ public static class HookEndpoints
         var now = engine.Time.GetUtcNow();
         var effective = ev.Instant ?? (ev.Date is { } d ? RosterImporter.EndOfDay(d, person?.TimeZone ?? "UTC") : now);
         var result = await engine.AcceptAsync(new LifecycleEvent(string.Empty, ev.Kind, ev.Person, effective, ev.Reason, "hook:hr", "hook:" + ev.Id, default,
-            ev.NewDepartment, ev.NewTitle, ev.System, ev.Note), "hook:hr", ct);
+            ev.NewDepartment, ev.NewTitle, ev.System, ev.Note), "hook:hr", ct, personKnown: person is not null);
         var response = new HookResponse(result.Event.Id, Page.Snake(result.Outcome), result.Message);
         return result.Outcome == SubmitOutcome.Duplicate ? TypedResults.Ok(response) : TypedResults.Accepted((string?)null, response);
     }
@@ -128,17 +128,29 @@ public static class HookEndpoints
 
     private static async Task<byte[]?> ReadBodyAsync(HttpContext ctx, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await ctx.Request.Body.ReadAsync(chunk, ct)) > 0)
+        if (ctx.Request.ContentLength is > MaxBody)
         {
-            if (buffer.Length + n > MaxBody)
-            {
-                return null;
-            }
+            return null;
+        }
 
-            await buffer.WriteAsync(chunk.AsMemory(0, n), ct);
+        using var buffer = new MemoryStream(ctx.Request.ContentLength is { } len ? (int)len : 1024);
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(8 * 1024);
+        try
+        {
+            int n;
+            while ((n = await ctx.Request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + n > MaxBody)
+                {
+                    return null;
+                }
+
+                await buffer.WriteAsync(chunk.AsMemory(0, n), ct);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();
