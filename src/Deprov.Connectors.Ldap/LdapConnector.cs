@@ -153,6 +153,12 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         try
         {
             var response = await _pool.RunAsync(c => c.SendRequest(request, _settings.Timeout), cancellationToken);
+            if (response.ResultCode == ResultCode.Referral)
+            {
+                // With chasing off, S.DS.P hands a referral back as a normal response; it is not a result.
+                throw new DirectoryOperationException(response);
+            }
+
             return (response, (int)response.ResultCode);
         }
         catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
