@@ -208,6 +208,12 @@ internal sealed partial class LdapConnector
             return code == 0 ? ValueOutcome.Changed : ValueOutcome.Unchanged;
         }
 
+        if (IsAd && !await IsMemberAsync(groupDn, attribute, value, cancellationToken))
+        {
+            // Samba AD accepts deleting a value that is not there; asking first is the only way to report AlreadyInState.
+            return ValueOutcome.Unchanged;
+        }
+
         var (_, result) = await SendAsync(new ModifyRequest(groupDn, DirectoryAttributeOperation.Delete, attribute, value), "remove member", groupDn, right,
             cancellationToken, LdapErrors.NoSuchAttribute, LdapErrors.UnwillingToPerform);
         if (result == LdapErrors.UnwillingToPerform)

@@ -129,6 +129,10 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
 
             if (_settings.Security == LdapSecurity.StartTls)
             {
+                // On Linux S.DS.P opens the socket lazily, and StartTLS on an unopened handle fails with connectError (91).
+                // An anonymous RootDSE read (no bind, so no credentials in clear) opens it; then TLS, then the bind.
+                connection.AutoBind = false;
+                connection.SendRequest(new SearchRequest(string.Empty, "(objectClass=*)", SearchScope.Base, "1.1"), _settings.Timeout);
                 options.StartTransportLayerSecurity(null);
             }
 
