@@ -149,7 +149,10 @@ internal sealed class LdapConnectionPool : IDisposable
             catch (LdapException ex) when (LdapErrors.IsConnectionLost(ex.ErrorCode))
             {
                 Drop();
-                if (!reused || !retryOnLostConnection)
+
+                // Retry only a connection the server dropped while it sat idle; after a timeout the server is alive but
+                // not answering, and a new bind would hang on it too.
+                if (!reused || !retryOnLostConnection || ex.ErrorCode == LdapErrors.Timeout)
                 {
                     throw;
                 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
@@ -130,16 +129,6 @@ public sealed class SlapdServer : IAsyncDisposable
         _process?.Dispose();
         _process = null;
     }
-
-    /// <summary>Freezes the process (SIGSTOP): the port stays open but nothing answers, so clients time out.</summary>
-    public Task PauseAsync() => SignalAsync("STOP");
-
-    public Task ResumeAsync() => SignalAsync("CONT");
-
-    private Task<string> SignalAsync(string signal) =>
-        _process is { HasExited: false } p
-            ? RunAsync("/bin/kill", [$"-{signal}", p.Id.ToString(CultureInfo.InvariantCulture)], null, CancellationToken.None)
-            : throw new InvalidOperationException("slapd is not running.");
 
     /// <summary>Applies LDIF change records (or plain entries, which are added) as the root DN through <c>ldapmodify -a</c>.</summary>
     public Task ModifyAsync(string ldif, CancellationToken cancellationToken = default) =>
