@@ -8,6 +8,7 @@ var benches = new SortedDictionary<string, (string Description, Func<string[], C
     ["hooks"] = ("signed HR webhooks accepted per second (durable) and hook-to-plan p99, through the real server", HooksBench.RunAsync),
     ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
     ["scim"] = ("deactivate 10,000 users over SCIM vs a raw HttpClient loop; rate-limit use", ScimBench.RunAsync),
+    ["ldap"] = ("disable 10,000 accounts on a local slapd vs parallel ldapmodify", LdapBench.RunAsync),
 };
 
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))
