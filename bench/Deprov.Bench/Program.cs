@@ -4,9 +4,12 @@ using Deprov.Bench;
 var benches = new SortedDictionary<string, (string Description, Func<string[], CancellationToken, Task<int>> Run)>(StringComparer.Ordinal)
 {
     ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
+    ["api"] = ("server: dashboard/person page p95 and authenticated API reads/s with 50,000 people and 1,000,000 accounts", ApiBench.RunAsync),
+    ["hooks"] = ("signed HR webhooks accepted per second (durable) and hook-to-plan p99, through the real server", HooksBench.RunAsync),
     ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
     ["reconcile"] = ("reconciliation: 1,000,000 accounts / 5,000,000 memberships over 10 sandbox systems, then an unchanged re-run", ReconcileBench.RunAsync),
     ["scim"] = ("deactivate 10,000 users over SCIM vs a raw HttpClient loop; rate-limit use", ScimBench.RunAsync),
+    ["ldap"] = ("disable 10,000 accounts on a local slapd vs parallel ldapmodify", LdapBench.RunAsync),
 };
 
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))

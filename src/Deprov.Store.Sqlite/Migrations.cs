@@ -121,5 +121,20 @@ internal static class Migrations
 
             CREATE INDEX steps_verified_system ON steps(system_id, action) WHERE status = 3;
             """),
+
+        // 3: console users, API keys, and the indexes the console's pages read by.
+        (3, """
+            CREATE TABLE users(
+              name TEXT PRIMARY KEY COLLATE NOCASE, role INTEGER NOT NULL, password_hash TEXT NOT NULL,
+              created_at INTEGER NOT NULL, created_by TEXT NOT NULL);
+
+            CREATE TABLE api_keys(
+              id TEXT PRIMARY KEY, name TEXT NOT NULL, role INTEGER NOT NULL, hash BLOB NOT NULL UNIQUE,
+              created_by TEXT NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER, revoked_at INTEGER);
+
+            CREATE INDEX tasks_person ON tasks(person_id);
+            CREATE INDEX cases_verified ON cases(cut_verified_at) WHERE cut_verified_at IS NOT NULL;
+            CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL;
+            """),
     ];
 }

@@ -17,4 +17,6 @@ public sealed class SqliteStoreFactory : IStoreFactory
 
 public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFactory>;
 
+public sealed class SqliteAccessStoreContractTests : AccessStoreContractTests<SqliteStoreFactory>;
+
 public sealed class SqliteReconciliationStoreContractTests : ReconciliationStoreContractTests<SqliteStoreFactory>;

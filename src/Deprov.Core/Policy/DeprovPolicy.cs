@@ -48,6 +48,7 @@ public sealed record DeprovPolicy(
         new(ActionKind.DeleteAccount, ActionKind.TransferOwnership, "transfer ownership before the account is deleted"),
         new(ActionKind.DeleteAccount, ActionKind.WipeDevice, "wipe devices before the mailbox and accounts are deleted"),
         new(ActionKind.DeleteAccount, ActionKind.DisableAccount, "an account is disabled (and kept) before it is deleted"),
+        new(ActionKind.ResetPassword, ActionKind.DisableAccount, "reset the password after the lock: on OpenLDAP an admin reset clears the ppolicy lock"),
     ];
 
     public static StagedSchedule ImmediateSchedule { get; } = new(Immediate,

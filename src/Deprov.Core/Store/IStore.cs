@@ -2,6 +2,7 @@ using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Reconciliation;
+using Deprov.Core.Security;
 
 namespace Deprov.Core.Store;
 
@@ -167,6 +168,9 @@ public interface IStore : IAsyncDisposable
 
     Task<LegalHold> SetLegalHoldAsync(LegalHold hold, AuditEntry audit, CancellationToken cancellationToken);
 
+    /// <summary>Active (unreleased) holds, newest first.</summary>
+    Task<IReadOnlyList<LegalHold>> ListLegalHoldsAsync(int limit, CancellationToken cancellationToken);
+
     /// <summary>Releases the person's holds (one system or all); held steps go back to pending.</summary>
     Task<int> ReleaseLegalHoldAsync(string personId, string? systemId, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -187,12 +191,44 @@ public interface IStore : IAsyncDisposable
     /// <summary>Streams the records about one person, in sequence order.</summary>
     IAsyncEnumerable<AuditRecord> ReadPersonAuditAsync(string personId, CancellationToken cancellationToken);
 
+    /// <summary>The newest audit records matching the query, newest first (paged by <see cref="AuditQuery.BeforeSeq"/>).</summary>
+    Task<IReadOnlyList<AuditRecord>> SearchAuditAsync(AuditQuery query, CancellationToken cancellationToken);
+
+    // Console users and API keys
+
+    /// <summary>Creates a user with its audit record. Throws <see cref="ValidationException"/> when the name is taken.</summary>
+    Task CreateUserAsync(UserAccount user, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>The user with this name (case-insensitive), or null.</summary>
+    Task<UserAccount?> FindUserAsync(string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken cancellationToken);
+
+    Task<int> CountUsersAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stores a new API key (its hash) with its audit record. Throws <see cref="ValidationException"/> on a duplicate id.</summary>
+    Task CreateApiKeyAsync(ApiKey key, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>The key whose SHA-256 is <paramref name="hash"/>, revoked or not, or null.</summary>
+    Task<ApiKey?> FindApiKeyByHashAsync(byte[] hash, CancellationToken cancellationToken);
+
+    /// <summary>Records that a key was used (not audited: it is a read, and frequent).</summary>
+    Task TouchApiKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Revokes a key with its audit record. Returns false (and writes nothing) when it is unknown or already revoked.</summary>
+    Task<bool> RevokeApiKeyAsync(string id, AuditEntry audit, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(CancellationToken cancellationToken);
+
     // Status
 
     Task<StoreStatistics> GetStatisticsAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Exposure windows (ms) of cases whose cut was verified, optionally since a moment.</summary>
     Task<IReadOnlyList<double>> GetExposureWindowsAsync(DateTimeOffset? since, CancellationToken cancellationToken);
+
+    /// <summary>Exposure windows with the moment each cut was verified, oldest first (the console's chart).</summary>
+    Task<IReadOnlyList<ExposurePoint>> GetExposureSeriesAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }
 
 /// <summary>A complete picture of one system from discovery, already correlated to people.</summary>
@@ -239,3 +275,9 @@ public sealed record StoreStatistics(
     int PendingSteps,
     int HeldSteps,
     long AuditRecords);
+
+/// <summary>An audit search: every filter is optional; results come newest first.</summary>
+public sealed record AuditQuery(string? PersonId = null, string? CaseId = null, string? Actor = null, string? Action = null, long? BeforeSeq = null, int Limit = 100);
+
+/// <summary>One verified cut: when, and how long access outlived its end.</summary>
+public sealed record ExposurePoint(DateTimeOffset VerifiedAt, double WindowMs);

@@ -18,13 +18,16 @@ public sealed partial class DeprovEngine
     /// every other event arriving at the same moment — before returning. Planning happens in the worker
     /// (<see cref="RunAsync"/>); a crash after this returns loses nothing, since recorded events are planned on start.
     /// </summary>
-    public async Task<SubmitResult> AcceptAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken)
+    /// <param name="parkReason">Park the event with this reason instead of planning it (it cannot be used as it is).</param>
+    /// <param name="personKnown">Whether the caller already looked the person up (saves a query per event).</param>
+    public async Task<SubmitResult> AcceptAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken, string? parkReason = null, bool? personKnown = null)
     {
         var ev = Validate(e);
-        var known = await _store.GetPersonAsync(ev.PersonId, cancellationToken) is not null;
+        var known = parkReason is null && (personKnown ?? await _store.GetPersonAsync(ev.PersonId, cancellationToken) is not null);
+        parkReason ??= known ? null : UnknownPerson(ev);
         var record = known
             ? new EventRecord(ev, null, Audit(ev, actor, "event_received", "ok", ev.Note))
-            : new EventRecord(ev, UnknownPerson(ev), Audit(ev, actor, "event_parked", "parked", UnknownPerson(ev)));
+            : new EventRecord(ev, parkReason, Audit(ev, actor, "event_parked", "parked", parkReason));
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         EnsureInboxWriter();
         await _inbox.Writer.WriteAsync((record, done), cancellationToken);

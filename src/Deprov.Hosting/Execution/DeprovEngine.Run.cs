@@ -54,7 +54,9 @@ public sealed partial class DeprovEngine
                     await committer; // surfaces a store failure
                 }
 
-                var free = _options.MaxInFlight - Volatile.Read(ref _inFlight);
+                // Read before querying: if nothing was in flight when the queries started, they saw every commit.
+                var inFlightBefore = Volatile.Read(ref _inFlight);
+                var free = _options.MaxInFlight - inFlightBefore;
                 var claimedCount = 0;
                 if (free > 0)
                 {
@@ -88,7 +90,7 @@ public sealed partial class DeprovEngine
                 var now = _time.GetUtcNow();
                 // Idle means nothing in flight and nothing due soon: a retry a few seconds away is waited for; a staged
                 // step or a delete days away stays scheduled for the worker.
-                if (mode == RunMode.UntilIdle && Volatile.Read(ref _inFlight) == 0 && claimedCount == 0 && (next is null || next > now + _options.IdleHorizon))
+                if (mode == RunMode.UntilIdle && inFlightBefore == 0 && Volatile.Read(ref _inFlight) == 0 && claimedCount == 0 && (next is null || next > now + _options.IdleHorizon))
                 {
                     break;
                 }

@@ -75,7 +75,10 @@ public sealed class PlannerTests
         Assert.Equal(StepCategory.Privileged, plan.Steps.Single(s => s.EntitlementId == "app/admins").Category);
         Assert.Equal(StepCategory.Physical, plan.Steps.Single(s => s.EntitlementId == "dir/vpn").Category);
         Assert.All(plan.Steps.Where(s => s.Phase > 0), s => Assert.Equal(StepStatus.Waiting, s.Status));
-        Assert.All(plan.Steps.Where(s => s.Phase == 0), s => Assert.Equal(StepStatus.Pending, s.Status));
+        Assert.All(plan.Steps.Where(s => s.Phase == 0 && s.Action != ActionKind.ResetPassword), s => Assert.Equal(StepStatus.Pending, s.Status));
+        var reset = One(ActionKind.ResetPassword, "dir");
+        Assert.Equal(StepStatus.Waiting, reset.Status); // after the lock: an OpenLDAP admin reset clears it
+        Assert.Contains(plan.Dependencies, d => d.StepId == reset.Id && d.DependsOn == One(ActionKind.DisableAccount, "dir").Id && d.Hard);
         var edges = plan.AllDependencies();
         Assert.Contains(edges, d => d.StepId == One(ActionKind.DisableAccount, "app").Id && d.DependsOn == One(ActionKind.DisableAccount, "dir").Id && !d.Hard);
     }

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Deprov.Connectors.Sandbox;
+using Deprov.Core.Execution;
+using Deprov.Core.Store;
+using Deprov.Hosting.Hooks;
+using Deprov.Server;
+using Deprov.Server.Endpoints;
+using Deprov.Testing;
+
+namespace Deprov.Bench;
+
+/// <summary>
+/// <c>deprov bench hooks [--hooks 20000] [--concurrency 64]</c>: the real server on loopback receives signed generic
+/// webhooks (a leave each, for distinct people) from concurrent clients. Prints the accepted (durable) hooks per second
+/// and the p99 time from a hook's acceptance to its case being planned.
+/// </summary>
+internal static class HooksBench
+{
+    private const string Secret = "bench-hook-secret";
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var hooks = EngineBench.Arg(args, "--hooks", 20_000);
+        var concurrency = EngineBench.Arg(args, "--concurrency", 64);
+        var policy = "policy:\n  safety_brake: { enabled: false }\n"; // a benchmark of intake, not of the brake
+        var yaml = "systems:\n  - { id: directory, kind: sandbox, role: directory, correlate: [attribute:employeeNumber], settings: { flavour: directory } }\n";
+        await using var env = await TestEnvironment.CreateAsync(yaml, policy);
+        var people = Enumerable.Range(0, hooks).Select(i => Some.Person($"h{i:D6}")).ToList();
+        await env.Engine.Store.UpsertPeopleAsync(people, ct);
+        var port = FreePort.Next();
+        var app = await DeprovServer.BuildAsync(new ServerOptions
+        {
+            ConfigPath = env.ConfigPath, Urls = $"http://127.0.0.1:{port}", Factories = [new SandboxConnectorFactory()], Announce = _ => { },
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, Hooks = new HookSecrets { Hr = [Secret] }, RunWorker = !args.Contains("--no-worker"),
+        }, ct);
+        await using (app)
+        {
+            await app.StartAsync(ct);
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+            using var client = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var next = -1;
+            var accepted = 0;
+            var refused = 0;
+            var sw = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < hooks)
+                {
+                    var body = Encoding.UTF8.GetBytes($"{{\"id\":\"bench-{i}\",\"type\":\"leave\",\"person\":\"{people[i].Id}\",\"reason\":\"involuntary\"}}");
+                    var t = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/hr") { Content = new ByteArrayContent(body) };
+                    request.Headers.Add("Deprov-Signature", $"t={t},v1={WebhookSignature.Sign(Secret, t, body)}");
+                    using var response = await client.SendAsync(request, ct);
+                    if ((int)response.StatusCode == 202)
+                    {
+                        Interlocked.Increment(ref accepted);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref refused);
+                    }
+                }
+            }));
+            var intake = sw.Elapsed;
+
+            // Wait (bounded) until the worker has planned every accepted hook.
+            var store = env.Engine.Store;
+            var deadline = Stopwatch.StartNew();
+            IReadOnlyList<Core.Model.Case> cases;
+            while ((cases = await store.ListCasesAsync(new CaseQuery(Limit: hooks + 10), ct)).Count < accepted && deadline.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                await Task.Delay(100, ct);
+            }
+
+            var floodLatencies = cases.Select(c => (c.CreatedAt - c.ReceivedAt).TotalMilliseconds).Order().ToList();
+            Console.WriteLine($"flood: {hooks} signed webhooks, {concurrency} concurrent clients, {accepted} accepted (202), {refused} refused");
+            Console.WriteLine($"hooks_intake_s: {intake.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"hooks/s: {(accepted / intake.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"flood_cases_planned: {cases.Count}; flood hook-to-plan p99 {Percentiles.Of(floodLatencies, 99).ToString("0", CultureInfo.InvariantCulture)} ms (queueing behind the flood)");
+
+            // Steady state: a paced stream (the rate HR systems really send), to measure hook-to-plan latency.
+            var rate = EngineBench.Arg(args, "--paced-rate", 200);
+            var pacedCount = EngineBench.Arg(args, "--paced", 2000);
+            var paced = Enumerable.Range(0, pacedCount).Select(i => Some.Person($"q{i:D6}")).ToList();
+            await store.UpsertPeopleAsync(paced, ct);
+            var interval = TimeSpan.FromSeconds(1.0 / rate);
+            var start = Stopwatch.GetTimestamp();
+            var sends = new List<Task>();
+            for (var i = 0; i < pacedCount; i++)
+            {
+                var due = TimeSpan.FromTicks(interval.Ticks * i) - Stopwatch.GetElapsedTime(start);
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, ct);
+                }
+
+                var body = Encoding.UTF8.GetBytes($"{{\"id\":\"paced-{i}\",\"type\":\"leave\",\"person\":\"{paced[i].Id}\"}}");
+                var t = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+                var request = new HttpRequestMessage(HttpMethod.Post, "/hooks/hr") { Content = new ByteArrayContent(body) };
+                request.Headers.Add("Deprov-Signature", $"t={t},v1={WebhookSignature.Sign(Secret, t, body)}");
+                sends.Add(client.SendAsync(request, ct).ContinueWith(r =>
+                {
+                    r.Result.Dispose();
+                    request.Dispose();
+                }, ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+            }
+
+            await Task.WhenAll(sends);
+            var pacedIds = paced.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+            deadline.Restart();
+            List<Core.Model.Case> pacedCases;
+            while ((pacedCases = (await store.ListCasesAsync(new CaseQuery(Limit: hooks + pacedCount + 10), ct)).Where(c => pacedIds.Contains(c.PersonId)).ToList()).Count < pacedCount
+                && deadline.Elapsed < TimeSpan.FromMinutes(1))
+            {
+                await Task.Delay(100, ct);
+            }
+
+            var latencies = pacedCases.Select(c => (c.CreatedAt - c.ReceivedAt).TotalMilliseconds).Order().ToList();
+            Console.WriteLine($"paced: {pacedCount} webhooks at {rate}/s, {pacedCases.Count} planned");
+            Console.WriteLine($"hook_to_plan_p50_ms: {Percentiles.Of(latencies, 50).ToString("0.0", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"hook_to_plan_p99_ms: {Percentiles.Of(latencies, 99).ToString("0.0", CultureInfo.InvariantCulture)}");
+            await app.StopAsync(ct);
+        }
+
+        return 0;
+    }
+}

@@ -1,0 +1,184 @@
+using System.DirectoryServices.Protocols;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using Deprov.Connectors.Ldap.Connections;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Connectors.Ldap;
+
+internal sealed partial class LdapConnector
+{
+    /// <summary>
+    /// Streams users, then groups with their memberships, one RFC 2696 page at a time on one leased connection
+    /// (a paged-search cookie is only valid on the connection that issued it).
+    /// </summary>
+    /// <remarks>
+    /// Only a map from each account's DN (and uid, for posixGroup <c>memberUid</c>) to its id is kept between the two
+    /// passes, so memberships can name account ids; entries themselves are not retained. Search continuation
+    /// references (AD's DomainDnsZones and the like) are not followed. A size or admin limit hit by the server fails
+    /// discovery rather than returning a partial inventory, which the engine would read as accounts having vanished.
+    /// </remarks>
+    public async IAsyncEnumerable<DiscoveredObject> DiscoverAsync(DiscoveryRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var idByDn = new Dictionary<string, string>(StringComparer.Ordinal);
+        var idByUid = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var privileged = _settings.PrivilegedGroups.Select(WildcardPattern).ToArray();
+        string[] correlation = [_settings.CorrelateAttribute, _settings.UserNameAttribute, "uid", "mail", "employeeNumber", "sAMAccountName", "userPrincipalName", "cn"];
+        correlation = [.. correlation.Distinct(StringComparer.OrdinalIgnoreCase)];
+        string[] userAttributes = [.. correlation, _settings.IdAttribute, .. StateAttributes, .. IsAd ? ["lastLogonTimestamp"] : Array.Empty<string>()];
+
+        using var lease = await _pool.LeaseAsync(cancellationToken);
+        await foreach (var entry in PagedSearchAsync(lease, _settings.Users, userAttributes, cancellationToken))
+        {
+            var id = ExternalIdOf(entry);
+            var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["dn"] = entry.DistinguishedName };
+            foreach (var name in correlation)
+            {
+                if (Attr(entry, name) is { } value)
+                {
+                    attributes[name] = value;
+                }
+            }
+
+            idByDn[Dn.Normalize(entry.DistinguishedName)] = id;
+            var uid = Attr(entry, "uid") ?? Attr(entry, _settings.UserNameAttribute);
+            if (uid is not null)
+            {
+                idByUid.TryAdd(uid, id);
+            }
+
+            _accounts[id] = new AccountRef(entry.DistinguishedName, uid);
+            yield return new DiscoveredAccount(
+                id,
+                Attr(entry, _settings.UserNameAttribute) ?? Attr(entry, "cn") ?? entry.DistinguishedName,
+                Attr(entry, "mail"),
+                Enabled: !IsDisabled(entry),
+                AccountKind.User,
+                LastSignIn(entry),
+                attributes);
+        }
+
+        string[] groupAttributes = ["cn", "objectClass", "member", "uniqueMember", "memberUid"];
+        await foreach (var entry in PagedSearchAsync(lease, _settings.Groups, groupAttributes, cancellationToken))
+        {
+            var dn = entry.DistinguishedName;
+            var name = Attr(entry, "cn") ?? Dn.Rdn(dn);
+            _groupMemberAttributes[dn] = MemberAttributesFor(Values(entry, "objectClass"));
+            yield return new DiscoveredEntitlement(dn, name, EntitlementKind.Group,
+                Privileged: privileged.Any(p => p.IsMatch(name) || p.IsMatch(dn)));
+
+            var members = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var value in await MemberDnsAsync(lease, entry, cancellationToken))
+            {
+                // uniqueMember may carry an optional "#'0101'B" uid suffix (RFC 4517 NameAndOptionalUID).
+                var hash = value.LastIndexOf("#'", StringComparison.Ordinal);
+                var memberDn = hash > 0 ? value[..hash] : value;
+                if (idByDn.TryGetValue(Dn.Normalize(memberDn), out var accountId) && members.Add(accountId))
+                {
+                    yield return new DiscoveredMembership(accountId, dn);
+                }
+            }
+
+            foreach (var uid in Values(entry, "memberUid"))
+            {
+                if (idByUid.TryGetValue(uid, out var accountId) && members.Add(accountId))
+                {
+                    yield return new DiscoveredMembership(accountId, dn);
+                }
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<SearchResultEntry> PagedSearchAsync(LdapConnectionPool.Lease lease, LdapSearchSettings search, string[] attributes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new SearchRequest(search.Base, search.Filter, search.Subtree ? SearchScope.Subtree : SearchScope.OneLevel, attributes);
+        var paging = new PageResultRequestControl(_settings.PageSize) { IsCritical = true };
+        request.Controls.Add(paging);
+        var first = true;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            SearchResponse response;
+            try
+            {
+                response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: first, cancellationToken);
+            }
+            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            {
+                throw LdapErrors.Translate(ex, "paged search", $"{search.Base} {search.Filter}", "search and read", _settings);
+            }
+
+            first = false;
+            foreach (SearchResultEntry entry in response.Entries)
+            {
+                yield return entry;
+            }
+
+            var cookie = response.Controls.OfType<PageResultResponseControl>().FirstOrDefault()?.Cookie;
+            if (cookie is null || cookie.Length == 0)
+            {
+                yield break;
+            }
+
+            paging.Cookie = cookie;
+        }
+    }
+
+    /// <summary>The group's <c>member</c> and <c>uniqueMember</c> values, following AD range retrieval (<c>member;range=0-1499</c>).</summary>
+    private async Task<List<string>> MemberDnsAsync(LdapConnectionPool.Lease lease, SearchResultEntry entry, CancellationToken cancellationToken)
+    {
+        var values = new List<string>(Values(entry, "member"));
+        values.AddRange(Values(entry, "uniqueMember"));
+        var ranged = RangedMember(entry);
+        while (ranged is { } r)
+        {
+            values.AddRange(r.Attribute.GetValues(typeof(string)).Cast<string>());
+            if (r.End is null)
+            {
+                break;
+            }
+
+            var next = $"member;range={r.End + 1}-*";
+            var request = new SearchRequest(entry.DistinguishedName, "(objectClass=*)", SearchScope.Base, next);
+            SearchResponse response;
+            try
+            {
+                response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: true, cancellationToken);
+            }
+            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            {
+                throw LdapErrors.Translate(ex, "ranged read of member", entry.DistinguishedName, "read attribute 'member'", _settings);
+            }
+
+            ranged = response.Entries.Count == 0 ? null : RangedMember(response.Entries[0]);
+        }
+
+        return values;
+    }
+
+    private static (DirectoryAttribute Attribute, int? End)? RangedMember(SearchResultEntry entry)
+    {
+        foreach (string name in entry.Attributes.AttributeNames)
+        {
+            if (name.StartsWith("member;range=", StringComparison.OrdinalIgnoreCase))
+            {
+                var end = name[(name.LastIndexOf('-') + 1)..];
+                return (entry.Attributes[name], end == "*" ? null : int.Parse(end, CultureInfo.InvariantCulture));
+            }
+        }
+
+        return null;
+    }
+
+    private DateTimeOffset? LastSignIn(SearchResultEntry entry) =>
+        IsAd && long.TryParse(Attr(entry, "lastLogonTimestamp"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var fileTime) && fileTime > 0
+            ? new DateTimeOffset(DateTime.FromFileTimeUtc(fileTime))
+            : null;
+
+    private static Regex WildcardPattern(string pattern) =>
+        new("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+}

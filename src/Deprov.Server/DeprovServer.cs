@@ -1,0 +1,161 @@
+using Deprov.Core.Store;
+using Deprov.Hosting;
+using Deprov.Hosting.Configuration;
+using Deprov.Hosting.Execution;
+using Deprov.Server.Endpoints;
+using Deprov.Server.Live;
+using Deprov.Server.Metrics;
+using Deprov.Server.Security;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Deprov.Server;
+
+/// <summary>Composes the web host: the engine, sign-in, roles, CSRF, the API, the console and metrics. Business rules live in Hosting and Core.</summary>
+public static class DeprovServer
+{
+    public static async Task<WebApplication> BuildAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel)
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var config = ConfigLoader.Load(options.ConfigPath, DeprovHost.Factories(options.Factories));
+        var logs = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel));
+        var engine = await DeprovHost.OpenAsync(config, options.Factories, options.Time, logs, null, cancellationToken);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(options.Time);
+        services.AddSingleton(_ => engine); // a factory, so the container disposes the engine (and its store) at shutdown
+        services.AddSingleton<IStore>(engine.Store);
+        services.AddSingleton(new Hosting.Audit.AuditService(engine.Store, options.Time));
+        services.AddSingleton<CaseFeed>();
+        services.AddSingleton<DeprovMetrics>();
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<SetupToken>();
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton(options.Hooks ?? new HookSecrets());
+        services.AddHostedService<EngineWorker>();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower)));
+        services.AddDataProtection().SetApplicationName("deprov").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(config.DataDirectory, "keys")));
+        services.AddAntiforgery(o =>
+        {
+            o.HeaderName = Csrf.HeaderName;
+            o.Cookie.Name = "deprov.csrf";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        Authentication.Add(services, options.Time);
+        services.AddAuthorization(Policies.Add);
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Deprov API";
+            doc.Info.Description = "Authenticate with an API key: 'Authorization: Bearer dpk_...'. Roles: admin, operator, auditor, hr.";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+        var feed = app.Services.GetRequiredService<CaseFeed>();
+        var metrics = app.Services.GetRequiredService<DeprovMetrics>();
+        engine.OnProgress = p =>
+        {
+            metrics.Record(p);
+            feed.Publish(p);
+        };
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseMiddleware<Csrf>();
+
+        app.MapHealthEndpoints();
+        app.MapAuthEndpoints();
+        app.MapAssetEndpoints();
+        app.MapDashboardEndpoints();
+        app.MapPeopleEndpoints();
+        app.MapCaseEndpoints();
+        app.MapEventEndpoints();
+        app.MapTaskEndpoints();
+        app.MapSystemEndpoints();
+        app.MapAuditEndpoints();
+        app.MapHoldEndpoints();
+        app.MapAdminEndpoints();
+        app.MapMetricsEndpoints();
+        app.MapApiReferenceEndpoints();
+        app.MapHookEndpoints();
+        app.MapApprovalEndpoints();
+
+        await AnnounceSetupAsync(app, options, cancellationToken);
+        return app;
+    }
+
+    public static async Task RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        var app = await BuildAsync(options, cancellationToken);
+        await using (app)
+        {
+            await app.RunAsync(cancellationToken);
+        }
+    }
+
+    private static async Task AnnounceSetupAsync(WebApplication app, ServerOptions options, CancellationToken cancellationToken)
+    {
+        if (await app.Services.GetRequiredService<IStore>().CountUsersAsync(cancellationToken) > 0)
+        {
+            return;
+        }
+
+        var token = app.Services.GetRequiredService<SetupToken>().Issue();
+        var url = $"{options.Urls.Split(';')[0].TrimEnd('/')}/setup?token={token}";
+        (options.Announce ?? (s => System.Console.Out.WriteLine(s)))($"First start: create the first admin at {url}  (one-time link; or run 'deprov admin create')");
+        Log.SetupPending(app.Logger, url[..url.IndexOf('?', StringComparison.Ordinal)] + "?token=…");
+    }
+}
+
+/// <summary>Runs the engine's worker loop when this process gets the store's worker lock.</summary>
+internal sealed class EngineWorker : BackgroundService
+{
+    private readonly DeprovEngine _engine;
+    private readonly ServerOptions _options;
+    private readonly ILogger<EngineWorker> _logger;
+
+    public EngineWorker(DeprovEngine engine, ServerOptions options, ILogger<EngineWorker> logger)
+    {
+        _engine = engine;
+        _options = options;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.RunWorker)
+        {
+            return;
+        }
+
+        using var workerLock = DeprovHost.TryAcquireWorkerLock(_engine.Config);
+        if (workerLock is null)
+        {
+            Log.WorkerElsewhere(_logger);
+            return;
+        }
+
+        Log.WorkerStarted(_logger);
+        try
+        {
+            await _engine.RunAsync(RunMode.Forever, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+        catch (Exception ex)
+        {
+            Log.WorkerFailed(_logger, ex);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using Deprov.Core.Connectors;
+
+namespace Deprov.Server;
+
+/// <summary>How to start the server. Secrets (OIDC client secret) come from the environment, never from here.</summary>
+public sealed class ServerOptions
+{
+    /// <value>Path to <c>deprov.yaml</c>.</value>
+    public required string ConfigPath { get; init; }
+
+    /// <value>Listen URLs; default <c>http://127.0.0.1:8080</c>.</value>
+    public string Urls { get; init; } = "http://127.0.0.1:8080";
+
+    public required IReadOnlyList<IConnectorFactory> Factories { get; init; }
+
+    /// <value>Clock for the engine, sessions and throttling; default <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Where the first-start setup link is written (the console by default).</summary>
+    public Action<string>? Announce { get; init; }
+
+    /// <value>Run the engine's worker loop when the worker lock is free; default true.</value>
+    public bool RunWorker { get; init; } = true;
+
+    /// <value>Webhook signing secrets; default: read from DEPROV_HOOK_SECRETS and DEPROV_BAMBOOHR_KEYS.</value>
+    public Endpoints.HookSecrets? Hooks { get; init; }
+
+    /// <value>Minimum log level for the console logger; default Information.</value>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+}

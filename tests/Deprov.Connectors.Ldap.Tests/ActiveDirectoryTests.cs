@@ -1,0 +1,191 @@
+using System.DirectoryServices.Protocols;
+using System.Globalization;
+using System.Runtime.Versioning;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Testing.Ldap;
+
+namespace Deprov.Connectors.Ldap.Tests;
+
+/// <summary>One Samba AD domain controller per test run (provisioning takes seconds); every test makes its own users.</summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class SambaFixture : IAsyncLifetime
+{
+    public SambaAdDc Dc { get; private set; } = null!;
+
+    public LdapConnection Admin { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Dc = await SambaAdDc.StartAsync();
+        Admin = Dc.AdminConnection();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Admin?.Dispose();
+        if (Dc is not null)
+        {
+            await Dc.DisposeAsync();
+        }
+    }
+
+    public Dictionary<string, object> Settings(string security = "ldaps") => new()
+    {
+        ["host"] = Dc.Host,
+        ["port"] = security == "ldaps" ? 636 : 389,
+        ["security"] = security,
+        ["trusted_ca_dir"] = Dc.CaDirectory,
+        ["bind_dn"] = SambaAdDc.AdministratorDn,
+        ["bind_password"] = "file:/run/secrets/ad",
+        ["flavour"] = "ad",
+        ["users"] = new Dictionary<string, object> { ["base"] = $"CN=Users,{SambaAdDc.DomainDn}" },
+        ["page_size"] = 50,
+    };
+
+    internal LdapConnector Create(Dictionary<string, object>? settings = null) =>
+        SlapdFixture.Create(settings ?? Settings(), new InMemorySecrets().With("file:/run/secrets/ad", Dc.AdministratorPassword));
+
+    public string Guid(string dn)
+    {
+        var response = (SearchResponse)Admin.SendRequest(new SearchRequest(dn, "(objectClass=*)", SearchScope.Base, "objectGUID"));
+        return new Guid((byte[])response.Entries[0].Attributes["objectGUID"].GetValues(typeof(byte[]))[0]).ToString();
+    }
+
+    public string Read(string dn, string attribute)
+    {
+        var response = (SearchResponse)Admin.SendRequest(new SearchRequest(dn, "(objectClass=*)", SearchScope.Base, attribute));
+        var entry = response.Entries[0];
+        return entry.Attributes.Contains(attribute) ? (string)entry.Attributes[attribute].GetValues(typeof(string))[0] : string.Empty;
+    }
+
+    public string[] Members(string groupDn)
+    {
+        var response = (SearchResponse)Admin.SendRequest(new SearchRequest(groupDn, "(objectClass=*)", SearchScope.Base, "member"));
+        var entry = response.Entries[0];
+        return entry.Attributes.Contains("member") ? entry.Attributes["member"].GetValues(typeof(string)).Cast<string>().ToArray() : [];
+    }
+}
+
+[CollectionDefinition(Name)]
+[UnsupportedOSPlatform("windows")]
+public sealed class SambaCollection : ICollectionFixture<SambaFixture>
+{
+    public const string Name = "samba-ad";
+}
+
+[Collection(SambaCollection.Name)]
+[UnsupportedOSPlatform("windows")]
+public sealed class ActiveDirectoryTests(SambaFixture fixture)
+{
+    private const string Password = "Us3r-Pass-word!";
+
+    [Fact]
+    public async Task ExecuteAsync_DisableThenRestore_FlipsOnlyAccountDisableBit()
+    {
+        // 0x10200: NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD; disable must give 0x10202, restore 0x10200.
+        var name = Some.Name("d");
+        var dn = fixture.Dc.AddUser(fixture.Admin, name, Password, userAccountControl: 0x10200);
+        using var connector = fixture.Create();
+        var id = fixture.Guid(dn);
+        Assert.True(fixture.Dc.CanBind(dn, Password));
+
+        var disable = Some.Action(ActionKind.DisableAccount, id);
+        var disabled = await connector.ExecuteAsync(disable, CancellationToken.None);
+        var disabledReadBack = await connector.ReadBackAsync(disable, CancellationToken.None);
+        var again = await connector.ExecuteAsync(disable, CancellationToken.None);
+
+        Assert.Equal("66048", disabled.Before["userAccountControl"]);
+        Assert.Equal("66050", fixture.Read(dn, "userAccountControl"));
+        Assert.True(disabledReadBack.Confirmed);
+        Assert.True(again.AlreadyInState);
+        Assert.False(fixture.Dc.CanBind(dn, Password));
+
+        var enable = Some.Action(ActionKind.EnableAccount, id, parameters: new Dictionary<string, string> { ["before"] = CoreJson.Serialize(disabled.Before) });
+        await connector.ExecuteAsync(enable, CancellationToken.None);
+
+        Assert.True((await connector.ReadBackAsync(enable, CancellationToken.None)).Confirmed);
+        Assert.Equal("66048", fixture.Read(dn, "userAccountControl"));
+        Assert.True(fixture.Dc.CanBind(dn, Password));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_RemoveEntitlement_RemovesFromGroupSideAndNonMemberIsAlreadyInState()
+    {
+        var user = fixture.Dc.AddUser(fixture.Admin, Some.Name("m"), Password);
+        var other = fixture.Dc.AddUser(fixture.Admin, Some.Name("m"), Password);
+        var group = fixture.Dc.AddGroup(fixture.Admin, Some.Name("g"), user, other);
+        using var connector = fixture.Create();
+        var id = fixture.Guid(user);
+
+        var remove = Some.Action(ActionKind.RemoveEntitlement, id, group);
+        var first = await connector.ExecuteAsync(remove, CancellationToken.None);
+        var readBack = await connector.ReadBackAsync(remove, CancellationToken.None);
+        var second = await connector.ExecuteAsync(remove, CancellationToken.None);
+
+        Assert.False(first.AlreadyInState);
+        Assert.True(readBack.Confirmed);
+        Assert.True(second.AlreadyInState);
+        Assert.Equal([other], fixture.Members(group));
+
+        var add = Some.Action(ActionKind.AddEntitlement, id, group);
+        await connector.ExecuteAsync(add, CancellationToken.None);
+        Assert.True((await connector.ReadBackAsync(add, CancellationToken.None)).Confirmed);
+        Assert.Equal(2, fixture.Members(group).Length);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ResetPasswordOverLdaps_OldPasswordNoLongerBinds()
+    {
+        var dn = fixture.Dc.AddUser(fixture.Admin, Some.Name("r"), Password);
+        using var connector = fixture.Create();
+        var reset = Some.Action(ActionKind.ResetPassword, fixture.Guid(dn));
+
+        var result = await connector.ExecuteAsync(reset, CancellationToken.None);
+
+        Assert.True((await connector.ReadBackAsync(reset, CancellationToken.None)).Confirmed);
+        Assert.True(long.Parse(result.After["pwdLastSet"], CultureInfo.InvariantCulture) > long.Parse(result.Before["pwdLastSet"], CultureInfo.InvariantCulture));
+        Assert.False(fixture.Dc.CanBind(dn, Password));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_DeleteAccount_GoneAndRepeatIsAlreadyInState()
+    {
+        var dn = fixture.Dc.AddUser(fixture.Admin, Some.Name("x"), Password);
+        using var connector = fixture.Create();
+        var delete = Some.Action(ActionKind.DeleteAccount, fixture.Guid(dn));
+
+        Assert.False((await connector.ExecuteAsync(delete, CancellationToken.None)).AlreadyInState);
+        Assert.True((await connector.ReadBackAsync(delete, CancellationToken.None)).Confirmed);
+        Assert.True((await connector.ExecuteAsync(delete, CancellationToken.None)).AlreadyInState);
+    }
+
+    [Fact]
+    public async Task DiscoverAsync_OverStartTls_ObjectGuidIdsMembershipsAndDomainAdminsPrivileged()
+    {
+        var name = Some.Name("s");
+        var user = fixture.Dc.AddUser(fixture.Admin, name, Password, mail: $"{name}@example.org");
+        var group = fixture.Dc.AddGroup(fixture.Admin, Some.Name("g"), user);
+        var settings = fixture.Settings("starttls");
+        settings["page_size"] = 3;
+        using var connector = fixture.Create(settings);
+
+        var found = new List<DiscoveredObject>();
+        await foreach (var o in connector.DiscoverAsync(new DiscoveryRequest(null), CancellationToken.None))
+        {
+            found.Add(o);
+        }
+
+        var account = found.OfType<DiscoveredAccount>().Single(a => a.UserName == name);
+        Assert.Equal(fixture.Guid(user), account.ExternalId);
+        Assert.Equal($"{name}@example.org", account.Email);
+        Assert.Equal(name, account.Attributes["sAMAccountName"]);
+        Assert.True(account.Enabled);
+        Assert.Contains(found.OfType<DiscoveredMembership>(), m => m.AccountExternalId == account.ExternalId && m.EntitlementExternalId == group);
+        Assert.True(found.OfType<DiscoveredEntitlement>().Single(e => e.Name == "Domain Admins").Privileged);
+        Assert.False(found.OfType<DiscoveredEntitlement>().Single(e => e.ExternalId == group).Privileged);
+        Assert.Contains(found.OfType<DiscoveredMembership>(), m => m.EntitlementExternalId.StartsWith("CN=Domain Admins,", StringComparison.Ordinal));
+        Assert.True(found.OfType<DiscoveredAccount>().Count() > 3, "more accounts than one page of 3");
+    }
+}

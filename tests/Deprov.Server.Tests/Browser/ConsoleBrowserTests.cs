@@ -1,0 +1,104 @@
+using Microsoft.Playwright;
+
+namespace Deprov.Server.Tests.Browser;
+
+/// <summary>
+/// The console in a real browser: Debian's Chromium driven by Playwright (its bundled node; no browser download).
+/// Screenshots of the main pages go to artifacts/test-results/screenshots/.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class ConsoleBrowserTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private static readonly string[] ChromiumArgs =
+        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+    private readonly ServerFixture _server;
+
+    public ConsoleBrowserTests(ServerFixture server) => _server = server;
+
+    private static string ScreenshotDir()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Deprov.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        var path = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "artifacts", "test-results", "screenshots");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    private async Task SignInAsync(IPage page, string user)
+    {
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/login").ToString());
+        await page.FillAsync("#user", user);
+        await page.FillAsync("#password", ServerFixture.Password);
+        await page.ClickAsync("button[type=submit].primary");
+        await page.WaitForURLAsync(u => !u.Contains("/login", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Console_OffboardWatchLiveCompleteTaskExportAndRefuseAdmin()
+    {
+        Assert.True(File.Exists(Chromium), $"Chromium is missing at {Chromium}: run 'apt-get install chromium' (listed in eng/apt-packages.txt; ./test.sh installs it).");
+        var shots = ScreenshotDir();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Args = ChromiumArgs, Headless = true });
+        var person = _server.Company.People[5].Id;
+
+        // Operator-level work as admin: sign in, see the dashboard, submit a termination, watch the case live.
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1366, Height = 900 }, AcceptDownloads = true });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout(60_000);
+        await SignInAsync(page, "admin");
+        Assert.Equal("Dashboard", await page.TextContentAsync("h1"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "dashboard.png"), FullPage = true });
+
+        await page.GotoAsync(new Uri(_server.BaseAddress, $"/people/{person}").ToString());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "person.png"), FullPage = true });
+        await page.ClickAsync("#offboard");
+        await page.SelectOptionAsync("#kind", "leave");
+        await page.ClickAsync("#submit-event");
+        await page.WaitForURLAsync(u => u.Contains("/cases/", StringComparison.Ordinal));
+        var caseId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        await page.WaitForFunctionAsync("() => document.getElementById('cut-verified').textContent.trim() !== '—'");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "case.png"), FullPage = true });
+
+        // The manual task of the case, completed from the queue with the keyboard-reachable form.
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/tasks").ToString());
+        var row = page.Locator("tr", new PageLocatorOptions { Has = page.Locator($"a[href='/cases/{caseId}']") });
+        await row.First.Locator("input[name=note]").FillAsync("done in the browser test");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "tasks.png"), FullPage = true });
+        await row.First.Locator("button[type=submit]").ClickAsync();
+        await page.WaitForURLAsync(u => u.EndsWith("/tasks", StringComparison.Ordinal));
+        Assert.Equal(0, await page.Locator($"a[href='/cases/{caseId}']").CountAsync());
+        await page.GotoAsync(new Uri(_server.BaseAddress, $"/cases/{caseId}").ToString());
+        // Every automated step and the manual task are done: verified, or scheduled when deletes after retention remain.
+        await page.WaitForFunctionAsync("() => ['verified', 'scheduled'].includes(document.getElementById('case-status').textContent)");
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/systems").ToString());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "systems.png"), FullPage = true });
+        await context.CloseAsync();
+
+        // An auditor exports evidence and is refused the admin page.
+        var auditorContext = await browser.NewContextAsync(new BrowserNewContextOptions { AcceptDownloads = true });
+        var auditor = await auditorContext.NewPageAsync();
+        auditor.SetDefaultTimeout(60_000);
+        await SignInAsync(auditor, "auditor");
+        await auditor.GotoAsync(new Uri(_server.BaseAddress, $"/audit?person={person}").ToString());
+        await auditor.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "audit.png"), FullPage = true });
+        var download = await auditor.RunAndWaitForDownloadAsync(() => auditor.ClickAsync("#export-csv"));
+        var file = Path.Combine(shots, $"evidence-{person}.csv");
+        await download.SaveAsAsync(file);
+        Assert.Contains(caseId, await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+        Assert.Equal(0, await auditor.Locator("nav a[href='/admin']").CountAsync());
+
+        var refused = await auditor.GotoAsync(new Uri(_server.BaseAddress, "/admin").ToString());
+        Assert.Equal(403, refused!.Status);
+        Assert.Contains("403 Forbidden", await auditor.TextContentAsync("h1") ?? string.Empty, StringComparison.Ordinal);
+        await auditor.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "auditor-refused-admin.png") });
+        await auditorContext.CloseAsync();
+    }
+}

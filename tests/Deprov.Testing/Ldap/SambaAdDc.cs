@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.DirectoryServices.Protocols;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+
+namespace Deprov.Testing.Ldap;
+
+/// <summary>
+/// A real Active Directory domain controller: Debian's <c>samba-ad-dc</c> provisions <c>DEPROV.TEST</c> into a temp
+/// folder (about 5-8 s) and serves LDAP on 127.0.0.1:389 and LDAPS on 127.0.0.1:636 with a certificate issued by a CA
+/// made for this run (<see cref="CaDirectory"/> holds it, hashed for libldap). Only the LDAP service runs.
+/// </summary>
+/// <remarks>
+/// Needs root and free ports 389/636 on 127.0.0.1 (samba cannot listen on another port). Start it once per test run.
+/// Simple binds over plain LDAP are allowed (<c>ldap server require strong auth = no</c>); password writes need LDAPS.
+/// </remarks>
+[UnsupportedOSPlatform("windows")]
+public sealed class SambaAdDc : IAsyncDisposable
+{
+    public const string Realm = "DEPROV.TEST";
+    public const string DomainDn = "DC=deprov,DC=test";
+    public const string AdministratorDn = "CN=Administrator,CN=Users," + DomainDn;
+    private const string Install = "install it with: apt-get install -y samba samba-ad-dc openssl (the list is in eng/apt-packages.txt)";
+
+    private Process? _process;
+
+    private SambaAdDc(string directory) => Directory = directory;
+
+    public string Directory { get; }
+
+    public string Host => "127.0.0.1";
+
+    public string AdministratorPassword { get; } = "Adm-" + Guid.NewGuid().ToString("N")[..12] + "!9a";
+
+    /// <summary>A folder with the test CA certificate, hashed (<c>openssl rehash</c>) for <c>TrustedCertificatesDirectory</c>.</summary>
+    public string CaDirectory => Path.Combine(Directory, "ca");
+
+    public static async Task<SambaAdDc> StartAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var binary in new[] { "/usr/bin/samba-tool", "/usr/sbin/samba", "/usr/bin/openssl" })
+        {
+            if (!File.Exists(binary))
+            {
+                throw new InvalidOperationException($"{binary} is missing: {Install}.");
+            }
+        }
+
+        if (!string.Equals(Environment.UserName, "root", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"samba-ad-dc must run as root (current user: {Environment.UserName}); run the AD tests as root, as CI does.");
+        }
+
+        foreach (var port in new[] { 389, 636 })
+        {
+            if (IsListening(port))
+            {
+                throw new InvalidOperationException($"Port {port} on 127.0.0.1 is already in use (a system slapd or samba?); stop it (service slapd stop) so the test domain controller can listen there.");
+            }
+        }
+
+        var dir = Path.Combine(Path.GetTempPath(), "deprov-samba-" + Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(dir);
+        var dc = new SambaAdDc(dir);
+        try
+        {
+            await dc.ProvisionAsync(cancellationToken);
+            await dc.StartProcessAsync(cancellationToken);
+            return dc;
+        }
+        catch
+        {
+            await dc.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task ProvisionAsync(CancellationToken cancellationToken)
+    {
+        await SlapdServer.RunAsync("/usr/bin/samba-tool",
+        [
+            "domain", "provision", $"--realm={Realm}", "--domain=DEPROV", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
+            $"--adminpass={AdministratorPassword}", $"--targetdir={Directory}", "--host-name=dc1",
+            "--option=interfaces=lo", "--option=bind interfaces only=yes",
+        ], null, cancellationToken);
+
+        var tls = Path.Combine(Directory, "tls");
+        System.IO.Directory.CreateDirectory(tls);
+        System.IO.Directory.CreateDirectory(CaDirectory);
+        System.IO.Directory.CreateDirectory(Path.Combine(Directory, "run"));
+        await SlapdServer.RunAsync("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{tls}/ca.key", "-out", $"{tls}/ca.pem", "-days", "2", "-subj", "/CN=Deprov Test CA"], null, cancellationToken);
+        await SlapdServer.RunAsync("/usr/bin/openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{tls}/key.pem", "-out", $"{tls}/server.csr", "-subj", "/CN=dc1.deprov.test"], null, cancellationToken);
+        await File.WriteAllTextAsync($"{tls}/ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:dc1.deprov.test\n", cancellationToken);
+        await SlapdServer.RunAsync("/usr/bin/openssl", ["x509", "-req", "-in", $"{tls}/server.csr", "-CA", $"{tls}/ca.pem", "-CAkey", $"{tls}/ca.key", "-CAcreateserial", "-out", $"{tls}/cert.pem", "-days", "2", "-extfile", $"{tls}/ext.cnf"], null, cancellationToken);
+        File.SetUnixFileMode($"{tls}/key.pem", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Copy($"{tls}/ca.pem", Path.Combine(CaDirectory, "ca.pem"));
+        await SlapdServer.RunAsync("/usr/bin/openssl", ["rehash", CaDirectory], null, cancellationToken);
+
+        var conf = Path.Combine(Directory, "etc", "smb.conf");
+        var text = await File.ReadAllTextAsync(conf, cancellationToken);
+        var lines = text.Split('\n').Where(l => !l.TrimStart().StartsWith("server services", StringComparison.Ordinal) && !l.TrimStart().StartsWith("log file", StringComparison.Ordinal));
+        var global = new StringBuilder()
+            .AppendLine("[global]")
+            .AppendLine($"\ttls enabled = yes\n\ttls keyfile = {tls}/key.pem\n\ttls certfile = {tls}/cert.pem\n\ttls cafile = {tls}/ca.pem")
+            .AppendLine("\tldap server require strong auth = no")
+            .AppendLine("\told password allowed period = 0")
+            .AppendLine("\tserver services = ldap")
+            .AppendLine($"\tlog file = {Directory}/log.%m")
+            .AppendLine($"\tpid directory = {Directory}/run\n\tncalrpc dir = {Directory}/run/ncalrpc\n\twinbindd socket directory = {Directory}/run/winbindd")
+            .ToString();
+        await File.WriteAllTextAsync(conf, string.Join('\n', lines).Replace("[global]\n", global, StringComparison.Ordinal), cancellationToken);
+    }
+
+    private async Task StartProcessAsync(CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("/usr/sbin/samba")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-i", "-s", Path.Combine(Directory, "etc", "smb.conf") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var output = new StringBuilder();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start samba.");
+        DataReceivedEventHandler collect = (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        process.OutputDataReceived += collect;
+        process.ErrorDataReceived += collect;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        // Polling is unavoidable: samba has no readiness signal other than accepting connections.
+        var clock = Stopwatch.StartNew();
+        while (!IsListening(636) || !IsListening(389))
+        {
+            if (process.HasExited || clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                string log;
+                lock (output)
+                {
+                    log = output.ToString();
+                }
+
+                throw new InvalidOperationException($"samba did not start serving LDAP on 127.0.0.1:389/636 (exited: {process.HasExited}): {log}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>Opens an LDAPS connection bound as Administrator (for test setup and inspection).</summary>
+    public LdapConnection AdminConnection()
+    {
+        var connection = new LdapConnection(new LdapDirectoryIdentifier(Host, 636), new NetworkCredential(AdministratorDn, AdministratorPassword), AuthType.Basic);
+        connection.SessionOptions.ProtocolVersion = 3;
+        connection.SessionOptions.SecureSocketLayer = true;
+        connection.SessionOptions.TrustedCertificatesDirectory = CaDirectory;
+        connection.SessionOptions.StartNewTlsSessionContext();
+        connection.Bind();
+        return connection;
+    }
+
+    /// <summary>Creates an enabled user (<c>userAccountControl</c> = <paramref name="userAccountControl"/>) with a password, in CN=Users.</summary>
+    public string AddUser(LdapConnection admin, string name, string password, int userAccountControl = 512, string? mail = null)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        var dn = $"CN={name},CN=Users,{DomainDn}";
+        var add = new AddRequest(dn,
+            new DirectoryAttribute("objectClass", "user"),
+            new DirectoryAttribute("sAMAccountName", name),
+            new DirectoryAttribute("mail", mail ?? $"{name}@deprov.test"),
+            new DirectoryAttribute("unicodePwd", Encoding.Unicode.GetBytes($"\"{password}\"")));
+        admin.SendRequest(add);
+        admin.SendRequest(new ModifyRequest(dn, DirectoryAttributeOperation.Replace, "userAccountControl", userAccountControl.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return dn;
+    }
+
+    public string AddGroup(LdapConnection admin, string name, params string[] memberDns)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        var dn = $"CN={name},CN=Users,{DomainDn}";
+        var attributes = new List<DirectoryAttribute> { new("objectClass", "group"), new("sAMAccountName", name) };
+        if (memberDns.Length > 0)
+        {
+            attributes.Add(new DirectoryAttribute("member", memberDns));
+        }
+
+        admin.SendRequest(new AddRequest(dn, [.. attributes]));
+        return dn;
+    }
+
+    /// <summary>Tries a simple bind over LDAPS; true when the server accepted the credentials.</summary>
+    public bool CanBind(string dn, string password)
+    {
+        using var connection = new LdapConnection(new LdapDirectoryIdentifier(Host, 636), new NetworkCredential(dn, password), AuthType.Basic);
+        connection.SessionOptions.ProtocolVersion = 3;
+        connection.SessionOptions.SecureSocketLayer = true;
+        connection.SessionOptions.TrustedCertificatesDirectory = CaDirectory;
+        connection.SessionOptions.StartNewTlsSessionContext();
+        try
+        {
+            connection.Bind();
+            return true;
+        }
+        catch (LdapException ex) when (ex.ErrorCode == 49)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless once the process is gone.
+        }
+    }
+
+    private static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
