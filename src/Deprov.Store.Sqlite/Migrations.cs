@@ -136,5 +136,9 @@ internal static class Migrations
             CREATE INDEX cases_verified ON cases(cut_verified_at) WHERE cut_verified_at IS NOT NULL;
             CREATE INDEX audit_case ON audit(case_id) WHERE case_id IS NOT NULL;
             """),
+        (4, """
+            -- How many steps hard-require this one (-1: not counted, rows planned before this version).
+            ALTER TABLE steps ADD COLUMN dependents INTEGER NOT NULL DEFAULT -1;
+            """),
     ];
 }

@@ -100,9 +100,9 @@ public sealed partial class SqliteStore
             using var insertCase = Prepared(c, tx, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
             using var insertStep = Prepared(c, tx,
-                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase) " +
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19,$20)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20");
+                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase, dependents) " +
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19,$20,$21)",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21");
             using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
             using var insertTask = PrepareTaskInsert(c, tx);
             using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
@@ -126,13 +126,14 @@ public sealed partial class SqliteStore
 
                 // A step waits for its hard requirements and for every step of the previous phase of its stage.
                 var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+                var dependents = plan.Dependencies.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
                 var phaseSizes = plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)).ToDictionary(g => g.Key, g => g.Count());
                 foreach (var s in plan.Steps)
                 {
                     var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? phaseSizes.GetValueOrDefault((s.Stage, s.Phase - 1)) : 0);
                     var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
                     Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
-                        s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase);
+                        s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase, dependents.GetValueOrDefault(s.Id));
                 }
 
                 foreach (var d in plan.Dependencies)
@@ -506,12 +507,16 @@ public sealed partial class SqliteStore
         private readonly SqliteCommand _block;
         private readonly SqliteCommand _unblock;
         private readonly SqliteCommand _releasePhase;
+        private SqliteCommand? _historyAccount;
+        private SqliteCommand? _updateAccount;
+        private SqliteCommand? _closeMemberships;
+        private SqliteCommand? _deleteAssignment;
 
         public StepOps(SqliteConnection c, SqliteTransaction tx)
         {
             _c = c;
             _tx = tx;
-            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
+            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase, s.dependents FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
             _releasePhase = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE case_id = $1 AND stage = $2 AND phase = $3", "$1", "$2", "$3");
             Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3 WHERE id = $4", "$1", "$2", "$3", "$4");
             Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5 WHERE id = $6", "$1", "$2", "$3", "$4", "$5", "$6");
@@ -533,7 +538,7 @@ public sealed partial class SqliteStore
             _load.Parameters[0].Value = stepId;
             using var r = _load.ExecuteReader();
             return r.Read()
-                ? new StepRow(stepId, r.GetString(0), (ActionKind)r.GetInt32(1), (StepStatus)r.GetInt32(2), SN(r, 3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8), r.GetString(9), r.GetInt32(10))
+                ? new StepRow(stepId, r.GetString(0), (ActionKind)r.GetInt32(1), (StepStatus)r.GetInt32(2), SN(r, 3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8), r.GetString(9), r.GetInt32(10), r.GetInt32(11))
                 : null;
         }
 
@@ -547,9 +552,10 @@ public sealed partial class SqliteStore
             }
 
             var deps = new List<(string Id, bool Hard)>();
-            _deps.Parameters[0].Value = row.Id;
-            using (var r = _deps.ExecuteReader())
+            if (row.Dependents != 0) // most steps have no hard dependants: skip the lookup
             {
+                _deps.Parameters[0].Value = row.Id;
+                using var r = _deps.ExecuteReader();
                 while (r.Read())
                 {
                     deps.Add((r.GetString(0), r.GetInt32(1) == 1));
@@ -619,7 +625,8 @@ public sealed partial class SqliteStore
                     break;
                 case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
                     CloseMemberships(row.AccountId, row.EntitlementId, at);
-                    Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $a AND entitlement_id = $e", ("$a", row.AccountId), ("$e", row.EntitlementId));
+                    _deleteAssignment ??= Prepared(_c, _tx, "DELETE FROM assignments WHERE account_id = $1 AND entitlement_id = $2", "$1", "$2");
+                    Run(_deleteAssignment, row.AccountId, row.EntitlementId);
                     break;
                 case ActionKind.AddEntitlement or ActionKind.AssignLicence:
                     Exec(_c, _tx, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at, since) VALUES ($a, $e, $s, NULL, $at)",
@@ -656,15 +663,20 @@ public sealed partial class SqliteStore
         /// <summary>A verified status change closes the account's status interval in the access history and opens the next.</summary>
         private void SetAccountStatus(string? accountId, AccountStatus status, DateTimeOffset at)
         {
-            Exec(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT id, NULL, system_id, person_id, status, since, $at FROM accounts WHERE id = $id AND status != $s", ("$id", accountId), ("$s", (int)status), ("$at", T(at)));
-            Exec(_c, _tx, "UPDATE accounts SET status = $s, since = $at WHERE id = $id AND status != $s", ("$s", (int)status), ("$id", accountId), ("$at", T(at)));
+            _historyAccount ??= Prepared(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
+                "SELECT id, NULL, system_id, person_id, status, since, $3 FROM accounts WHERE id = $1 AND status != $2", "$1", "$2", "$3");
+            _updateAccount ??= Prepared(_c, _tx, "UPDATE accounts SET status = $2, since = $3 WHERE id = $1 AND status != $2", "$1", "$2", "$3");
+            Run(_historyAccount, accountId, (int)status, T(at));
+            Run(_updateAccount, accountId, (int)status, T(at));
         }
 
-        private void CloseMemberships(string? accountId, string? entitlementId, DateTimeOffset at) =>
-            Exec(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT x.account_id, x.entitlement_id, a.system_id, a.person_id, 0, x.since, $at FROM assignments x JOIN accounts a ON a.id = x.account_id " +
-                "WHERE x.account_id = $a AND ($e IS NULL OR x.entitlement_id = $e)", ("$a", accountId), ("$e", entitlementId), ("$at", T(at)));
+        private void CloseMemberships(string? accountId, string? entitlementId, DateTimeOffset at)
+        {
+            _closeMemberships ??= Prepared(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
+                "SELECT x.account_id, x.entitlement_id, a.system_id, a.person_id, 0, x.since, $3 FROM assignments x JOIN accounts a ON a.id = x.account_id " +
+                "WHERE x.account_id = $1 AND ($2 IS NULL OR x.entitlement_id = $2)", "$1", "$2", "$3");
+            Run(_closeMemberships, accountId, entitlementId, T(at));
+        }
 
         public void Dispose()
         {
@@ -676,10 +688,14 @@ public sealed partial class SqliteStore
             _block.Dispose();
             _unblock.Dispose();
             _releasePhase.Dispose();
+            _historyAccount?.Dispose();
+            _updateAccount?.Dispose();
+            _closeMemberships?.Dispose();
+            _deleteAssignment?.Dispose();
             InsertTask.Dispose();
         }
     }
 
     private sealed record StepRow(string Id, string CaseId, ActionKind Action, StepStatus Status, string? AccountId, string? EntitlementId,
-        string? DeviceId, string? CredentialId, string? Parameters, string PersonId, string Stage, int Phase);
+        string? DeviceId, string? CredentialId, string? Parameters, string PersonId, string Stage, int Phase, int Dependents);
 }
