@@ -23,27 +23,7 @@ public sealed class EngineLeaverTests
             ["unix"] = ("posixGroup", [0, 1]),
         });
         var server = _slapd.Server;
-        var variable = "DEPROV_E2E_LDAP_PASSWORD";
-        Environment.SetEnvironmentVariable(variable, server.ServicePassword);
-        var yaml = $$"""
-            systems:
-              - id: corp-ldap
-                kind: ldap
-                role: directory
-                risk: high
-                correlate: [attribute:employeeNumber]
-                settings:
-                  host: {{server.Host}}
-                  port: {{server.Port}}
-                  security: none
-                  bind_dn: "{{SlapdServer.ServiceDn}}"
-                  bind_password: env:{{variable}}
-                  flavour: openldap
-                  users: { base: "{{tree.People}}" }
-                  groups: { base: "{{tree.Groups}}" }
-                  correlate_attribute: employeeNumber
-                  privileged_groups: [admins]
-            """;
+        var yaml = _slapd.SystemsYaml(tree, "DEPROV_E2E_LDAP_PASSWORD", "attribute:employeeNumber");
         var env = await TestEnvironment.CreateAsync(yaml, factories: [new LdapConnectorFactory()]);
         await using var _ = env;
         var people = Enumerable.Range(0, 3).Select(i => new Person($"E{i:D5}", $"u{i:D5}@{tree.Ou}.example.com", $"User {i}", null, "Engineering", "Engineer", "Paris",

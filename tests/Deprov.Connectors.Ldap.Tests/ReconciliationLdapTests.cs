@@ -27,27 +27,7 @@ public sealed class ReconciliationLdapTests
             ["admins"] = ("groupOfUniqueNames", [0, 2]),
         });
         var server = _slapd.Server;
-        var variable = "DEPROV_RECON_LDAP_PASSWORD";
-        Environment.SetEnvironmentVariable(variable, server.ServicePassword);
-        var yaml = $$"""
-            systems:
-              - id: corp-ldap
-                kind: ldap
-                role: directory
-                risk: high
-                correlate: [employee_id]
-                settings:
-                  host: {{server.Host}}
-                  port: {{server.Port}}
-                  security: none
-                  bind_dn: "{{SlapdServer.ServiceDn}}"
-                  bind_password: env:{{variable}}
-                  flavour: openldap
-                  users: { base: "{{tree.People}}" }
-                  groups: { base: "{{tree.Groups}}" }
-                  correlate_attribute: employeeNumber
-                  privileged_groups: [admins]
-            """;
+        var yaml = _slapd.SystemsYaml(tree, "DEPROV_RECON_LDAP_PASSWORD", "employee_id");
         var env = await TestEnvironment.CreateAsync(yaml, factories: [new LdapConnectorFactory()]);
         await using var _ = env;
         Person P(int i, PersonStatus status) => new($"E{i:D5}", $"u{i:D5}@{tree.Ou}.example.com", $"User {i}", null, "Engineering", "Engineer", "Paris",

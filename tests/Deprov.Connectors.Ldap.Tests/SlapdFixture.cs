@@ -22,6 +22,34 @@ public sealed class SlapdFixture : IAsyncLifetime
 
     public Dictionary<string, object> SettingsFor(Some.Tree tree, string bindDn = SlapdServer.ServiceDn) => SettingsFor(Server, tree, bindDn);
 
+    /// <summary>
+    /// A <c>deprov.yaml</c> systems block with this slapd as the directory (<c>kind: ldap</c>, id <c>corp-ldap</c>) over
+    /// <paramref name="tree"/>; the bind password is put in environment variable <paramref name="variable"/>.
+    /// </summary>
+    public string SystemsYaml(Some.Tree tree, string variable, string correlate)
+    {
+        Environment.SetEnvironmentVariable(variable, Server.ServicePassword);
+        return $$"""
+            systems:
+              - id: corp-ldap
+                kind: ldap
+                role: directory
+                risk: high
+                correlate: [{{correlate}}]
+                settings:
+                  host: {{Server.Host}}
+                  port: {{Server.Port}}
+                  security: none
+                  bind_dn: "{{SlapdServer.ServiceDn}}"
+                  bind_password: env:{{variable}}
+                  flavour: openldap
+                  users: { base: "{{tree.People}}" }
+                  groups: { base: "{{tree.Groups}}" }
+                  correlate_attribute: employeeNumber
+                  privileged_groups: [admins]
+            """;
+    }
+
     public static Dictionary<string, object> SettingsFor(SlapdServer server, Some.Tree tree, string bindDn = SlapdServer.ServiceDn) => new()
     {
         ["host"] = server.Host,
