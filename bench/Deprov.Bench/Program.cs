@@ -31,11 +31,3 @@ Console.CancelKeyPress += (_, e) =>
 };
 return await bench.Run(args[1..], cts.Token);
 
-namespace Deprov.Bench
-{
-    /// <summary>Marker for the bench namespace.</summary>
-    internal static class BenchInfo
-    {
-        public const string Name = "deprov-bench";
-    }
-}

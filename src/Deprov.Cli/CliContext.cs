@@ -4,6 +4,7 @@ using System.Text.Json;
 using Deprov.Connectors.Sandbox;
 using Deprov.Core;
 using Deprov.Core.Connectors;
+using Deprov.Core.Model;
 using Deprov.Hosting;
 using Deprov.Hosting.Configuration;
 using Deprov.Hosting.Execution;
@@ -83,7 +84,7 @@ public sealed class CliContext
 
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
-            return EndOfDay(date, timeZone);
+            return HrDates.EndOfLastDay(date, timeZone);
         }
 
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
@@ -92,13 +93,6 @@ public sealed class CliContext
         }
 
         throw new ValidationException([new ValidationError(null, null, option, $"'{text}' is not a date or time.", "write 'now', a date like 2026-12-31, or 2026-12-31T17:00:00+01:00.")]);
-    }
-
-    public static DateTimeOffset EndOfDay(DateOnly date, string timeZone)
-    {
-        var tz = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var found) ? found : TimeZoneInfo.Utc;
-        var local = date.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
-        return new DateTimeOffset(local, tz.GetUtcOffset(local)).ToUniversalTime();
     }
 
     /// <summary>Runs a command body, mapping errors to exit codes and clear messages (never a stack trace for bad input).</summary>
@@ -111,7 +105,7 @@ public sealed class CliContext
         catch (ValidationException ex)
         {
             await System.Console.Error.WriteLineAsync($"error: {ex.Message}");
-            return ex.Message.Contains("There is no", StringComparison.Ordinal) ? ExitCodes.NotFound : ExitCodes.InvalidInput;
+            return ex is NotFoundException ? ExitCodes.NotFound : ExitCodes.InvalidInput;
         }
         catch (StoreException ex)
         {

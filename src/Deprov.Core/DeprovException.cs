@@ -66,6 +66,15 @@ public class ValidationException : DeprovException
         errors.Count == 1 ? errors[0].ToString() : $"{errors.Count} problems:\n" + string.Join('\n', errors.Select(e => "  - " + e));
 }
 
+/// <summary>The input names something that does not exist (a person, a case, a task, a system, a file).</summary>
+public class NotFoundException : ValidationException
+{
+    public NotFoundException(string message)
+        : base(message)
+    {
+    }
+}
+
 /// <summary>One problem in some input: where it is, what is wrong, and how to fix it.</summary>
 /// <param name="File">File name, when the input came from a file.</param>
 /// <param name="Line">1-based line number, when known.</param>

@@ -416,7 +416,7 @@ public sealed partial class SqliteStore
                 else
                 {
                     Run(ops.Finish, (int)done.Status, T(done.At), done.Before, done.After, done.Error, done.StepId);
-                    ops.AfterFinish(row, done.Status, now, done.At);
+                    ops.AfterFinish(row, done.Status, done.At);
                 }
 
                 if (done.Task is not null)
@@ -543,7 +543,7 @@ public sealed partial class SqliteStore
         }
 
         /// <summary>Applies a finished step to the inventory and to its dependants.</summary>
-        public void AfterFinish(StepRow row, StepStatus status, DateTimeOffset now, DateTimeOffset at)
+        public void AfterFinish(StepRow row, StepStatus status, DateTimeOffset at)
         {
             var wasFailure = row.Status is StepStatus.Failed or StepStatus.Unconfirmed or StepStatus.Blocked;
             if (status is StepStatus.Verified)
@@ -605,7 +605,6 @@ public sealed partial class SqliteStore
                 }
             }
 
-            _ = now;
         }
 
         private void ApplyToInventory(StepRow row, DateTimeOffset at)

@@ -340,7 +340,7 @@ public sealed partial class SqliteStore
         {
             if (GetPerson(c, tx, link.PersonId) is null)
             {
-                throw new ValidationException($"There is no person '{link.PersonId}'. Check the HR id with 'deprov person <id>'.");
+                throw new NotFoundException($"There is no person '{link.PersonId}'. Check the HR id with 'deprov person <id>'.");
             }
 
             Exec(c, tx, "INSERT OR REPLACE INTO correlation_links(system_id, external_id, person_id, linked_by, linked_at) VALUES ($s,$x,$p,$by,$at)",

@@ -66,7 +66,7 @@ public sealed partial class SqliteStore
             {
                 if (!r.Read())
                 {
-                    throw new ValidationException($"There is no task '{taskId}'. List open tasks with 'deprov tasks'.");
+                    throw new NotFoundException($"There is no task '{taskId}'. List open tasks with 'deprov tasks'.");
                 }
 
                 task = ReadTask(r);
@@ -90,7 +90,7 @@ public sealed partial class SqliteStore
                 if (row is not null && row.Status is not (StepStatus.Verified or StepStatus.DoneManually or StepStatus.Cancelled or StepStatus.Skipped))
                 {
                     Run(ops.Finish, (int)StepStatus.DoneManually, T(now), null, null, null, task.StepId);
-                    ops.AfterFinish(row, StepStatus.DoneManually, now, now);
+                    ops.AfterFinish(row, StepStatus.DoneManually, now);
                     audit.Add(new AuditEntry(now, completedBy, row.Action.ToSnake(), null, task.Title, task.PersonId, task.CaseId, task.StepId,
                         row.Status.Snake(), StepStatus.DoneManually.Snake(), "done_manually", note));
                 }

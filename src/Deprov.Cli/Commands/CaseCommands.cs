@@ -70,7 +70,7 @@ public static class CaseCommands
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
             await using var engine = await ctx.OpenAsync(pr, ct);
-            var kase = await engine.Store.GetCaseAsync(pr.GetValue(id)!, ct) ?? throw new ValidationException($"There is no case '{pr.GetValue(id)}'. List cases with 'deprov cases'.");
+            var kase = await engine.Store.GetCaseAsync(pr.GetValue(id)!, ct) ?? throw new NotFoundException($"There is no case '{pr.GetValue(id)}'. List cases with 'deprov cases'.");
             var steps = await engine.Store.GetStepsAsync(kase.Id, ct);
             if (ctx.IsJson(pr))
             {
@@ -181,7 +181,7 @@ public static class CaseCommands
         var unknown = only.Where(s => !engine.Systems.ContainsKey(s)).ToList();
         if (unknown.Count > 0)
         {
-            throw new ValidationException($"There is no system '{unknown[0]}'. Configured systems: {string.Join(", ", engine.Systems.Keys)}.");
+            throw new NotFoundException($"There is no system '{unknown[0]}'. Configured systems: {string.Join(", ", engine.Systems.Keys)}.");
         }
 
         var service = new DiscoveryService(engine.Store, ctx.Time);

@@ -81,7 +81,7 @@ public static class DemoCommand
             ($"Involuntary termination of {involuntary.DisplayName} ({involuntary.Title}): everything, now",
                 Event(EventKind.Leave, involuntary, now, ExitReason.Involuntary, "HR ticket HR-1042: terminated for cause")),
             ($"Resignation of {resigning.DisplayName} ({resigning.Title}) with two weeks' notice: privileged access now, the rest on the last day",
-                Event(EventKind.Leave, resigning, CliContext.EndOfDay(DateOnly.FromDateTime(now.UtcDateTime).AddDays(14), resigning.TimeZone), ExitReason.Voluntary, "resignation letter received")),
+                Event(EventKind.Leave, resigning, HrDates.EndOfLastDay(DateOnly.FromDateTime(now.UtcDateTime).AddDays(14), resigning.TimeZone), ExitReason.Voluntary, "resignation letter received")),
             ($"Contract of {contractor.DisplayName} ({contractor.Department}) ends today",
                 Event(EventKind.ContractEnd, contractor, now, ExitReason.None, "contract CT-77 ends")),
             ($"{mover.DisplayName} moves from Engineering to Sales: only what the old role granted and the new one does not",

@@ -186,7 +186,7 @@ public static class EventCommands
 
             await using var engine = await ctx.OpenAsync(pr, ct);
             var p = await engine.Store.GetPersonAsync(pr.GetValue(person)!, ct)
-                ?? throw new ValidationException($"There is no person '{pr.GetValue(person)}'. Check the id (deprov person <id>).");
+                ?? throw new NotFoundException($"There is no person '{pr.GetValue(person)}'. Check the id (deprov person <id>).");
             var now = ctx.Time.GetUtcNow();
             var e = new LifecycleEvent("E-preview", kind, p.Id, ctx.ParseWhen(pr.GetValue(effective), p.TimeZone, "--effective"), r, "cli", "preview", now,
                 pr.GetValue(dept), pr.GetValue(title));

@@ -23,7 +23,7 @@ public static class ImportCommand
             var path = pr.GetValue(file)!;
             if (!File.Exists(path))
             {
-                throw new ValidationException($"There is no file '{path}'.");
+                throw new NotFoundException($"There is no file '{path}'.");
             }
 
             await using var engine = await ctx.OpenAsync(pr, ct);

@@ -29,7 +29,7 @@ public static class InfoCommands
             var maps = await engine.Store.GetAccessMapsAsync([pr.GetValue(id)!], ct);
             if (maps.Count == 0)
             {
-                throw new ValidationException($"There is no person '{pr.GetValue(id)}'. Check the HR id; 'deprov status' lists parked events for unknown people.");
+                throw new NotFoundException($"There is no person '{pr.GetValue(id)}'. Check the HR id; 'deprov status' lists parked events for unknown people.");
             }
 
             var cases = await engine.Store.ListCasesAsync(new CaseQuery(pr.GetValue(id)), ct);
@@ -196,7 +196,7 @@ public static class InfoCommands
             await using var engine = await ctx.OpenAsync(pr, ct);
             if (await engine.Store.GetPersonAsync(pr.GetValue(person)!, ct) is null)
             {
-                throw new ValidationException($"There is no person '{pr.GetValue(person)}'.");
+                throw new NotFoundException($"There is no person '{pr.GetValue(person)}'.");
             }
 
             var service = new AuditService(engine.Store, ctx.Time);

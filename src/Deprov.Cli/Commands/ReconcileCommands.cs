@@ -132,7 +132,7 @@ public static class ReconcileCommands
             var sys = pr.GetValue(system)!;
             if (!engine.Systems.ContainsKey(sys))
             {
-                throw new ValidationException($"There is no system '{sys}'. Configured: {string.Join(", ", engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
+                throw new NotFoundException($"There is no system '{sys}'. Configured: {string.Join(", ", engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
             }
 
             var actor = ctx.Actor(pr);
@@ -203,7 +203,7 @@ public static class ReconcileCommands
             var id = pr.GetValue(person)!;
             if (await engine.Store.GetPersonAsync(id, ct) is null)
             {
-                throw new ValidationException($"There is no person '{id}'. Check the HR id.");
+                throw new NotFoundException($"There is no person '{id}'. Check the HR id.");
             }
 
             var when = ctx.ParseWhen(pr.GetValue(at), "UTC", "--at");

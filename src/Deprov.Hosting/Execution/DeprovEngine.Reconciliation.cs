@@ -41,7 +41,11 @@ public sealed partial class DeprovEngine
             var plan = _planner.PlanRemediation(e, map, targets, caseId, now);
             plans.Add(plan);
             audit.Add(new AuditEntry(now, actor, "case_planned", null, caseId, map.Person.Id, caseId, null, null,
-                $"{{\"steps\":{plan.Steps.Count},\"rule\":\"reconciliation\",\"findings\":\"{string.Join(',', group.Select(f => f.Id))}\"}}", "ok", string.Join("; ", plan.Notes)));
+                CoreJson.Serialize(new Dictionary<string, string>
+                {
+                    ["steps"] = plan.Steps.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["rule"] = "reconciliation",
+                    ["findings"] = string.Join(',', group.Select(f => f.Id)),
+                }), "ok", string.Join("; ", plan.Notes)));
             foreach (var f in group)
             {
                 result.Add((f, caseId));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
@@ -224,7 +225,10 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         foreach (var chunk in plans.Chunk(200))
         {
             var audit = chunk.Select(p => new AuditEntry(now, "deprov", "case_planned", null, p.Plan.Case.Id, p.Event.PersonId, p.Plan.Case.Id, null, null,
-                $"{{\"steps\":{p.Plan.Steps.Count},\"rule\":\"{p.Plan.Case.PolicyRule}\",\"plan\":\"{p.Plan.Case.Plan}\"}}", "ok", string.Join("; ", p.Plan.Notes))).ToList();
+                CoreJson.Serialize(new Dictionary<string, string>
+                {
+                    ["steps"] = p.Plan.Steps.Count.ToString(CultureInfo.InvariantCulture), ["rule"] = p.Plan.Case.PolicyRule, ["plan"] = p.Plan.Case.Plan,
+                }), "ok", string.Join("; ", p.Plan.Notes))).ToList();
             await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
             foreach (var (index, e, plan) in chunk)
             {
@@ -270,7 +274,7 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     {
         var maps = await _store.GetAccessMapsAsync([e.PersonId], cancellationToken);
         var map = (maps.Count > 0 ? maps[0] : null)
-            ?? throw new ValidationException($"There is no person '{e.PersonId}'. Check the id with 'deprov person <id>' or import the HR roster first.");
+            ?? throw new NotFoundException($"There is no person '{e.PersonId}'. Check the id with 'deprov person <id>' or import the HR roster first.");
         var now = _time.GetUtcNow();
         var rule = _config.Policy.Match(e, map.Person, map.RiskTier(_config.SystemsById)) ?? _config.Policy.Rules[^1];
         return e.Kind switch
@@ -317,10 +321,12 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 
     private static AuditEntry Audit(LifecycleEvent e, string actor, string action, string outcome, string? detail) =>
         new(e.ReceivedAt, actor, action, null, e.Kind.Snake(), e.PersonId, null, null, null,
-            $"{{\"event\":\"{e.Id}\",\"kind\":\"{e.Kind.Snake()}\",\"effectiveAt\":\"{e.EffectiveAt:O}\",\"reason\":\"{e.Reason.Snake()}\",\"source\":\"{Escape(e.Source)}\"}}",
+            CoreJson.Serialize(new Dictionary<string, string>
+            {
+                ["event"] = e.Id, ["kind"] = e.Kind.Snake(), ["effectiveAt"] = e.EffectiveAt.ToString("O", CultureInfo.InvariantCulture),
+                ["reason"] = e.Reason.Snake(), ["source"] = e.Source,
+            }),
             outcome, detail);
-
-    internal static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 
     /// <summary>A short, unique, time-ordered id: <c>C-261122-8F3K2M9QX1</c>.</summary>
     public string NewId(string prefix)

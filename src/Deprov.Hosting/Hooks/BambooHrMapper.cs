@@ -1,7 +1,6 @@
 using System.Globalization;
 using Deprov.Core.Model;
 using Deprov.Core.Store;
-using Deprov.Hosting.Roster;
 
 namespace Deprov.Hosting.Hooks;
 
@@ -35,7 +34,7 @@ public static class BambooHrMapper
                 DateTimeOffset effective = now;
                 if (dateText is not null && DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
                 {
-                    effective = RosterImporter.EndOfDay(date, person?.TimeZone ?? "UTC");
+                    effective = HrDates.EndOfLastDay(date, person?.TimeZone ?? "UTC");
                 }
                 else if (dateText is not null)
                 {

@@ -49,7 +49,7 @@ public sealed class Reconciler
         {
             if (!_engine.Systems.ContainsKey(id))
             {
-                throw new ValidationException($"There is no system '{id}'. Configured: {string.Join(", ", _engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
+                throw new NotFoundException($"There is no system '{id}'. Configured: {string.Join(", ", _engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
             }
         }
 

@@ -133,21 +133,8 @@ public sealed class RosterImporter
     private static LifecycleEvent Ending(Person p, DateOnly end, ExitReason reason, DateTimeOffset now)
     {
         var kind = p.WorkerType is WorkerType.Contractor or WorkerType.Vendor ? EventKind.ContractEnd : EventKind.Leave;
-        return new LifecycleEvent(string.Empty, kind, p.Id, EndOfDay(end, p.TimeZone), reason, "roster", $"roster:{kind.Snake()}:{p.Id}:{end:yyyy-MM-dd}", now,
+        return new LifecycleEvent(string.Empty, kind, p.Id, HrDates.EndOfLastDay(end, p.TimeZone), reason, "roster", $"roster:{kind.Snake()}:{p.Id}:{end:yyyy-MM-dd}", now,
             Note: $"roster end date {end:yyyy-MM-dd}");
-    }
-
-    /// <summary>A last day worked ends at midnight after it, in the person's time zone (daylight saving included).</summary>
-    public static DateTimeOffset EndOfDay(DateOnly date, string timeZone)
-    {
-        var tz = TimeZoneInfo.TryFindSystemTimeZoneById(timeZone, out var found) ? found : TimeZoneInfo.Utc;
-        var local = date.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
-        if (tz.IsInvalidTime(local))
-        {
-            local = local.AddHours(1); // midnight skipped by a DST jump: the next valid moment
-        }
-
-        return new DateTimeOffset(local, tz.GetUtcOffset(local)).ToUniversalTime();
     }
 
     private sealed record Row(int Line, Person Person, ExitReason Reason);

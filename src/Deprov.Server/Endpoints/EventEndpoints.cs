@@ -36,7 +36,7 @@ public static class EventEndpoints
         }
         catch (ValidationException ex)
         {
-            return TypedResults.Problem(statusCode: ex.Message.Contains("There is no", StringComparison.Ordinal) ? 404 : 400, title: "The event was refused.", detail: ex.Message);
+            return TypedResults.Problem(statusCode: ex is NotFoundException ? 404 : 400, title: "The event was refused.", detail: ex.Message);
         }
         catch (UnauthorizedAccessException ex)
         {

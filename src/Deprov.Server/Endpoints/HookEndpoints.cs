@@ -3,7 +3,6 @@ using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Hosting.Execution;
 using Deprov.Hosting.Hooks;
-using Deprov.Hosting.Roster;
 using Deprov.Server.Console;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -68,7 +67,7 @@ public static class HookEndpoints
 
         var person = await engine.Store.GetPersonAsync(ev.Person, ct);
         var now = engine.Time.GetUtcNow();
-        var effective = ev.Instant ?? (ev.Date is { } d ? RosterImporter.EndOfDay(d, person?.TimeZone ?? "UTC") : now);
+        var effective = ev.Instant ?? (ev.Date is { } d ? HrDates.EndOfLastDay(d, person?.TimeZone ?? "UTC") : now);
         var result = await engine.AcceptAsync(new LifecycleEvent(string.Empty, ev.Kind, ev.Person, effective, ev.Reason, "hook:hr", "hook:" + ev.Id, default,
             ev.NewDepartment, ev.NewTitle, ev.System, ev.Note), "hook:hr", ct, personKnown: person is not null);
         var response = new HookResponse(result.Event.Id, Page.Snake(result.Outcome), result.Message);

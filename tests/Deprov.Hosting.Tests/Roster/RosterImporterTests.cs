@@ -180,5 +180,5 @@ public sealed class RosterImporterTests
     [InlineData("2026-03-08", "America/New_York", "2026-03-09T04:00:00Z")]
     [InlineData("2026-12-31", "UTC", "2027-01-01T00:00:00Z")]
     public void EndOfDay_AcrossDaylightSaving_IsLocalMidnight(string date, string tz, string expected) =>
-        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), RosterImporter.EndOfDay(DateOnly.Parse(date, System.Globalization.CultureInfo.InvariantCulture), tz));
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), HrDates.EndOfLastDay(DateOnly.Parse(date, System.Globalization.CultureInfo.InvariantCulture), tz));
 }
