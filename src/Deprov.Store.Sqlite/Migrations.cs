@@ -140,5 +140,25 @@ internal static class Migrations
             -- How many steps hard-require this one (-1: not counted, rows planned before this version).
             ALTER TABLE steps ADD COLUMN dependents INTEGER NOT NULL DEFAULT -1;
             """),
+
+        // 5: phase order through one gate per case, stage and phase. A step of phase p > 0 holds one blocker for the whole
+        // previous phase, lifted when that phase's last step finishes; before, every finishing step decremented every
+        // step of the next phase. Open cases are converted: a gate counts its phase's unfinished steps (terminal statuses:
+        // verified 3, unconfirmed 4, failed 5, blocked 7, done manually 8, skipped 9, cancelled 10), and the next phase's
+        // blockers trade the per-step count still held (unfinished steps, and blocked ones, which never released it) for
+        // the single gate.
+        (5, """
+            CREATE TABLE phase_gates(
+              case_id TEXT NOT NULL, stage TEXT NOT NULL, phase INTEGER NOT NULL, open INTEGER NOT NULL, released INTEGER NOT NULL,
+              PRIMARY KEY(case_id, stage, phase)) WITHOUT ROWID;
+            INSERT INTO phase_gates(case_id, stage, phase, open, released)
+              SELECT case_id, stage, phase, SUM(status NOT IN (3, 4, 5, 7, 8, 9, 10)), SUM(status NOT IN (3, 4, 5, 7, 8, 9, 10)) = 0
+              FROM steps WHERE phase >= 0 GROUP BY case_id, stage, phase;
+            UPDATE steps SET blockers = steps.blockers - g.unreleased + (g.open > 0)
+              FROM (SELECT case_id, stage, phase, SUM(status NOT IN (3, 4, 5, 7, 8, 9, 10)) AS open,
+                           SUM(status NOT IN (3, 4, 5, 7, 8, 9, 10) OR status = 7) AS unreleased
+                    FROM steps WHERE phase >= 0 GROUP BY case_id, stage, phase) g
+              WHERE steps.phase > 0 AND g.case_id = steps.case_id AND g.stage = steps.stage AND g.phase = steps.phase - 1;
+            """),
     ];
 }

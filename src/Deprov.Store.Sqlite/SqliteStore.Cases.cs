@@ -104,6 +104,7 @@ public sealed partial class SqliteStore
                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19,$20,$21)",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21");
             using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
+            using var insertGate = Prepared(c, tx, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES ($1,$2,$3,$4,0)", "$1", "$2", "$3", "$4");
             using var insertTask = PrepareTaskInsert(c, tx);
             using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
             var skipped = new HashSet<string>(StringComparer.Ordinal);
@@ -124,13 +125,18 @@ public sealed partial class SqliteStore
                     continue;
                 }
 
-                // A step waits for its hard requirements and for every step of the previous phase of its stage.
+                // A step waits for its hard requirements and for the gate of the previous phase of its stage (one blocker,
+                // lifted when every step of that phase has finished).
                 var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
                 var dependents = plan.Dependencies.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-                var phaseSizes = plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)).ToDictionary(g => g.Key, g => g.Count());
+                foreach (var g in plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)))
+                {
+                    Run(insertGate, k.Id, g.Key.Stage, g.Key.Phase, g.Count());
+                }
+
                 foreach (var s in plan.Steps)
                 {
-                    var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? phaseSizes.GetValueOrDefault((s.Stage, s.Phase - 1)) : 0);
+                    var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? 1 : 0);
                     var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
                     Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
                         s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase, dependents.GetValueOrDefault(s.Id));
@@ -427,9 +433,10 @@ public sealed partial class SqliteStore
                 audit.AddRange(done.Audit);
             }
 
+            using var refresher = new CaseRefresher(c, tx);
             foreach (var caseId in cases)
             {
-                RefreshCase(c, tx, caseId, now, audit);
+                refresher.Refresh(caseId, now, audit);
             }
 
             AppendAudit(c, tx, audit);
@@ -459,40 +466,82 @@ public sealed partial class SqliteStore
     /// <summary>Re-derives a case's status from its steps and records transitions worth evidence.</summary>
     private static void RefreshCase(SqliteConnection c, SqliteTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
     {
-        var kase = GetCase(c, tx, caseId);
-        if (kase is null)
+        using var refresher = new CaseRefresher(c, tx);
+        refresher.Refresh(caseId, now, audit);
+    }
+
+    /// <summary>
+    /// Re-derives cases' status from their steps, with its statements prepared once per transaction: the step commit
+    /// refreshes every case a batch touched, so compiling the tally query per case would cost more than running it.
+    /// </summary>
+    private sealed class CaseRefresher : IDisposable
+    {
+        private readonly SqliteCommand _case;
+        private readonly SqliteCommand _tally;
+        private readonly SqliteCommand _update;
+
+        public CaseRefresher(SqliteConnection c, SqliteTransaction tx)
         {
-            return;
+            // Only what the status derivation reads: the plan text (the largest column) stays on disk.
+            _case = Prepared(c, tx, "SELECT person_id, kind, status, cut_at, cut_verified_at, closed_at, status_detail FROM cases WHERE id = $c", "$c");
+            _tally = Prepared(c, tx, CaseTallySql, "$c", "$now", "$cut", "$restore");
+            _update = Prepared(c, tx, "UPDATE cases SET status = $s, cut_verified_at = $v, closed_at = $cl, status_detail = $d WHERE id = $id", "$s", "$v", "$cl", "$d", "$id");
         }
 
-        // One aggregate over the case's steps, computed inside SQLite (no per-step rows through ADO.NET).
-        CaseTally tally;
-        using (var cmd = Command(c, tx, CaseTallySql, ("$c", caseId), ("$now", T(now)), ("$cut", T(kase.CutAt)), ("$restore", kase.Kind == CaseKind.Restore ? 1 : 0)))
-        using (var r = cmd.ExecuteReader())
+        public void Refresh(string caseId, DateTimeOffset now, List<AuditEntry> audit)
         {
-            r.Read();
-            tally = new CaseTally(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), DN(r, 3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), DN(r, 8), r.GetInt32(9));
+            Case kase;
+            _case.Parameters[0].Value = caseId;
+            using (var r = _case.ExecuteReader())
+            {
+                if (!r.Read())
+                {
+                    return;
+                }
+
+                // The fields the derivation does not read (event, rule, plan, times of creation) are left empty here.
+                kase = new Case(caseId, r.GetString(0), (CaseKind)r.GetInt32(1), string.Empty, string.Empty, string.Empty, (CaseStatus)r.GetInt32(2),
+                    default, default, default, D(r.GetInt64(3)), DN(r, 4), DN(r, 5), SN(r, 6));
+            }
+
+            // One aggregate over the case's steps, computed inside SQLite (no per-step rows through ADO.NET).
+            CaseTally tally;
+            _tally.Parameters[0].Value = caseId;
+            _tally.Parameters[1].Value = T(now);
+            _tally.Parameters[2].Value = T(kase.CutAt);
+            _tally.Parameters[3].Value = kase.Kind == CaseKind.Restore ? 1 : 0;
+            using (var r = _tally.ExecuteReader())
+            {
+                r.Read();
+                tally = new CaseTally(r.GetInt32(0), r.GetInt32(1), r.GetInt32(2), DN(r, 3), r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.GetInt32(7), DN(r, 8), r.GetInt32(9));
+            }
+
+            var state = CaseProgress.Evaluate(kase, tally, now);
+            if (state.Status == kase.Status && state.CutVerifiedAt == kase.CutVerifiedAt && state.Detail == kase.StatusDetail && state.ClosedAt == kase.ClosedAt)
+            {
+                return;
+            }
+
+            Run(_update, (int)state.Status, T(state.CutVerifiedAt), T(state.ClosedAt), state.Detail, caseId);
+            if (kase.CutVerifiedAt is null && state.CutVerifiedAt is { } cut && kase.Kind != CaseKind.Restore)
+            {
+                var exposure = cut > kase.CutAt ? cut - kase.CutAt : TimeSpan.Zero;
+                audit.Add(new AuditEntry(now, "deprov", "access_cut_verified", null, kase.PersonId, kase.PersonId, caseId, null, null,
+                    $"{{\"cutAt\":\"{kase.CutAt:O}\",\"verifiedAt\":\"{cut:O}\"}}", "ok", $"exposure window {exposure.TotalMilliseconds:0} ms"));
+            }
+
+            if (state.Status != kase.Status && state.Status is CaseStatus.Verified or CaseStatus.Unverified)
+            {
+                audit.Add(new AuditEntry(now, "deprov", state.Status == CaseStatus.Verified ? "case_verified" : "case_unverified", null, kase.PersonId, kase.PersonId, caseId, null,
+                    kase.Status.Snake(), state.Status.Snake(), state.Status == CaseStatus.Verified ? "ok" : "failed", state.Detail));
+            }
         }
 
-        var state = CaseProgress.Evaluate(kase, tally, now);
-        if (state.Status == kase.Status && state.CutVerifiedAt == kase.CutVerifiedAt && state.Detail == kase.StatusDetail && state.ClosedAt == kase.ClosedAt)
+        public void Dispose()
         {
-            return;
-        }
-
-        Exec(c, tx, "UPDATE cases SET status = $s, cut_verified_at = $v, closed_at = $cl, status_detail = $d WHERE id = $id",
-            ("$s", (int)state.Status), ("$v", T(state.CutVerifiedAt)), ("$cl", T(state.ClosedAt)), ("$d", state.Detail), ("$id", caseId));
-        if (kase.CutVerifiedAt is null && state.CutVerifiedAt is { } cut && kase.Kind != CaseKind.Restore)
-        {
-            var exposure = cut > kase.CutAt ? cut - kase.CutAt : TimeSpan.Zero;
-            audit.Add(new AuditEntry(now, "deprov", "access_cut_verified", null, kase.PersonId, kase.PersonId, caseId, null, null,
-                $"{{\"cutAt\":\"{kase.CutAt:O}\",\"verifiedAt\":\"{cut:O}\"}}", "ok", $"exposure window {exposure.TotalMilliseconds:0} ms"));
-        }
-
-        if (state.Status != kase.Status && state.Status is CaseStatus.Verified or CaseStatus.Unverified)
-        {
-            audit.Add(new AuditEntry(now, "deprov", state.Status == CaseStatus.Verified ? "case_verified" : "case_unverified", null, kase.PersonId, kase.PersonId, caseId, null,
-                kase.Status.Snake(), state.Status.Snake(), state.Status == CaseStatus.Verified ? "ok" : "failed", state.Detail));
+            _case.Dispose();
+            _tally.Dispose();
+            _update.Dispose();
         }
     }
 
@@ -507,6 +556,7 @@ public sealed partial class SqliteStore
         private readonly SqliteCommand _block;
         private readonly SqliteCommand _unblock;
         private readonly SqliteCommand _releasePhase;
+        private readonly SqliteCommand _gate;
         private SqliteCommand? _historyAccount;
         private SqliteCommand? _updateAccount;
         private SqliteCommand? _closeMemberships;
@@ -518,12 +568,15 @@ public sealed partial class SqliteStore
             _tx = tx;
             _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase, s.dependents FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
             _releasePhase = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE case_id = $1 AND stage = $2 AND phase = $3", "$1", "$2", "$3");
+            // 'released' counts the updates that left the gate at or below zero: exactly 1 after the one that closed it.
+            _gate = Prepared(c, tx, "UPDATE phase_gates SET open = open + $4, released = released + (open + $4 <= 0) WHERE case_id = $1 AND stage = $2 AND phase = $3 RETURNING open, released",
+                "$1", "$2", "$3", "$4");
             Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3 WHERE id = $4", "$1", "$2", "$3", "$4");
             Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5 WHERE id = $6", "$1", "$2", "$3", "$4", "$5", "$6");
             _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = $1", "$1");
             _release = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE id = $1", "$1");
-            _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = $1 WHERE id = $2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending})", "$1", "$2");
-            _unblock = Prepared(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL WHERE id = $1 AND status = {(int)StepStatus.Blocked}", "$1");
+            _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = $1 WHERE id = $2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}) RETURNING case_id, stage, phase", "$1", "$2");
+            _unblock = Prepared(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL WHERE id = $1 AND status = {(int)StepStatus.Blocked} RETURNING case_id, stage, phase", "$1");
             InsertTask = PrepareTaskInsert(c, tx);
         }
 
@@ -562,11 +615,11 @@ public sealed partial class SqliteStore
                 }
             }
 
-            // The next phase waits for this one whatever its outcome (a failure there must not stop the rest of the cut);
-            // released once, when the step first finishes.
+            // The next phase waits for this one whatever its outcome (a failure there must not stop the rest of the cut):
+            // the step leaves its phase's gate once, when it first finishes.
             if (row.Phase >= 0 && !wasFailure && status.IsTerminal())
             {
-                Run(_releasePhase, row.CaseId, row.Stage, row.Phase + 1);
+                PassGate(row.CaseId, row.Stage, row.Phase, -1);
             }
 
             if (status.IsSuccess())
@@ -579,7 +632,9 @@ public sealed partial class SqliteStore
                     }
                     else if (hard)
                     {
-                        Run(_unblock, id);
+                        // Runnable again: it is open in its phase once more.
+                        _unblock.Parameters[0].Value = id;
+                        GateFromReturning(_unblock, +1);
                     }
                 }
             }
@@ -589,7 +644,10 @@ public sealed partial class SqliteStore
                 {
                     if (hard)
                     {
-                        Run(_block, $"requires step {row.Id}, which did not succeed", id);
+                        // Blocked is an outcome: the step no longer holds its phase back.
+                        _block.Parameters[0].Value = $"requires step {row.Id}, which did not succeed";
+                        _block.Parameters[1].Value = id;
+                        GateFromReturning(_block, -1);
                     }
                     else
                     {
@@ -605,6 +663,43 @@ public sealed partial class SqliteStore
                 }
             }
 
+        }
+
+        /// <summary>Moves a phase's count of open steps; the update that closes it releases the next phase, once.</summary>
+        private void PassGate(string caseId, string stage, int phase, int delta)
+        {
+            _gate.Parameters[0].Value = caseId;
+            _gate.Parameters[1].Value = stage;
+            _gate.Parameters[2].Value = phase;
+            _gate.Parameters[3].Value = delta;
+            bool closed;
+            using (var r = _gate.ExecuteReader())
+            {
+                closed = r.Read() && r.GetInt64(0) <= 0 && r.GetInt64(1) == 1;
+            }
+
+            if (closed)
+            {
+                Run(_releasePhase, caseId, stage, phase + 1);
+            }
+        }
+
+        /// <summary>Runs a step update that returns the step's case, stage and phase, and moves that phase's gate.</summary>
+        private void GateFromReturning(SqliteCommand update, int delta)
+        {
+            (string Case, string Stage, int Phase)? changed = null;
+            using (var r = update.ExecuteReader())
+            {
+                if (r.Read())
+                {
+                    changed = (r.GetString(0), r.GetString(1), r.GetInt32(2));
+                }
+            }
+
+            if (changed is { Phase: >= 0 } g)
+            {
+                PassGate(g.Case, g.Stage, g.Phase, delta);
+            }
         }
 
         private void ApplyToInventory(StepRow row, DateTimeOffset at)
@@ -687,6 +782,7 @@ public sealed partial class SqliteStore
             _block.Dispose();
             _unblock.Dispose();
             _releasePhase.Dispose();
+            _gate.Dispose();
             _historyAccount?.Dispose();
             _updateAccount?.Dispose();
             _closeMemberships?.Dispose();

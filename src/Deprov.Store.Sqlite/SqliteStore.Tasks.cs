@@ -141,9 +141,10 @@ public sealed partial class SqliteStore
                 $"WHERE status = {(int)StepStatus.Held} AND ($s IS NULL OR system_id = $s) AND case_id IN (SELECT id FROM cases WHERE person_id = $p)",
                 ("$now", T(now)), ("$p", personId), ("$s", systemId));
             var entries = new List<AuditEntry> { audit };
+            using var refresher = new CaseRefresher(c, tx);
             foreach (var id in cases)
             {
-                RefreshCase(c, tx, id, now, entries);
+                refresher.Refresh(id, now, entries);
             }
 
             AppendAudit(c, tx, entries);

@@ -14,10 +14,21 @@ public sealed class Planner
     private readonly DeprovPolicy _policy;
     private readonly PlanningContext _context;
 
+    /// <summary>Each category's position in the policy's phase list (a category named twice takes its last phase).</summary>
+    private readonly Dictionary<StepCategory, int> _phaseOf = [];
+
     public Planner(DeprovPolicy policy, PlanningContext context)
     {
         _policy = policy;
         _context = context;
+        for (var i = 0; i < policy.Phases.Count; i++)
+        {
+            foreach (var category in policy.Phases[i])
+            {
+                _phaseOf[category] = i;
+            }
+        }
+
     }
 
     /// <summary>Plans a leaver (leave or contract end): every access the person has is cut, then deleted after retention.</summary>
@@ -328,7 +339,7 @@ public sealed class Planner
 
         AssignPhases(steps);
         var deps = Dependencies(steps);
-        CheckAcyclic(steps, [.. Plan.PhaseEdges(steps), .. deps]);
+        CheckAcyclic(steps, deps);
         var waitingIds = deps.Select(d => d.StepId).ToHashSet(StringComparer.Ordinal);
         for (var i = 0; i < steps.Count; i++)
         {
@@ -351,26 +362,29 @@ public sealed class Planner
     /// <summary>Numbers each step's phase inside its stage (empty phases skipped, so phase p waits for p - 1).</summary>
     private void AssignPhases(List<Step> steps)
     {
-        foreach (var stage in steps.Where(s => s.Action != ActionKind.Manual && s.Category != StepCategory.Delete).GroupBy(s => s.Stage).ToList())
+        var policyPhase = new int[steps.Count];
+        var present = new Dictionary<string, SortedSet<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < steps.Count; i++)
         {
-            var next = 0;
-            foreach (var phase in _policy.Phases)
+            var s = steps[i];
+            policyPhase[i] = s.Action != ActionKind.Manual && s.Category != StepCategory.Delete && _phaseOf.TryGetValue(s.Category, out var p) ? p : -1;
+            if (policyPhase[i] >= 0)
             {
-                var any = false;
-                for (var i = 0; i < steps.Count; i++)
+                if (!present.TryGetValue(s.Stage, out var set))
                 {
-                    var s = steps[i];
-                    if (s.Stage == stage.Key && s.Action != ActionKind.Manual && s.Category != StepCategory.Delete && phase.Contains(s.Category))
-                    {
-                        steps[i] = s with { Phase = next };
-                        any = true;
-                    }
+                    present[s.Stage] = set = [];
                 }
 
-                if (any)
-                {
-                    next++;
-                }
+                set.Add(policyPhase[i]);
+            }
+        }
+
+        var dense = present.ToDictionary(kv => kv.Key, kv => kv.Value.Select((phase, index) => (phase, index)).ToDictionary(x => x.phase, x => x.index), StringComparer.Ordinal);
+        for (var i = 0; i < steps.Count; i++)
+        {
+            if (policyPhase[i] >= 0)
+            {
+                steps[i] = steps[i] with { Phase = dense[steps[i].Stage][policyPhase[i]] };
             }
         }
     }
@@ -379,19 +393,25 @@ public sealed class Planner
     {
         var deps = new List<StepDependency>();
         var seen = new HashSet<(string, string)>();
+        var byAction = steps.ToLookup(s => s.Action);
 
         // Ordering rules: hard requirements; scoped to the same account when both steps name one.
         foreach (var rule in _policy.Requires)
         {
-            foreach (var s in steps.Where(x => x.Action == rule.Action))
+            if (!byAction.Contains(rule.Action) || !byAction.Contains(rule.Requires))
             {
-                foreach (var r in steps.Where(x => x.Action == rule.Requires))
-                {
-                    if (s.AccountId is not null && r.AccountId is not null && s.AccountId != r.AccountId)
-                    {
-                        continue;
-                    }
+                continue;
+            }
 
+            var required = byAction[rule.Requires].ToList();
+            var requiredByAccount = required.Where(r => r.AccountId is not null).ToLookup(r => r.AccountId!, StringComparer.Ordinal);
+            var requiredUnscoped = required.Where(r => r.AccountId is null).ToList();
+            foreach (var s in byAction[rule.Action])
+            {
+                // Same account, or either side names no account.
+                IEnumerable<Step> candidates = s.AccountId is null ? required : requiredByAccount[s.AccountId].Concat(requiredUnscoped).OrderBy(r => r.Seq);
+                foreach (var r in candidates)
+                {
                     if (seen.Add((s.Id, r.Id)))
                     {
                         deps.Add(new StepDependency(s.Id, r.Id, Hard: true));
@@ -403,13 +423,44 @@ public sealed class Planner
         return deps;
     }
 
+    /// <summary>
+    /// Checks that the hard requirements and the phase order leave no cycle. Phases enter the graph through one barrier
+    /// node per stage and phase (every step of phase p, then the barrier, then every step of phase p + 1): the same order
+    /// as an edge between every pair, with edges linear in the number of steps.
+    /// </summary>
     private static void CheckAcyclic(List<Step> steps, List<StepDependency> deps)
     {
-        var incoming = steps.ToDictionary(s => s.Id, _ => 0, StringComparer.Ordinal);
-        var outgoing = deps.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Select(d => d.StepId).ToList(), StringComparer.Ordinal);
+        var incoming = new Dictionary<string, int>(StringComparer.Ordinal);
+        var outgoing = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        void Edge(string from, string to)
+        {
+            if (!outgoing.TryGetValue(from, out var list))
+            {
+                outgoing[from] = list = [];
+            }
+
+            list.Add(to);
+            incoming[to] = incoming.GetValueOrDefault(to) + 1;
+        }
+
+        foreach (var s in steps)
+        {
+            incoming.TryAdd(s.Id, 0);
+            if (s.Phase >= 0)
+            {
+                var barrier = $"\0{s.Stage}\0{s.Phase}";
+                incoming.TryAdd(barrier, 0);
+                Edge(s.Id, barrier);
+                if (s.Phase > 0)
+                {
+                    Edge($"\0{s.Stage}\0{s.Phase - 1}", s.Id);
+                }
+            }
+        }
+
         foreach (var d in deps)
         {
-            incoming[d.StepId]++;
+            Edge(d.DependsOn, d.StepId);
         }
 
         var queue = new Queue<string>(incoming.Where(kv => kv.Value == 0).Select(kv => kv.Key));
@@ -429,7 +480,7 @@ public sealed class Planner
             }
         }
 
-        if (visited != steps.Count)
+        if (visited != incoming.Count)
         {
             var stuck = steps.Where(s => incoming[s.Id] > 0).Select(s => s.Action.ToSnake()).Distinct();
             throw new DeprovException($"The policy's ordering rules form a cycle between: {string.Join(", ", stuck)}. Fix: remove one of the 'ordering.requires' rules or change 'ordering.phases'.");

@@ -111,7 +111,7 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             }
         }
 
-        foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken))
+        foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken, maps))
         {
             results[index] = result;
         }
@@ -150,11 +150,13 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         return ready.Count;
     }
 
-    private async Task<List<(int, SubmitResult)>> HandleAsync(List<(int Index, LifecycleEvent Event)> events, string actor, CancellationToken cancellationToken)
+    /// <param name="maps">Access maps the caller has just read for these people (read here when null).</param>
+    private async Task<List<(int, SubmitResult)>> HandleAsync(List<(int Index, LifecycleEvent Event)> events, string actor, CancellationToken cancellationToken,
+        Dictionary<string, AccessMap>? maps = null)
     {
         var results = new List<(int, SubmitResult)>();
         var plans = new List<(int Index, LifecycleEvent Event, Plan Plan)>();
-        var maps = (await _store.GetAccessMapsAsync(events.Select(e => e.Event.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
+        maps ??= (await _store.GetAccessMapsAsync(events.Select(e => e.Event.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
             .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
         var now = _time.GetUtcNow();
         foreach (var (index, e) in events)

@@ -193,6 +193,41 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task CompleteStepsAsync_PhaseOpensOnlyWhenItsLastStepFinishes_ABlockedStepDoesNotHoldItBack()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var steps = new[]
+        {
+            NewStep("C-9", 1, ActionKind.DisableAccount, StepStatus.Pending, T0, 0, account: "a1", category: StepCategory.SignIn),
+            NewStep("C-9", 2, ActionKind.ResetPassword, StepStatus.Waiting, T0, 0, account: "a1", category: StepCategory.SignIn),
+            NewStep("C-9", 3, ActionKind.RevokeSessions, StepStatus.Pending, T0, 0, account: "a2", category: StepCategory.SignIn),
+            NewStep("C-9", 4, ActionKind.RemoveEntitlement, StepStatus.Waiting, T0, 1, account: "a1"),
+            NewStep("C-9", 5, ActionKind.ReclaimLicence, StepStatus.Waiting, T0, 2, account: "a1", category: StepCategory.Licences),
+        };
+        await store.CreateCasesAsync([new Plan(NewCase("C-9", pid, T0), steps, [new StepDependency("C-9.002", "C-9.001", Hard: true)], [], [])], [], CancellationToken.None);
+        Assert.Equal(["C-9.001", "C-9.003"], (await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None)).Select(c => c.Step.Id).Order());
+
+        // One of the phase's steps finished: the next phase still waits for the other two.
+        await store.CompleteStepsAsync([Done("C-9.003", StepStatus.Verified, T0)], T0, CancellationToken.None);
+        Assert.Empty(await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None));
+
+        // The disable fails, so the reset that requires it is blocked: both are outcomes, and the next phase opens.
+        var task = new TaskItem("T-C-9.001", "C-9", "C-9.001", pid, Team.It, "Do by hand", "refused", T0, T0.AddHours(4), TaskStatus.Open, null, null, null);
+        await store.CompleteStepsAsync([Done("C-9.001", StepStatus.Failed, T0, task)], T0, CancellationToken.None);
+        Assert.Equal(StepStatus.Blocked, (await store.GetStepsAsync("C-9", CancellationToken.None)).Single(s => s.Seq == 2).Status);
+        Assert.Equal(["C-9.004"], (await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None)).Select(c => c.Step.Id));
+
+        // Done by hand: the reset runs after all; phase 1 finishing opens phase 2 once.
+        await store.CompleteTaskAsync("T-C-9.001", "admin:alice", "disabled by hand", T0.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(["C-9.002"], (await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None)).Select(c => c.Step.Id));
+        await store.CompleteStepsAsync([Done("C-9.004", StepStatus.Verified, T0.AddMinutes(1))], T0.AddMinutes(1), CancellationToken.None);
+        Assert.Equal(["C-9.005"], (await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None)).Select(c => c.Step.Id));
+        await store.CompleteStepsAsync([Done("C-9.002", StepStatus.Verified, T0.AddMinutes(1)), Done("C-9.005", StepStatus.Verified, T0.AddMinutes(1))], T0.AddMinutes(1), CancellationToken.None);
+        Assert.All(await store.GetStepsAsync("C-9", CancellationToken.None), s => Assert.True(s.Status.IsTerminal(), $"{s.Id} is {s.Status}"));
+    }
+
+    [Fact]
     public async Task CompleteStepsAsync_Retry_ReturnsStepToQueueAfterDelay()
     {
         var pid = Some.Id();
