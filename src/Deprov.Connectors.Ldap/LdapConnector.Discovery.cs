@@ -106,7 +106,7 @@ internal sealed partial class LdapConnector
             {
                 response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: first, cancellationToken);
             }
-            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
                 throw LdapErrors.Translate(ex, "paged search", $"{search.Base} {search.Filter}", "search and read", _settings);
             }
@@ -148,7 +148,7 @@ internal sealed partial class LdapConnector
             {
                 response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: true, cancellationToken);
             }
-            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
                 throw LdapErrors.Translate(ex, "ranged read of member", entry.DistinguishedName, "read attribute 'member'", _settings);
             }
