@@ -188,4 +188,45 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
         Assert.Contains(found.OfType<DiscoveredMembership>(), m => m.EntitlementExternalId.StartsWith("CN=Domain Admins,", StringComparison.Ordinal));
         Assert.True(found.OfType<DiscoveredAccount>().Count() > 3, "more accounts than one page of 3");
     }
+
+    [Fact]
+    public async Task DiscoverAsync_GroupsLargerThanOneMemberRange_FollowsRangesToTheEnd()
+    {
+        // 1,600 members: two range reads (0-1499, then 1500-*); exactly 1,500: the first window holds them all.
+        var ou = SambaAdDc.AddOu(fixture.Admin, Some.Name("bulk"));
+        var users = fixture.Dc.AddUsersInBulk(ou, Some.Name("b"), 1600);
+        var big = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("big"), users);
+        var exact = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("exact"), users[..LdapConnector.MemberRangeWindow]);
+        var settings = fixture.Settings();
+        settings["users"] = new Dictionary<string, object> { ["base"] = ou };
+        settings["groups"] = new Dictionary<string, object> { ["base"] = ou };
+        settings["page_size"] = 500;
+        using var connector = fixture.Create(settings);
+
+        var accounts = new Dictionary<string, string>(StringComparer.Ordinal);
+        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal) { [big] = [], [exact] = [] };
+        await foreach (var o in connector.DiscoverAsync(new DiscoveryRequest(null), CancellationToken.None))
+        {
+            switch (o)
+            {
+                case DiscoveredAccount a:
+                    accounts[a.ExternalId] = a.Attributes["dn"];
+                    break;
+                case DiscoveredMembership m:
+                    Assert.True(members[m.EntitlementExternalId].Add(m.AccountExternalId), $"membership {m.AccountExternalId} in {m.EntitlementExternalId} reported twice");
+                    break;
+            }
+        }
+
+        Assert.Equal(1600, accounts.Count);
+        Assert.Equal(users.Order(StringComparer.OrdinalIgnoreCase), members[big].Select(id => accounts[id]).Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(LdapConnector.MemberRangeWindow, members[exact].Count);
+
+        // Group-side change and read-back on the large group (a compare, whatever its size).
+        var last = accounts.Single(kv => string.Equals(kv.Value, users[^1], StringComparison.OrdinalIgnoreCase)).Key;
+        var remove = Some.Action(ActionKind.RemoveEntitlement, last, big);
+        Assert.False((await connector.ExecuteAsync(remove, CancellationToken.None)).AlreadyInState);
+        Assert.True((await connector.ReadBackAsync(remove, CancellationToken.None)).Confirmed);
+        Assert.Equal(1599, fixture.Members(big).Length);
+    }
 }
