@@ -106,6 +106,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
             options.ProtocolVersion = 3;
             options.ReferralChasing = ReferralChasingOptions.None;
             connection.Timeout = _settings.Timeout;
+            LdapNativeTimeouts.TrySet(connection, _settings.Timeout);
             var customCa = _settings.TrustedCaDirectory is not null;
             if (customCa)
             {

@@ -15,8 +15,10 @@ namespace Deprov.Connectors.Ldap.Connections;
 /// only valid on the connection that issued it).</para>
 /// <para>The deadline does not rely on the native library: on Linux the bind and StartTLS wait for an answer without
 /// any limit, so a server that accepts TCP and never answers would hold a slot for ever. When a call misses its deadline
-/// the caller gets a <see cref="TimeoutException"/> at once, the slot is retired (its socket shut down so the stuck
-/// call returns, its connection dropped when it does) and a new slot with a new thread takes its place.</para>
+/// the caller gets a <see cref="TimeoutException"/> at once, the slot is retired (its thread ends and drops the connection
+/// when the stuck call returns) and a new slot with a new thread takes its place. <see cref="LdapNativeTimeouts"/> makes
+/// a stuck bind return by itself; a TLS handshake (LDAPS, StartTLS) the server never answers is not covered by those,
+/// and its thread lingers until the server closes the connection.</para>
 /// </remarks>
 internal sealed class LdapConnectionPool : IDisposable
 {
@@ -226,7 +228,6 @@ internal sealed class LdapConnectionPool : IDisposable
         {
             var connection = _pool._create();
 
-            // Published before connecting so that Retire can find the socket of a bind that hangs.
             Volatile.Write(ref _connection, connection);
             try
             {
@@ -240,18 +241,17 @@ internal sealed class LdapConnectionPool : IDisposable
             }
         }
 
-        /// <summary>Marks the slot as never to be reused, stops its thread after the current call and cuts that call's socket.</summary>
+        /// <summary>Marks the slot as never to be reused; its thread drops the connection and ends after the current call.</summary>
+        /// <remarks>
+        /// The socket is not shut down from here to free the stuck call: that was tried (shutdown(2) on the descriptor
+        /// libldap reports) and, even when done only for calls still blocked one deadline later, it cut unrelated LDAPS
+        /// connections of the same process in tests, so the descriptor number cannot be trusted from outside libldap.
+        /// </remarks>
         private void Retire()
         {
-            if (Interlocked.Exchange(ref _retired, 1) != 0)
+            if (Interlocked.Exchange(ref _retired, 1) == 0)
             {
-                return;
-            }
-
-            _work.CompleteAdding();
-            if (Volatile.Read(ref _connection) is { } connection)
-            {
-                LdapSocket.TryShutdown(connection);
+                _work.CompleteAdding();
             }
         }
 
@@ -273,12 +273,7 @@ internal sealed class LdapConnectionPool : IDisposable
         public void Dispose()
         {
             _work.CompleteAdding();
-            if (!_thread.Join(TimeSpan.FromSeconds(30)) && Volatile.Read(ref _connection) is { } connection)
-            {
-                LdapSocket.TryShutdown(connection);
-                _thread.Join(TimeSpan.FromSeconds(5));
-            }
-
+            _thread.Join(TimeSpan.FromSeconds(30));
             if (!_thread.IsAlive)
             {
                 // A thread still inside a native call would fault on a disposed queue; then the queue is left to the GC.
