@@ -110,8 +110,8 @@ internal sealed class LdapConnectionPool : IDisposable
         /// Reconnect and run once more when a reused connection turns out to be dead (server restarted, idle timeout).
         /// Off for operations that depend on state held by the old connection (a paged-search cookie).
         /// </param>
-        /// <param name="cancellationToken">Cancels the wait; a call already sent is aborted like one past its deadline.</param>
-        /// <exception cref="TimeoutException">No result within the pool's deadline; the connection was aborted.</exception>
+        /// <param name="cancellationToken">Cancels the wait; a call already sent retires the slot like one past its deadline.</param>
+        /// <exception cref="TimeoutException">No result within the pool's deadline; the slot was retired.</exception>
         public Task<T> RunAsync<T>(Func<LdapConnection, T> work, bool retryOnLostConnection, CancellationToken cancellationToken)
         {
             ObjectDisposedException.ThrowIf(_slot is null, this);
@@ -153,8 +153,8 @@ internal sealed class LdapConnectionPool : IDisposable
         {
             if (IsRetired)
             {
-                // Only a lease that already saw the timeout can get here; its connection was aborted.
-                throw new LdapException(LdapErrors.ServerDown, "The connection was aborted after an earlier request got no answer.");
+                // Only a lease that already saw the timeout can get here; its connection may still be stuck.
+                throw new LdapException(LdapErrors.ServerDown, "The connection was abandoned after an earlier request got no answer.");
             }
 
             var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -185,7 +185,7 @@ internal sealed class LdapConnectionPool : IDisposable
             catch (TimeoutException ex) when (!done.Task.IsCompleted)
             {
                 Retire();
-                throw new TimeoutException($"No answer within {_pool._deadline.TotalSeconds:0.###} s; the connection was aborted and will be replaced.", ex);
+                throw new TimeoutException($"Deadline of {_pool._deadline.TotalSeconds:0.###} s passed; that connection is abandoned and a new one will be used.", ex);
             }
             catch (OperationCanceledException) when (!done.Task.IsCompleted)
             {
@@ -227,7 +227,6 @@ internal sealed class LdapConnectionPool : IDisposable
         private LdapConnection Open()
         {
             var connection = _pool._create();
-
             Volatile.Write(ref _connection, connection);
             try
             {
