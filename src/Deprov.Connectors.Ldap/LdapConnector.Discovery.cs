@@ -61,7 +61,8 @@ internal sealed partial class LdapConnector
                 attributes);
         }
 
-        string[] groupAttributes = ["cn", "objectClass", "member", "uniqueMember", "memberUid"];
+        // AD: ask for the first window of member explicitly; see MemberDnsAsync.
+        string[] groupAttributes = ["cn", "objectClass", IsAd ? MemberRange(0) : "member", "uniqueMember", "memberUid"];
         await foreach (var entry in PagedSearchAsync(lease, _settings.Groups, groupAttributes, cancellationToken))
         {
             var dn = entry.DistinguishedName;
@@ -106,7 +107,7 @@ internal sealed partial class LdapConnector
             {
                 response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: first, cancellationToken);
             }
-            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
                 throw LdapErrors.Translate(ex, "paged search", $"{search.Base} {search.Filter}", "search and read", _settings);
             }
@@ -127,7 +128,21 @@ internal sealed partial class LdapConnector
         }
     }
 
-    /// <summary>The group's <c>member</c> and <c>uniqueMember</c> values, following AD range retrieval (<c>member;range=0-1499</c>).</summary>
+    /// <summary>Values of <c>member</c> asked for in one AD range read: AD's default MaxValRange.</summary>
+    internal const int MemberRangeWindow = 1500;
+
+    private static string MemberRange(int start) => $"member;range={start}-{start + MemberRangeWindow - 1}";
+
+    /// <summary>
+    /// The group's <c>member</c> and <c>uniqueMember</c> values, following AD range retrieval to the end
+    /// (<c>member;range=0-1499</c>, <c>member;range=1500-2999</c>, … until the server answers <c>member;range=N-*</c>).
+    /// </summary>
+    /// <remarks>
+    /// AD returns at most MaxValRange values (1500 by default) of <c>member</c> per read, named <c>member;range=0-1499</c>.
+    /// Samba AD returns every value unless a range is asked for, so on AD the connector always asks for explicit
+    /// windows: the same code path on both, and each next window starts after the end the server actually returned
+    /// (a DC with a smaller MaxValRange returns a shorter window than asked for).
+    /// </remarks>
     private async Task<List<string>> MemberDnsAsync(LdapConnectionPool.Lease lease, SearchResultEntry entry, CancellationToken cancellationToken)
     {
         var values = new List<string>(Values(entry, "member"));
@@ -136,19 +151,18 @@ internal sealed partial class LdapConnector
         while (ranged is { } r)
         {
             values.AddRange(r.Attribute.GetValues(typeof(string)).Cast<string>());
-            if (r.End is null)
+            if (r.End is not { } end || r.Attribute.Count == 0)
             {
                 break;
             }
 
-            var next = $"member;range={r.End + 1}-*";
-            var request = new SearchRequest(entry.DistinguishedName, "(objectClass=*)", SearchScope.Base, next);
+            var request = new SearchRequest(entry.DistinguishedName, "(objectClass=*)", SearchScope.Base, MemberRange(end + 1));
             SearchResponse response;
             try
             {
                 response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: true, cancellationToken);
             }
-            catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
                 throw LdapErrors.Translate(ex, "ranged read of member", entry.DistinguishedName, "read attribute 'member'", _settings);
             }

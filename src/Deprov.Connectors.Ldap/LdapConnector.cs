@@ -52,7 +52,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         _system = system;
         _settings = settings;
         _context = context;
-        _pool = new LdapConnectionPool(settings.PoolSize, Connect);
+        _pool = new LdapConnectionPool(settings.PoolSize, settings.Timeout, context.Time, CreateConnection, Open);
     }
 
     private bool IsAd => _settings.Flavour == LdapFlavour.Ad;
@@ -83,7 +83,8 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         _ => throw new ConnectorException($"The LDAP connector does not support {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false),
     };
 
-    private LdapConnection Connect()
+    /// <summary>A configured connection; nothing is sent until <see cref="Open"/>.</summary>
+    private LdapConnection CreateConnection()
     {
         string password;
         try
@@ -105,6 +106,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
             options.ProtocolVersion = 3;
             options.ReferralChasing = ReferralChasingOptions.None;
             connection.Timeout = _settings.Timeout;
+            LdapNativeTimeouts.TrySet(connection, _settings.Timeout);
             var customCa = _settings.TrustedCaDirectory is not null;
             if (customCa)
             {
@@ -127,27 +129,34 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
                 options.StartNewTlsSessionContext();
             }
 
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Connects and binds (StartTLS first when configured). The pool bounds it by the deadline and disposes it on failure.</summary>
+    private void Open(LdapConnection connection)
+    {
+        try
+        {
             if (_settings.Security == LdapSecurity.StartTls)
             {
                 // On Linux S.DS.P opens the socket lazily, and StartTLS on an unopened handle fails with connectError (91).
                 // An anonymous RootDSE read (no bind, so no credentials in clear) opens it; then TLS, then the bind.
                 connection.AutoBind = false;
                 connection.SendRequest(new SearchRequest(string.Empty, "(objectClass=*)", SearchScope.Base, "1.1"), _settings.Timeout);
-                options.StartTransportLayerSecurity(null);
+                connection.SessionOptions.StartTransportLayerSecurity(null);
             }
 
             connection.Bind();
-            return connection;
         }
         catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
         {
-            connection.Dispose();
             throw LdapErrors.Translate(ex, "bind", _settings.BindDn, "bind", _settings);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
         }
     }
 
@@ -165,7 +174,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
 
             return (response, (int)response.ResultCode);
         }
-        catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
+        catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
         {
             var code = LdapErrors.CodeOf(ex);
             if (code is { } c && tolerated.Contains(c))

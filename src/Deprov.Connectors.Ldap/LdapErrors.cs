@@ -20,6 +20,12 @@ internal static class LdapErrors
     /// <summary>Client-side codes after which the connection is unusable and must be replaced.</summary>
     public static bool IsConnectionLost(int code) => code is ServerDown or Timeout or ConnectError or 82 /* local error */;
 
+    /// <summary>
+    /// A failure <see cref="Translate"/> turns into a <see cref="ConnectorException"/>: an S.DS.P error, or the pool's
+    /// <see cref="TimeoutException"/> for a call that missed its deadline.
+    /// </summary>
+    public static bool IsLdapFailure(Exception ex) => ex is LdapException or DirectoryOperationException or TimeoutException;
+
     /// <summary>The result code of an S.DS.P exception, or null when it carries none.</summary>
     public static int? CodeOf(Exception ex) => ex switch
     {
@@ -80,6 +86,13 @@ internal static class LdapErrors
             return ce;
         }
 
+        if (ex is TimeoutException)
+        {
+            return new ConnectorException(
+                $"LDAP {operation} on '{dn}' got no answer from {settings.Host}:{settings.Port} ({settings.Security}) within {settings.Timeout.TotalSeconds:0.###} s (timeout_seconds): {ex.Message} The engine will retry.",
+                isTransient: true, ex);
+        }
+
         var code = CodeOf(ex);
         if (code is null)
         {
@@ -106,7 +119,7 @@ internal static class LdapErrors
             65 => " The change would break the entry's object class; a groupOfNames/groupOfUniqueNames must keep one member: give the group a placeholder member or delete the group.",
             13 => " The server requires an encrypted connection for this: set 'security: ldaps' or 'security: starttls'.",
             ServerDown or ConnectError => $" Could not reach {settings.Host}:{settings.Port} ({settings.Security}); the engine will retry.",
-            Timeout => $" No answer within {settings.Timeout.TotalSeconds:0} s (timeout_seconds); the engine will retry.",
+            Timeout => $" No answer from {settings.Host}:{settings.Port} within {settings.Timeout.TotalSeconds:0} s (timeout_seconds); the engine will retry.",
             51 or 52 => " The server is busy or unavailable; the engine will retry.",
             _ => string.Empty,
         };

@@ -8,7 +8,10 @@ using Deprov.Testing.Ldap;
 
 namespace Deprov.Connectors.Ldap.Tests;
 
-/// <summary>One Samba AD domain controller per test run (provisioning takes seconds); every test makes its own users.</summary>
+/// <summary>
+/// One Samba AD domain controller per test run (provisioning takes seconds); every test makes its own users. The
+/// connector binds as the least-privilege service account <see cref="SambaAdDc.ServiceDn"/>, never as Administrator.
+/// </summary>
 [UnsupportedOSPlatform("windows")]
 public sealed class SambaFixture : IAsyncLifetime
 {
@@ -37,15 +40,15 @@ public sealed class SambaFixture : IAsyncLifetime
         ["port"] = security == "ldaps" ? 636 : 389,
         ["security"] = security,
         ["trusted_ca_dir"] = Dc.CaDirectory,
-        ["bind_dn"] = SambaAdDc.AdministratorDn,
+        ["bind_dn"] = SambaAdDc.ServiceDn,
         ["bind_password"] = "file:/run/secrets/ad",
         ["flavour"] = "ad",
-        ["users"] = new Dictionary<string, object> { ["base"] = $"CN=Users,{SambaAdDc.DomainDn}" },
+        ["users"] = new Dictionary<string, object> { ["base"] = SambaAdDc.StaffOu },
         ["page_size"] = 50,
     };
 
     internal LdapConnector Create(Dictionary<string, object>? settings = null) =>
-        SlapdFixture.Create(settings ?? Settings(), new InMemorySecrets().With("file:/run/secrets/ad", Dc.AdministratorPassword));
+        SlapdFixture.Create(settings ?? Settings(), new InMemorySecrets().With("file:/run/secrets/ad", Dc.ServicePassword));
 
     public string Guid(string dn)
     {
@@ -86,7 +89,7 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
     {
         // 0x10200: NORMAL_ACCOUNT | DONT_EXPIRE_PASSWORD; disable must give 0x10202, restore 0x10200.
         var name = Some.Name("d");
-        var dn = fixture.Dc.AddUser(fixture.Admin, name, Password, userAccountControl: 0x10200);
+        var dn = SambaAdDc.AddUser(fixture.Admin, name, Password, userAccountControl: 0x10200);
         using var connector = fixture.Create();
         var id = fixture.Guid(dn);
         Assert.True(fixture.Dc.CanBind(dn, Password));
@@ -113,9 +116,9 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
     [Fact]
     public async Task ExecuteAsync_RemoveEntitlement_RemovesFromGroupSideAndNonMemberIsAlreadyInState()
     {
-        var user = fixture.Dc.AddUser(fixture.Admin, Some.Name("m"), Password);
-        var other = fixture.Dc.AddUser(fixture.Admin, Some.Name("m"), Password);
-        var group = fixture.Dc.AddGroup(fixture.Admin, Some.Name("g"), user, other);
+        var user = SambaAdDc.AddUser(fixture.Admin, Some.Name("m"), Password);
+        var other = SambaAdDc.AddUser(fixture.Admin, Some.Name("m"), Password);
+        var group = SambaAdDc.AddGroup(fixture.Admin, Some.Name("g"), user, other);
         using var connector = fixture.Create();
         var id = fixture.Guid(user);
 
@@ -138,7 +141,7 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
     [Fact]
     public async Task ExecuteAsync_ResetPasswordOverLdaps_OldPasswordNoLongerBinds()
     {
-        var dn = fixture.Dc.AddUser(fixture.Admin, Some.Name("r"), Password);
+        var dn = SambaAdDc.AddUser(fixture.Admin, Some.Name("r"), Password);
         using var connector = fixture.Create();
         var reset = Some.Action(ActionKind.ResetPassword, fixture.Guid(dn));
 
@@ -152,7 +155,7 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
     [Fact]
     public async Task ExecuteAsync_DeleteAccount_GoneAndRepeatIsAlreadyInState()
     {
-        var dn = fixture.Dc.AddUser(fixture.Admin, Some.Name("x"), Password);
+        var dn = SambaAdDc.AddUser(fixture.Admin, Some.Name("x"), Password);
         using var connector = fixture.Create();
         var delete = Some.Action(ActionKind.DeleteAccount, fixture.Guid(dn));
 
@@ -165,10 +168,14 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
     public async Task DiscoverAsync_OverStartTls_ObjectGuidIdsMembershipsAndDomainAdminsPrivileged()
     {
         var name = Some.Name("s");
-        var user = fixture.Dc.AddUser(fixture.Admin, name, Password, mail: $"{name}@example.org");
-        var group = fixture.Dc.AddGroup(fixture.Admin, Some.Name("g"), user);
+        var user = SambaAdDc.AddUser(fixture.Admin, name, Password, mail: $"{name}@example.org");
+        var group = SambaAdDc.AddGroup(fixture.Admin, Some.Name("g"), user);
         var settings = fixture.Settings("starttls");
         settings["page_size"] = 3;
+
+        // The whole domain, so that Domain Admins and its member Administrator (both in CN=Users) are seen too.
+        settings["users"] = new Dictionary<string, object> { ["base"] = SambaAdDc.DomainDn };
+        settings["groups"] = new Dictionary<string, object> { ["base"] = SambaAdDc.DomainDn };
         using var connector = fixture.Create(settings);
 
         var found = new List<DiscoveredObject>();
@@ -187,5 +194,76 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
         Assert.False(found.OfType<DiscoveredEntitlement>().Single(e => e.ExternalId == group).Privileged);
         Assert.Contains(found.OfType<DiscoveredMembership>(), m => m.EntitlementExternalId.StartsWith("CN=Domain Admins,", StringComparison.Ordinal));
         Assert.True(found.OfType<DiscoveredAccount>().Count() > 3, "more accounts than one page of 3");
+    }
+
+    [Fact]
+    public async Task DiscoverAsync_GroupsLargerThanOneMemberRange_FollowsRangesToTheEnd()
+    {
+        // 1,600 members: two range reads (0-1499, then 1500-*); exactly 1,500: the first window holds them all.
+        var ou = SambaAdDc.AddOu(fixture.Admin, Some.Name("bulk"), SambaAdDc.StaffOu);
+        var users = fixture.Dc.AddUsersInBulk(ou, Some.Name("b"), 1600);
+        var big = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("big"), users);
+        var exact = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("exact"), users[..LdapConnector.MemberRangeWindow]);
+        var settings = fixture.Settings();
+        settings["users"] = new Dictionary<string, object> { ["base"] = ou };
+        settings["groups"] = new Dictionary<string, object> { ["base"] = ou };
+        settings["page_size"] = 500;
+        using var connector = fixture.Create(settings);
+
+        var accounts = new Dictionary<string, string>(StringComparer.Ordinal);
+        var members = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal) { [big] = [], [exact] = [] };
+        await foreach (var o in connector.DiscoverAsync(new DiscoveryRequest(null), CancellationToken.None))
+        {
+            switch (o)
+            {
+                case DiscoveredAccount a:
+                    accounts[a.ExternalId] = a.Attributes["dn"];
+                    break;
+                case DiscoveredMembership m:
+                    Assert.True(members[m.EntitlementExternalId].Add(m.AccountExternalId), $"membership {m.AccountExternalId} in {m.EntitlementExternalId} reported twice");
+                    break;
+            }
+        }
+
+        Assert.Equal(1600, accounts.Count);
+        Assert.Equal(users.Order(StringComparer.OrdinalIgnoreCase), members[big].Select(id => accounts[id]).Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
+        Assert.Equal(LdapConnector.MemberRangeWindow, members[exact].Count);
+
+        // Group-side change and read-back on the large group (a compare, whatever its size).
+        var last = accounts.Single(kv => string.Equals(kv.Value, users[^1], StringComparison.OrdinalIgnoreCase)).Key;
+        var remove = Some.Action(ActionKind.RemoveEntitlement, last, big);
+        Assert.False((await connector.ExecuteAsync(remove, CancellationToken.None)).AlreadyInState);
+        Assert.True((await connector.ReadBackAsync(remove, CancellationToken.None)).Confirmed);
+        Assert.Equal(1599, fixture.Members(big).Length);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_OutsideTheDelegatedOu_PermanentErrorNamingTheDnAndTheRight()
+    {
+        // CN=Users is outside the OU the service account was delegated: every write there must be refused.
+        var users = $"CN=Users,{SambaAdDc.DomainDn}";
+        var dn = SambaAdDc.AddUser(fixture.Admin, Some.Name("o"), Password, parentDn: users);
+        var group = SambaAdDc.AddGroupIn(fixture.Admin, users, Some.Name("g"), dn);
+        var settings = fixture.Settings();
+        settings["users"] = new Dictionary<string, object> { ["base"] = users };
+        using var connector = fixture.Create(settings);
+        var id = fixture.Guid(dn);
+
+        var disable = await Assert.ThrowsAsync<Deprov.Core.ConnectorException>(() => connector.ExecuteAsync(Some.Action(ActionKind.DisableAccount, id), CancellationToken.None));
+        var reset = await Assert.ThrowsAsync<Deprov.Core.ConnectorException>(() => connector.ExecuteAsync(Some.Action(ActionKind.ResetPassword, id), CancellationToken.None));
+        var remove = await Assert.ThrowsAsync<Deprov.Core.ConnectorException>(() => connector.ExecuteAsync(Some.Action(ActionKind.RemoveEntitlement, id, group), CancellationToken.None));
+
+        foreach (var (ex, target, right) in new[] { (disable, dn, "write userAccountControl"), (reset, dn, "Reset Password extended right"), (remove, group, "write attribute 'member' of the group") })
+        {
+            Assert.False(ex.IsTransient, ex.Message);
+            Assert.Contains("insufficientAccessRights (50)", ex.Message, StringComparison.Ordinal);
+            Assert.Contains($"'{target}'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains(SambaAdDc.ServiceDn, ex.Message, StringComparison.Ordinal);
+            Assert.Contains(right, ex.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("512", fixture.Read(dn, "userAccountControl"));
+        Assert.True(fixture.Dc.CanBind(dn, Password));
+        Assert.Equal([dn], fixture.Members(group));
     }
 }

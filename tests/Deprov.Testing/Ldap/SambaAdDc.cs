@@ -22,6 +22,24 @@ public sealed class SambaAdDc : IAsyncDisposable
     public const string Realm = "DEPROV.TEST";
     public const string DomainDn = "DC=deprov,DC=test";
     public const string AdministratorDn = "CN=Administrator,CN=Users," + DomainDn;
+
+    /// <summary>The OU whose users and groups <see cref="ServiceDn"/> may deprovision (see <see cref="DelegateAsync"/>).</summary>
+    public const string StaffOu = "OU=Staff," + DomainDn;
+
+    /// <summary>A least-privilege service account: no group memberships beyond Domain Users, rights delegated on <see cref="StaffOu"/> only.</summary>
+    public const string ServiceDn = "CN=svc-deprov,CN=Users," + DomainDn;
+
+    /// <summary>
+    /// The ACEs delegated to the service account on <see cref="StaffOu"/>, inherited by the objects below it
+    /// (<c>CIIO</c>: container inherit, inherit only; the second GUID limits an ACE to one object class).
+    /// </summary>
+    public static readonly (string Right, string Ace)[] Delegation =
+    [
+        ("Reset Password (extended right) on user objects", "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;bf967aba-0de6-11d0-a285-00aa003049e2;{0})"),
+        ("write userAccountControl on user objects", "(OA;CIIO;WP;bf967a68-0de6-11d0-a285-00aa003049e2;bf967aba-0de6-11d0-a285-00aa003049e2;{0})"),
+        ("write member on group objects", "(OA;CIIO;WP;bf9679c0-0de6-11d0-a285-00aa003049e2;bf967a9c-0de6-11d0-a285-00aa003049e2;{0})"),
+        ("delete and delete subtree of user objects (delete_account)", "(OA;CIIO;SDDT;;bf967aba-0de6-11d0-a285-00aa003049e2;{0})"),
+    ];
     private const string Install = "install it with: apt-get install -y samba samba-ad-dc openssl (the list is in eng/apt-packages.txt)";
 
     private Process? _process;
@@ -33,6 +51,8 @@ public sealed class SambaAdDc : IAsyncDisposable
     public string Host => "127.0.0.1";
 
     public string AdministratorPassword { get; } = "Adm-" + Guid.NewGuid().ToString("N")[..12] + "!9a";
+
+    public string ServicePassword { get; } = "Svc-" + Guid.NewGuid().ToString("N")[..12] + "!7b";
 
     /// <summary>A folder with the test CA certificate, hashed (<c>openssl rehash</c>) for <c>TrustedCertificatesDirectory</c>.</summary>
     public string CaDirectory => Path.Combine(Directory, "ca");
@@ -67,6 +87,7 @@ public sealed class SambaAdDc : IAsyncDisposable
         {
             await dc.ProvisionAsync(cancellationToken);
             await dc.StartProcessAsync(cancellationToken);
+            await dc.DelegateAsync(cancellationToken);
             return dc;
         }
         catch
@@ -104,6 +125,7 @@ public sealed class SambaAdDc : IAsyncDisposable
             .AppendLine("[global]")
             .AppendLine($"\ttls enabled = yes\n\ttls keyfile = {tls}/key.pem\n\ttls certfile = {tls}/cert.pem\n\ttls cafile = {tls}/ca.pem")
             .AppendLine("\tldap server require strong auth = no")
+            .AppendLine("\tldb:nosync = true") // a throw-away test database: no fsync per write (bulk loads are several times faster)
             .AppendLine("\told password allowed period = 0")
             .AppendLine("\tserver services = ldap")
             .AppendLine($"\tlog file = {Directory}/log.%m")
@@ -160,6 +182,49 @@ public sealed class SambaAdDc : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates <see cref="StaffOu"/> and the service account <see cref="ServiceDn"/>, and grants it <see cref="Delegation"/>
+    /// on the OU with <c>samba-tool dsacl set</c> (what "Delegate Control" in ADUC writes). Reads need no grant:
+    /// Authenticated Users may read users and groups by default.
+    /// </summary>
+    private async Task DelegateAsync(CancellationToken cancellationToken)
+    {
+        string sid;
+        using (var admin = AdminConnection())
+        {
+            AddOu(admin, "Staff");
+            AddUser(admin, "svc-deprov", ServicePassword, userAccountControl: 0x10200, parentDn: $"CN=Users,{DomainDn}");
+            var response = (SearchResponse)admin.SendRequest(new SearchRequest(ServiceDn, "(objectClass=*)", SearchScope.Base, "objectSid"));
+            sid = SidToString((byte[])response.Entries[0].Attributes["objectSid"].GetValues(typeof(byte[]))[0]);
+        }
+
+        var sddl = string.Concat(Delegation.Select(d => string.Format(System.Globalization.CultureInfo.InvariantCulture, d.Ace, sid)));
+        await SlapdServer.RunAsync("/usr/bin/samba-tool",
+        [
+            "dsacl", "set", "-H", Path.Combine(Directory, "private", "sam.ldb"), "-s", Path.Combine(Directory, "etc", "smb.conf"),
+            $"--objectdn={StaffOu}", $"--sddl={sddl}",
+        ], null, cancellationToken);
+    }
+
+    /// <summary>The S-1-… form of a binary SID (revision, sub-authority count, 48-bit authority, little-endian sub-authorities).</summary>
+    public static string SidToString(byte[] sid)
+    {
+        ArgumentNullException.ThrowIfNull(sid);
+        var authority = 0L;
+        for (var i = 2; i < 8; i++)
+        {
+            authority = (authority << 8) | sid[i];
+        }
+
+        var text = new StringBuilder($"S-{sid[0]}-{authority}");
+        for (var i = 0; i < sid[1]; i++)
+        {
+            text.Append('-').Append(BitConverter.ToUInt32(sid, 8 + (4 * i)));
+        }
+
+        return text.ToString();
+    }
+
     /// <summary>Opens an LDAPS connection bound as Administrator (for test setup and inspection).</summary>
     public LdapConnection AdminConnection()
     {
@@ -172,11 +237,14 @@ public sealed class SambaAdDc : IAsyncDisposable
         return connection;
     }
 
-    /// <summary>Creates an enabled user (<c>userAccountControl</c> = <paramref name="userAccountControl"/>) with a password, in CN=Users.</summary>
-    public string AddUser(LdapConnection admin, string name, string password, int userAccountControl = 512, string? mail = null)
+    /// <summary>
+    /// Creates an enabled user (<c>userAccountControl</c> = <paramref name="userAccountControl"/>) with a password, in
+    /// <paramref name="parentDn"/> (default <see cref="StaffOu"/>, where the service account has its rights).
+    /// </summary>
+    public static string AddUser(LdapConnection admin, string name, string password, int userAccountControl = 512, string? mail = null, string parentDn = StaffOu)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        var dn = $"CN={name},CN=Users,{DomainDn}";
+        var dn = $"CN={name},{parentDn}";
         var add = new AddRequest(dn,
             new DirectoryAttribute("objectClass", "user"),
             new DirectoryAttribute("sAMAccountName", name),
@@ -187,10 +255,47 @@ public sealed class SambaAdDc : IAsyncDisposable
         return dn;
     }
 
-    public string AddGroup(LdapConnection admin, string name, params string[] memberDns)
+    /// <summary>Creates an organizational unit under <paramref name="parentDn"/> (default: the domain).</summary>
+    public static string AddOu(LdapConnection admin, string name, string parentDn = DomainDn)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        var dn = $"CN={name},CN=Users,{DomainDn}";
+        var dn = $"OU={name},{parentDn}";
+        admin.SendRequest(new AddRequest(dn, new DirectoryAttribute("objectClass", "organizationalUnit"), new DirectoryAttribute("ou", name)));
+        return dn;
+    }
+
+    /// <summary>
+    /// Creates <paramref name="count"/> users <c>{prefix}00000…</c> under <paramref name="parentDn"/> fast: no password,
+    /// so they are created disabled (<c>userAccountControl</c> 514), and the adds are pipelined on
+    /// <paramref name="connections"/> LDAPS connections (password hashing and one round trip per user dominate otherwise).
+    /// </summary>
+    public string[] AddUsersInBulk(string parentDn, string prefix, int count, int connections = 4)
+    {
+        var dns = Enumerable.Range(0, count).Select(i => $"CN={prefix}{i:D5},{parentDn}").ToArray();
+        Parallel.For(0, connections, new ParallelOptions { MaxDegreeOfParallelism = connections }, c =>
+        {
+            using var connection = AdminConnection();
+            for (var i = c; i < count; i += connections)
+            {
+                var name = $"{prefix}{i:D5}";
+                connection.SendRequest(new AddRequest(dns[i],
+                    new DirectoryAttribute("objectClass", "user"),
+                    new DirectoryAttribute("sAMAccountName", name),
+                    new DirectoryAttribute("mail", $"{name}@deprov.test"),
+                    new DirectoryAttribute("userAccountControl", "514")));
+            }
+        });
+        return dns;
+    }
+
+    /// <summary>Creates a global security group with these members in <see cref="StaffOu"/>.</summary>
+    public static string AddGroup(LdapConnection admin, string name, params string[] memberDns) =>
+        AddGroupIn(admin, StaffOu, name, memberDns);
+
+    public static string AddGroupIn(LdapConnection admin, string parentDn, string name, params string[] memberDns)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        var dn = $"CN={name},{parentDn}";
         var attributes = new List<DirectoryAttribute> { new("objectClass", "group"), new("sAMAccountName", name) };
         if (memberDns.Length > 0)
         {

@@ -130,6 +130,21 @@ public sealed class SlapdServer : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>
+    /// Freezes the server with SIGSTOP: it keeps accepting TCP connections (the kernel completes the handshake) but
+    /// answers nothing until <see cref="ThawAsync"/>.
+    /// </summary>
+    public Task FreezeAsync(CancellationToken cancellationToken = default) => SignalAsync("-STOP", cancellationToken);
+
+    /// <summary>Resumes a server frozen by <see cref="FreezeAsync"/> (SIGCONT).</summary>
+    public Task ThawAsync(CancellationToken cancellationToken = default) => SignalAsync("-CONT", cancellationToken);
+
+    private async Task SignalAsync(string signal, CancellationToken cancellationToken)
+    {
+        var process = _process is { HasExited: false } p ? p : throw new InvalidOperationException("slapd is not running.");
+        await RunAsync("/bin/kill", [signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], null, cancellationToken);
+    }
+
     /// <summary>Applies LDIF change records (or plain entries, which are added) as the root DN through <c>ldapmodify -a</c>.</summary>
     public Task ModifyAsync(string ldif, CancellationToken cancellationToken = default) =>
         RunAsync("/usr/bin/ldapmodify", ["-a", "-x", "-H", Uri, "-D", RootDn, "-w", RootPassword], ldif, cancellationToken);
