@@ -132,7 +132,86 @@ internal sealed partial class LdapConnector
 
         var newDn = $"{rdn},{newParent}";
         _accounts[AccountId(action)] = new AccountRef(newDn, _accounts.TryGetValue(AccountId(action), out var old) ? old.Uid : null);
+        if (!IsAd)
+        {
+            await FollowMoveInGroupsAsync(dn, newDn, cancellationToken);
+        }
+
         return newDn;
+    }
+
+    /// <summary>
+    /// After a move, the groups must name the entry by its new DN before this step counts as done: the group-side
+    /// removals that follow remove the new DN, and a membership left under the old DN would come back as the new one.
+    /// OpenLDAP's refint overlay renames member values in a background task (not before the modRDN answers), and a
+    /// directory without refint never renames them. So: wait for the groups to stop naming the old DN, up to
+    /// 2 s (or <c>timeout_seconds</c> if shorter); whatever still names it then is renamed here (delete the old value, add the new one).
+    /// Active Directory renames linked <c>member</c> values itself, in the same operation.
+    /// </summary>
+    private static readonly TimeSpan RenameWait = TimeSpan.FromSeconds(2);
+
+    private async Task FollowMoveInGroupsAsync(string oldDn, string newDn, CancellationToken cancellationToken)
+    {
+        var escaped = EscapeFilterValue(oldDn);
+        var filter = $"(|(member={escaped})(uniqueMember={escaped}))";
+        // refint's task runs within milliseconds; a directory without refint should not cost a full timeout per move.
+        var deadline = _context.Time.GetUtcNow() + TimeSpan.FromTicks(Math.Min(_settings.Timeout.Ticks, RenameWait.Ticks));
+        var delay = TimeSpan.FromMilliseconds(20);
+        while (true)
+        {
+            var groups = await GroupsNamingAsync(filter, cancellationToken);
+            if (groups.Count == 0)
+            {
+                return;
+            }
+
+            if (_context.Time.GetUtcNow() >= deadline)
+            {
+                foreach (var group in groups)
+                {
+                    foreach (var attribute in new[] { "member", "uniqueMember" })
+                    {
+                        if (await ChangeValueAsync(group, attribute, oldDn, add: false, cancellationToken) == ValueOutcome.Changed)
+                        {
+                            await ChangeValueAsync(group, attribute, newDn, add: true, cancellationToken);
+                        }
+                    }
+                }
+
+                return;
+            }
+
+            await Task.Delay(delay, _context.Time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+        }
+    }
+
+    private async Task<List<string>> GroupsNamingAsync(string filter, CancellationToken cancellationToken)
+    {
+        var search = _settings.Groups;
+        var request = new SearchRequest(search.Base, filter, search.Subtree ? SearchScope.Subtree : SearchScope.OneLevel, "1.1");
+        var (response, code) = await SendAsync(request, "search groups naming a moved entry", $"{search.Base} {filter}", "search", cancellationToken, LdapErrors.NoSuchObject);
+        return code == LdapErrors.NoSuchObject ? [] : [.. ((SearchResponse)response!).Entries.Cast<SearchResultEntry>().Select(e => e.DistinguishedName)];
+    }
+
+    /// <summary>Escapes a value for an LDAP search filter (RFC 4515 section 3).</summary>
+    internal static string EscapeFilterValue(string value)
+    {
+        var sb = new System.Text.StringBuilder(value.Length + 8);
+        foreach (var ch in value)
+        {
+            _ = ch switch
+            {
+                '\\' => sb.Append("\\5c"),
+                '*' => sb.Append("\\2a"),
+                '(' => sb.Append("\\28"),
+                ')' => sb.Append("\\29"),
+                '\0' => sb.Append("\\00"),
+                _ => sb.Append(ch),
+            };
+        }
+
+        return sb.ToString();
     }
 
     /// <summary>
