@@ -140,5 +140,17 @@ internal static class Migrations
             -- How many steps hard-require this one (-1: not counted, rows planned before this version).
             ALTER TABLE steps ADD COLUMN dependents INTEGER NOT NULL DEFAULT -1;
             """),
+
+        // 5: an account's memberships live in its own row (see MembershipSet): one row per account instead of one per
+        // membership, which was most of a first discovery's time. Memberships of accounts no longer present (never
+        // visible: every reader joined accounts) are dropped with the old table.
+        (5, """
+            ALTER TABLE accounts ADD COLUMN memberships TEXT;
+            UPDATE accounts SET memberships = (
+              SELECT json_group_array(json_array(x.entitlement_id, x.source, x.expires_at, x.since))
+              FROM assignments x WHERE x.account_id = accounts.id)
+            WHERE id IN (SELECT account_id FROM assignments);
+            DROP TABLE assignments;
+            """),
     ];
 }
