@@ -24,7 +24,7 @@ public sealed partial class SqliteStore
                 ("$w", state.Watermark), ("$x", state.Context));
             AppendAudit(c, tx, audit);
             return 0;
-        }, cancellationToken);
+        }, cancellationToken, deferCheckpoint: snapshot is not null);
 
     public Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken) =>
         ReadAsync(c =>
