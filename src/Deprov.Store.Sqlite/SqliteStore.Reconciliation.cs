@@ -57,14 +57,10 @@ public sealed partial class SqliteStore
             }
         }
 
-        // The discovered memberships per account, in the order read. A membership of an account the snapshot does not
-        // list has nowhere to live and is dropped (no reader could see it before either: they all join accounts).
-        var discovered = new Dictionary<string, List<Assignment>>(StringComparer.Ordinal);
-        foreach (var x in snapshot.Assignments)
-        {
-            ref var list = ref CollectionsMarshal.GetValueRefOrAddDefault(discovered, x.AccountId, out _);
-            (list ??= new List<Assignment>(4)).Add(x);
-        }
+        // The discovered memberships per account, as runs of the snapshot's list (discovery hands them over grouped by
+        // account; any other order is grouped here first, keeping the order read). A membership of an account the
+        // snapshot does not list has nowhere to live and is dropped (no reader could see it before either).
+        var (assignments, discovered) = GroupByAccount(snapshot.Assignments);
 
         using var history = Prepared(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5,$6,$7)",
             "$1", "$2", "$3", "$4", "$5", "$6", "$7");
@@ -119,10 +115,11 @@ public sealed partial class SqliteStore
 
             merged.Clear();
             var membershipsChanged = false;
-            if (discovered.TryGetValue(a.Id, out var now))
+            if (discovered.TryGetValue(a.Id, out var run))
             {
-                foreach (var x in now)
+                for (var k = run.Start; k < run.End; k++)
                 {
+                    var x = assignments[k];
                     if (kept.Remove(x.EntitlementId, out var m))
                     {
                         if (personChanged)
@@ -183,10 +180,11 @@ public sealed partial class SqliteStore
         foreach (var a in fresh)
         {
             merged.Clear();
-            if (discovered.TryGetValue(a.Id, out var now))
+            if (discovered.TryGetValue(a.Id, out var run))
             {
-                foreach (var x in now)
+                for (var k = run.Start; k < run.End; k++)
                 {
+                    var x = assignments[k];
                     if (!Holds(merged, x.EntitlementId))
                     {
                         merged.Add(new Membership(x.EntitlementId, (int)x.Source, T(x.ExpiresAt), since));
@@ -196,6 +194,29 @@ public sealed partial class SqliteStore
 
             insert.Text(1, a.Id).Text(2, a.SystemId).Text(3, a.ExternalId).Text(4, a.UserName).Text(5, a.Email).Text(6, a.PersonId).Int(7, (int)a.Kind)
                 .Int(8, (int)a.Status).Int(9, T(a.LastSignInAt)).Text(10, a.CorrelationRule).Int(11, since).Utf8(12, encoder.Encode(merged)).Execute();
+        }
+
+        static (IReadOnlyList<Assignment>, Dictionary<string, (int Start, int End)>) GroupByAccount(IReadOnlyList<Assignment> list)
+        {
+            var runs = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
+            for (var start = 0; start < list.Count;)
+            {
+                var end = start + 1;
+                while (end < list.Count && list[end].AccountId == list[start].AccountId)
+                {
+                    end++;
+                }
+
+                if (!runs.TryAdd(list[start].AccountId, (start, end)))
+                {
+                    // Not grouped: a stable sort by account, then the runs again.
+                    return GroupByAccount([.. list.OrderBy(x => x.AccountId, StringComparer.Ordinal)]);
+                }
+
+                start = end;
+            }
+
+            return (list, runs);
         }
 
         static bool Holds(List<Membership> list, string entitlementId)
