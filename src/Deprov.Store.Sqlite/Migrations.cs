@@ -160,5 +160,17 @@ internal static class Migrations
                     FROM steps WHERE phase >= 0 GROUP BY case_id, stage, phase) g
               WHERE steps.phase > 0 AND g.case_id = steps.case_id AND g.stage = steps.stage AND g.phase = steps.phase - 1;
             """),
+
+        // 6: an account's memberships live in its own row (see MembershipSet): one row per account instead of one per
+        // membership, which was most of a first discovery's time. Memberships of accounts no longer present (never
+        // visible: every reader joined accounts) are dropped with the old table.
+        (6, """
+            ALTER TABLE accounts ADD COLUMN memberships TEXT;
+            UPDATE accounts SET memberships = (
+              SELECT json_group_array(json_array(x.entitlement_id, x.source, x.expires_at, x.since))
+              FROM assignments x WHERE x.account_id = accounts.id)
+            WHERE id IN (SELECT account_id FROM assignments);
+            DROP TABLE assignments;
+            """),
     ];
 }

@@ -715,15 +715,19 @@ public sealed partial class SqliteStore
                 case ActionKind.DeleteAccount:
                     SetAccountStatus(row.AccountId, AccountStatus.Deleted, at);
                     CloseMemberships(row.AccountId, null, at);
-                    Exec(_c, _tx, "DELETE FROM assignments WHERE account_id = $id", ("$id", row.AccountId));
+                    Exec(_c, _tx, "UPDATE accounts SET memberships = NULL WHERE id = $id", ("$id", row.AccountId));
                     break;
                 case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
                     CloseMemberships(row.AccountId, row.EntitlementId, at);
-                    _deleteAssignment ??= Prepared(_c, _tx, "DELETE FROM assignments WHERE account_id = $1 AND entitlement_id = $2", "$1", "$2");
+                    _deleteAssignment ??= Prepared(_c, _tx,
+                        $"UPDATE accounts SET memberships = (SELECT CASE WHEN COUNT(*) = 0 THEN NULL ELSE json_group_array(json(j.value)) END FROM json_each(accounts.memberships) j " +
+                        $"WHERE {MembershipSet.Entitlement} IS NOT $2) WHERE id = $1 AND EXISTS (SELECT 1 FROM json_each(accounts.memberships) j WHERE {MembershipSet.Entitlement} = $2)",
+                        "$1", "$2");
                     Run(_deleteAssignment, row.AccountId, row.EntitlementId);
                     break;
                 case ActionKind.AddEntitlement or ActionKind.AssignLicence:
-                    Exec(_c, _tx, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at, since) VALUES ($a, $e, $s, NULL, $at)",
+                    Exec(_c, _tx, "UPDATE accounts SET memberships = json_insert(COALESCE(memberships, '[]'), '$[#]', json_array($e, $s, NULL, $at)) " +
+                        $"WHERE id = $a AND NOT EXISTS (SELECT 1 FROM json_each(accounts.memberships) j WHERE {MembershipSet.Entitlement} = $e)",
                         ("$a", row.AccountId), ("$e", row.EntitlementId), ("$s", (int)GrantSource.Birthright), ("$at", T(at)));
                     break;
                 case ActionKind.LockDevice:
@@ -767,8 +771,8 @@ public sealed partial class SqliteStore
         private void CloseMemberships(string? accountId, string? entitlementId, DateTimeOffset at)
         {
             _closeMemberships ??= Prepared(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT x.account_id, x.entitlement_id, a.system_id, a.person_id, 0, x.since, $3 FROM assignments x JOIN accounts a ON a.id = x.account_id " +
-                "WHERE x.account_id = $1 AND ($2 IS NULL OR x.entitlement_id = $2)", "$1", "$2", "$3");
+                $"SELECT a.id, {MembershipSet.Entitlement}, a.system_id, a.person_id, 0, {MembershipSet.Since}, $3 FROM accounts a, json_each(a.memberships) j " +
+                $"WHERE a.id = $1 AND ($2 IS NULL OR {MembershipSet.Entitlement} = $2)", "$1", "$2", "$3");
             Run(_closeMemberships, accountId, entitlementId, T(at));
         }
 

@@ -133,8 +133,8 @@ public sealed partial class SqliteStore
             _person = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $p", "$p");
             _accounts = Prepared(c, tx, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id = $p ORDER BY system_id, id", "$p");
             _assignments = Prepared(c, tx,
-                "SELECT x.account_id, x.entitlement_id, x.source, x.expires_at, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
-                "FROM accounts a JOIN assignments x ON x.account_id = a.id JOIN entitlements e ON e.id = x.entitlement_id WHERE a.person_id = $p ORDER BY x.account_id, e.name", "$p");
+                $"SELECT a.id, e.id, {MembershipSet.Source}, {MembershipSet.Expires}, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
+                $"FROM accounts a, json_each(a.memberships) j JOIN entitlements e ON e.id = {MembershipSet.Entitlement} WHERE a.person_id = $p ORDER BY a.id, e.name", "$p");
             _devices = Prepared(c, tx, "SELECT id, system_id, external_id, serial, model, owner_person_id, status FROM devices WHERE owner_person_id = $p ORDER BY id", "$p");
             _known = Prepared(c, tx, CredentialSql("SELECT k.credential_id FROM credential_knowers k WHERE k.person_id = $p"), "$p");
             _owned = Prepared(c, tx, CredentialSql("SELECT id FROM credentials WHERE owner_person_id = $p"), "$p");

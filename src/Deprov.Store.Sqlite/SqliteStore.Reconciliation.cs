@@ -4,6 +4,7 @@ using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Reconciliation;
 using Deprov.Core.Store;
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace Deprov.Store.Sqlite;
@@ -23,7 +24,7 @@ public sealed partial class SqliteStore
                 ("$w", state.Watermark), ("$x", state.Context));
             AppendAudit(c, tx, audit);
             return 0;
-        }, cancellationToken);
+        }, cancellationToken, deferCheckpoint: snapshot is not null);
 
     public Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken) =>
         ReadAsync(c =>
@@ -33,140 +34,202 @@ public sealed partial class SqliteStore
             return r.Read() ? new DiscoveryState(systemId, SN(r, 0), D(r.GetInt64(1)), r.GetInt32(2), r.GetInt32(3), SN(r, 4), SN(r, 5)) : null;
         }, cancellationToken);
 
+    private sealed record StoredAccount(string UserName, string? Email, string? Person, int Kind, int Status, long? SignIn, string? Rule, long? Since, string? Memberships);
+
     /// <summary>
-    /// Writes a discovery by difference. With a
+    /// Writes a discovery by difference: an account row is inserted, rewritten (its fields or its membership set
+    /// changed) or deleted; an unchanged one is not touched. With a
     /// null <paramref name="at"/> (a replace with no known moment) no history is written and intervals start unknown.
     /// </summary>
     private static void ApplyInventory(SqliteConnection c, SqliteTransaction tx, string systemId, InventorySnapshot snapshot, DateTimeOffset? at)
     {
         var since = T(at);
-        var old = new Dictionary<string, (string UserName, string? Email, string? Person, int Kind, int Status, long? SignIn, string? Rule, long? Since)>(StringComparer.Ordinal);
-        using (var cmd = Command(c, tx, "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since FROM accounts WHERE system_id = $s", ("$s", systemId)))
+
+        // The accounts as they were, memberships included (one row each, decoded only for accounts still present).
+        var old = new Dictionary<string, StoredAccount>(StringComparer.Ordinal);
+        using (var cmd = Command(c, tx, "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships FROM accounts WHERE system_id = $s", ("$s", systemId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
             {
-                old[r.GetString(0)] = (r.GetString(1), SN(r, 2), SN(r, 3), r.GetInt32(4), r.GetInt32(5), r.IsDBNull(6) ? null : r.GetInt64(6), SN(r, 7), r.IsDBNull(8) ? null : r.GetInt64(8));
+                old[r.GetString(0)] = new StoredAccount(r.GetString(1), SN(r, 2), SN(r, 3), r.GetInt32(4), r.GetInt32(5), r.IsDBNull(6) ? null : r.GetInt64(6), SN(r, 7),
+                    r.IsDBNull(8) ? null : r.GetInt64(8), SN(r, 9));
             }
         }
 
-        // Memberships as they were, read before any account row changes.
-        var oldAssignments = new Dictionary<(string, string), long?>();
-        using (var cmd = Command(c, tx, "SELECT x.account_id, x.entitlement_id, x.since FROM accounts a JOIN assignments x ON x.account_id = a.id WHERE a.system_id = $s", ("$s", systemId)))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (r.Read())
-            {
-                oldAssignments[(r.GetString(0), r.GetString(1))] = r.IsDBNull(2) ? null : r.GetInt64(2);
-            }
-        }
+        // The discovered memberships per account, as runs of the snapshot's list (discovery hands them over grouped by
+        // account; any other order is grouped here first, keeping the order read). A membership of an account the
+        // snapshot does not list has nowhere to live and is dropped (no reader could see it before either).
+        var (assignments, discovered) = GroupByAccount(snapshot.Assignments);
 
-        var oldPerson = old.ToDictionary(kv => kv.Key, kv => kv.Value.Person, StringComparer.Ordinal);
-        var personChanged = new HashSet<string>(StringComparer.Ordinal);
         using var history = Prepared(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5,$6,$7)",
             "$1", "$2", "$3", "$4", "$5", "$6", "$7");
-        using (var insert = new BulkInsert(c, "INSERT INTO accounts(id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since) VALUES (?,?,?,?,?,?,?,?,?,?,?)"))
-        using (var update = Prepared(c, tx, "UPDATE accounts SET user_name=$2, email=$3, person_id=$4, kind=$5, status=$6, last_sign_in=$7, correlation_rule=$8, since=$9 WHERE id=$1",
-            "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"))
-        using (var delete = Prepared(c, tx, "DELETE FROM accounts WHERE id = $1", "$1"))
+        using var insert = new BulkInsert(c,
+            "INSERT INTO accounts(id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+        using var update = Prepared(c, tx,
+            "UPDATE accounts SET user_name=$2, email=$3, person_id=$4, kind=$5, status=$6, last_sign_in=$7, correlation_rule=$8, since=$9, memberships=$10 WHERE id=$1",
+            "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10");
+        using var delete = Prepared(c, tx, "DELETE FROM accounts WHERE id = $1", "$1");
+
+        using var encoder = new MembershipSet.Encoder();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var fresh = new List<Account>();
+        var merged = new List<Membership>();
+        var kept = new Dictionary<string, Membership>(StringComparer.Ordinal);
+        foreach (var a in snapshot.Accounts)
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            var fresh = new List<Account>();
-            foreach (var a in snapshot.Accounts)
+            if (!seen.Add(a.Id))
             {
-                if (!seen.Add(a.Id))
-                {
-                    continue;
-                }
-
-                if (!old.Remove(a.Id, out var o))
-                {
-                    fresh.Add(a);
-                    continue;
-                }
-
-                var status = (int)a.Status;
-                var signIn = T(a.LastSignInAt);
-                if (o.UserName == a.UserName && o.Email == a.Email && o.Person == a.PersonId && o.Kind == (int)a.Kind && o.Status == status && o.SignIn == signIn && o.Rule == a.CorrelationRule)
-                {
-                    continue;
-                }
-
-                var newSince = o.Since;
-                if (o.Status != status || o.Person != a.PersonId)
-                {
-                    if (since is not null)
-                    {
-                        Run(history, a.Id, null, systemId, o.Person, o.Status, o.Since, since);
-                    }
-
-                    newSince = since;
-                    if (o.Person != a.PersonId)
-                    {
-                        personChanged.Add(a.Id);
-                    }
-                }
-
-                Run(update, a.Id, a.UserName, a.Email, a.PersonId, (int)a.Kind, status, signIn, a.CorrelationRule, newSince);
+                continue;
             }
 
-            foreach (var (id, o) in old)
+            if (!old.Remove(a.Id, out var o))
+            {
+                fresh.Add(a);
+                continue;
+            }
+
+            var status = (int)a.Status;
+            var signIn = T(a.LastSignInAt);
+            var accountChanged = !(o.UserName == a.UserName && o.Email == a.Email && o.Person == a.PersonId && o.Kind == (int)a.Kind && o.Status == status
+                && o.SignIn == signIn && o.Rule == a.CorrelationRule);
+            var personChanged = o.Person != a.PersonId;
+            var newSince = o.Since;
+            if (o.Status != status || personChanged)
             {
                 if (since is not null)
                 {
-                    Run(history, id, null, systemId, o.Person, o.Status, o.Since, since);
+                    Run(history, a.Id, null, systemId, o.Person, o.Status, o.Since, since);
                 }
 
-                Run(delete, id);
+                newSince = since;
             }
 
-            fresh.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-            foreach (var a in fresh)
+            // Memberships by difference: kept ones keep their interval (restarted if the owner changed), new ones start
+            // now, vanished ones close theirs.
+            kept.Clear();
+            foreach (var m in MembershipSet.Decode(o.Memberships))
             {
-                insert.Add(a.Id, a.SystemId, a.ExternalId, a.UserName, a.Email, a.PersonId, (int)a.Kind, (int)a.Status, T(a.LastSignInAt), a.CorrelationRule, since);
+                kept.TryAdd(m.EntitlementId, m);
+            }
+
+            merged.Clear();
+            var membershipsChanged = false;
+            if (discovered.TryGetValue(a.Id, out var run))
+            {
+                for (var k = run.Start; k < run.End; k++)
+                {
+                    var x = assignments[k];
+                    if (kept.Remove(x.EntitlementId, out var m))
+                    {
+                        if (personChanged)
+                        {
+                            // Same membership, new owner: the old owner's interval ends, the new one's starts.
+                            if (since is not null)
+                            {
+                                Run(history, a.Id, x.EntitlementId, systemId, o.Person, 0, m.Since, since);
+                            }
+
+                            m = m with { Since = since };
+                            membershipsChanged = true;
+                        }
+
+                        merged.Add(m);
+                    }
+                    else if (!Holds(merged, x.EntitlementId))
+                    {
+                        merged.Add(new Membership(x.EntitlementId, (int)x.Source, T(x.ExpiresAt), since));
+                        membershipsChanged = true;
+                    }
+                }
+            }
+
+            foreach (var m in kept.Values)
+            {
+                if (since is not null)
+                {
+                    Run(history, a.Id, m.EntitlementId, systemId, o.Person, 0, m.Since, since);
+                }
+
+                membershipsChanged = true;
+            }
+
+            if (accountChanged || membershipsChanged)
+            {
+                Run(update, a.Id, a.UserName, a.Email, a.PersonId, (int)a.Kind, status, signIn, a.CorrelationRule, newSince,
+                    membershipsChanged ? encoder.EncodeString(merged) : o.Memberships);
             }
         }
 
-        using (var insert = new BulkInsert(c, "INSERT OR IGNORE INTO assignments(account_id, entitlement_id, source, expires_at, since) VALUES (?,?,?,?,?)"))
-        using (var restart = Prepared(c, tx, "UPDATE assignments SET since = $3 WHERE account_id = $1 AND entitlement_id = $2", "$1", "$2", "$3"))
-        using (var delete = Prepared(c, tx, "DELETE FROM assignments WHERE account_id = $1 AND entitlement_id = $2", "$1", "$2"))
+        foreach (var (id, o) in old)
         {
-            var added = new List<Assignment>();
-            foreach (var x in snapshot.Assignments)
+            if (since is not null)
             {
-                if (!oldAssignments.Remove((x.AccountId, x.EntitlementId), out var oldSince))
+                Run(history, id, null, systemId, o.Person, o.Status, o.Since, since);
+                foreach (var m in MembershipSet.Decode(o.Memberships))
                 {
-                    added.Add(x);
+                    Run(history, id, m.EntitlementId, systemId, o.Person, 0, m.Since, since);
                 }
-                else if (personChanged.Contains(x.AccountId))
+            }
+
+            Run(delete, id);
+        }
+
+        // In key order, rows append to the B-tree instead of splitting pages all over it (a first discovery adds millions).
+        fresh.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        foreach (var a in fresh)
+        {
+            merged.Clear();
+            if (discovered.TryGetValue(a.Id, out var run))
+            {
+                for (var k = run.Start; k < run.End; k++)
                 {
-                    // Same membership, new owner: the old owner's interval ends, the new one's starts.
-                    if (since is not null)
+                    var x = assignments[k];
+                    if (!Holds(merged, x.EntitlementId))
                     {
-                        Run(history, x.AccountId, x.EntitlementId, systemId, oldPerson.GetValueOrDefault(x.AccountId), 0, oldSince, since);
+                        merged.Add(new Membership(x.EntitlementId, (int)x.Source, T(x.ExpiresAt), since));
                     }
-
-                    Run(restart, x.AccountId, x.EntitlementId, since);
                 }
             }
 
-            // In key order, rows append to the B-tree instead of splitting pages all over it (a first discovery adds millions).
-            added.Sort((a, b) => string.CompareOrdinal(a.AccountId, b.AccountId) is var c && c != 0 ? c : string.CompareOrdinal(a.EntitlementId, b.EntitlementId));
-            foreach (var x in added)
-            {
-                insert.Add(x.AccountId, x.EntitlementId, (int)x.Source, T(x.ExpiresAt), since);
-            }
+            insert.Text(1, a.Id).Text(2, a.SystemId).Text(3, a.ExternalId).Text(4, a.UserName).Text(5, a.Email).Text(6, a.PersonId).Int(7, (int)a.Kind)
+                .Int(8, (int)a.Status).Int(9, T(a.LastSignInAt)).Text(10, a.CorrelationRule).Int(11, since).Utf8(12, encoder.Encode(merged)).Execute();
+        }
 
-            foreach (var ((account, entitlement), oldSince) in oldAssignments)
+        static (IReadOnlyList<Assignment>, Dictionary<string, (int Start, int End)>) GroupByAccount(IReadOnlyList<Assignment> list)
+        {
+            var runs = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
+            for (var start = 0; start < list.Count;)
             {
-                if (since is not null)
+                var end = start + 1;
+                while (end < list.Count && list[end].AccountId == list[start].AccountId)
                 {
-                    Run(history, account, entitlement, systemId, oldPerson.GetValueOrDefault(account), 0, oldSince, since);
+                    end++;
                 }
 
-                Run(delete, account, entitlement);
+                if (!runs.TryAdd(list[start].AccountId, (start, end)))
+                {
+                    // Not grouped: a stable sort by account, then the runs again.
+                    return GroupByAccount([.. list.OrderBy(x => x.AccountId, StringComparer.Ordinal)]);
+                }
+
+                start = end;
             }
 
+            return (list, runs);
+        }
+
+        static bool Holds(List<Membership> list, string entitlementId)
+        {
+            foreach (var m in list)
+            {
+                if (m.EntitlementId == entitlementId)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         // Entitlements, devices and credentials are small and carry no access history: replaced whole.
@@ -351,9 +414,11 @@ public sealed partial class SqliteStore
             Exec(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
                 "SELECT id, NULL, system_id, person_id, status, since, $at FROM accounts WHERE id = $id AND person_id IS NOT $p", ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
             Exec(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT x.account_id, x.entitlement_id, a.system_id, a.person_id, 0, x.since, $at FROM assignments x JOIN accounts a ON a.id = x.account_id " +
+                $"SELECT a.id, {MembershipSet.Entitlement}, a.system_id, a.person_id, 0, {MembershipSet.Since}, $at FROM accounts a, json_each(a.memberships) j " +
                 "WHERE a.id = $id AND a.person_id IS NOT $p", ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
-            Exec(c, tx, "UPDATE assignments SET since = $at WHERE account_id = $id AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = $id AND a.person_id IS NOT $p)",
+            Exec(c, tx,
+                $"UPDATE accounts SET memberships = (SELECT json_group_array(json_array({MembershipSet.Entitlement}, {MembershipSet.Source}, {MembershipSet.Expires}, $at)) " +
+                "FROM json_each(accounts.memberships) j) WHERE id = $id AND person_id IS NOT $p AND memberships IS NOT NULL",
                 ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
             Exec(c, tx, "UPDATE accounts SET since = CASE WHEN person_id IS NOT $p THEN $at ELSE since END, person_id = $p, correlation_rule = $rule WHERE id = $id",
                 ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)), ("$rule", CorrelationLink.RuleFor(link.LinkedBy)));
@@ -384,8 +449,8 @@ public sealed partial class SqliteStore
                 "SELECT account_id, system_id, entitlement_id, status, valid_from, valid_to FROM access_history " +
                 "WHERE person_id = $p AND valid_to > $t AND (valid_from IS NULL OR valid_from <= $t) " +
                 "UNION ALL SELECT id, system_id, NULL, status, since, NULL FROM accounts WHERE person_id = $p AND (since IS NULL OR since <= $t) " +
-                "UNION ALL SELECT x.account_id, a.system_id, x.entitlement_id, a.status, x.since, NULL FROM assignments x JOIN accounts a ON a.id = x.account_id " +
-                "WHERE a.person_id = $p AND (x.since IS NULL OR x.since <= $t) ORDER BY 2, 1, 3",
+                $"UNION ALL SELECT a.id, a.system_id, {MembershipSet.Entitlement}, a.status, {MembershipSet.Since}, NULL FROM accounts a, json_each(a.memberships) j " +
+                $"WHERE a.person_id = $p AND ({MembershipSet.Since} IS NULL OR {MembershipSet.Since} <= $t) ORDER BY 2, 1, 3",
                 ("$p", personId), ("$t", T(at)));
             using var r = cmd.ExecuteReader();
             var list = new List<AccessInterval>();
@@ -421,7 +486,8 @@ public sealed partial class SqliteStore
 /// <summary>
 /// A prepared insert bound by position through the native SQLite API. Microsoft.Data.Sqlite looks every parameter up by
 /// name on every execution; for the millions of rows of a first discovery that lookup, not SQLite, was most of the time.
-/// Runs on the writer connection inside its transaction.
+/// Values are bound without managed allocations (text as UTF-16, converted by SQLite; no boxing), so the writer does not
+/// feed the garbage collector while the next system is being read. Runs on the writer connection inside its transaction.
 /// </summary>
 internal sealed class BulkInsert : IDisposable
 {
@@ -434,21 +500,27 @@ internal sealed class BulkInsert : IDisposable
         Check(SQLitePCL.raw.sqlite3_prepare_v2(c.Handle, sql, out _stmt));
     }
 
-    public void Add(params object?[] values)
+    public BulkInsert Text(int index, string? value)
     {
-        for (var i = 0; i < values.Length; i++)
-        {
-            var rc = values[i] switch
-            {
-                null => SQLitePCL.raw.sqlite3_bind_null(_stmt, i + 1),
-                string s => SQLitePCL.raw.sqlite3_bind_text(_stmt, i + 1, s),
-                int n => SQLitePCL.raw.sqlite3_bind_int64(_stmt, i + 1, n),
-                long l => SQLitePCL.raw.sqlite3_bind_int64(_stmt, i + 1, l),
-                var other => throw new ArgumentException($"Cannot bind a {other.GetType().Name}.", nameof(values)),
-            };
-            Check(rc);
-        }
+        Check(value is null ? SQLitePCL.raw.sqlite3_bind_null(_stmt, index) : SQLitePCL.raw.sqlite3_bind_text16(_stmt, index, value.AsSpan()));
+        return this;
+    }
 
+    /// <summary>Binds UTF-8 text (copied by SQLite); an empty span binds NULL.</summary>
+    public BulkInsert Utf8(int index, ReadOnlySpan<byte> value)
+    {
+        Check(value.IsEmpty ? SQLitePCL.raw.sqlite3_bind_null(_stmt, index) : SQLitePCL.raw.sqlite3_bind_text(_stmt, index, value));
+        return this;
+    }
+
+    public BulkInsert Int(int index, long? value)
+    {
+        Check(value is { } v ? SQLitePCL.raw.sqlite3_bind_int64(_stmt, index, v) : SQLitePCL.raw.sqlite3_bind_null(_stmt, index));
+        return this;
+    }
+
+    public void Execute()
+    {
         var step = SQLitePCL.raw.sqlite3_step(_stmt);
         SQLitePCL.raw.sqlite3_reset(_stmt);
         if (step != SQLitePCL.raw.SQLITE_DONE)

@@ -23,6 +23,8 @@ public sealed partial class SqliteStore : IStore
     private readonly SqliteDurability _durability;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private SqliteConnection? _writer;
+    private Task _checkpoint = Task.CompletedTask;
+    private const int AutoCheckpointPages = 4000;
 
     public SqliteStore(string path, SqliteDurability durability = SqliteDurability.Full)
     {
@@ -82,6 +84,7 @@ public sealed partial class SqliteStore : IStore
 
     public async ValueTask DisposeAsync()
     {
+        await _checkpoint; // a deferred checkpoint still running finishes before the connections close
         if (_writer is not null)
         {
             await _writer.DisposeAsync();
@@ -101,7 +104,7 @@ public sealed partial class SqliteStore : IStore
             Exec(_writer, null, _durability == SqliteDurability.Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
             Exec(_writer, null, "PRAGMA cache_size=-65536");
             Exec(_writer, null, "PRAGMA temp_store=MEMORY");
-            Exec(_writer, null, "PRAGMA wal_autocheckpoint=4000");
+            Exec(_writer, null, $"PRAGMA wal_autocheckpoint={AutoCheckpointPages}");
         }
 
         return _writer;
@@ -124,23 +127,51 @@ public sealed partial class SqliteStore : IStore
     }
 
     /// <summary>Runs <paramref name="work"/> in one IMMEDIATE transaction on the writer connection.</summary>
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
+    /// <param name="deferCheckpoint">For a large write (a discovery's inventory): the commit does not checkpoint the WAL
+    /// on the writer's thread (copying every page it wrote into the database file, then an fsync); a passive checkpoint
+    /// runs on its own connection while the caller goes on. Durability is unchanged: the commit itself is in the WAL.</param>
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken, bool deferCheckpoint = false)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
             var c = Writer();
-            using var tx = c.BeginTransaction(deferred: false);
+            if (deferCheckpoint)
+            {
+                await _checkpoint; // one at a time; a failed one fails this write
+                Exec(c, null, "PRAGMA wal_autocheckpoint=0");
+            }
+
             T result;
             try
             {
-                result = work(c, tx);
-                tx.Commit();
+                using var tx = c.BeginTransaction(deferred: false);
+                try
+                {
+                    result = work(c, tx);
+                    tx.Commit();
+                }
+                catch
+                {
+                    tx.Rollback();
+                    throw;
+                }
             }
-            catch
+            finally
             {
-                tx.Rollback();
-                throw;
+                if (deferCheckpoint)
+                {
+                    Exec(c, null, $"PRAGMA wal_autocheckpoint={AutoCheckpointPages}");
+                }
+            }
+
+            if (deferCheckpoint)
+            {
+                _checkpoint = Task.Run(() =>
+                {
+                    using var checkpointer = Open();
+                    Exec(checkpointer, null, "PRAGMA wal_checkpoint(PASSIVE)");
+                }, CancellationToken.None);
             }
 
             return result;

@@ -39,6 +39,22 @@ public abstract class ReconciliationStoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task ApplyDiscoveryAsync_MembershipsInterleavedAcrossAccounts_EachAccountKeepsItsOwn()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        var other = Some.Id("rc");
+        await store.UpsertPeopleAsync([Some.Person(other)], ct);
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("a1", p), Acct("a2", other)],
+            [Member("a1", "g1"), Member("a2", "g1"), Member("a1", "g2"), Member("a1", "g1")]), State(T0), [], ct);
+
+        var maps = await store.GetAccessMapsAsync([p, other], ct);
+        Assert.Equal(["app/g1", "app/g2"], maps.Single(m => m.Person.Id == p).Assignments.Select(a => a.EntitlementId).Order(StringComparer.Ordinal));
+        Assert.Equal(["app/g1"], maps.Single(m => m.Person.Id == other).Assignments.Select(a => a.EntitlementId));
+    }
+
+    [Fact]
     public async Task ApplyDiscoveryAsync_ChangesAcrossRuns_RecordsAccessHistory()
     {
         var (store, p) = await StoreAsync();
