@@ -205,6 +205,18 @@ public sealed partial class SqliteStore
             return new AccessMap(person, accounts, entitlements, assignments, devices, Credentials(_known, personId), Credentials(_owned, personId), holds);
         }
 
+        /// <summary>Runs the statements in <paramref name="tx"/> from now on (a reader kept across transactions).</summary>
+        public void Use(SqliteTransaction? tx)
+        {
+            _person.Transaction = tx;
+            _accounts.Transaction = tx;
+            _assignments.Transaction = tx;
+            _devices.Transaction = tx;
+            _known.Transaction = tx;
+            _owned.Transaction = tx;
+            _holds.Transaction = tx;
+        }
+
         private static SqliteDataReader Exec(SqliteCommand cmd, string personId)
         {
             cmd.Parameters[0].Value = personId;

@@ -82,6 +82,7 @@ public sealed partial class SqliteStore : IStore
 
     public async ValueTask DisposeAsync()
     {
+        CloseProfileSessions();
         if (_writer is not null)
         {
             await _writer.DisposeAsync();

@@ -43,6 +43,13 @@ public interface IStore : IAsyncDisposable
     /// <summary>Everything linked to these people, one map per person found (unknown ids are left out).</summary>
     Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One person's profile in one consistent snapshot: the access map and the newest <paramref name="limit"/> cases,
+    /// tasks (open and done) and audit records about the person; null when the person is unknown. The console and
+    /// API read this per request, so it is the store's hottest read.
+    /// </summary>
+    Task<PersonProfile?> GetPersonProfileAsync(string personId, int limit, CancellationToken cancellationToken);
+
     // Reconciliation
 
     /// <summary>
@@ -277,6 +284,9 @@ public sealed record StoreStatistics(
     long AuditRecords);
 
 /// <summary>An audit search: every filter is optional; results come newest first.</summary>
+/// <summary>What <see cref="IStore.GetPersonProfileAsync"/> returns: cases newest first, tasks as <see cref="IStore.ListTasksAsync"/> orders them, history newest first.</summary>
+public sealed record PersonProfile(AccessMap Access, IReadOnlyList<Case> Cases, IReadOnlyList<TaskItem> Tasks, IReadOnlyList<AuditRecord> History);
+
 public sealed record AuditQuery(string? PersonId = null, string? CaseId = null, string? Actor = null, string? Action = null, long? BeforeSeq = null, int Limit = 100);
 
 /// <summary>One verified cut: when, and how long access outlived its end.</summary>
