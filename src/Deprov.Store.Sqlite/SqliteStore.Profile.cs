@@ -7,9 +7,9 @@ using Microsoft.Data.Sqlite;
 namespace Deprov.Store.Sqlite;
 
 /// <summary>
-/// The person profile, the store's hottest read (every console profile page and <c>GET /api/people/{id}</c>). It runs
-/// on a small pool of read connections that keep their statements prepared: compiling the ten statements again on
-/// every request cost more than running them (docs/performance.md, server).
+/// The store's hottest reads: the person profile (every console profile page and <c>GET /api/people/{id}</c>) and the
+/// person lookup (every webhook). They run on a small pool of read connections that keep their statements prepared:
+/// compiling the ten statements of a profile again on every request cost more than running them (docs/performance.md, server).
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -17,20 +17,36 @@ public sealed partial class SqliteStore
     // after use instead of pooled.
     private const int MaxPooledProfileSessions = 8;
 
-    private readonly Stack<ProfileSession> _profileSessions = new();
+    // Lock-free: under a webhook flood every request takes a session, and a lock here was contended.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ProfileSession> _profileSessions = new();
+    private int _pooledProfileSessions;
     private bool _profileSessionsClosed;
 
     public Task<PersonProfile?> GetPersonProfileAsync(string personId, int limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(personId);
+        return OnProfileSession(s => s.Read(personId, Math.Clamp(limit, 1, 1000)), cancellationToken);
+    }
+
+    public Task<Person?> GetPersonAsync(string personId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        return OnProfileSession(s => s.Person(personId), cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a read on a pooled session, on the caller's thread: these statements take a fraction of a millisecond, less
+    /// than a hop to the thread pool.
+    /// </summary>
+    private Task<T> OnProfileSession<T>(Func<ProfileSession, T> read, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
-        // Runs on the caller's thread: the statements take a fraction of a millisecond, less than a hop to the pool.
         var session = RentProfileSession();
         try
         {
-            var profile = session.Read(personId, Math.Clamp(limit, 1, 1000));
+            var result = read(session);
             ReturnProfileSession(session);
-            return Task.FromResult(profile);
+            return Task.FromResult(result);
         }
         catch (SqliteException ex)
         {
@@ -46,13 +62,11 @@ public sealed partial class SqliteStore
 
     private ProfileSession RentProfileSession()
     {
-        lock (_profileSessions)
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _profileSessionsClosed), this);
+        if (_profileSessions.TryDequeue(out var pooled))
         {
-            ObjectDisposedException.ThrowIf(_profileSessionsClosed, this);
-            if (_profileSessions.TryPop(out var pooled))
-            {
-                return pooled;
-            }
+            Interlocked.Decrement(ref _pooledProfileSessions);
+            return pooled;
         }
 
         return new ProfileSession(Open());
@@ -60,27 +74,29 @@ public sealed partial class SqliteStore
 
     private void ReturnProfileSession(ProfileSession session)
     {
-        lock (_profileSessions)
+        if (!Volatile.Read(ref _profileSessionsClosed) && Interlocked.Increment(ref _pooledProfileSessions) <= MaxPooledProfileSessions)
         {
-            if (!_profileSessionsClosed && _profileSessions.Count < MaxPooledProfileSessions)
+            _profileSessions.Enqueue(session);
+            if (!Volatile.Read(ref _profileSessionsClosed))
             {
-                _profileSessions.Push(session);
                 return;
             }
+
+            CloseProfileSessions(); // closed meanwhile: drain what this return just added
+            return;
         }
 
+        Interlocked.Decrement(ref _pooledProfileSessions);
         session.Dispose();
     }
 
     private void CloseProfileSessions()
     {
-        lock (_profileSessions)
+        Volatile.Write(ref _profileSessionsClosed, true);
+        while (_profileSessions.TryDequeue(out var s))
         {
-            _profileSessionsClosed = true;
-            while (_profileSessions.TryPop(out var s))
-            {
-                s.Dispose();
-            }
+            Interlocked.Decrement(ref _pooledProfileSessions);
+            s.Dispose();
         }
     }
 
@@ -109,6 +125,12 @@ public sealed partial class SqliteStore
                 Dispose();
                 throw;
             }
+        }
+
+        public Person? Person(string personId)
+        {
+            _access.Use(null);
+            return _access.ReadPerson(personId);
         }
 
         public PersonProfile? Read(string personId, int limit)
