@@ -13,11 +13,6 @@ public sealed partial class DeprovEngine
     private readonly Lock _inboxStart = new();
     private Task? _inboxWriter;
 
-    /// <summary>A planning round with at least this many events means a flood is arriving.</summary>
-    private const int FloodBatch = 16;
-
-    private static readonly TimeSpan FloodPause = TimeSpan.FromMilliseconds(250);
-
     /// <summary>
     /// Accepts an event for later planning (webhooks, the API): validates it and makes it durable — group-committed with
     /// every other event arriving at the same moment — before returning. Planning happens in the worker
@@ -113,20 +108,9 @@ public sealed partial class DeprovEngine
                 return;
             }
 
-            var handled = await HandleUnhandledEventsAsync(cancellationToken);
-            while (handled > 0)
+            while (await HandleUnhandledEventsAsync(cancellationToken) > 0)
             {
                 Wake();
-                if (handled >= FloodBatch)
-                {
-                    // A flood: let the next events gather into one larger batch. Each planning round costs a few
-                    // queries and a commit whatever its size, and takes the writer from the inbox; rounds of one or two
-                    // events under a flood cost more intake than they save latency (docs/performance.md). A steady
-                    // stream never waits here. Real time, like the poll above: this paces work, it is not business time.
-                    await Task.Delay(FloodPause, cancellationToken);
-                }
-
-                handled = await HandleUnhandledEventsAsync(cancellationToken);
             }
         }
     }
