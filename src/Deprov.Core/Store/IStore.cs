@@ -251,7 +251,8 @@ public sealed record EventRecord(LifecycleEvent Event, string? ParkedReason, Aud
 
 public sealed record ParkedEvent(LifecycleEvent Event, string Reason, DateTimeOffset ParkedAt);
 
-public sealed record CaseQuery(string? PersonId = null, IReadOnlyList<CaseStatus>? Statuses = null, int Limit = 100);
+/// <param name="PersonIds">Cases of any of these people (one query for a batch; combine with a large enough <paramref name="Limit"/>).</param>
+public sealed record CaseQuery(string? PersonId = null, IReadOnlyList<CaseStatus>? Statuses = null, int Limit = 100, IReadOnlyList<string>? PersonIds = null);
 
 public sealed record TaskQuery(bool OpenOnly = true, Team? Team = null, string? PersonId = null, int Limit = 200);
 
