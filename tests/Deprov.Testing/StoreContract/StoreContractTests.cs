@@ -118,6 +118,18 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task ListCasesAsync_PersonIds_ReturnsOnlyThosePeoplesCases()
+    {
+        var (p1, p2, p3) = (Some.Id(), Some.Id(), Some.Id());
+        await using var store = await _factory.CreateAsync();
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2), Some.Person(p3)], CancellationToken.None);
+        await store.CreateCasesAsync([new Plan(NewCase("C-a", p1, T0), [], [], [], []), new Plan(NewCase("C-b", p2, T0), [], [], [], []), new Plan(NewCase("C-c", p3, T0), [], [], [], [])],
+            [], CancellationToken.None);
+        var found = await store.ListCasesAsync(new CaseQuery(Limit: int.MaxValue, PersonIds: [p1, p3, "nobody"]), CancellationToken.None);
+        Assert.Equal(["C-a", "C-c"], found.Select(c => c.Id).Order());
+    }
+
+    [Fact]
     public async Task RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce()
     {
         var pid = Some.Id();
