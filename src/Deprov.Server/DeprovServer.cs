@@ -47,7 +47,7 @@ public static class DeprovServer
             o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        Authentication.Add(services, options.Time);
+        Authentication.Add(services, options.Time, options.Oidc);
         services.AddAuthorization(Policies.Add);
         services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {

@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Error, Message = "The engine's worker loop stopped with an error")]
     public static partial void WorkerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "OpenID Connect sign-in refused: {Reason}")]
+    public static partial void OidcRefused(ILogger logger, string reason);
 }

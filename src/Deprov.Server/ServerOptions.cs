@@ -25,6 +25,9 @@ public sealed class ServerOptions
     /// <value>Webhook signing secrets; default: read from DEPROV_HOOK_SECRETS and DEPROV_BAMBOOHR_KEYS.</value>
     public Endpoints.HookSecrets? Hooks { get; init; }
 
+    /// <value>OpenID Connect sign-in for the console; default: read from the <c>DEPROV_OIDC_*</c> variables (off when unset).</value>
+    public Security.OidcSettings? Oidc { get; init; } = Security.OidcSettings.FromEnvironment();
+
     /// <value>Minimum log level for the console logger; default Information.</value>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

@@ -178,6 +178,12 @@ public sealed partial class SqliteStore
                 args.Add(("$p", query.PersonId));
             }
 
+            if (query.PersonIds is { } personIds)
+            {
+                where.Add("person_id IN (SELECT value FROM json_each($ps))");
+                args.Add(("$ps", System.Text.Json.JsonSerializer.Serialize(personIds)));
+            }
+
             if (query.Statuses is { Count: > 0 } statuses)
             {
                 where.Add($"status IN ({string.Join(',', statuses.Select(s => (int)s))})");

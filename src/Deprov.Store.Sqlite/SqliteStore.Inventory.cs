@@ -28,9 +28,6 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
-    public Task<Person?> GetPersonAsync(string personId, CancellationToken cancellationToken) =>
-        ReadAsync(c => GetPerson(c, null, personId), cancellationToken);
-
     internal static Person? GetPerson(SqliteConnection c, SqliteTransaction? tx, string personId)
     {
         using var cmd = Command(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $id", ("$id", personId));
@@ -146,14 +143,15 @@ public sealed partial class SqliteStore
             "(SELECT group_concat(person_id, ',') FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
             $"FROM credentials c WHERE c.id IN ({idQuery}) ORDER BY c.id";
 
+        public Person? ReadPerson(string personId)
+        {
+            using var r = Exec(_person, personId);
+            return r.Read() ? SqliteStore.ReadPerson(r) : null;
+        }
+
         public AccessMap? Read(string personId)
         {
-            Person? person;
-            using (var r = Exec(_person, personId))
-            {
-                person = r.Read() ? ReadPerson(r) : null;
-            }
-
+            var person = ReadPerson(personId);
             if (person is null)
             {
                 return null;
@@ -203,6 +201,18 @@ public sealed partial class SqliteStore
             }
 
             return new AccessMap(person, accounts, entitlements, assignments, devices, Credentials(_known, personId), Credentials(_owned, personId), holds);
+        }
+
+        /// <summary>Runs the statements in <paramref name="tx"/> from now on (a reader kept across transactions).</summary>
+        public void Use(SqliteTransaction? tx)
+        {
+            _person.Transaction = tx;
+            _accounts.Transaction = tx;
+            _assignments.Transaction = tx;
+            _devices.Transaction = tx;
+            _known.Transaction = tx;
+            _owned.Transaction = tx;
+            _holds.Transaction = tx;
         }
 
         private static SqliteDataReader Exec(SqliteCommand cmd, string personId)

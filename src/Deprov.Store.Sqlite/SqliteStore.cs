@@ -85,6 +85,7 @@ public sealed partial class SqliteStore : IStore
     public async ValueTask DisposeAsync()
     {
         await _checkpoint; // a deferred checkpoint still running finishes before the connections close
+        CloseProfileSessions();
         if (_writer is not null)
         {
             await _writer.DisposeAsync();

@@ -43,6 +43,13 @@ public interface IStore : IAsyncDisposable
     /// <summary>Everything linked to these people, one map per person found (unknown ids are left out).</summary>
     Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// One person's profile in one consistent snapshot: the access map and the newest <paramref name="limit"/> cases,
+    /// tasks (open and done) and audit records about the person; null when the person is unknown. The console and
+    /// API read this per request, so it is the store's hottest read.
+    /// </summary>
+    Task<PersonProfile?> GetPersonProfileAsync(string personId, int limit, CancellationToken cancellationToken);
+
     // Reconciliation
 
     /// <summary>
@@ -244,7 +251,8 @@ public sealed record EventRecord(LifecycleEvent Event, string? ParkedReason, Aud
 
 public sealed record ParkedEvent(LifecycleEvent Event, string Reason, DateTimeOffset ParkedAt);
 
-public sealed record CaseQuery(string? PersonId = null, IReadOnlyList<CaseStatus>? Statuses = null, int Limit = 100);
+/// <param name="PersonIds">Cases of any of these people (one query for a batch; combine with a large enough <paramref name="Limit"/>).</param>
+public sealed record CaseQuery(string? PersonId = null, IReadOnlyList<CaseStatus>? Statuses = null, int Limit = 100, IReadOnlyList<string>? PersonIds = null);
 
 public sealed record TaskQuery(bool OpenOnly = true, Team? Team = null, string? PersonId = null, int Limit = 200);
 
@@ -277,6 +285,9 @@ public sealed record StoreStatistics(
     long AuditRecords);
 
 /// <summary>An audit search: every filter is optional; results come newest first.</summary>
+/// <summary>What <see cref="IStore.GetPersonProfileAsync"/> returns: cases newest first, tasks as <see cref="IStore.ListTasksAsync"/> orders them, history newest first.</summary>
+public sealed record PersonProfile(AccessMap Access, IReadOnlyList<Case> Cases, IReadOnlyList<TaskItem> Tasks, IReadOnlyList<AuditRecord> History);
+
 public sealed record AuditQuery(string? PersonId = null, string? CaseId = null, string? Actor = null, string? Action = null, long? BeforeSeq = null, int Limit = 100);
 
 /// <summary>One verified cut: when, and how long access outlived its end.</summary>

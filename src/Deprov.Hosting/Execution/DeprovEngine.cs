@@ -159,6 +159,12 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         maps ??= (await _store.GetAccessMapsAsync(events.Select(e => e.Event.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
             .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
         var now = _time.GetUtcNow();
+        // The open leaver cases a new termination date may supersede: one query for the whole batch, not one per event.
+        var leavers = events.Where(e => e.Event.Kind is EventKind.Leave or EventKind.ContractEnd).Select(e => e.Event.PersonId).Distinct(StringComparer.Ordinal).ToList();
+        IReadOnlyList<Case> open = leavers.Count == 0 ? []
+            : await _store.ListCasesAsync(new CaseQuery(Statuses: [CaseStatus.Scheduled, CaseStatus.AwaitingApproval], Limit: int.MaxValue, PersonIds: leavers), cancellationToken);
+        var openByPerson = open.ToLookup(c => c.PersonId, StringComparer.Ordinal);
+        var supersededIds = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (index, e) in events)
         {
             if (!maps.TryGetValue(e.PersonId, out var map))
@@ -173,10 +179,11 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                     if (e.Kind != EventKind.Move)
                     {
                         // A new termination date supersedes a leaver case whose cut has not happened yet (the date moved).
-                        var open = await _store.ListCasesAsync(new CaseQuery(e.PersonId, [CaseStatus.Scheduled, CaseStatus.AwaitingApproval]), cancellationToken);
-                        var superseded = open.Where(c => c.Kind == CaseKind.Leaver && c.CutAt > now && c.CutVerifiedAt is null).Select(c => c.Id).ToList();
+                        var superseded = openByPerson[e.PersonId].Where(c => c.Kind == CaseKind.Leaver && c.CutAt > now && c.CutVerifiedAt is null && !supersededIds.Contains(c.Id))
+                            .Select(c => c.Id).ToList();
                         if (superseded.Count > 0)
                         {
+                            supersededIds.UnionWith(superseded);
                             await _store.CancelCasesAsync(superseded, $"superseded by event {e.Id} (effective {e.EffectiveAt:u})", Audit(e, actor, "supersede_cases", "ok", string.Join(", ", superseded)), now, cancellationToken);
                         }
                     }

@@ -16,6 +16,9 @@ public sealed record SignatureFailure(string Reason);
 /// </summary>
 public sealed class WebhookSignature
 {
+    // Signatures accepted in one header: one per secret during a rotation, with room to spare.
+    private const int MaxSignatures = 8;
+
     private readonly TimeProvider _time;
     private readonly TimeSpan _window;
 
@@ -41,32 +44,43 @@ public sealed class WebhookSignature
     /// <summary>Checks a generic Deprov signature header. Returns null when valid.</summary>
     public SignatureFailure? VerifyGeneric(string? header, ReadOnlySpan<byte> body, IReadOnlyList<string> secrets)
     {
+        var malformedSignature = false;
         if (string.IsNullOrWhiteSpace(header))
         {
             return new SignatureFailure("missing Deprov-Signature header");
         }
 
+        // Parsed without splitting into strings: every webhook passes here.
         long? t = null;
-        var signatures = new List<string>();
-        foreach (var part in header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        Span<byte> given = stackalloc byte[32 * MaxSignatures];
+        var count = 0;
+        foreach (var range in header.AsSpan().Split(','))
         {
-            var kv = part.Split('=', 2);
-            if (kv.Length != 2)
+            var part = header.AsSpan(range).Trim();
+            var eq = part.IndexOf('=');
+            if (eq <= 0)
             {
                 continue;
             }
 
-            if (kv[0] == "t" && long.TryParse(kv[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ts))
+            var name = part[..eq];
+            var value = part[(eq + 1)..];
+            if (name.SequenceEqual("t") && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ts))
             {
                 t = ts;
             }
-            else if (kv[0] == "v1")
+            else if (name.SequenceEqual("v1") && count < MaxSignatures && value.Length == 64
+                && Convert.FromHexString(value, given.Slice(32 * count, 32), out _, out var written) == System.Buffers.OperationStatus.Done && written == 32)
             {
-                signatures.Add(kv[1]);
+                count++;
+            }
+            else if (name.SequenceEqual("v1"))
+            {
+                malformedSignature = true;
             }
         }
 
-        if (t is null || signatures.Count == 0)
+        if (t is null || (count == 0 && !malformedSignature))
         {
             return new SignatureFailure("malformed Deprov-Signature header (expected t=<unix seconds>,v1=<hex>)");
         }
@@ -76,16 +90,37 @@ public sealed class WebhookSignature
             return stale;
         }
 
+        Span<byte> expected = stackalloc byte[32];
         foreach (var secret in secrets)
         {
-            var expected = Encoding.ASCII.GetBytes(Sign(secret, t.Value, body));
-            if (signatures.Any(s => CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(s.ToLowerInvariant()))))
+            Mac(secret, t.Value, body, expected);
+            for (var i = 0; i < count; i++)
             {
-                return null;
+                if (CryptographicOperations.FixedTimeEquals(expected, given.Slice(32 * i, 32)))
+                {
+                    return null;
+                }
             }
         }
 
         return new SignatureFailure("signature does not match");
+    }
+
+    /// <summary>HMAC-SHA256(secret, t + "." + body) into <paramref name="destination"/> (32 bytes).</summary>
+    private static void Mac(string secret, long timestamp, ReadOnlySpan<byte> body, Span<byte> destination)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(21 + body.Length);
+        try
+        {
+            timestamp.TryFormat(buffer, out var n, default, CultureInfo.InvariantCulture);
+            buffer[n++] = (byte)'.';
+            body.CopyTo(buffer.AsSpan(n));
+            HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), buffer.AsSpan(0, n + body.Length), destination);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Checks BambooHR's signature headers. Returns null when valid.</summary>

@@ -24,7 +24,7 @@ public static class AuthEndpoints
             ? SetupPage(ctx, token!, null)
             : Page.Message(ctx, "Setup", "This setup link is invalid or was already used.", 404)).AllowAnonymous().ExcludeFromDescription();
         app.MapPost("/setup", SetupAsync).AllowAnonymous().ExcludeFromDescription();
-        if (Authentication.OidcConfigured)
+        if (app.ServiceProvider.GetRequiredService<ServerOptions>().Oidc is not null)
         {
             app.MapGet("/login/oidc", () => TypedResults.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [Authentication.Oidc]))
                 .AllowAnonymous().ExcludeFromDescription();
@@ -45,7 +45,7 @@ public static class AuthEndpoints
         h.Add($"<label for=\"user\">User name</label><input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>");
         h.Add($"<label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>");
         h.Add($"<p><button type=\"submit\" class=\"primary\">Sign in</button></p></form>");
-        if (Authentication.OidcConfigured)
+        if (ctx.RequestServices.GetRequiredService<ServerOptions>().Oidc is not null)
         {
             h.Add($"<p><a href=\"/login/oidc\">Sign in with your company account</a></p>");
         }

@@ -132,7 +132,15 @@ public static class HookEndpoints
             return null;
         }
 
-        using var buffer = new MemoryStream(ctx.Request.ContentLength is { } len ? (int)len : 1024);
+        if (ctx.Request.ContentLength is { } length)
+        {
+            // The usual case: read straight into a buffer of the announced size (one copy, no stream).
+            var exact = new byte[length];
+            var read = await ctx.Request.Body.ReadAtLeastAsync(exact, exact.Length, throwOnEndOfStream: false, ct);
+            return read == exact.Length ? exact : exact[..read]; // Kestrel refuses a body that does not match its Content-Length
+        }
+
+        using var buffer = new MemoryStream(1024);
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(8 * 1024);
         try
         {

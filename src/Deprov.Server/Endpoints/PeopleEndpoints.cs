@@ -22,20 +22,11 @@ public static class PeopleEndpoints
         return app;
     }
 
-    public sealed record Profile(AccessMap Access, IReadOnlyList<Case> Cases, IReadOnlyList<TaskItem> Tasks, IReadOnlyList<AuditRecord> History);
+    /// <summary>How many of the newest cases, tasks and audit records a profile shows.</summary>
+    public const int ProfileLimit = 50;
 
-    public static async Task<Profile?> LoadAsync(IStore store, string id, CancellationToken ct)
-    {
-        var maps = store.GetAccessMapsAsync([id], ct);
-        var cases = store.ListCasesAsync(new CaseQuery(id, Limit: 50), ct);
-        var tasks = store.ListTasksAsync(new TaskQuery(OpenOnly: false, PersonId: id, Limit: 50), ct);
-        var history = store.SearchAuditAsync(new AuditQuery(PersonId: id, Limit: 50), ct);
-        var found = await maps;
-        return found.Count == 0 ? null : new Profile(found[0], await cases, await tasks, await history);
-    }
-
-    private static async Task<Results<Ok<Profile>, NotFound>> GetAsync(IStore store, string id, CancellationToken ct) =>
-        await LoadAsync(store, id, ct) is { } p ? TypedResults.Ok(p) : TypedResults.NotFound();
+    private static async Task<Results<Ok<PersonProfile>, NotFound>> GetAsync(IStore store, string id, CancellationToken ct) =>
+        await store.GetPersonProfileAsync(id, ProfileLimit, ct) is { } p ? TypedResults.Ok(p) : TypedResults.NotFound();
 
     private static async Task<ContentHttpResult> ListPageAsync(HttpContext ctx, IStore store, string? q, int? offset, CancellationToken ct)
     {
@@ -73,7 +64,7 @@ public static class PeopleEndpoints
 
     private static async Task<ContentHttpResult> PageAsync(HttpContext ctx, IStore store, string id, CancellationToken ct)
     {
-        if (await LoadAsync(store, id, ct) is not { } p)
+        if (await store.GetPersonProfileAsync(id, ProfileLimit, ct) is not { } p)
         {
             return Page.Message(ctx, "Person not found", $"There is no person '{id}'.", 404);
         }

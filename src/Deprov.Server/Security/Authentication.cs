@@ -16,9 +16,7 @@ public static class Authentication
     public const string Cookie = CookieAuthenticationDefaults.AuthenticationScheme;
     public const string Oidc = "oidc";
 
-    public static bool OidcConfigured => Environment.GetEnvironmentVariable("DEPROV_OIDC_AUTHORITY") is { Length: > 0 };
-
-    public static void Add(IServiceCollection services, TimeProvider time)
+    public static void Add(IServiceCollection services, TimeProvider time, OidcSettings? oidc)
     {
         var auth = services.AddAuthentication(Default)
             .AddPolicyScheme(Default, "API key or session", o => o.ForwardDefaultSelector = ctx =>
@@ -39,23 +37,49 @@ public static class Authentication
                 o.Events.OnRedirectToAccessDenied = ctx => Refuse(ctx, StatusCodes.Status403Forbidden);
             });
 
-        if (OidcConfigured)
+        if (oidc is not null)
         {
             auth.AddOpenIdConnect(Oidc, o =>
             {
-                o.Authority = Environment.GetEnvironmentVariable("DEPROV_OIDC_AUTHORITY");
-                o.ClientId = Environment.GetEnvironmentVariable("DEPROV_OIDC_CLIENT_ID");
-                o.ClientSecret = Environment.GetEnvironmentVariable("DEPROV_OIDC_CLIENT_SECRET");
+                o.Authority = oidc.Authority;
+                o.ClientId = oidc.ClientId;
+                o.ClientSecret = oidc.ClientSecret;
+                // Plain HTTP only for an identity provider on this machine (tests, a local dev IdP).
+                o.RequireHttpsMetadata = !IsLoopbackHttp(oidc.Authority);
                 o.ResponseType = "code";
                 o.UsePkce = true;
+                // The code comes back in the query of a top-level GET, so the nonce and correlation cookies can be
+                // SameSite=Lax (a form_post callback is a cross-site POST, which only SameSite=None cookies survive).
+                o.ResponseMode = "query";
+                o.NonceCookie.SameSite = o.CorrelationCookie.SameSite = SameSiteMode.Lax;
+                o.NonceCookie.SecurePolicy = o.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.SignInScheme = Cookie;
                 o.SaveTokens = false;
-                o.GetClaimsFromUserInfoEndpoint = true;
+                // Roles are read from the id_token; keep claim names as the provider sends them ("roles", not the
+                // long Microsoft role URI), or the role claim is never found.
+                o.MapInboundClaims = false;
+                o.GetClaimsFromUserInfoEndpoint = false;
                 o.CallbackPath = "/signin-oidc";
-                var roleClaim = Environment.GetEnvironmentVariable("DEPROV_OIDC_ROLE_CLAIM") is { Length: > 0 } rc ? rc : "roles";
-                o.Events.OnTokenValidated = ctx => MapOidcRole(ctx, roleClaim);
+                o.TimeProvider = time;
+                o.Events.OnTokenValidated = ctx => MapOidcRole(ctx, oidc.RoleClaim);
+                o.Events.OnRemoteFailure = RefuseOidc;
             });
         }
+    }
+
+    private static bool IsLoopbackHttp(string authority) =>
+        Uri.TryCreate(authority, UriKind.Absolute, out var u) && u.Scheme == Uri.UriSchemeHttp && u.IsLoopback;
+
+    /// <summary>
+    /// A sign-in the identity provider or the token checks refused (wrong issuer or audience, expired or unsigned token,
+    /// no Deprov role): no session, a 401 page that says so, the reason in the log (never a token).
+    /// </summary>
+    private static async Task RefuseOidc(RemoteFailureContext ctx)
+    {
+        ctx.HandleResponse();
+        Log.OidcRefused(ctx.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Deprov.Server.Oidc"), ctx.Failure?.Message ?? "unknown");
+        await Console.Page.Message(ctx.HttpContext, "Sign-in refused", "Your company account could not be used to sign in to Deprov. Ask an administrator to check your role, or sign in with a Deprov account.",
+            StatusCodes.Status401Unauthorized).ExecuteAsync(ctx.HttpContext);
     }
 
     /// <summary>Browsers are sent to the sign-in page (or shown a 403 page); API clients get a bare status and ProblemDetails.</summary>
@@ -103,5 +127,24 @@ public static class Authentication
         var name2 = ctx.Principal!.FindFirst("preferred_username")?.Value ?? ctx.Principal.FindFirst(ClaimTypes.Email)?.Value ?? ctx.Principal.Identity?.Name ?? "oidc-user";
         ctx.Principal = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name2), new Claim(ClaimTypes.Role, best.Value.ClaimValue())], Cookie));
         return Task.CompletedTask;
+    }
+}
+
+/// <summary>OpenID Connect settings. The client secret comes from the environment, never from <c>deprov.yaml</c>.</summary>
+/// <param name="RoleClaim">The id_token claim holding the Deprov role (<c>admin</c>, <c>operator</c>, <c>auditor</c>, <c>hr</c>, optionally prefixed <c>deprov-</c>).</param>
+public sealed record OidcSettings(string Authority, string ClientId, string? ClientSecret, string RoleClaim = "roles")
+{
+    /// <summary>From <c>DEPROV_OIDC_AUTHORITY</c>, <c>_CLIENT_ID</c>, <c>_CLIENT_SECRET</c>, <c>_ROLE_CLAIM</c>; null when no authority is set.</summary>
+    public static OidcSettings? FromEnvironment()
+    {
+        var authority = Environment.GetEnvironmentVariable("DEPROV_OIDC_AUTHORITY");
+        if (string.IsNullOrEmpty(authority))
+        {
+            return null;
+        }
+
+        var roleClaim = Environment.GetEnvironmentVariable("DEPROV_OIDC_ROLE_CLAIM");
+        return new OidcSettings(authority, Environment.GetEnvironmentVariable("DEPROV_OIDC_CLIENT_ID") ?? string.Empty, Environment.GetEnvironmentVariable("DEPROV_OIDC_CLIENT_SECRET"),
+            string.IsNullOrEmpty(roleClaim) ? "roles" : roleClaim);
     }
 }

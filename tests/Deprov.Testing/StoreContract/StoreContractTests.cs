@@ -93,6 +93,43 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task GetPersonProfileAsync_TwoPeople_ReturnsOnlyThatPersonsCasesTasksAndHistory()
+    {
+        var (p1, p2) = (Some.Id(), Some.Id());
+        await using var store = await _factory.CreateAsync();
+        Assert.Null(await store.GetPersonProfileAsync(p1, 50, CancellationToken.None));
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2)], CancellationToken.None);
+        TaskItem Task(string id, string person) => new(id, null, null, person, Team.It, "collect laptop", "", T0, T0.AddDays(1), TaskStatus.Open, null, null, null);
+        await store.CreateCasesAsync(
+            [new Plan(NewCase("C-p1", p1, T0), [], [], [Task("T-p1", p1)], []), new Plan(NewCase("C-p2", p2, T0), [], [], [Task("T-p2", p2)], [])],
+            [Audit("case_planned", p1, "C-p1"), Audit("case_planned", p2, "C-p2")], CancellationToken.None);
+
+        var profile = await store.GetPersonProfileAsync(p1, 50, CancellationToken.None);
+        Assert.NotNull(profile);
+        Assert.Equal(p1, profile.Access.Person.Id);
+        Assert.Equal(["C-p1"], profile.Cases.Select(c => c.Id));
+        Assert.Equal(["T-p1"], profile.Tasks.Select(t => t.Id));
+        Assert.Equal(["case_planned"], profile.History.Select(h => h.Entry.Action));
+
+        // A second read sees what was written since (a reused reader keeps no stale snapshot), newest first, within the limit.
+        await store.AppendAuditAsync([Audit("hold_set", p1), Audit("hold_released", p1)], CancellationToken.None);
+        var again = await store.GetPersonProfileAsync(p1, 2, CancellationToken.None);
+        Assert.Equal(["hold_released", "hold_set"], again!.History.Select(h => h.Entry.Action));
+    }
+
+    [Fact]
+    public async Task ListCasesAsync_PersonIds_ReturnsOnlyThosePeoplesCases()
+    {
+        var (p1, p2, p3) = (Some.Id(), Some.Id(), Some.Id());
+        await using var store = await _factory.CreateAsync();
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2), Some.Person(p3)], CancellationToken.None);
+        await store.CreateCasesAsync([new Plan(NewCase("C-a", p1, T0), [], [], [], []), new Plan(NewCase("C-b", p2, T0), [], [], [], []), new Plan(NewCase("C-c", p3, T0), [], [], [], [])],
+            [], CancellationToken.None);
+        var found = await store.ListCasesAsync(new CaseQuery(Limit: int.MaxValue, PersonIds: [p1, p3, "nobody"]), CancellationToken.None);
+        Assert.Equal(["C-a", "C-c"], found.Select(c => c.Id).Order());
+    }
+
+    [Fact]
     public async Task RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce()
     {
         var pid = Some.Id();
