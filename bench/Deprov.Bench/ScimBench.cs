@@ -32,6 +32,12 @@ internal static class ScimBench
         Console.WriteLine($"scim_users: {users}");
         Console.WriteLine($"scim_concurrency: {concurrency}");
 
+        if (args.Contains("--variants"))
+        {
+            await ScimVariants.RunAsync(users, concurrency, ct);
+            return 0;
+        }
+
         if (phase == "all")
         {
             await ThroughputAsync(users, concurrency, ct);
@@ -153,7 +159,7 @@ internal static class ScimBench
     private static List<string> AddUsers(ScimTestServer server, int n) =>
         [.. Enumerable.Range(0, n).Select(i => server.AddUser($"bench-{Guid.NewGuid():N}@example.com"))];
 
-    private static IConnector Connect(ScimTestServer server, int concurrency, int? ratePerSecond)
+    internal static IConnector Connect(ScimTestServer server, int concurrency, int? ratePerSecond)
     {
         var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal)
         {
