@@ -22,8 +22,10 @@ internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceSt
         var attempt = callback(context, state);
         if (attempt.IsCompletedSuccessfully)
         {
-            Learn(attempt.Result);
-            return attempt;
+            // Take the result once and hand on a fresh ValueTask: one backed by a pooled source may be consumed only once.
+            var outcome = attempt.Result;
+            Learn(outcome);
+            return new ValueTask<Outcome<HttpResponseMessage>>(outcome);
         }
 
         return LearnAsync(attempt);
