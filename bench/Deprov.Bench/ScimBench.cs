@@ -28,13 +28,25 @@ internal static class ScimBench
         var concurrency = Option(args, "--concurrency", 32);
         var rate = Option(args, "--rate", 200);
         var limitedUsers = Option(args, "--limited-users", rate * 20);
-        var phase = args.Contains("--limit-only") ? "limit" : "all";
+        var phase = args.Contains("--limit-only") ? "limit" : args.Contains("--throughput-only") ? "throughput" : "all";
         Console.WriteLine($"scim_users: {users}");
         Console.WriteLine($"scim_concurrency: {concurrency}");
+
+        if (args.Contains("--variants"))
+        {
+            await ScimVariants.RunAsync(users, concurrency, ct);
+            return 0;
+        }
 
         if (phase == "all")
         {
             await ThroughputAsync(users, concurrency, ct);
+        }
+
+        if (phase == "throughput")
+        {
+            await ThroughputAsync(users, concurrency, ct);
+            return 0;
         }
 
         var (use, share) = await LimitedAsync(rate, rate, limitedUsers, concurrency, ct);
@@ -75,13 +87,16 @@ internal static class ScimBench
             // Interleaved halves (raw, deprov, raw, deprov) so neither side gets the quieter half of the run.
             var before = server.Faults.Requests;
             var half = users / 2;
-            var rawTime = TimeSpan.Zero;
-            var deprovTime = TimeSpan.Zero;
+            var rawCost = Cost.Zero;
+            var deprovCost = Cost.Zero;
             foreach (var (from, n) in new[] { (0, half), (half, users - half) })
             {
-                rawTime += await Timed(() => RawLoopAsync(http, rawIds.GetRange(from, n), concurrency, ct));
-                deprovTime += await Timed(() => DisableAllAsync(connector, deprovIds.GetRange(from, n), concurrency, ct));
+                rawCost += await Timed(() => RawLoopAsync(http, rawIds.GetRange(from, n), concurrency, ct));
+                deprovCost += await Timed(() => DisableAllAsync(connector, deprovIds.GetRange(from, n), concurrency, ct));
             }
+
+            var rawTime = rawCost.Wall;
+            var deprovTime = deprovCost.Wall;
 
             var deprovRequests = server.Faults.Requests - before - users;
             var raw = users / rawTime.TotalSeconds;
@@ -89,6 +104,11 @@ internal static class ScimBench
             Console.WriteLine($"scim_raw_per_s: {raw:F0}");
             Console.WriteLine($"scim_deprov_per_s: {deprov:F0}");
             Console.WriteLine($"scim_deprov_requests_per_user: {(double)deprovRequests / users:F2}");
+            // Diagnostics: whole-process CPU and allocations (client and in-process server together) per user.
+            Console.WriteLine($"scim_raw_cpu_us_per_user: {rawCost.Cpu.TotalMicroseconds / users:F0}");
+            Console.WriteLine($"scim_deprov_cpu_us_per_user: {deprovCost.Cpu.TotalMicroseconds / users:F0}");
+            Console.WriteLine($"scim_raw_alloc_bytes_per_user: {rawCost.Allocated / users}");
+            Console.WriteLine($"scim_deprov_alloc_bytes_per_user: {deprovCost.Allocated / users}");
             var readBack = await ReadBackAllAsync(connector, deprovIds, concurrency, ct);
             Console.WriteLine($"scim_readback_per_s: {readBack.PerSecond:F0} (timed separately; not counted in scim_deprov_per_s)");
             Console.WriteLine($"scim_readback_confirmed: {readBack.Confirmed}/{deprovIds.Count}");
@@ -114,19 +134,32 @@ internal static class ScimBench
         return (100.0 * perSecond / rate, share);
     }
 
-    private static async Task<TimeSpan> Timed(Func<Task<double>> run)
+    private static async Task<Cost> Timed(Func<Task<double>> run)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        using var process = Process.GetCurrentProcess();
+        var cpu = process.TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var sw = Stopwatch.StartNew();
         await run();
-        return sw.Elapsed;
+        var wall = sw.Elapsed;
+        process.Refresh();
+        return new Cost(wall, process.TotalProcessorTime - cpu, GC.GetTotalAllocatedBytes(precise: true) - allocated);
+    }
+
+    /// <summary>Wall time, process CPU time and bytes allocated by one timed run.</summary>
+    private readonly record struct Cost(TimeSpan Wall, TimeSpan Cpu, long Allocated)
+    {
+        public static Cost Zero => default;
+
+        public static Cost operator +(Cost a, Cost b) => new(a.Wall + b.Wall, a.Cpu + b.Cpu, a.Allocated + b.Allocated);
     }
 
     private static List<string> AddUsers(ScimTestServer server, int n) =>
         [.. Enumerable.Range(0, n).Select(i => server.AddUser($"bench-{Guid.NewGuid():N}@example.com"))];
 
-    private static IConnector Connect(ScimTestServer server, int concurrency, int? ratePerSecond)
+    internal static IConnector Connect(ScimTestServer server, int concurrency, int? ratePerSecond)
     {
         var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal)
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Deprov.Connectors.Scim.Auth;
@@ -36,6 +37,11 @@ internal sealed class ScimConnector : IConnector, IDisposable
     private ServerCapabilities? _capabilities;
     private volatile bool _patchRejected;
 
+    // Fixed per profile, so built once: every DisableAccount sends the same bytes and answers the same descriptor.
+    private readonly ConnectorDescriptor _descriptor;
+    private readonly byte[] _deactivateBody;
+    private readonly byte[] _activateBody;
+
     public ScimConnector(ConnectedSystem system, ScimSettings settings, ConnectorContext context)
     {
         _system = system;
@@ -45,26 +51,31 @@ internal sealed class ScimConnector : IConnector, IDisposable
         _credentials = new ScimCredentials(system.Id, settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new ScimClient(system.Id, settings, _credentials, Limiter, context.Time);
         _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _descriptor = BuildDescriptor(_profile);
+        _deactivateBody = Encoding.UTF8.GetBytes(ScimPatch.SetActive(_profile, active: false).ToJsonString());
+        _activateBody = Encoding.UTF8.GetBytes(ScimPatch.SetActive(_profile, active: true).ToJsonString());
     }
 
     internal AdaptiveRateLimiter Limiter { get; }
 
     internal int TokensFetched => _credentials.TokensFetched;
 
-    public ConnectorDescriptor Describe()
+    public ConnectorDescriptor Describe() => _descriptor;
+
+    private static ConnectorDescriptor BuildDescriptor(ScimProfile profile)
     {
         var kinds = new HashSet<ActionKind> { ActionKind.DisableAccount };
-        if (_profile.SupportsEnable)
+        if (profile.SupportsEnable)
         {
             kinds.Add(ActionKind.EnableAccount);
         }
 
-        if (_profile.SupportsDelete)
+        if (profile.SupportsDelete)
         {
             kinds.Add(ActionKind.DeleteAccount);
         }
 
-        if (_profile.SupportsGroups)
+        if (profile.SupportsGroups)
         {
             kinds.Add(ActionKind.RemoveEntitlement);
             kinds.Add(ActionKind.AddEntitlement);
@@ -297,7 +308,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
             var ifMatch = caps.Etag ? before.ETag : null;
             if (caps.Patch && !_patchRejected)
             {
-                r = await _client.SendAsync(HttpMethod.Patch, path, ScimPatch.SetActive(_profile, active), ifMatch, what, cancellationToken);
+                r = await _client.SendUtf8Async(HttpMethod.Patch, path, active ? _activateBody : _deactivateBody, ifMatch, what, cancellationToken);
                 if (r.Status is HttpStatusCode.NotImplemented or HttpStatusCode.MethodNotAllowed)
                 {
                     // ServiceProviderConfig promised PATCH but the server refuses it: use PUT from now on.
@@ -357,7 +368,9 @@ internal sealed class ScimConnector : IConnector, IDisposable
                 throw _client.Failure(r, method, path, what);
             }
 
-            var after = r.Object is { } o && o.ContainsKey("id") ? UserState.From(o, r.ETag) : before with { Active = active, ETag = r.ETag };
+            var after = r.TryReadUser(out var userName, out var isActive, out var version)
+                ? new UserState(userName, isActive, r.ETag ?? version)
+                : before with { Active = active, ETag = r.ETag };
             _seen[id] = after;
             return new ActionResult(before.ToMap(), after.ToMap(), AlreadyInState: false);
         }

@@ -1,5 +1,6 @@
 using Deprov.Connectors.Scim.Tests.Support;
 using Deprov.Core.Connectors;
+using Deprov.Core.Model;
 using Deprov.Testing.Scim;
 
 namespace Deprov.Connectors.Scim.Tests;
@@ -31,6 +32,23 @@ public sealed class ScimDiscoveryTests
         var pages = server.Requests.Where(r => r.Path.EndsWith("/Users", StringComparison.Ordinal)).Select(r => r.Query).ToList();
         Assert.Equal(4, pages.Count);
         Assert.Contains("startIndex=22&count=7", pages[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DiscoverAsync_ServerGzipsPages_ReadsThemAndAsksForGzipOnReadsOnly()
+    {
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { GzipResponses = true });
+        var ids = Enumerable.Range(0, 12).Select(i => server.AddUser(ScimTest.Unique($"z{i}"))).ToList();
+        using var connector = ScimTest.Connect(server, configure: s => s["page_size"] = "5");
+
+        var accounts = (await DiscoverAll(connector)).OfType<DiscoveredAccount>().ToList();
+        var gzippedReads = server.GzippedResponses;
+        await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, ids[0]), default);
+
+        Assert.Equal(ids.Order(StringComparer.Ordinal), accounts.Select(a => a.ExternalId).Order(StringComparer.Ordinal));
+        Assert.True(gzippedReads >= 3, $"only {gzippedReads} answers were gzipped");
+        Assert.Equal(gzippedReads, server.GzippedResponses);
+        Assert.False(server.IsActive(ids[0]));
     }
 
     [Fact]

@@ -74,6 +74,13 @@ internal sealed class AdaptiveRateLimiter
     /// <summary>Waits for this request's slot.</summary>
     public ValueTask WaitAsync(CancellationToken cancellationToken)
     {
+        // Unlimited and not paused (the common case without a configured ceiling and before any 429): no lock. A cut or
+        // a pause that lands concurrently applies from the next request on, as if this one had come a moment earlier.
+        if (double.IsPositiveInfinity(Volatile.Read(ref _rate)) && Volatile.Read(ref _pausedUntil) <= _time.GetTimestamp())
+        {
+            return ValueTask.CompletedTask;
+        }
+
         long delayTicks;
         lock (_lock)
         {
@@ -100,13 +107,29 @@ internal sealed class AdaptiveRateLimiter
     public void OnResponse(int status, HttpResponseHeaders headers)
     {
         ArgumentNullException.ThrowIfNull(headers);
-        var retryAfter = RetryAfter(headers, _time);
+        // Retry-After only steers the limiter on a 429 (see below).
+        var retryAfter = status == 429 ? RetryAfter(headers, _time) : null;
         var (remaining, reset) = QuotaHeaders(headers);
         OnResponse(status, retryAfter, remaining, reset);
     }
 
     internal void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset)
     {
+        // Most answers only count as accepted: do that without the lock. The lock is taken when there is more to do
+        // than counting: a 429, an exhausted quota, the measurement window to roll over (once a second) or a rate
+        // increase that is due (at most once a second). The count and the window's start are read without the lock,
+        // so an answer racing with a roll-over may land in either window; the measurement is a rate over a second of
+        // traffic, and one answer either way does not change what it says.
+        if (status != 429 && !(remaining == 0 && reset is not null))
+        {
+            var at = _time.GetTimestamp();
+            if (at - Volatile.Read(ref _mark) <= _second && !IncreaseDue(at))
+            {
+                Interlocked.Increment(ref _accepted);
+                return;
+            }
+        }
+
         lock (_lock)
         {
             var now = _time.GetTimestamp();
@@ -141,7 +164,7 @@ internal sealed class AdaptiveRateLimiter
                 return;
             }
 
-            _accepted++;
+            Interlocked.Increment(ref _accepted);
             if (elapsed > 1)
             {
                 // Keep the window recent: a measurement from minutes ago says nothing about the server now.
@@ -164,6 +187,13 @@ internal sealed class AdaptiveRateLimiter
                 _lastIncrease = now;
             }
         }
+    }
+
+    private bool IncreaseDue(long now)
+    {
+        var rate = Volatile.Read(ref _rate);
+        return !double.IsPositiveInfinity(rate) && rate < _ceiling
+            && now - Volatile.Read(ref _lastIncrease) >= _second && now - Volatile.Read(ref _lastDecrease) >= _second;
     }
 
     private void Pause(long now, TimeSpan wait)
@@ -213,7 +243,17 @@ internal sealed class AdaptiveRateLimiter
         return (remaining, reset is { } epoch ? DateTimeOffset.FromUnixTimeSeconds(epoch) : null);
     }
 
-    private static long? Number(HttpResponseHeaders headers, string name) =>
-        headers.TryGetValues(name, out var values)
-        && long.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+    private static long? Number(HttpResponseHeaders headers, string name)
+    {
+        // NonValidated: a lookup without parsing or copying the values; most answers carry none of these headers.
+        if (headers.NonValidated.TryGetValues(name, out var values))
+        {
+            foreach (var value in values)
+            {
+                return long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+            }
+        }
+
+        return null;
+    }
 }

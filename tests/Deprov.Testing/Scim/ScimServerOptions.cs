@@ -53,6 +53,9 @@ public sealed record ScimServerOptions
     /// <summary>Servers may return fewer than asked (RFC 7644 §3.4.2.4).</summary>
     public int MaxPageSize { get; init; } = 200;
 
+    /// <summary>Gzip JSON answers for requests that accept gzip (counted in <see cref="ScimTestServer.GzippedResponses"/>).</summary>
+    public bool GzipResponses { get; init; }
+
     /// <summary>Keep a log of requests for wire-format assertions (the bench turns it off).</summary>
     public bool RecordRequests { get; init; } = true;
 }

@@ -32,6 +32,7 @@ public sealed class ScimTestServer : IAsyncDisposable
     private readonly Dictionary<string, Stored> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _issuedTokens = new(StringComparer.Ordinal);
     private int _tokensIssued;
+    private int _gzippedResponses;
     private long _nextId;
 
     private sealed class Stored(JsonObject data)
@@ -63,6 +64,9 @@ public sealed class ScimTestServer : IAsyncDisposable
     public ConcurrentQueue<ScimRecordedRequest> Requests { get; } = new();
 
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
+
+    /// <summary>JSON answers sent gzipped (option <see cref="ScimServerOptions.GzipResponses"/>).</summary>
+    public int GzippedResponses => Volatile.Read(ref _gzippedResponses);
 
     public static async Task<ScimTestServer> StartAsync(ScimServerOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -626,6 +630,20 @@ public sealed class ScimTestServer : IAsyncDisposable
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/scim+json";
         SetEtag(ctx, version);
+        if (Options.GzipResponses && ctx.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            Interlocked.Increment(ref _gzippedResponses);
+            using var buffer = new MemoryStream();
+            await using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                await gzip.WriteAsync(Encoding.UTF8.GetBytes(body.ToJsonString()));
+            }
+
+            ctx.Response.Headers.ContentEncoding = "gzip";
+            await ctx.Response.Body.WriteAsync(buffer.ToArray());
+            return;
+        }
+
         await ctx.Response.WriteAsync(body.ToJsonString());
     }
 
