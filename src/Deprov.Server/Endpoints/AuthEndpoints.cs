@@ -26,7 +26,14 @@ public static class AuthEndpoints
         app.MapPost("/setup", SetupAsync).AllowAnonymous().ExcludeFromDescription();
         if (app.ServiceProvider.GetRequiredService<ServerOptions>().Oidc is not null)
         {
-            app.MapGet("/login/oidc", () => TypedResults.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [Authentication.Oidc]))
+            app.MapGet("/login/oidc", () => TypedResults.Challenge(new AuthenticationProperties { RedirectUri = "/login/oidc/done" }, [Authentication.Oidc]))
+                .AllowAnonymous().ExcludeFromDescription();
+
+            // The provider's redirect makes the callback a cross-site navigation, and a browser does not send the
+            // SameSite=Strict session cookie anywhere along that redirect chain: redirecting straight to the console would
+            // show it signed out until a reload. This page ends the chain; its refresh is a same-site navigation, which does.
+            app.MapGet("/login/oidc/done", (HttpContext ctx) => Page.Render(ctx, "Signed in", h =>
+                    h.Add($"<meta http-equiv=\"refresh\" content=\"0;url=/\"><p>Signed in. <a href=\"/\" id=\"continue\">Continue to the console</a>.</p>")))
                 .AllowAnonymous().ExcludeFromDescription();
         }
 

@@ -85,8 +85,14 @@ public sealed class OidcSignInTests : IClassFixture<OidcFixture>
         using var browser = signIn.Browser;
 
         Assert.Equal(HttpStatusCode.Redirect, signIn.Callback.StatusCode);
-        Assert.Equal("/", signIn.Callback.Headers.Location!.OriginalString);
         Assert.NotNull(signIn.Cookies.GetCookies(_fixture.BaseAddress)["deprov.session"]);
+
+        // The redirect chain ends on a same-site page whose refresh reaches the console (a SameSite=Strict cookie is not
+        // sent on the cross-site chain itself).
+        Assert.Equal("/login/oidc/done", signIn.Callback.Headers.Location!.OriginalString);
+        var done = await browser.GetAsync("/login/oidc/done");
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Contains("http-equiv=\"refresh\" content=\"0;url=/\"", await done.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(verifiedBefore + 1, _fixture.Provider.PkceVerified);
 
         // Auditor: reads, but may not operate or administer.
