@@ -82,6 +82,7 @@ public static class DeprovServer
         app.MapSystemEndpoints();
         app.MapAuditEndpoints();
         app.MapHoldEndpoints();
+        app.MapLinkEndpoints();
         app.MapAdminEndpoints();
         app.MapMetricsEndpoints();
         app.MapApiReferenceEndpoints();

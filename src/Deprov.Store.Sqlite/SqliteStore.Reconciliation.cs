@@ -426,6 +426,17 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
+    public Task<Account?> GetAccountAsync(string accountId, CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            using var cmd = Command(c, null, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE id = $id",
+                ("$id", accountId));
+            using var r = cmd.ExecuteReader();
+            return r.Read()
+                ? new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9))
+                : null;
+        }, cancellationToken);
+
     public Task<IReadOnlyList<CorrelationLink>> ListLinksAsync(string? systemId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<CorrelationLink>>(c =>
         {

@@ -82,6 +82,9 @@ public interface IStore : IAsyncDisposable
 
     Task<IReadOnlyList<CorrelationLink>> ListLinksAsync(string? systemId, CancellationToken cancellationToken);
 
+    /// <summary>One discovered account by Deprov's key (<c>system/externalId</c>); null when no discovery has seen it.</summary>
+    Task<Account?> GetAccountAsync(string accountId, CancellationToken cancellationToken);
+
     /// <summary>
     /// The person's access as recorded at <paramref name="at"/>: every account status and membership interval that
     /// contains that moment. Intervals come from discoveries and verified steps; before the first record nothing is known.

@@ -79,11 +79,11 @@ public static class PeopleEndpoints
             }
 
             var ents = m.Entitlements.ToDictionary(e => e.Id, StringComparer.Ordinal);
-            h.Add($"<h2>Accounts ({m.Accounts.Count})</h2><table><thead><tr><th>System</th><th>User name</th><th>Kind</th><th>Status</th><th>Last sign-in</th><th>Entitlements</th></tr></thead><tbody>");
+            h.Add($"<h2>Accounts ({m.Accounts.Count})</h2><table><thead><tr><th>System</th><th>User name</th><th>Tied by</th><th>Kind</th><th>Status</th><th>Last sign-in</th><th>Entitlements</th></tr></thead><tbody>");
             foreach (var a in m.Accounts)
             {
                 var held = string.Join(", ", m.Assignments.Where(x => x.AccountId == a.Id).Select(x => ents.TryGetValue(x.EntitlementId, out var e) ? (e.Privileged ? e.Name + " (privileged)" : e.Name) : x.EntitlementId));
-                h.Add($"<tr><td>{a.SystemId}</td><td>{a.UserName}</td><td>{Page.Snake(a.Kind)}</td><td class=\"status-{Page.Snake(a.Status)}\">{Page.Snake(a.Status)}</td><td>{Page.When(a.LastSignInAt)}</td><td>{held}</td></tr>");
+                h.Add($"<tr><td>{a.SystemId}</td><td>{a.UserName}</td><td>{a.CorrelationRule ?? "—"}</td><td>{Page.Snake(a.Kind)}</td><td class=\"status-{Page.Snake(a.Status)}\">{Page.Snake(a.Status)}</td><td>{Page.When(a.LastSignInAt)}</td><td>{held}</td></tr>");
             }
 
             h.Add($"</tbody></table><h2>Devices ({m.Devices.Count})</h2><table><thead><tr><th>System</th><th>Serial</th><th>Model</th><th>Status</th></tr></thead><tbody>");

@@ -48,7 +48,7 @@ public static class SystemEndpoints
                 h.Add($"<td>{(s.PausedUntil is null ? "not paused" : Page.When(s.PausedUntil))}</td><td>{Page.When(s.LastDiscovery)} {s.LastDiscoveryResult}</td><td>{string.Join(", ", s.Supports)}</td></tr>");
             }
 
-            h.Add($"</tbody></table>");
+            h.Add($"</tbody></table><p><a href=\"/links\">Accounts without an owner, and manual links</a></p>");
         });
     }
 }

@@ -167,6 +167,22 @@ public abstract class ReconciliationStoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task GetAccountAsync_DiscoveredAccount_IsFound_WithItsOwner_UnknownIsNull()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        await store.ApplyDiscoveryAsync("app", Snapshot([Acct("svc", null), Acct("a1", p)], []), State(T0), [], ct);
+
+        var orphan = await store.GetAccountAsync("app/svc", ct);
+        Assert.NotNull(orphan);
+        Assert.Equal(("app", "svc", (string?)null), (orphan.SystemId, orphan.ExternalId, orphan.PersonId));
+        Assert.Equal(p, (await store.GetAccountAsync("app/a1", ct))?.PersonId);
+        Assert.Null(await store.GetAccountAsync("app/nope", ct));
+        Assert.Null(await store.GetAccountAsync("other/svc", ct));
+    }
+
+    [Fact]
     public async Task CompleteStepsAsync_VerifiedDisable_IsARevocation_ClosesHistory_CountsAFreedSeat()
     {
         var (store, p) = await StoreAsync();
