@@ -153,10 +153,15 @@ internal sealed class AdaptiveRateLimiter
             if (at - Volatile.Read(ref _mark) <= _second && !IncreaseDue(at))
             {
                 Interlocked.Increment(ref _accepted);
-                Interlocked.Increment(ref _stepAccepted);
-                if (current)
+                if (!double.IsPositiveInfinity(Volatile.Read(ref _rate)))
                 {
-                    Interlocked.Increment(ref _genAccepted);
+                    // The per-pace counts only matter to a paced limiter (an open one has nothing to raise, and its
+                    // first cut resets them): an open limiter spares the busiest path two shared increments.
+                    Interlocked.Increment(ref _stepAccepted);
+                    if (current)
+                    {
+                        Interlocked.Increment(ref _genAccepted);
+                    }
                 }
 
                 return;
