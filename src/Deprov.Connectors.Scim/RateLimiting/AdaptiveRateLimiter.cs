@@ -265,7 +265,7 @@ internal sealed class AdaptiveRateLimiter
                 return;
             }
 
-            _generation++;
+            // Held: count this pace afresh (same generation: the slots already given are at this very pace).
             _genAccepted = 0;
             _genRejected = 0;
         }
