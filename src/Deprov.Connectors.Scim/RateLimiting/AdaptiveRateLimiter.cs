@@ -7,17 +7,22 @@ namespace Deprov.Connectors.Scim.RateLimiting;
 /// Paces requests to one system so a mass offboarding runs just under the app's limit instead of provoking a storm of
 /// 429s. Requests are spaced evenly at the current rate (no bursts), and the rate is learned:
 /// <list type="bullet">
-/// <item>A 429 cuts the rate to 95 % of what the server actually accepted since the previous measurement (at most one
-/// cut per second, or per 250 ms while the server accepts less than 90 % of our pace, so the in-flight requests of one
-/// overshoot do not compound). While the client overshoots, the accepted rate is the server's limit, so one or two cuts
-/// land just under it.</item>
+/// <item>A 429 cuts the rate to 95 % of what the server actually accepted: the lower of the accepted answers per second
+/// since the previous measurement and the current rate times the share of the requests paced at it that were accepted
+/// (the first can be inflated by a burst allowance spent in a short window, the share cannot). Each slot carries the
+/// generation of the pace it was given at: a 429 to a request paced before the last cut is old news and cuts nothing, and
+/// requests still waiting for a slot given at the old pace ask again at the new one. Otherwise at most one cut per
+/// second, unless the requests paced at the new rate draw a gross share of 429s (under 90 % accepted): that cuts again
+/// at once, so a start far above the real limit converges in tens of milliseconds.</item>
 /// <item>A <c>Retry-After</c> longer than one second means the quota is exhausted: every request waits until then.
 /// One second is the smallest value the header can express, so it is treated as "slow down", not "stop"; the rejected
 /// request itself still waits it out (the retry strategy honours it).</item>
 /// <item><c>X-Rate-Limit-Remaining</c>/<c>x-ratelimit-remaining</c> of 0 with a <c>*-Reset</c> epoch pauses every request
 /// until the reset (Okta, GitHub) rather than spending requests on certain 429s.</item>
-/// <item>Each second without a 429 raises the rate by 2 %, up to the configured ceiling (25 % while the rate is below half
-/// of what it was before the last cut, so one bad moment does not cost minutes).</item>
+/// <item>Each second without a 429 at the current pace raises the rate by 2 %, up to the configured ceiling (25 % while
+/// the rate is below half of what it was before the last cut, so one bad moment does not cost minutes) — but only if
+/// the rate was in use (at least 90 % of it accepted): a second of idle workers, asleep in a Retry-After or without
+/// demand, says nothing about what the server would take.</item>
 /// </list>
 /// Without a configured ceiling the limiter is open until the first 429. Thread-safe.
 /// </summary>
@@ -38,6 +43,15 @@ internal sealed class AdaptiveRateLimiter
     private long _accepted;
     private long _mark;
     private double _measured;
+
+    // Answers to requests paced at the current rate (sent since the last cut): the share the server accepted tells how far
+    // above its limit that rate is, whatever the short-term burst allowance or idle workers do to the accepted rate.
+    private int _generation;
+    private long _genAccepted;
+    private long _genRejected;
+
+    // Accepted answers since the rate last changed (or was held): an increase needs the current rate to be in use.
+    private long _stepAccepted;
 
     private double _rate;
     private double _rateBeforeCut;
@@ -72,10 +86,18 @@ internal sealed class AdaptiveRateLimiter
     }
 
     /// <summary>Waits for this request's slot.</summary>
-    public ValueTask WaitAsync(CancellationToken cancellationToken)
+    public ValueTask WaitAsync(CancellationToken cancellationToken) => WaitAsync(cancellationToken, out _);
+
+    /// <summary>
+    /// Waits for this request's slot; <paramref name="generation"/> names the pace the slot was given at. Hand it back
+    /// with the answer (<see cref="OnResponse(int, HttpResponseHeaders, int)"/>) so a 429 to a request paced before the
+    /// last cut is not taken as news: that overshoot has been corrected already.
+    /// </summary>
+    public ValueTask WaitAsync(CancellationToken cancellationToken, out int generation)
     {
         // Unlimited and not paused (the common case without a configured ceiling and before any 429): no lock. A cut or
         // a pause that lands concurrently applies from the next request on, as if this one had come a moment earlier.
+        generation = Volatile.Read(ref _generation);
         if (double.IsPositiveInfinity(Volatile.Read(ref _rate)) && Volatile.Read(ref _pausedUntil) <= _time.GetTimestamp())
         {
             return ValueTask.CompletedTask;
@@ -85,6 +107,7 @@ internal sealed class AdaptiveRateLimiter
         lock (_lock)
         {
             var now = _time.GetTimestamp();
+            generation = _generation;
             if (double.IsPositiveInfinity(_rate) && _pausedUntil <= now)
             {
                 return ValueTask.CompletedTask;
@@ -103,18 +126,22 @@ internal sealed class AdaptiveRateLimiter
             : new ValueTask(Task.Delay(TimeSpan.FromSeconds((double)delayTicks / _second), _time, cancellationToken));
     }
 
-    /// <summary>Learns from one answer.</summary>
-    public void OnResponse(int status, HttpResponseHeaders headers)
+    /// <summary>Whether the pace changed (a cut) since a slot was given at <paramref name="generation"/>.</summary>
+    public bool IsStale(int generation) => generation != Volatile.Read(ref _generation);
+
+    /// <summary>Learns from one answer to a request paced at <paramref name="generation"/> (-1: the current pace).</summary>
+    public void OnResponse(int status, HttpResponseHeaders headers, int generation = -1)
     {
         ArgumentNullException.ThrowIfNull(headers);
         // Retry-After only steers the limiter on a 429 (see below).
         var retryAfter = status == 429 ? RetryAfter(headers, _time) : null;
         var (remaining, reset) = QuotaHeaders(headers);
-        OnResponse(status, retryAfter, remaining, reset);
+        OnResponse(status, retryAfter, remaining, reset, generation);
     }
 
-    internal void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset)
+    internal void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset, int generation = -1)
     {
+        var current = generation < 0 || generation == Volatile.Read(ref _generation);
         // Most answers only count as accepted: do that without the lock. The lock is taken when there is more to do
         // than counting: a 429, an exhausted quota, the measurement window to roll over (once a second) or a rate
         // increase that is due (at most once a second). The count and the window's start are read without the lock,
@@ -126,6 +153,17 @@ internal sealed class AdaptiveRateLimiter
             if (at - Volatile.Read(ref _mark) <= _second && !IncreaseDue(at))
             {
                 Interlocked.Increment(ref _accepted);
+                if (!double.IsPositiveInfinity(Volatile.Read(ref _rate)))
+                {
+                    // The per-pace counts only matter to a paced limiter (an open one has nothing to raise, and its
+                    // first cut resets them): an open limiter spares the busiest path two shared increments.
+                    Interlocked.Increment(ref _stepAccepted);
+                    if (current)
+                    {
+                        Interlocked.Increment(ref _genAccepted);
+                    }
+                }
+
                 return;
             }
         }
@@ -141,19 +179,34 @@ internal sealed class AdaptiveRateLimiter
 
             if (status == 429)
             {
-                // One cut per second: the 429s of requests already in flight, or of one timing jitter, describe the
-                // overshoot we just corrected. Only a gross overshoot (the server accepts < 90 % of our pace) may be
-                // cut again sooner, so a start far above the real limit converges within a fraction of a second.
-                var sinceCut = now - _lastDecrease;
-                if (sinceCut >= _second || (sinceCut >= _second / 4 && _measured < _rate * 0.9))
+                // A 429 to a request paced before the last cut describes the overshoot that cut corrected.
+                current = generation < 0 || generation == _generation;
+                if (!current)
                 {
-                    var basis = Math.Min(_rate, Math.Max(_measured, MinRate));
-                    _rateBeforeCut = double.IsPositiveInfinity(_rate) ? basis : _rate;
-                    _rate = Math.Max(MinRate, basis * DecreaseFactor);
-                    _lastDecrease = now;
-                    _lastIncrease = now;
-                    _mark = now;
-                    _accepted = 0;
+                    if (retryAfter is { } stale && stale > TimeSpan.FromSeconds(1))
+                    {
+                        Pause(now, stale);
+                    }
+
+                    return;
+                }
+
+                _genRejected++;
+
+                // What the server accepts of the current pace: accepted answers per second can overstate the limit
+                // (a burst allowance spent in a short window) or understate it (workers asleep in Retry-After), the
+                // accepted share of the requests sent at this pace does neither. Needs enough answers to mean anything.
+                var answered = _genAccepted + _genRejected;
+                var estimate = !double.IsPositiveInfinity(_rate) && answered >= 20 ? _rate * _genAccepted / answered : double.PositiveInfinity;
+
+                // One cut per second: the 429s of one timing jitter describe the overshoot we just corrected. Only a
+                // gross overshoot (the server accepts < 90 % of the requests paced at this rate) is cut again sooner, as
+                // soon as it shows, so a start far above the real limit converges within a fraction of a second.
+                var sinceCut = now - _lastDecrease;
+                var observed = Math.Min(_measured, estimate);
+                if (sinceCut >= _second || estimate < _rate * 0.9)
+                {
+                    Cut(now, observed);
                 }
 
                 if (retryAfter is { } wait && wait > TimeSpan.FromSeconds(1))
@@ -165,6 +218,12 @@ internal sealed class AdaptiveRateLimiter
             }
 
             Interlocked.Increment(ref _accepted);
+            Interlocked.Increment(ref _stepAccepted);
+            if (current)
+            {
+                Interlocked.Increment(ref _genAccepted);
+            }
+
             if (elapsed > 1)
             {
                 // Keep the window recent: a measurement from minutes ago says nothing about the server now.
@@ -183,10 +242,59 @@ internal sealed class AdaptiveRateLimiter
 
             if (!double.IsPositiveInfinity(_rate) && _rate < _ceiling && now - _lastIncrease >= _second && now - _lastDecrease >= _second)
             {
-                _rate = Math.Min(_ceiling, _rate * (_rate < _rateBeforeCut / 2 ? FastIncreasePerSecond : IncreasePerSecond));
-                _lastIncrease = now;
+                Step(now);
             }
         }
+    }
+
+    /// <summary>A second at this rate is over: raise it, hold it or, if it still drew a gross share of 429s, cut it.</summary>
+    private void Step(long now)
+    {
+        var used = _stepAccepted / ((double)(now - Math.Max(_lastIncrease, _lastDecrease)) / _second);
+        if (_genRejected > 0)
+        {
+            // 429s to requests paced at this rate, fewer than a second apart from the cut (or it would have been cut
+            // again): not the time to go faster. Requests rejected at a pace the server grants well under 90 % of are
+            // a gross overshoot whose 429s came too early to act on (rejected workers sleep out their Retry-After, so
+            // often no 429 follows to trigger the cut): cut now.
+            var answered = _genAccepted + _genRejected;
+            var estimate = answered >= 20 ? _rate * _genAccepted / answered : double.PositiveInfinity;
+            if (estimate < _rate * 0.9)
+            {
+                Cut(now, estimate);
+                return;
+            }
+
+            // Held: count this pace afresh (same generation: the slots already given are at this very pace).
+            _genAccepted = 0;
+            _genRejected = 0;
+        }
+        else if (used >= _rate * 0.9)
+        {
+            // Raise only a rate we use: a second of idle workers (asleep in Retry-After, or no demand) says nothing
+            // about what the server would take.
+            _rate = Math.Min(_ceiling, _rate * (_rate < _rateBeforeCut / 2 ? FastIncreasePerSecond : IncreasePerSecond));
+        }
+
+        _lastIncrease = now;
+        _stepAccepted = 0;
+    }
+
+    private void Cut(long now, double observed)
+    {
+        var basis = Math.Min(_rate, Math.Max(observed, MinRate));
+        _rateBeforeCut = double.IsPositiveInfinity(_rate) ? basis : _rate;
+        _rate = Math.Max(MinRate, basis * DecreaseFactor);
+        _lastDecrease = now;
+        _lastIncrease = now;
+        // Requests waiting for a slot at the old pace ask again (PacingStrategy): the new pace starts now.
+        _nextSlot = now;
+        _mark = now;
+        _accepted = 0;
+        _stepAccepted = 0;
+        _generation++;
+        _genAccepted = 0;
+        _genRejected = 0;
     }
 
     private bool IncreaseDue(long now)

@@ -13,10 +13,10 @@ internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceSt
     protected override ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
     {
-        var slot = limiter.WaitAsync(context.CancellationToken);
+        var slot = limiter.WaitAsync(context.CancellationToken, out var generation);
         if (!slot.IsCompletedSuccessfully)
         {
-            return WaitThenSendAsync(slot, callback, context, state);
+            return WaitThenSendAsync(slot, generation, callback, context, state);
         }
 
         var attempt = callback(context, state);
@@ -24,19 +24,25 @@ internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceSt
         {
             // Take the result once and hand on a fresh ValueTask: one backed by a pooled source may be consumed only once.
             var outcome = attempt.Result;
-            Learn(outcome);
+            Learn(outcome, generation);
             return new ValueTask<Outcome<HttpResponseMessage>>(outcome);
         }
 
-        return LearnAsync(attempt);
+        return LearnAsync(attempt, generation);
     }
 
     private async ValueTask<Outcome<HttpResponseMessage>> WaitThenSendAsync<TState>(
-        ValueTask slot, Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
+        ValueTask slot, int generation, Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
     {
         try
         {
             await slot;
+            while (limiter.IsStale(generation))
+            {
+                // The rate was cut while this request waited: its slot was given at a pace the server refuses. Ask
+                // for a slot at the new pace instead of adding to the overshoot the cut is correcting.
+                await limiter.WaitAsync(context.CancellationToken, out generation);
+            }
         }
         catch (OperationCanceledException e)
         {
@@ -45,22 +51,22 @@ internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceSt
         }
 
         var outcome = await callback(context, state);
-        Learn(outcome);
+        Learn(outcome, generation);
         return outcome;
     }
 
-    private async ValueTask<Outcome<HttpResponseMessage>> LearnAsync(ValueTask<Outcome<HttpResponseMessage>> attempt)
+    private async ValueTask<Outcome<HttpResponseMessage>> LearnAsync(ValueTask<Outcome<HttpResponseMessage>> attempt, int generation)
     {
         var outcome = await attempt;
-        Learn(outcome);
+        Learn(outcome, generation);
         return outcome;
     }
 
-    private void Learn(Outcome<HttpResponseMessage> outcome)
+    private void Learn(Outcome<HttpResponseMessage> outcome, int generation)
     {
         if (outcome.Result is { } response)
         {
-            limiter.OnResponse((int)response.StatusCode, response.Headers);
+            limiter.OnResponse((int)response.StatusCode, response.Headers, generation);
         }
     }
 }

@@ -51,14 +51,96 @@ public sealed class AdaptiveRateLimiterTests
         limiter.OnResponse(429, null, null, null);
         var cut = limiter.CurrentRate;
 
+        // Every second the requests go out at the current pace and all are accepted.
         for (var i = 0; i < 200; i++)
+        {
+            var n = (int)Math.Ceiling(limiter.CurrentRate);
+            for (var j = 0; j < n; j++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1.0 / n));
+                limiter.OnResponse(200, null, null, null);
+            }
+        }
+
+        Assert.True(cut < 100);
+        Assert.Equal(100, limiter.CurrentRate);
+    }
+
+    [Fact]
+    public void OnResponse_QuietSecondsWithoutDemand_DoNotRaiseRate()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new AdaptiveRateLimiter(100, TimeSpan.FromSeconds(30), time);
+        for (var i = 0; i < 40; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(12.5));
+            limiter.OnResponse(200, null, null, null);
+        }
+
+        limiter.OnResponse(429, null, null, null);
+        var cut = limiter.CurrentRate;
+        Assert.InRange(cut, 75, 77);
+
+        // One request a second: nothing says the server would take the pace it was cut from.
+        for (var i = 0; i < 30; i++)
         {
             time.Advance(TimeSpan.FromSeconds(1));
             limiter.OnResponse(200, null, null, null);
         }
 
-        Assert.True(cut < 100);
-        Assert.Equal(100, limiter.CurrentRate);
+        Assert.Equal(cut, limiter.CurrentRate);
+    }
+
+    [Fact]
+    public async Task OnResponse_429ToRequestPacedBeforeCut_IsNotCutAgain()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new AdaptiveRateLimiter(100, TimeSpan.FromSeconds(30), time);
+        await limiter.WaitAsync(default, out var before);
+        for (var i = 0; i < 40; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(12.5));
+            limiter.OnResponse(200, null, null, null, before);
+        }
+
+        limiter.OnResponse(429, TimeSpan.FromSeconds(1), null, null, before);
+        var cut = limiter.CurrentRate;
+        Assert.True(limiter.IsStale(before));
+
+        // The requests queued at the old pace come back rejected well after the cut: old news.
+        for (var i = 0; i < 30; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            limiter.OnResponse(429, TimeSpan.FromSeconds(1), null, null, before);
+        }
+
+        Assert.Equal(cut, limiter.CurrentRate);
+    }
+
+    [Fact]
+    public async Task OnResponse_GrossShareOf429sAtNewPace_CutsAgainAtOnce()
+    {
+        var time = new FakeTimeProvider();
+        var limiter = new AdaptiveRateLimiter(400, TimeSpan.FromSeconds(30), time);
+        for (var i = 0; i < 200; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(2.5));
+            limiter.OnResponse(200, null, null, null);
+        }
+
+        limiter.OnResponse(429, TimeSpan.FromSeconds(1), null, null);
+        Assert.InRange(limiter.CurrentRate, 375, 381);
+
+        // At the new pace the server still accepts only half: 10 accepted, 10 rejected within 60 ms of the cut.
+        await limiter.WaitAsync(default, out var generation);
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(3));
+            limiter.OnResponse(200, null, null, null, generation);
+            limiter.OnResponse(429, TimeSpan.FromSeconds(1), null, null, generation);
+        }
+
+        Assert.InRange(limiter.CurrentRate, 170, 190);
     }
 
     [Fact]
