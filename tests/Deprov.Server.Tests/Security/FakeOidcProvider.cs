@@ -32,12 +32,6 @@ public sealed class FakeOidcProvider : IAsyncDisposable
     /// <summary>What the next id_token says; reset by the test that changes it.</summary>
     public TokenShape Next { get; set; } = new();
 
-    /// <summary>
-    /// When set, the authorization endpoint answers with a sign-in page whose "Continue" link goes back to the client, as
-    /// a real provider's login form does: the way back is then a navigation the provider's page starts (cross-site).
-    /// </summary>
-    public bool Interactive { get; set; }
-
     /// <summary>Token requests whose PKCE verifier matched the challenge of the authorization request.</summary>
     public int PkceVerified => Volatile.Read(ref _pkceVerified);
 
@@ -110,9 +104,7 @@ public sealed class FakeOidcProvider : IAsyncDisposable
         var code = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(24));
         _grants[code] = new Grant(q["nonce"].ToString(), q["code_challenge"].ToString(), q["redirect_uri"].ToString(), Next);
         var back = $"{q["redirect_uri"]}?code={Uri.EscapeDataString(code)}&state={Uri.EscapeDataString(q["state"].ToString())}";
-        return Interactive
-            ? Results.Content($"<!doctype html><title>Provider sign-in</title><a id=\"continue\" href=\"{System.Net.WebUtility.HtmlEncode(back)}\">Continue</a>", "text/html")
-            : Results.Redirect(back);
+        return Results.Redirect(back);
     }
 
     private async Task<IResult> TokenAsync(HttpRequest request)
