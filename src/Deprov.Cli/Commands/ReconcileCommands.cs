@@ -130,16 +130,7 @@ public static class ReconcileCommands
         {
             await using var engine = await ctx.OpenAsync(pr, ct);
             var sys = pr.GetValue(system)!;
-            if (!engine.Systems.ContainsKey(sys))
-            {
-                throw new NotFoundException($"There is no system '{sys}'. Configured: {string.Join(", ", engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
-            }
-
-            var actor = ctx.Actor(pr);
-            var now = ctx.Time.GetUtcNow();
-            var link = new CorrelationLink(sys, pr.GetValue(account)!, pr.GetValue(person)!, actor, now);
-            await engine.Store.LinkAccountAsync(link, new AuditEntry(now, actor, "correlation_link", sys, $"{sys}/{link.AccountExternalId}", link.PersonId, null, null, null,
-                System.Text.Json.JsonSerializer.Serialize(new { person = link.PersonId }), "ok", null), ct);
+            var link = await engine.LinkAccountAsync(sys, pr.GetValue(account)!, pr.GetValue(person)!, ctx.Actor(pr), requireDiscovered: false, ct);
             if (ctx.IsJson(pr))
             {
                 CliContext.WriteJson(link);

@@ -12,6 +12,34 @@ public sealed partial class DeprovEngine
     public const string Unowned = "(unowned)";
 
     /// <summary>
+    /// Ties an account to a person by hand (<c>deprov link</c>, the console, the API): recorded as <c>manual (by actor)</c>,
+    /// audited as <c>correlation_link</c>, kept across discoveries. An unknown system or person is a
+    /// <see cref="NotFoundException"/>; with <paramref name="requireDiscovered"/>, so is an account no discovery has seen
+    /// (the console and API: a typo must not leave a link waiting for an account that never comes). The CLI may link first.
+    /// </summary>
+    public async Task<CorrelationLink> LinkAccountAsync(string systemId, string accountExternalId, string personId, string actor, bool requireDiscovered,
+        CancellationToken cancellationToken)
+    {
+        if (!_systems.ContainsKey(systemId))
+        {
+            throw new NotFoundException($"There is no system '{systemId}'. Configured systems: {string.Join(", ", _systems.Keys.Order(StringComparer.Ordinal))}.");
+        }
+
+        var accountId = $"{systemId}/{accountExternalId}";
+        if (requireDiscovered && await _store.GetAccountAsync(accountId, cancellationToken) is null)
+        {
+            throw new NotFoundException($"No discovery of '{systemId}' has seen an account with external id '{accountExternalId}'. " +
+                $"Run 'deprov discover {systemId}' first, or check the id (open orphan findings list it); 'deprov link' can link an account before it is discovered.");
+        }
+
+        var now = _time.GetUtcNow();
+        var link = new CorrelationLink(systemId, accountExternalId, personId, actor, now);
+        await _store.LinkAccountAsync(link, new AuditEntry(now, actor, "correlation_link", systemId, accountId, personId, null, null, null,
+            CoreJson.Serialize(new Dictionary<string, string> { ["person"] = personId }), "ok", null), cancellationToken);
+        return link;
+    }
+
+    /// <summary>
     /// Plans remediation cases for findings: one case per owner (unowned accounts share one), executed by the normal run
     /// loop with read-back verification and audit. Drift raises an <c>alert</c> audit record. Returns the case per finding.
     /// </summary>

@@ -52,10 +52,7 @@ public static class LinkEndpoints
     private static Task<ContentHttpResult> PageAsync(HttpContext ctx, DeprovEngine engine, string? system, string? account, CancellationToken ct) =>
         RenderAsync(ctx, engine, null, null, (system, account, null), ct);
 
-    /// <summary>
-    /// Checks the input, then links. Unknown system, account or person is refused (404) before anything is written; the
-    /// console only links accounts a discovery has seen, so a typo cannot leave a link waiting for an account that never comes.
-    /// </summary>
+    /// <summary>Checks the input, then links; an unknown system, account or person is refused (404) before anything is written.</summary>
     private static async Task<(CorrelationLink? Link, Refusal? Refusal)> LinkAsync(DeprovEngine engine, string actor, string? system, string? account, string? person,
         CancellationToken ct)
     {
@@ -69,31 +66,13 @@ public static class LinkEndpoints
                 $"Missing {string.Join(", ", missing)}. A link needs the system id, the account's external id in that system and the owner's HR id."));
         }
 
-        if (!engine.Systems.ContainsKey(system!))
-        {
-            return (null, new Refusal(404, "Unknown system.",
-                $"There is no system '{system}'. Configured systems: {string.Join(", ", engine.Systems.Keys.Order(StringComparer.Ordinal))} (see the Systems page or deprov.yaml)."));
-        }
-
-        var accountId = $"{system}/{account}";
-        if (await engine.Store.GetAccountAsync(accountId, ct) is null)
-        {
-            return (null, new Refusal(404, "Unknown account.",
-                $"No discovery of '{system}' has seen an account with external id '{account}'. Check the id on the Links page (open orphan findings list it), " +
-                $"or run 'deprov discover {system}' first; 'deprov link' can link an account before it is discovered."));
-        }
-
-        var now = engine.Time.GetUtcNow();
-        var link = new CorrelationLink(system!, account!, person!, actor, now);
         try
         {
-            await engine.Store.LinkAccountAsync(link, new AuditEntry(now, actor, "correlation_link", system, accountId, person, null, null, null,
-                System.Text.Json.JsonSerializer.Serialize(new { person }), "ok", null), ct);
-            return (link, null);
+            return (await engine.LinkAccountAsync(system!, account!, person!, actor, requireDiscovered: true, ct), null);
         }
         catch (NotFoundException ex)
         {
-            return (null, new Refusal(404, "Unknown person.", $"{ex.Message} Find the person on the People page; the HR id is the one in the HR feed."));
+            return (null, new Refusal(404, "Not found.", $"{ex.Message} The Systems page lists the systems, the People page the HR ids."));
         }
         catch (ValidationException ex)
         {
