@@ -1,16 +1,9 @@
-using System.Text.RegularExpressions;
+using Deprov.Connectors.Http.Auth;
 using Deprov.Connectors.Scim.Profiles;
 using Deprov.Core;
 using Deprov.Core.Configuration;
 
 namespace Deprov.Connectors.Scim;
-
-public enum ScimAuthType
-{
-    Bearer,
-    Basic,
-    OauthClientCredentials,
-}
 
 /// <summary>Whether a server capability is read from <c>ServiceProviderConfig</c> or forced.</summary>
 public enum ScimCapability
@@ -20,22 +13,11 @@ public enum ScimCapability
     Off,
 }
 
-/// <summary>Authentication settings. Secret fields hold references (<c>env:NAME</c>, <c>file:/path</c>), never values.</summary>
-public sealed record ScimAuthSettings(
-    ScimAuthType Type,
-    string? TokenRef,
-    string? Username,
-    string? PasswordRef,
-    Uri? TokenUrl,
-    string? ClientId,
-    string? ClientSecretRef,
-    string? Scope);
-
 /// <summary>The parsed <c>systems[].settings</c> block of a <c>kind: scim</c> system. Defaults are in <see cref="Parse"/>.</summary>
-public sealed partial record ScimSettings(
+public sealed record ScimSettings(
     Uri BaseUrl,
     ScimProfileName Profile,
-    ScimAuthSettings Auth,
+    HttpAuthSettings Auth,
     int PageSize,
     TimeSpan Timeout,
     int MaxConcurrency,
@@ -55,8 +37,6 @@ public sealed partial record ScimSettings(
         "max_retries", "max_retry_after_seconds", "patch", "etag", "user_filter", "group_filter", "privileged_groups",
         "user_agent",
     ];
-
-    private static readonly string[] AuthKeys = ["type", "token", "username", "password", "token_url", "client_id", "client_secret", "scope"];
 
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
     public static ScimSettings Parse(SettingsNode settings, List<ValidationError> errors)
@@ -81,7 +61,7 @@ public sealed partial record ScimSettings(
         }
 
         var profile = settings.GetEnum("profile", ScimProfileName.Generic, errors);
-        var auth = ParseAuth(settings["auth"], errors);
+        var auth = HttpAuthSettings.Parse(settings["auth"], errors, "SCIM");
         var pageSize = settings.GetInt("page_size", 100, errors, 1, 1000);
         var timeout = settings.GetInt("timeout_seconds", 30, errors, 1, 600);
         var maxConcurrency = settings.GetInt("max_concurrency", 16, errors, 1, 1024);
@@ -103,71 +83,4 @@ public sealed partial record ScimSettings(
         return new ScimSettings(baseUrl, profile, auth, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
             maxRetries, TimeSpan.FromSeconds(maxRetryAfter), patch, etag, userFilter, groupFilter, privileged, userAgent);
     }
-
-    private static ScimAuthSettings ParseAuth(SettingsNode auth, List<ValidationError> errors)
-    {
-        var fallback = new ScimAuthSettings(ScimAuthType.Bearer, null, null, null, null, null, null, null);
-        if (auth.IsMissing)
-        {
-            errors.Add(auth.Error("is required but missing.", "add 'auth: { type: bearer, token: env:MY_SCIM_TOKEN }'."));
-            return fallback;
-        }
-
-        if (!auth.IsMapping)
-        {
-            errors.Add(auth.Error("must be a mapping.", "write 'auth:' followed by indented 'type:' and credential keys."));
-            return fallback;
-        }
-
-        auth.CheckKnownKeys(errors, AuthKeys);
-        var type = auth.GetEnum("type", ScimAuthType.Bearer, errors, required: true);
-        switch (type)
-        {
-            case ScimAuthType.Bearer:
-                return fallback with { TokenRef = SecretRef(auth, "token", errors, required: true) };
-            case ScimAuthType.Basic:
-                var user = auth.GetString("username", errors, required: true);
-                return fallback with { Type = type, Username = user, PasswordRef = SecretRef(auth, "password", errors, required: true) };
-            default:
-                var tokenUrlText = auth.GetString("token_url", errors, required: true, fix: "add 'token_url: https://login.example.com/oauth2/token'.");
-                Uri? tokenUrl = null;
-                if (tokenUrlText is not null && !(Uri.TryCreate(tokenUrlText, UriKind.Absolute, out tokenUrl) && tokenUrl.Scheme.StartsWith("http", StringComparison.Ordinal)))
-                {
-                    errors.Add(auth["token_url"].Error($"is '{tokenUrlText}', which is not an absolute http(s) URL.", "write the OAuth 2.0 token endpoint URL."));
-                }
-
-                var clientId = auth.GetString("client_id", errors, required: true);
-                return fallback with
-                {
-                    Type = type, TokenUrl = tokenUrl, ClientId = clientId,
-                    ClientSecretRef = SecretRef(auth, "client_secret", errors, required: true),
-                    Scope = auth.GetString("scope", errors),
-                };
-        }
-    }
-
-    private static string? SecretRef(SettingsNode auth, string key, List<ValidationError> errors, bool required)
-    {
-        var value = auth.GetString(key, errors, required, $"add '{key}: env:SCIM_{key.ToUpperInvariant()}' and export that variable, or '{key}: file:/run/secrets/<name>'.");
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (!IsReference(value))
-        {
-            // Never quote the value: it is probably the secret itself.
-            errors.Add(auth[key].Error("holds a literal secret; secrets are never read from deprov.yaml.",
-                $"put the secret in an environment variable and write '{key}: env:NAME', or in a file and write '{key}: file:/run/secrets/<name>'."));
-            return null;
-        }
-
-        return value;
-    }
-
-    private static bool IsReference(string value) =>
-        ReferencePattern().IsMatch(value);
-
-    [GeneratedRegex(@"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$", RegexOptions.CultureInvariant)]
-    private static partial Regex ReferencePattern();
 }

@@ -1,22 +1,19 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Deprov.Connectors.Scim.Auth;
-using Deprov.Connectors.Scim.RateLimiting;
+using Deprov.Connectors.Http;
+using Deprov.Connectors.Http.Auth;
+using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
-using Microsoft.Extensions.Http.Resilience;
-using Polly;
 using Polly.Timeout;
 
 namespace Deprov.Connectors.Scim.Protocol;
 
 /// <summary>
-/// SCIM over HTTP for one system. One resilience pipeline per request, outermost first: retry (bounded, honours
-/// <c>Retry-After</c>) → adaptive rate limiter (paces every attempt) → per-attempt timeout; then authentication →
-/// sockets. Returns every answer as a <see cref="ScimResponse"/>; callers decide what a 404 or a 412 means for their
+/// SCIM over HTTP for one system, on the shared <see cref="ResilientHttp"/> client (retry → adaptive rate limiter →
+/// attempt timeout → authentication → sockets). Returns every answer as a <see cref="ScimResponse"/>; callers decide what a 404 or a 412 means for their
 /// action and use <see cref="Failure"/> to turn the rest into a <see cref="ConnectorException"/>.
 /// </summary>
 /// <remarks>
@@ -29,14 +26,13 @@ internal sealed class ScimClient : IDisposable
 {
     private const string Accept = ScimSchemas.MediaType + ", application/json";
     private const string ContentType = ScimSchemas.MediaType + "; charset=utf-8";
-    private const string AcceptEncoding = "gzip, deflate, br";
 
     private readonly HttpClient _http;
     private readonly string _systemId;
     private readonly ScimSettings _settings;
     private readonly TimeProvider _time;
 
-    public ScimClient(string systemId, ScimSettings settings, ScimCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time)
+    public ScimClient(string systemId, ScimSettings settings, HttpCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time)
     {
         _systemId = systemId;
         _settings = settings;
@@ -47,61 +43,16 @@ internal sealed class ScimClient : IDisposable
             probe.Headers.UserAgent.ParseAdd(settings.UserAgent);
         }
 
-        var sockets = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = settings.MaxConcurrency,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = settings.Timeout,
-            // No AutomaticDecompression: it would advertise and check encodings on every request. Only reads ask for
-            // compression (see SendUtf8Async); a PATCH answer is a few hundred bytes.
-        };
-        var auth = new AuthenticationHandler(credentials) { InnerHandler = sockets };
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        if (settings.MaxRetries > 0)
-        {
-            pipeline.AddRetry(new HttpRetryStrategyOptions
+        _http = ResilientHttp.Create(
+            new HttpEndpoint(settings.BaseUrl, settings.Timeout, settings.MaxConcurrency, settings.MaxRetries, settings.MaxRetryAfter)
             {
-                MaxRetryAttempts = settings.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                ShouldRetryAfterHeader = true,
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context.CancellationToken)),
-            });
-        }
-
-        pipeline.AddStrategy(_ => new PacingStrategy(limiter), new PacingStrategyOptions());
-        pipeline.AddTimeout(settings.Timeout);
-        _http = new HttpClient(new ResilienceHandler(pipeline.Build()) { InnerHandler = auth })
-        {
-            BaseAddress = settings.BaseUrl,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+                // SCIM: a 409 can be a concurrent write; it is worth one more try.
+                IsRetryableStatus = status => status == 409 || HttpEndpoint.IsTransientStatus(status),
+            },
+            credentials,
+            limiter,
+            time);
     }
-
-    /// <summary>
-    /// 408/409/429/5xx (but 501: "not implemented" is an answer, not a hiccup) and lost connections are retried briefly;
-    /// a <c>Retry-After</c> beyond <c>max_retry_after_seconds</c> is handed to the engine instead of slept through.
-    /// </summary>
-    private bool ShouldRetry(Outcome<HttpResponseMessage> outcome, CancellationToken cancellationToken)
-    {
-        if (outcome.Exception is not null)
-        {
-            return !cancellationToken.IsCancellationRequested && outcome.Exception is HttpRequestException or TimeoutRejectedException;
-        }
-
-        var response = outcome.Result!;
-        var status = (int)response.StatusCode;
-        if (status is 408 or 409 || (status >= 500 && status != 501))
-        {
-            return RetryAfterWithinCap(response);
-        }
-
-        return status == 429 && RetryAfterWithinCap(response);
-    }
-
-    private bool RetryAfterWithinCap(HttpResponseMessage response) =>
-        AdaptiveRateLimiter.RetryAfter(response.Headers, _time) is not { } wait || wait <= _settings.MaxRetryAfter;
 
     public Task<ScimResponse> SendAsync(HttpMethod method, string relative, JsonNode? body, string? ifMatch, string what, CancellationToken cancellationToken) =>
         SendUtf8Async(method, relative, body is null ? null : Encoding.UTF8.GetBytes(body.ToJsonString()), ifMatch, what, cancellationToken);
@@ -115,7 +66,7 @@ internal sealed class ScimClient : IDisposable
         if (method == HttpMethod.Get)
         {
             // List pages and groups with members can be megabytes: worth compressing.
-            request.Headers.TryAddWithoutValidation("Accept-Encoding", AcceptEncoding);
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", HttpContentDecoder.AcceptEncoding);
         }
 
         if (body is not null)
@@ -145,52 +96,11 @@ internal sealed class ScimClient : IDisposable
 
         using (response)
         {
-            var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            if (FirstValue(response.Content.Headers, "Content-Encoding") is { } encoding)
-            {
-                bytes = await DecompressAsync(bytes, encoding, cancellationToken);
-            }
-
+            var bytes = await HttpContentDecoder.ReadBytesAsync(response, cancellationToken);
             var status = response.StatusCode;
             var retryAfter = (int)status is >= 200 and < 300 ? null : AdaptiveRateLimiter.RetryAfter(response.Headers, _time);
-            return new ScimResponse(status, bytes, FirstValue(response.Headers, "ETag"), retryAfter);
+            return new ScimResponse(status, bytes, HttpContentDecoder.FirstValue(response.Headers, "ETag"), retryAfter);
         }
-    }
-
-    private static async Task<byte[]> DecompressAsync(byte[] bytes, string encoding, CancellationToken cancellationToken)
-    {
-        using var input = new MemoryStream(bytes);
-        await using Stream decoder = encoding.Trim().ToUpperInvariant() switch
-        {
-            "GZIP" or "X-GZIP" => new GZipStream(input, CompressionMode.Decompress),
-            // HTTP's "deflate" is the zlib format (RFC 9110 §8.4.1.2).
-            "DEFLATE" => new ZLibStream(input, CompressionMode.Decompress),
-            "BR" => new BrotliStream(input, CompressionMode.Decompress),
-            _ => input,
-        };
-        if (ReferenceEquals(decoder, input))
-        {
-            // "identity", or an encoding we never asked for: leave the bytes as they came.
-            return bytes;
-        }
-
-        using var output = new MemoryStream(bytes.Length * 4);
-        await decoder.CopyToAsync(output, cancellationToken);
-        return output.ToArray();
-    }
-
-    /// <summary>The header as sent (an ETag is opaque: a vendor's unquoted one is kept as it came).</summary>
-    private static string? FirstValue(HttpHeaders headers, string name)
-    {
-        if (headers.NonValidated.TryGetValues(name, out var values))
-        {
-            foreach (var value in values)
-            {
-                return value;
-            }
-        }
-
-        return null;
     }
 
     /// <summary>Turns an unexpected answer into an exception classified by the retry rules.</summary>

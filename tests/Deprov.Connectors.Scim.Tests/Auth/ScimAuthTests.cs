@@ -91,4 +91,32 @@ public sealed class ScimAuthTests
         Assert.Contains("'deprov'", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("not-the-secret", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ExecuteAsync_TokenWithOtherScheme_SendsThatScheme()
+    {
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, TokenScheme = "SSWS" });
+        var id = server.AddUser(ScimTest.Unique("ssws"));
+        using var connector = ScimTest.Connect(server, configure: s => ((Dictionary<string, object>)s["auth"])["scheme"] = "SSWS");
+
+        await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, id), default);
+
+        Assert.False(server.IsActive(id));
+        Assert.All(server.Requests, r => Assert.Equal("SSWS", r.AuthScheme));
+    }
+
+    [Theory]
+    [InlineData("basic")]
+    [InlineData("post")]
+    public async Task ExecuteAsync_OAuthClientAuthMethod_AuthenticatesAtTheTokenEndpointThatWay(string method)
+    {
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.OAuthClientCredentials });
+        var id = server.AddUser(ScimTest.Unique("ca"));
+        using var connector = ScimTest.Connect(server, configure: s => ((Dictionary<string, object>)s["auth"])["client_auth"] = method);
+
+        await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, id), default);
+
+        Assert.False(server.IsActive(id));
+        Assert.Equal(method, server.LastTokenClientAuth);
+    }
 }

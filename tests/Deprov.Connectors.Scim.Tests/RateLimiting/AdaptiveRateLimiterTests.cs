@@ -1,4 +1,4 @@
-using Deprov.Connectors.Scim.RateLimiting;
+using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Connectors.Scim.Tests.Support;
 using Deprov.Core.Model;
 using Deprov.Testing.Scim;

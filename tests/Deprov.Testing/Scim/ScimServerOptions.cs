@@ -16,6 +16,9 @@ public sealed record ScimServerOptions
     /// <summary>The bearer token (mode Bearer).</summary>
     public string Token { get; init; } = "test-token";
 
+    /// <summary>The scheme the static token must come with (mode Bearer): <c>Bearer</c>, or e.g. Okta's <c>SSWS</c>.</summary>
+    public string TokenScheme { get; init; } = "Bearer";
+
     public string Username { get; init; } = "scim-user";
 
     public string Password { get; init; } = "scim-password";

@@ -65,6 +65,9 @@ public sealed class ScimTestServer : IAsyncDisposable
 
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
 
+    /// <summary>How the last token request authenticated the client: <c>basic</c> (header) or <c>post</c> (form body).</summary>
+    public string? LastTokenClientAuth { get; private set; }
+
     /// <summary>JSON answers sent gzipped (option <see cref="ScimServerOptions.GzipResponses"/>).</summary>
     public int GzippedResponses => Volatile.Read(ref _gzippedResponses);
 
@@ -295,7 +298,7 @@ public sealed class ScimTestServer : IAsyncDisposable
         var ok = Options.Auth switch
         {
             ScimAuthMode.None => true,
-            ScimAuthMode.Bearer => header == $"Bearer {Options.Token}",
+            ScimAuthMode.Bearer => header == $"{Options.TokenScheme} {Options.Token}",
             ScimAuthMode.Basic => header == "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Options.Username}:{Options.Password}")),
             _ => header.StartsWith("Bearer ", StringComparison.Ordinal)
                 && _issuedTokens.TryGetValue(header["Bearer ".Length..], out var exp) && exp > TimeProvider.System.GetUtcNow(),
@@ -312,8 +315,10 @@ public sealed class ScimTestServer : IAsyncDisposable
         string? id = form.TryGetValue("client_id", out var i) ? i.ToString() : null;
         string? secret = form.TryGetValue("client_secret", out var s) ? s.ToString() : null;
         var header = ctx.Request.Headers.Authorization.ToString();
+        LastTokenClientAuth = "post";
         if (header.StartsWith("Basic ", StringComparison.Ordinal))
         {
+            LastTokenClientAuth = "basic";
             var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..])).Split(':', 2);
             id = Uri.UnescapeDataString(decoded[0]);
             secret = decoded.Length > 1 ? Uri.UnescapeDataString(decoded[1]) : null;

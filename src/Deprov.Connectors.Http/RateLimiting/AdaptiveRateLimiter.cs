@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 
-namespace Deprov.Connectors.Scim.RateLimiting;
+namespace Deprov.Connectors.Http.RateLimiting;
 
 /// <summary>
 /// Paces requests to one system so a mass offboarding runs just under the app's limit instead of provoking a storm of
@@ -26,7 +26,7 @@ namespace Deprov.Connectors.Scim.RateLimiting;
 /// </list>
 /// Without a configured ceiling the limiter is open until the first 429. Thread-safe.
 /// </summary>
-internal sealed class AdaptiveRateLimiter
+public sealed class AdaptiveRateLimiter
 {
     private const double DecreaseFactor = 0.95;
     private const double IncreasePerSecond = 1.02;
@@ -139,7 +139,7 @@ internal sealed class AdaptiveRateLimiter
         OnResponse(status, retryAfter, remaining, reset, generation);
     }
 
-    internal void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset, int generation = -1)
+    public void OnResponse(int status, TimeSpan? retryAfter, long? remaining, DateTimeOffset? reset, int generation = -1)
     {
         var current = generation < 0 || generation == Volatile.Read(ref _generation);
         // Most answers only count as accepted: do that without the lock. The lock is taken when there is more to do

@@ -1,6 +1,6 @@
 using Polly;
 
-namespace Deprov.Connectors.Scim.RateLimiting;
+namespace Deprov.Connectors.Http.RateLimiting;
 
 /// <summary>
 /// Puts every attempt (retries included) through the system's <see cref="AdaptiveRateLimiter"/>: waits for the
@@ -8,7 +8,7 @@ namespace Deprov.Connectors.Scim.RateLimiting;
 /// retry and the attempt timeout (so waiting for a slot does not count against the attempt), instead of a handler of
 /// its own: one pipeline per request costs less than two.
 /// </summary>
-internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceStrategy<HttpResponseMessage>
+public sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceStrategy<HttpResponseMessage>
 {
     protected override ValueTask<Outcome<HttpResponseMessage>> ExecuteCore<TState>(
         Func<ResilienceContext, TState, ValueTask<Outcome<HttpResponseMessage>>> callback, ResilienceContext context, TState state)
@@ -72,7 +72,7 @@ internal sealed class PacingStrategy(AdaptiveRateLimiter limiter) : ResilienceSt
 }
 
 /// <summary>Options for <see cref="PacingStrategy"/>; the limiter itself carries the settings.</summary>
-internal sealed class PacingStrategyOptions : ResilienceStrategyOptions
+public sealed class PacingStrategyOptions : ResilienceStrategyOptions
 {
     public PacingStrategyOptions() => Name = "Pacing";
 }

@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 
-namespace Deprov.Connectors.Scim.Auth;
+namespace Deprov.Connectors.Http.Auth;
 
 /// <summary>Adds the Authorization header; after a 401 with an OAuth token, fetches a fresh token and retries once.</summary>
-internal sealed class AuthenticationHandler(ScimCredentials credentials) : DelegatingHandler
+public sealed class AuthenticationHandler(HttpCredentials credentials) : DelegatingHandler
 {
     // The header's text, formatted once per credential rather than once per request. Never logged. A class, so that
     // concurrent requests swap it as one reference (a struct pair could be read torn).

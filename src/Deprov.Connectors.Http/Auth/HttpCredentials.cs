@@ -5,7 +5,7 @@ using System.Text.Json;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 
-namespace Deprov.Connectors.Scim.Auth;
+namespace Deprov.Connectors.Http.Auth;
 
 /// <summary>
 /// Produces the <c>Authorization</c> header for a system: a bearer token, basic credentials, or an OAuth 2.0
@@ -13,26 +13,28 @@ namespace Deprov.Connectors.Scim.Auth;
 /// Secrets are resolved lazily through <see cref="ISecretResolver"/>, on first use, so a missing variable fails the steps
 /// of that one system instead of the whole process.
 /// </summary>
-internal sealed class ScimCredentials : IDisposable
+public sealed class HttpCredentials : IDisposable
 {
     private static readonly TimeSpan ExpirySafetyMargin = TimeSpan.FromSeconds(60);
 
-    private readonly ScimAuthSettings _settings;
+    private readonly HttpAuthSettings _settings;
     private readonly ISecretResolver _secrets;
     private readonly TimeProvider _time;
-    private readonly string _systemId;
+    private readonly string _label;
     private readonly HttpClient? _tokenClient;
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private AuthenticationHeaderValue? _static;
     private (AuthenticationHeaderValue Header, DateTimeOffset ExpiresAt)? _token;
 
-    public ScimCredentials(string systemId, ScimAuthSettings settings, ISecretResolver secrets, TimeProvider time, TimeSpan timeout)
+    /// <param name="label">How messages name the system: the connector kind and the system id (<c>SCIM slack</c>).</param>
+    public HttpCredentials(string label, HttpAuthSettings settings, ISecretResolver secrets, TimeProvider time, TimeSpan timeout)
     {
-        _systemId = systemId;
+        ArgumentNullException.ThrowIfNull(settings);
+        _label = label;
         _settings = settings;
         _secrets = secrets;
         _time = time;
-        if (settings.Type is ScimAuthType.OauthClientCredentials)
+        if (settings.Type is HttpAuthType.OauthClientCredentials)
         {
             _tokenClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = timeout };
         }
@@ -41,15 +43,15 @@ internal sealed class ScimCredentials : IDisposable
     /// <summary>How many tokens were fetched from the token endpoint (for tests and diagnostics).</summary>
     public int TokensFetched { get; private set; }
 
-    public bool CanRefresh => _settings.Type is ScimAuthType.OauthClientCredentials;
+    public bool CanRefresh => _settings.Type is HttpAuthType.OauthClientCredentials;
 
     public async ValueTask<AuthenticationHeaderValue> GetAsync(CancellationToken cancellationToken)
     {
         switch (_settings.Type)
         {
-            case ScimAuthType.Bearer:
-                return _static ??= new AuthenticationHeaderValue("Bearer", Resolve(_settings.TokenRef!, "auth.token"));
-            case ScimAuthType.Basic:
+            case HttpAuthType.Bearer:
+                return _static ??= new AuthenticationHeaderValue(_settings.Scheme, Resolve(_settings.TokenRef!, "auth.token"));
+            case HttpAuthType.Basic:
                 return _static ??= new AuthenticationHeaderValue("Basic", Convert.ToBase64String(
                     Encoding.UTF8.GetBytes($"{_settings.Username}:{Resolve(_settings.PasswordRef!, "auth.password")}")));
             default:
@@ -90,10 +92,19 @@ internal sealed class ScimCredentials : IDisposable
                 form["scope"] = scope;
             }
 
+            if (_settings.ClientAuth is OAuthClientAuth.Post)
+            {
+                form["client_id"] = _settings.ClientId!;
+                form["client_secret"] = secret;
+            }
+
             using var request = new HttpRequestMessage(HttpMethod.Post, _settings.TokenUrl) { Content = new FormUrlEncodedContent(form) };
-            // RFC 6749 §2.3.1: client_secret_basic is the method servers must support.
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(
-                Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(_settings.ClientId!)}:{Uri.EscapeDataString(secret)}")));
+            if (_settings.ClientAuth is OAuthClientAuth.Basic)
+            {
+                // RFC 6749 §2.3.1: client_secret_basic is the method servers must support.
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(
+                    Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(_settings.ClientId!)}:{Uri.EscapeDataString(secret)}")));
+            }
             HttpResponseMessage response;
             try
             {
@@ -101,7 +112,7 @@ internal sealed class ScimCredentials : IDisposable
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                throw new ConnectorException($"SCIM {_systemId}: token endpoint {_settings.TokenUrl} did not answer: {e.Message}", isTransient: true, e);
+                throw new ConnectorException($"{_label}: token endpoint {_settings.TokenUrl} did not answer: {e.Message}", isTransient: true, e);
             }
 
             using (response)
@@ -111,7 +122,7 @@ internal sealed class ScimCredentials : IDisposable
                 {
                     var transient = (int)response.StatusCode >= 500 || response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout;
                     throw new ConnectorException(
-                        $"SCIM {_systemId}: token endpoint {_settings.TokenUrl} refused client '{_settings.ClientId}': {(int)response.StatusCode} {OAuthError(body)}",
+                        $"{_label}: token endpoint {_settings.TokenUrl} refused client '{_settings.ClientId}': {(int)response.StatusCode} {OAuthError(body)}",
                         transient);
                 }
 
@@ -119,7 +130,7 @@ internal sealed class ScimCredentials : IDisposable
                 var root = doc.RootElement;
                 if (!root.TryGetProperty("access_token", out var at) || at.GetString() is not { Length: > 0 } accessToken)
                 {
-                    throw new ConnectorException($"SCIM {_systemId}: token endpoint {_settings.TokenUrl} answered without an access_token.", isTransient: false);
+                    throw new ConnectorException($"{_label}: token endpoint {_settings.TokenUrl} answered without an access_token.", isTransient: false);
                 }
 
                 var lifetime = root.TryGetProperty("expires_in", out var exp) && exp.TryGetInt32(out var s) ? TimeSpan.FromSeconds(s) : TimeSpan.FromMinutes(5);
@@ -156,11 +167,11 @@ internal sealed class ScimCredentials : IDisposable
     {
         try
         {
-            return _secrets.Resolve(reference, $"SCIM system '{_systemId}' {key}");
+            return _secrets.Resolve(reference, $"{_label} {key}");
         }
         catch (ValidationException e)
         {
-            throw new ConnectorException($"SCIM {_systemId}: cannot read {key}: {e.Message}", isTransient: false, e);
+            throw new ConnectorException($"{_label}: cannot read {key}: {e.Message}", isTransient: false, e);
         }
     }
 
