@@ -21,6 +21,7 @@ namespace Deprov.Bench;
 internal static class ScimBench
 {
     private const string Token = "bench-token";
+    private const int WarmupChunk = 2_000;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
@@ -28,24 +29,27 @@ internal static class ScimBench
         var concurrency = Option(args, "--concurrency", 32);
         var rate = Option(args, "--rate", 200);
         var limitedUsers = Option(args, "--limited-users", rate * 20);
+        var warmupChunks = Option(args, "--warmup", 40_000) / WarmupChunk;
+        var rounds = Option(args, "--rounds", 10);
         var phase = args.Contains("--limit-only") ? "limit" : args.Contains("--throughput-only") ? "throughput" : "all";
         Console.WriteLine($"scim_users: {users}");
         Console.WriteLine($"scim_concurrency: {concurrency}");
 
         if (args.Contains("--variants"))
         {
-            await ScimVariants.RunAsync(users, concurrency, ct);
+            var o = Array.IndexOf(args, "--only");
+            await ScimVariants.RunAsync(users, concurrency, o >= 0 && o + 1 < args.Length ? args[o + 1] : null, ct);
             return 0;
         }
 
         if (phase == "all")
         {
-            await ThroughputAsync(users, concurrency, ct);
+            await ThroughputAsync(users, concurrency, warmupChunks, rounds, ct);
         }
 
         if (phase == "throughput")
         {
-            await ThroughputAsync(users, concurrency, ct);
+            await ThroughputAsync(users, concurrency, warmupChunks, rounds, ct);
             return 0;
         }
 
@@ -59,19 +63,15 @@ internal static class ScimBench
         return 0;
     }
 
-    private static async Task ThroughputAsync(int users, int concurrency, CancellationToken ct)
+    private static async Task ThroughputAsync(int users, int concurrency, int warmupChunks, int rounds, CancellationToken ct)
     {
         await using (var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, Token = Token, RecordRequests = false }, ct))
         {
-            // Warm-up (JIT, connection pools) on a separate population for both contenders.
+            // Every user exists before the connector's discovery, as in a real run (it remembers each user's ETag, so a
+            // disable is one PATCH with If-Match, like the raw loop's one PATCH).
             using var http = RawClient(server, concurrency);
-            await RawLoopAsync(http, AddUsers(server, 500), concurrency, ct);
-            var warm = Connect(server, concurrency, null);
-            using (warm as IDisposable)
-            {
-                await DisableAllAsync(warm, AddUsers(server, 500), concurrency, ct);
-            }
-
+            var warmRaw = AddUsers(server, WarmupChunk * warmupChunks);
+            var warmDeprov = AddUsers(server, WarmupChunk * warmupChunks);
             var rawIds = AddUsers(server, users);
             var deprovIds = AddUsers(server, users);
             var connector = Connect(server, concurrency, null);
@@ -84,17 +84,41 @@ internal static class ScimBench
             }
 
             Console.WriteLine($"scim_discovery_s: {sw.Elapsed.TotalSeconds:F2} ({discovered} objects, untimed for the ratio)");
-            // Interleaved halves (raw, deprov, raw, deprov) so neither side gets the quieter half of the run.
+
+            // Warm-up, interleaved like the timed rounds: .NET first runs code unoptimised and recompiles hot methods only
+            // after a quiet spell without new methods, which a busy 2-core process reaches only after tens of thousands of
+            // requests. Before that both contenders run partly unoptimised code, and the ratio measures the JIT's
+            // progress rather than the connector (a long-running `deprov serve` is past it). The first chunk's ratio is
+            // printed as the cold-process figure; the methods compiled during the timed rounds show how settled it was.
+            double? coldRatio = null;
+            for (var chunk = 0; chunk < warmupChunks; chunk++)
+            {
+                var rawRate = await RawLoopAsync(http, warmRaw.GetRange(chunk * WarmupChunk, WarmupChunk), concurrency, ct);
+                var deprovRate = await DisableAllAsync(connector, warmDeprov.GetRange(chunk * WarmupChunk, WarmupChunk), concurrency, ct);
+                coldRatio ??= deprovRate / rawRate;
+            }
+
+            Console.WriteLine($"scim_warmup_users_each: {warmupChunks * WarmupChunk}");
+            if (coldRatio is { } cold)
+            {
+                Console.WriteLine($"scim_cold_ratio: {cold:F2} (first {WarmupChunk} users of each in a fresh process; diagnostic)");
+            }
+
+            // Interleaved rounds (raw, deprov, raw, deprov, …) so both contenders see the same moments of a noisy machine;
+            // each rate is its users over the sum of its rounds' wall time.
+            var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
             var before = server.Faults.Requests;
-            var half = users / 2;
             var rawCost = Cost.Zero;
             var deprovCost = Cost.Zero;
-            foreach (var (from, n) in new[] { (0, half), (half, users - half) })
+            for (var round = 0; round < rounds; round++)
             {
+                var from = round * users / rounds;
+                var n = ((round + 1) * users / rounds) - from;
                 rawCost += await Timed(() => RawLoopAsync(http, rawIds.GetRange(from, n), concurrency, ct));
                 deprovCost += await Timed(() => DisableAllAsync(connector, deprovIds.GetRange(from, n), concurrency, ct));
             }
 
+            Console.WriteLine($"scim_jit_methods_compiled_while_timed: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore}");
             var rawTime = rawCost.Wall;
             var deprovTime = deprovCost.Wall;
 
@@ -136,8 +160,6 @@ internal static class ScimBench
 
     private static async Task<Cost> Timed(Func<Task<double>> run)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: true);

@@ -11,7 +11,7 @@ namespace Deprov.Bench;
 /// <summary>Experiment: which client feature costs CPU per PATCH (not part of the reported bench).</summary>
 internal static class ScimVariants
 {
-    public static async Task RunAsync(int users, int concurrency, CancellationToken ct)
+    public static async Task RunAsync(int users, int concurrency, string? only, CancellationToken ct)
     {
         await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, Token = "bench-token", RecordRequests = false }, ct);
         var body = Encoding.UTF8.GetBytes("""{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}""");
@@ -54,6 +54,12 @@ internal static class ScimVariants
             ("deprov", Make(false, false), false, false),
             ("raw2", Make(false, false), false, false),
         };
+        if (only is not null)
+        {
+            // One variant alone, e.g. to sample it with a profiler.
+            variants = [.. variants.Where(v => v.Name == only)];
+        }
+
         var rounds = new[] { 500, users, users };
         var pools = rounds.Select(n => variants.Select(_ => Enumerable.Range(0, n).Select(i => server.AddUser($"v-{Guid.NewGuid():N}@example.com")).ToList()).ToList()).ToList();
         var connector = ScimBench.Connect(server, concurrency, null);

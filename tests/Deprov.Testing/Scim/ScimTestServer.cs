@@ -547,9 +547,21 @@ public sealed class ScimTestServer : IAsyncDisposable
         lock (_lock)
         {
             var store = isUser ? _users : _groups;
-            var matches = (isUser ? _userOrder : _groupOrder).Select(id => (id, s: store[id])).Where(x => filter is null || filter.Matches(x.s.Data)).ToList();
-            total = matches.Count;
-            page = [.. matches.Skip(startIndex - 1).Take(count).Select(x => (JsonNode)Project(Render(isUser, x.id, x.s), query))];
+            var order = isUser ? _userOrder : _groupOrder;
+            if (filter is null)
+            {
+                // Unfiltered pages are slices: listing N resources in pages must not cost N²/page (it held the lock
+                // against every other request while it copied the whole store).
+                total = order.Count;
+                var from = Math.Min(startIndex - 1, total);
+                page = [.. order.GetRange(from, Math.Min(count, total - from)).Select(id => (JsonNode)Project(Render(isUser, id, store[id]), query))];
+            }
+            else
+            {
+                var matches = order.Select(id => (id, s: store[id])).Where(x => filter.Matches(x.s.Data)).ToList();
+                total = matches.Count;
+                page = [.. matches.Skip(startIndex - 1).Take(count).Select(x => (JsonNode)Project(Render(isUser, x.id, x.s), query))];
+            }
         }
 
         return new JsonObject
