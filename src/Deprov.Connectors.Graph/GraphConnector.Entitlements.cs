@@ -87,7 +87,7 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(userId)}?$select=id,userPrincipalName,assignedLicenses", what + " (read licences)", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            // A deleted user holds no licence (Entra frees it with the deletion); an assign needs the user.
+            // A deleted user cannot use a licence; an assign needs the user.
             return assign
                 ? throw new ConnectorException($"Graph {_system.Id}: user '{userId}' no longer exists; cannot assign licence '{skuId}'.", isTransient: false)
                 : Already(Absent);

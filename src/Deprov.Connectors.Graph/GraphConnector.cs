@@ -25,14 +25,14 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
     internal static class Permissions
     {
         public const string ReadUsers = "User.Read.All";
-        public const string EnableDisable = "User.EnableDisableAccount.All (with User.Read.All)";
+        public const string EnableDisable = "User.EnableDisableAccount.All and User.Read.All";
         public const string RevokeSessions = "User.RevokeSessions.All";
         public const string DeleteUsers = "User.DeleteRestore.All";
         public const string ReadMembers = "GroupMember.Read.All";
-        public const string WriteMembers = "GroupMember.ReadWrite.All (and RoleManagement.ReadWrite.Directory for role-assignable groups)";
+        public const string WriteMembers = "GroupMember.ReadWrite.All (RoleManagement.ReadWrite.Directory too for a role-assignable group)";
         public const string ReadLicences = "LicenseAssignment.Read.All";
         public const string WriteLicences = "LicenseAssignment.ReadWrite.All";
-        public const string SignInActivity = "AuditLog.Read.All (the tenant also needs Microsoft Entra ID P1 or P2)";
+        public const string SignInActivity = "AuditLog.Read.All (on a tenant with Microsoft Entra ID P1 or P2)";
         public const string ReadDevices = "DeviceManagementManagedDevices.Read.All";
         public const string DeviceActions = "DeviceManagementManagedDevices.PrivilegedOperations.All";
     }

@@ -214,6 +214,25 @@ public sealed class GraphEntitlementTests
         Assert.Contains("valid company License", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Fake_AssignLicenseWithoutAddLicenses_IsRefusedAsTheKnownIssueSays()
+    {
+        // What a client that drops the empty addLicenses list gets (the PowerShell SDK bug the reference cites).
+        await using var server = await GraphTestServer.StartAsync();
+        var sku = server.AddSku("SPE_E5");
+        var ann = server.AddUser(GraphTest.Unique("ann"));
+        ann.Licences[sku.SkuId] = [];
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await TokenAsync(server));
+        using var body = new StringContent($"{{\"removeLicenses\":[\"{sku.SkuId}\"]}}", System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await http.PostAsync($"users/{ann.Id}/assignLicense", body);
+
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains("The missing parameters are: addLicenses", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Single(ann.Licences);
+    }
+
     private static async Task<string> TokenAsync(GraphTestServer server)
     {
         using var http = new HttpClient();

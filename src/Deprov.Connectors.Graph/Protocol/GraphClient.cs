@@ -97,7 +97,7 @@ internal sealed class GraphClient : IDisposable
         {
             400 => "bad request",
             401 => "authentication failed; check the tenant, client id and the secret the auth settings reference",
-            403 => $"forbidden; grant the application permission {permission} (with admin consent)",
+            403 => $"forbidden; the app needs the application permission {permission}, admin-consented",
             404 => "not found",
             429 => "throttled",
             501 => "not implemented",
