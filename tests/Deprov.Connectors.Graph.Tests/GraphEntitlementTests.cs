@@ -238,7 +238,9 @@ public sealed class GraphEntitlementTests
         using var http = new HttpClient();
         using var form = new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["grant_type"] = "client_credentials", ["client_id"] = GraphTestServer.ClientId, ["client_secret"] = server.ClientSecret,
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = GraphTestServer.ClientId,
+            ["client_secret"] = server.ClientSecret,
             ["scope"] = "https://graph.microsoft.com/.default",
         });
         using var response = await http.PostAsync(server.TokenUrl, form);

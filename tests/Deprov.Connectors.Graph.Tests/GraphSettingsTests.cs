@@ -11,7 +11,9 @@ public sealed class GraphSettingsTests
         ["tenant"] = "0b6f2c55-3f0e-4d1e-9a2b-6c7d8e9f0a1b",
         ["auth"] = new Dictionary<string, object>
         {
-            ["type"] = "oauth_client_credentials", ["client_id"] = "8d5b2a6e-1111-4c3f-9a55-2f0e4d6c7b10", ["client_secret"] = "env:GRAPH_CLIENT_SECRET",
+            ["type"] = "oauth_client_credentials",
+            ["client_id"] = "8d5b2a6e-1111-4c3f-9a55-2f0e4d6c7b10",
+            ["client_secret"] = "env:GRAPH_CLIENT_SECRET",
         },
     };
 

@@ -105,7 +105,10 @@ public sealed partial class GraphTestServer
 
                 await PageAsync(ctx, Snapshot(_skus).Select(k => (JsonObject)new JsonObject
                 {
-                    ["skuId"] = k.SkuId, ["skuPartNumber"] = k.SkuPartNumber, ["capabilityStatus"] = "Enabled", ["consumedUnits"] = 0,
+                    ["skuId"] = k.SkuId,
+                    ["skuPartNumber"] = k.SkuPartNumber,
+                    ["capabilityStatus"] = "Enabled",
+                    ["consumedUnits"] = 0,
                 }).ToList());
                 return;
             case ("GET", "groups") when s.Length == 1:
@@ -116,7 +119,9 @@ public sealed partial class GraphTestServer
 
                 await PageAsync(ctx, Snapshot(_groups).Select(g => Project(new JsonObject
                 {
-                    ["id"] = g.Id, ["displayName"] = g.DisplayName, ["isAssignableToRole"] = g.IsAssignableToRole,
+                    ["id"] = g.Id,
+                    ["displayName"] = g.DisplayName,
+                    ["isAssignableToRole"] = g.IsAssignableToRole,
                     ["groupTypes"] = g.Dynamic ? new JsonArray("DynamicMembership") : new JsonArray(),
                 }, Selected(q))).ToList());
                 return;
@@ -436,8 +441,13 @@ public sealed partial class GraphTestServer
 
     private static JsonObject DeviceJson(FakeDevice d) => new()
     {
-        ["id"] = d.Id, ["deviceName"] = d.DeviceName, ["serialNumber"] = d.SerialNumber, ["model"] = d.Model,
-        ["userPrincipalName"] = d.UserPrincipalName, ["managementState"] = d.ManagementState, ["operatingSystem"] = "iOS",
+        ["id"] = d.Id,
+        ["deviceName"] = d.DeviceName,
+        ["serialNumber"] = d.SerialNumber,
+        ["model"] = d.Model,
+        ["userPrincipalName"] = d.UserPrincipalName,
+        ["managementState"] = d.ManagementState,
+        ["operatingSystem"] = "iOS",
         ["deviceActionResults"] = new JsonArray([.. d.Actions.Select(a => (JsonNode)new JsonObject
         {
             ["actionName"] = a.ActionName, ["actionState"] = a.ActionState,
@@ -452,8 +462,13 @@ public sealed partial class GraphTestServer
         {
             full = new JsonObject
             {
-                ["id"] = u.Id, ["userPrincipalName"] = u.UserPrincipalName, ["mail"] = u.Mail, ["employeeId"] = u.EmployeeId,
-                ["accountEnabled"] = u.AccountEnabled, ["userType"] = u.UserType, ["displayName"] = u.UserPrincipalName.Split('@')[0],
+                ["id"] = u.Id,
+                ["userPrincipalName"] = u.UserPrincipalName,
+                ["mail"] = u.Mail,
+                ["employeeId"] = u.EmployeeId,
+                ["accountEnabled"] = u.AccountEnabled,
+                ["userType"] = u.UserType,
+                ["displayName"] = u.UserPrincipalName.Split('@')[0],
                 ["signInSessionsValidFromDateTime"] = u.SignInSessionsValidFrom.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 ["assignedLicenses"] = new JsonArray([.. u.Licences.Select(l => (JsonNode)new JsonObject { ["disabledPlans"] = new JsonArray([.. l.Value.Select(p => (JsonNode)JsonValue.Create(p))]), ["skuId"] = l.Key })]),
                 ["signInActivity"] = new JsonObject { ["lastSignInDateTime"] = u.LastSignIn?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) },

@@ -121,8 +121,13 @@ public sealed partial class GraphTestServer : IAsyncDisposable
     {
         var user = new FakeUser
         {
-            Id = Guid.NewGuid().ToString(), UserPrincipalName = upn, Mail = mail, EmployeeId = employeeId, AccountEnabled = enabled,
-            LastSignIn = lastSignIn, SignInSessionsValidFrom = _time.GetUtcNow().AddDays(-30),
+            Id = Guid.NewGuid().ToString(),
+            UserPrincipalName = upn,
+            Mail = mail,
+            EmployeeId = employeeId,
+            AccountEnabled = enabled,
+            LastSignIn = lastSignIn,
+            SignInSessionsValidFrom = _time.GetUtcNow().AddDays(-30),
         };
         lock (_lock)
         {
