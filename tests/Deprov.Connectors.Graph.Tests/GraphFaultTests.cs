@@ -86,6 +86,7 @@ public sealed class GraphFaultTests
         var e = await Assert.ThrowsAsync<ConnectorException>(() => connector.ExecuteAsync(GraphTest.Action(ActionKind.RevokeSessions, user.Id), default));
 
         Assert.True(e.IsTransient);
+        Assert.Equal(TimeSpan.FromSeconds(0.01), e.RetryAfter);
         Assert.Contains($"POST users/{user.Id}/revokeSignInSessions (revoke sessions) failed: 503", e.Message, StringComparison.Ordinal);
         Assert.Contains("serviceNotAvailable", e.Message, StringComparison.Ordinal);
     }
@@ -185,6 +186,20 @@ public sealed class GraphFaultTests
         Assert.DoesNotContain("wrong-secret-4711", e.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(server.ClientSecret, e.ToString(), StringComparison.Ordinal);
         Assert.True(server.User(user.Id)!.AccountEnabled);
+    }
+
+    [Fact]
+    public async Task Auth_ScopeOtherThanGraphDefault_TokenEndpointRefusesPermanently()
+    {
+        var (server, user) = await ServerWithUserAsync();
+        await using var _ = server;
+        using var connector = GraphTest.Connect(server, s => ((Dictionary<string, object>)s["auth"])["scope"] = "User.Read.All");
+
+        var e = await Assert.ThrowsAsync<ConnectorException>(() => connector.ExecuteAsync(GraphTest.Action(ActionKind.DisableAccount, user.Id), default));
+
+        Assert.False(e.IsTransient);
+        Assert.Contains("invalid_scope", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, server.TokensIssued);
     }
 
     [Fact]
