@@ -158,4 +158,27 @@ public sealed class GraphSettingsTests
         Assert.Empty(errors);
         Assert.Equal(new GraphWipeOptions(KeepEnrollmentData: true, KeepUserData: false, PersistEsimDataPlan: true), settings.Wipe);
     }
+
+    [Fact]
+    public void Parse_ClientAuthBasicWritten_OverridesThePostDefault()
+    {
+        var values = Minimal();
+        ((Dictionary<string, object>)values["auth"])["client_auth"] = "basic";
+
+        var (settings, errors) = Parse(values);
+
+        Assert.Empty(errors);
+        Assert.Equal(OAuthClientAuth.Basic, settings.Auth.ClientAuth);
+    }
+
+    [Fact]
+    public void Validate_BearerWithoutTenant_NeedsNoTenant()
+    {
+        var errors = Validate(new()
+        {
+            ["auth"] = new Dictionary<string, object> { ["type"] = "bearer", ["token"] = "env:GRAPH_TOKEN" },
+        });
+
+        Assert.Empty(errors);
+    }
 }
