@@ -43,7 +43,10 @@ public sealed partial record HttpAuthSettings(
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
     /// <param name="envPrefix">Prefix of the environment variable names suggested in fixes (<c>SCIM</c>, <c>OKTA</c>).</param>
     /// <param name="defaultScheme">The scheme a static token is sent with when the block does not say.</param>
-    public static HttpAuthSettings Parse(SettingsNode auth, List<ValidationError> errors, string envPrefix, string defaultScheme = "Bearer")
+    /// <param name="oauthDefaults">For vendors whose token endpoint and scope follow from other settings (Microsoft Entra: the
+    /// tenant): what <c>token_url</c>, <c>scope</c> and <c>client_auth</c> are when the block does not say. Without it
+    /// <c>token_url</c> is required and <c>client_auth</c> defaults to <c>basic</c>.</param>
+    public static HttpAuthSettings Parse(SettingsNode auth, List<ValidationError> errors, string envPrefix, string defaultScheme = "Bearer", OAuthDefaults? oauthDefaults = null)
     {
         ArgumentNullException.ThrowIfNull(auth);
         ArgumentNullException.ThrowIfNull(errors);
@@ -76,8 +79,8 @@ public sealed partial record HttpAuthSettings(
                 var user = auth.GetString("username", errors, required: true);
                 return fallback with { Type = type, Username = user, PasswordRef = SecretRef(auth, "password", errors, envPrefix) };
             default:
-                var tokenUrlText = auth.GetString("token_url", errors, required: true, fix: "add 'token_url: https://login.example.com/oauth2/token'.");
-                Uri? tokenUrl = null;
+                var tokenUrlText = auth.GetString("token_url", errors, required: oauthDefaults?.TokenUrl is null, fix: "add 'token_url: https://login.example.com/oauth2/token'.");
+                var tokenUrl = tokenUrlText is null ? oauthDefaults?.TokenUrl : null;
                 if (tokenUrlText is not null && !(Uri.TryCreate(tokenUrlText, UriKind.Absolute, out tokenUrl) && tokenUrl.Scheme.StartsWith("http", StringComparison.Ordinal)))
                 {
                     errors.Add(auth["token_url"].Error($"is '{tokenUrlText}', which is not an absolute http(s) URL.", "write the OAuth 2.0 token endpoint URL."));
@@ -88,8 +91,8 @@ public sealed partial record HttpAuthSettings(
                 {
                     Type = type, TokenUrl = tokenUrl, ClientId = clientId,
                     ClientSecretRef = SecretRef(auth, "client_secret", errors, envPrefix),
-                    Scope = auth.GetString("scope", errors),
-                    ClientAuth = auth.GetEnum("client_auth", OAuthClientAuth.Basic, errors),
+                    Scope = auth.GetString("scope", errors) ?? oauthDefaults?.Scope,
+                    ClientAuth = auth.GetEnum("client_auth", oauthDefaults?.ClientAuth ?? OAuthClientAuth.Basic, errors),
                 };
         }
     }
@@ -119,3 +122,9 @@ public sealed partial record HttpAuthSettings(
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$", RegexOptions.CultureInvariant)]
     private static partial Regex SchemePattern();
 }
+
+/// <summary>What an OAuth 2.0 client-credentials block means when it leaves a key out (see <see cref="HttpAuthSettings.Parse"/>).</summary>
+/// <param name="TokenUrl">Used when <c>token_url</c> is absent; null keeps the key required.</param>
+/// <param name="Scope">Used when <c>scope</c> is absent.</param>
+/// <param name="ClientAuth">Used when <c>client_auth</c> is absent.</param>
+public sealed record OAuthDefaults(Uri? TokenUrl, string? Scope, OAuthClientAuth ClientAuth);

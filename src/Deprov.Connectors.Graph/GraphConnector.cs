@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Deprov.Connectors.Graph.Protocol;
+using Deprov.Connectors.Http.Auth;
+using Deprov.Connectors.Http.RateLimiting;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+
+namespace Deprov.Connectors.Graph;
+
+/// <summary>
+/// Microsoft Entra ID (users, groups, licences) and Intune (managed devices) through Microsoft Graph v1.0. Follows the
+/// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
+/// system, the request, Graph's error code and message and, for a 403, the application permission to grant — never a
+/// credential. Split by concern: accounts, entitlements (groups and licences), devices, discovery.
+/// </summary>
+internal sealed partial class GraphConnector : IConnector, IDisposable
+{
+    /// <summary>Least-privileged application permissions, named in 403 messages and in docs/connectors/graph.md.</summary>
+    internal static class Permissions
+    {
+        public const string ReadUsers = "User.Read.All";
+        public const string EnableDisable = "User.EnableDisableAccount.All and User.Read.All";
+        public const string RevokeSessions = "User.RevokeSessions.All";
+        public const string DeleteUsers = "User.DeleteRestore.All";
+        public const string ReadMembers = "GroupMember.Read.All";
+        public const string WriteMembers = "GroupMember.ReadWrite.All (RoleManagement.ReadWrite.Directory too for a role-assignable group)";
+        public const string ReadLicences = "LicenseAssignment.Read.All";
+        public const string WriteLicences = "LicenseAssignment.ReadWrite.All";
+        public const string SignInActivity = "AuditLog.Read.All (on a tenant with Microsoft Entra ID P1 or P2)";
+        public const string ReadDevices = "DeviceManagementManagedDevices.Read.All";
+        public const string DeviceActions = "DeviceManagementManagedDevices.PrivilegedOperations.All";
+    }
+
+    private static readonly HashSet<ActionKind> SupportedKinds = new()
+    {
+        ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions,
+        ActionKind.RemoveEntitlement, ActionKind.AddEntitlement, ActionKind.ReclaimLicence, ActionKind.AssignLicence,
+        ActionKind.LockDevice, ActionKind.WipeDevice,
+    };
+
+    private static readonly IReadOnlyDictionary<string, string> Absent =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
+
+    private readonly ConnectedSystem _system;
+    private readonly GraphSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly HttpCredentials _credentials;
+    private readonly GraphClient _client;
+    private readonly Regex[] _privileged;
+    private readonly ConnectorDescriptor _descriptor;
+
+    public GraphConnector(ConnectedSystem system, GraphSettings settings, ConnectorContext context)
+    {
+        _system = system;
+        _settings = settings;
+        _time = context.Time;
+        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
+        _credentials = new HttpCredentials($"Graph {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
+        _client = new GraphClient(system.Id, settings, _credentials, Limiter, context.Time);
+        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _descriptor = new ConnectorDescriptor("graph", SupportedKinds, IncrementalDiscovery: false, ReportsSignIns: settings.SignInActivity);
+    }
+
+    internal AdaptiveRateLimiter Limiter { get; }
+
+    internal int TokensFetched => _credentials.TokensFetched;
+
+    public ConnectorDescriptor Describe() => _descriptor;
+
+    public Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount => SetEnabledAsync(action, enabled: false, cancellationToken),
+            ActionKind.EnableAccount => SetEnabledAsync(action, enabled: true, cancellationToken),
+            ActionKind.RevokeSessions => RevokeSessionsAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
+            ActionKind.AddEntitlement => ChangeMembershipAsync(action, add: true, cancellationToken),
+            ActionKind.ReclaimLicence => ChangeLicenceAsync(action, assign: false, cancellationToken),
+            ActionKind.AssignLicence => ChangeLicenceAsync(action, assign: true, cancellationToken),
+            ActionKind.LockDevice => LockAsync(action, cancellationToken),
+            _ => WipeAsync(action, cancellationToken),
+        };
+    }
+
+    public Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackEnabledAsync(action, cancellationToken),
+            ActionKind.RevokeSessions => ReadBackSessionsAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),
+            ActionKind.ReclaimLicence or ActionKind.AssignLicence => ReadBackLicenceAsync(action, cancellationToken),
+            _ => ReadBackDeviceAsync(action, cancellationToken),
+        };
+    }
+
+    private void RequireSupported(ConnectorAction action)
+    {
+        if (!SupportedKinds.Contains(action.Kind))
+        {
+            throw new ConnectorException($"Graph {_system.Id}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+        }
+    }
+
+    /// <summary>GETs one object: null on 404, the object on 2xx, a <see cref="ConnectorException"/> otherwise.</summary>
+    private async Task<JsonObject?> GetAsync(string path, string what, string permission, CancellationToken cancellationToken)
+    {
+        var r = await _client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return r.IsSuccess && r.Object is { } o ? o : throw _client.Failure(r, HttpMethod.Get, path, what, permission);
+    }
+
+    private string AccountId(ConnectorAction action) => action.AccountExternalId
+        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
+
+    private string EntitlementId(ConnectorAction action) => action.EntitlementExternalId
+        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no group or licence id.", isTransient: false);
+
+    private string DeviceId(ConnectorAction action) => action.DeviceExternalId
+        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no device id.", isTransient: false);
+
+    /// <summary>The value the cut step recorded before changing <paramref name="key"/>, for restores.</summary>
+    private static string? Before(ConnectorAction action, string key) =>
+        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue(key, out var v) ? v : null;
+
+    private static ActionResult Already(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
+
+    private static string Escape(string id) => Uri.EscapeDataString(id);
+
+    private static string Bool(bool value) => value ? "true" : "false";
+
+    private static string Iso(DateTimeOffset value) => value.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static Regex Glob(string pattern) => new(
+        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _credentials.Dispose();
+    }
+}
