@@ -43,7 +43,11 @@ public sealed partial record HttpAuthSettings(
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
     /// <param name="envPrefix">Prefix of the environment variable names suggested in fixes (<c>SCIM</c>, <c>OKTA</c>).</param>
     /// <param name="defaultScheme">The scheme a static token is sent with when the block does not say.</param>
-    public static HttpAuthSettings Parse(SettingsNode auth, List<ValidationError> errors, string envPrefix, string defaultScheme = "Bearer")
+    /// <param name="defaultTokenUrl">For vendors whose token endpoint is known from the base URL (Jamf Pro's
+    /// <c>/api/oauth/token</c>): used when <c>token_url</c> is absent, which then is not required.</param>
+    /// <param name="defaultClientAuth">The <c>client_auth</c> used when the block does not say.</param>
+    public static HttpAuthSettings Parse(SettingsNode auth, List<ValidationError> errors, string envPrefix, string defaultScheme = "Bearer",
+        Uri? defaultTokenUrl = null, OAuthClientAuth defaultClientAuth = OAuthClientAuth.Basic)
     {
         ArgumentNullException.ThrowIfNull(auth);
         ArgumentNullException.ThrowIfNull(errors);
@@ -76,8 +80,8 @@ public sealed partial record HttpAuthSettings(
                 var user = auth.GetString("username", errors, required: true);
                 return fallback with { Type = type, Username = user, PasswordRef = SecretRef(auth, "password", errors, envPrefix) };
             default:
-                var tokenUrlText = auth.GetString("token_url", errors, required: true, fix: "add 'token_url: https://login.example.com/oauth2/token'.");
-                Uri? tokenUrl = null;
+                var tokenUrlText = auth.GetString("token_url", errors, required: defaultTokenUrl is null, fix: "add 'token_url: https://login.example.com/oauth2/token'.");
+                var tokenUrl = tokenUrlText is null ? defaultTokenUrl : null;
                 if (tokenUrlText is not null && !(Uri.TryCreate(tokenUrlText, UriKind.Absolute, out tokenUrl) && tokenUrl.Scheme.StartsWith("http", StringComparison.Ordinal)))
                 {
                     errors.Add(auth["token_url"].Error($"is '{tokenUrlText}', which is not an absolute http(s) URL.", "write the OAuth 2.0 token endpoint URL."));
@@ -89,7 +93,7 @@ public sealed partial record HttpAuthSettings(
                     Type = type, TokenUrl = tokenUrl, ClientId = clientId,
                     ClientSecretRef = SecretRef(auth, "client_secret", errors, envPrefix),
                     Scope = auth.GetString("scope", errors),
-                    ClientAuth = auth.GetEnum("client_auth", OAuthClientAuth.Basic, errors),
+                    ClientAuth = auth.GetEnum("client_auth", defaultClientAuth, errors),
                 };
         }
     }
