@@ -74,4 +74,42 @@ public sealed class JamfEngineLeaverTests
         Assert.Contains("lock_device:retry_scheduled", actions);
         Assert.Contains("lock_device:ok_already_in_state", actions);
     }
+
+    [Fact]
+    public async Task Leave_MacNeverChecksIn_OneLockOnlyThenTaskForItAfterTheEnginesClaims()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
+        await using var server = await JamfFakeServer.StartAsync(new JamfFakeOptions { Time = time, TokenLifetime = TimeSpan.FromHours(2) });
+        var mac = server.AddComputer("C02DAN001", "dan", "dan@example.com");
+        Environment.SetEnvironmentVariable("DEPROV_E2E_JAMF_PASSWORD", server.Options.Password);
+        var yaml = $$"""
+            systems:
+              - id: jamf
+                kind: jamf
+                role: device_manager
+                settings:
+                  base_url: "{{server.BaseUrl}}"
+                  auth: { type: basic, username: {{server.Options.Username}}, password: env:DEPROV_E2E_JAMF_PASSWORD }
+                  device_types: [computers]
+            """;
+        var env = await TestEnvironment.CreateAsync(yaml, time: time, factories: [new JamfConnectorFactory()]);
+        await using var _ = env;
+        await env.Engine.Store.UpsertPeopleAsync([new Person("dan", "dan@example.com", "dan", null, "Sales", "Rep", "Lyon", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")], CancellationToken.None);
+        await env.DiscoverAsync();
+
+        var result = await env.Engine.SubmitAsync(Deprov.Testing.Some.Leave("dan", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        for (var i = 0; i < 2; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(301));
+            await env.RunUntilIdleAsync();
+        }
+
+        var step = (await env.Engine.Store.GetStepsAsync(result.Plan!.Case.Id, CancellationToken.None)).Single(s => s.Action == ActionKind.LockDevice);
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Contains("still PENDING", step.Error, StringComparison.Ordinal);
+        Assert.Single(server.CommandsFor(server.ManagementIdOfComputer(mac)));
+        Assert.Equal(1, server.SignIns);
+        Assert.True((await env.Engine.Store.VerifyAuditChainAsync(CancellationToken.None)).Ok);
+    }
 }
