@@ -7,9 +7,26 @@ using Deprov.Core.Connectors;
 
 namespace Deprov.Connectors.Http.Auth;
 
+/// <summary>A token obtained by a vendor-specific exchange, and when it stops being valid.</summary>
+/// <remarks>Not a record: a generated <c>ToString</c> would print the token.</remarks>
+public sealed class ExchangedToken(string token, DateTimeOffset expiresAt)
+{
+    public string Token { get; } = token;
+
+    public DateTimeOffset ExpiresAt { get; } = expiresAt;
+}
+
 /// <summary>
-/// Produces the <c>Authorization</c> header for a system: a bearer token, basic credentials, or an OAuth 2.0
-/// client-credentials token that is cached until shortly before it expires and fetched again after a 401.
+/// Obtains a bearer token the vendor's own way (e.g. Jamf Pro's <c>POST /api/v1/auth/token</c> with basic credentials).
+/// </summary>
+/// <param name="current">The token about to expire, so the exchange can extend it (a keep-alive); null when there is
+/// none or the server refused it with a 401 (then a fresh token is needed).</param>
+public delegate Task<ExchangedToken> TokenExchange(string? current, CancellationToken cancellationToken);
+
+/// <summary>
+/// Produces the <c>Authorization</c> header for a system: a bearer token, basic credentials, an OAuth 2.0
+/// client-credentials token, or a token from a vendor's own <see cref="TokenExchange"/>; fetched tokens are cached until
+/// shortly before they expire and fetched again after a 401.
 /// Secrets are resolved lazily through <see cref="ISecretResolver"/>, on first use, so a missing variable fails the steps
 /// of that one system instead of the whole process.
 /// </summary>
@@ -22,6 +39,7 @@ public sealed class HttpCredentials : IDisposable
     private readonly TimeProvider _time;
     private readonly string _label;
     private readonly HttpClient? _tokenClient;
+    private readonly TokenExchange? _exchange;
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private AuthenticationHeaderValue? _static;
     private (AuthenticationHeaderValue Header, DateTimeOffset ExpiresAt)? _token;
@@ -40,14 +58,35 @@ public sealed class HttpCredentials : IDisposable
         }
     }
 
-    /// <summary>How many tokens were fetched from the token endpoint (for tests and diagnostics).</summary>
+    private HttpCredentials(string label, TokenExchange exchange, TimeProvider time)
+    {
+        _label = label;
+        _exchange = exchange;
+        _time = time;
+        _secrets = NoSecrets.Instance;
+        // Unused with an exchange; kept so the fields stay non-null for the other types.
+        _settings = new HttpAuthSettings(HttpAuthType.Bearer, null, null, null, null, null, null, null);
+    }
+
+    /// <summary>
+    /// Credentials whose bearer token comes from <paramref name="exchange"/>: cached until a minute before it expires
+    /// (then the exchange is called with the current token, to extend it), and fetched afresh once after a 401.
+    /// </summary>
+    /// <param name="label">How messages name the system (<c>Jamf prod</c>).</param>
+    public static HttpCredentials FromExchange(string label, TokenExchange exchange, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        return new HttpCredentials(label, exchange, time);
+    }
+
+    /// <summary>How many tokens were fetched from the token endpoint or the exchange (for tests and diagnostics).</summary>
     public int TokensFetched { get; private set; }
 
-    public bool CanRefresh => _settings.Type is HttpAuthType.OauthClientCredentials;
+    public bool CanRefresh => _exchange is not null || _settings.Type is HttpAuthType.OauthClientCredentials;
 
     public async ValueTask<AuthenticationHeaderValue> GetAsync(CancellationToken cancellationToken)
     {
-        switch (_settings.Type)
+        switch (_exchange is null ? _settings.Type : HttpAuthType.OauthClientCredentials)
         {
             case HttpAuthType.Bearer:
                 return _static ??= new AuthenticationHeaderValue(_settings.Scheme, Resolve(_settings.TokenRef!, "auth.token"));
@@ -83,6 +122,15 @@ public sealed class HttpCredentials : IDisposable
             if (_token is { } t && !ReferenceEquals(t.Header, stale) && t.ExpiresAt > _time.GetUtcNow())
             {
                 return t.Header;
+            }
+
+            if (_exchange is not null)
+            {
+                var exchanged = await _exchange(stale?.Parameter, cancellationToken);
+                var header = new AuthenticationHeaderValue("Bearer", exchanged.Token);
+                _token = (header, SafeExpiry(exchanged.ExpiresAt - _time.GetUtcNow()));
+                TokensFetched++;
+                return header;
             }
 
             var secret = Resolve(_settings.ClientSecretRef!, "auth.client_secret");
@@ -134,10 +182,8 @@ public sealed class HttpCredentials : IDisposable
                 }
 
                 var lifetime = root.TryGetProperty("expires_in", out var exp) && exp.TryGetInt32(out var s) ? TimeSpan.FromSeconds(s) : TimeSpan.FromMinutes(5);
-                // Refresh a minute early (or at half-life for short tokens) so a token never expires mid-request.
-                var margin = lifetime > 2 * ExpirySafetyMargin ? ExpirySafetyMargin : lifetime / 2;
                 var header = new AuthenticationHeaderValue("Bearer", accessToken);
-                _token = (header, _time.GetUtcNow() + lifetime - margin);
+                _token = (header, SafeExpiry(lifetime));
                 TokensFetched++;
                 return header;
             }
@@ -146,6 +192,13 @@ public sealed class HttpCredentials : IDisposable
         {
             _refresh.Release();
         }
+    }
+
+    /// <summary>Refresh a minute early (or at half-life for short tokens) so a token never expires mid-request.</summary>
+    private DateTimeOffset SafeExpiry(TimeSpan lifetime)
+    {
+        var margin = lifetime > 2 * ExpirySafetyMargin ? ExpirySafetyMargin : lifetime / 2;
+        return _time.GetUtcNow() + lifetime - margin;
     }
 
     private static string OAuthError(string body)
@@ -179,5 +232,14 @@ public sealed class HttpCredentials : IDisposable
     {
         _tokenClient?.Dispose();
         _refresh.Dispose();
+    }
+
+    /// <summary>An exchange resolves its own secrets; nothing is resolved through this.</summary>
+    private sealed class NoSecrets : ISecretResolver
+    {
+        public static readonly NoSecrets Instance = new();
+
+        public string Resolve(string reference, string usedFor) =>
+            throw new InvalidOperationException($"{usedFor}: no secret is resolved by credentials built from a token exchange.");
     }
 }

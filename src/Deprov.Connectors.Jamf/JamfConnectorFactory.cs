@@ -1,0 +1,36 @@
+using Deprov.Core;
+using Deprov.Core.Configuration;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Connectors.Jamf;
+
+/// <summary>Builds Jamf Pro connectors for <c>kind: jamf</c> systems. See <c>docs/connectors/jamf.md</c> for the settings.</summary>
+public sealed class JamfConnectorFactory : IConnectorFactory
+{
+    public string Kind => "jamf";
+
+    /// <summary>Checks the settings block without any network I/O and returns every problem at once.</summary>
+    public IReadOnlyList<ValidationError> Validate(ConnectedSystem system, SettingsNode settings)
+    {
+        var errors = new List<ValidationError>();
+        JamfSettings.Parse(settings, errors);
+        return errors;
+    }
+
+    /// <summary>Creates the connector with its own connection pool, resilience pipeline and rate limiter.</summary>
+    /// <exception cref="ValidationException">The settings are invalid (the same problems <see cref="Validate"/> lists).</exception>
+    public IConnector Create(ConnectedSystem system, SettingsNode settings, ConnectorContext context)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        ArgumentNullException.ThrowIfNull(context);
+        var errors = new List<ValidationError>();
+        var parsed = JamfSettings.Parse(settings, errors);
+        if (errors.Count > 0)
+        {
+            throw new ValidationException(errors);
+        }
+
+        return new JamfConnector(system, parsed, context);
+    }
+}
