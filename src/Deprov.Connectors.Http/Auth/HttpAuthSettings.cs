@@ -89,7 +89,9 @@ public sealed partial record HttpAuthSettings(
                 var clientId = auth.GetString("client_id", errors, required: true);
                 return fallback with
                 {
-                    Type = type, TokenUrl = tokenUrl, ClientId = clientId,
+                    Type = type,
+                    TokenUrl = tokenUrl,
+                    ClientId = clientId,
                     ClientSecretRef = SecretRef(auth, "client_secret", errors, envPrefix),
                     Scope = auth.GetString("scope", errors) ?? oauthDefaults?.Scope,
                     ClientAuth = auth.GetEnum("client_auth", oauthDefaults?.ClientAuth ?? OAuthClientAuth.Basic, errors),
