@@ -34,7 +34,7 @@ public interface IConnector
 }
 
 /// <summary>Capabilities of a connector instance.</summary>
-/// <param name="Kind">The connector kind (<c>sandbox</c>, <c>ldap</c>, <c>scim</c>).</param>
+/// <param name="Kind">The connector kind (<c>sandbox</c>, <c>ldap</c>, <c>scim</c>, <c>graph</c>, <c>jamf</c>, …): the <c>kind</c> of the system in deprov.yaml.</param>
 /// <param name="Supported">The actions this instance can perform.</param>
 /// <param name="IncrementalDiscovery">Whether <see cref="DiscoveryRequest.Since"/> is honoured.</param>
 /// <param name="ReportsSignIns">Whether discovered accounts carry a last sign-in time.</param>
