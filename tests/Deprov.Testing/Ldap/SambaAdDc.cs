@@ -255,6 +255,9 @@ public sealed class SambaAdDc : IAsyncDisposable
         return dn;
     }
 
+    // libldap's LDAP_SERVER_DOWN: the connection is gone.
+    private const int ServerDown = 81;
+
     /// <summary>Creates an organizational unit under <paramref name="parentDn"/> (default: the domain).</summary>
     public static string AddOu(LdapConnection admin, string name, string parentDn = DomainDn)
     {
@@ -274,15 +277,41 @@ public sealed class SambaAdDc : IAsyncDisposable
         var dns = Enumerable.Range(0, count).Select(i => $"CN={prefix}{i:D5},{parentDn}").ToArray();
         Parallel.For(0, connections, new ParallelOptions { MaxDegreeOfParallelism = connections }, c =>
         {
-            using var connection = AdminConnection();
-            for (var i = c; i < count; i += connections)
+            var connection = AdminConnection();
+            try
             {
-                var name = $"{prefix}{i:D5}";
-                connection.SendRequest(new AddRequest(dns[i],
-                    new DirectoryAttribute("objectClass", "user"),
-                    new DirectoryAttribute("sAMAccountName", name),
-                    new DirectoryAttribute("mail", $"{name}@deprov.test"),
-                    new DirectoryAttribute("userAccountControl", "514")));
+                for (var i = c; i < count; i += connections)
+                {
+                    var name = $"{prefix}{i:D5}";
+                    var add = new AddRequest(dns[i],
+                        new DirectoryAttribute("objectClass", "user"),
+                        new DirectoryAttribute("sAMAccountName", name),
+                        new DirectoryAttribute("mail", $"{name}@deprov.test"),
+                        new DirectoryAttribute("userAccountControl", "514"));
+                    for (var attempt = 1; ; attempt++)
+                    {
+                        try
+                        {
+                            connection.SendRequest(add);
+                            break;
+                        }
+                        catch (LdapException e) when (e.ErrorCode == ServerDown && attempt < 3)
+                        {
+                            // Samba drops a busy connection now and then on a loaded 2-core machine: reconnect and
+                            // send the add again (it may have been applied before the drop).
+                            connection.Dispose();
+                            connection = AdminConnection();
+                        }
+                        catch (DirectoryOperationException e) when (attempt > 1 && e.Response?.ResultCode == ResultCode.EntryAlreadyExists)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                connection.Dispose();
             }
         });
         return dns;
