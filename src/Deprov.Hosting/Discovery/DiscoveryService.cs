@@ -75,7 +75,7 @@ public sealed class DiscoveryService
         var sys = system.Config.System;
         var raw = new List<DiscoveredAccount>();
         var entitlements = new Dictionary<string, Entitlement>(StringComparer.Ordinal);
-        var memberships = new List<DiscoveredMembership>();
+        var memberships = new List<(string Account, string Entitlement)>(); // no object per membership: a system can hold millions
         var devices = new List<DiscoveredDevice>();
         var credentials = new List<DiscoveredCredential>();
         ulong sum = 0;
@@ -117,8 +117,16 @@ public sealed class DiscoveryService
                     sum += Fnv.Mix(Fnv.Of("e", e.ExternalId, e.Name, ((int)e.Kind).ToString(CultureInfo.InvariantCulture), e.Privileged ? "1" : "0"));
                     break;
                 case DiscoveredMembership m:
-                    memberships.Add(m);
-                    sum += Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, m.AccountExternalId), m.EntitlementExternalId));
+                    memberships.Add((m.AccountExternalId, m.EntitlementExternalId));
+                    sum += MembershipHash(m.AccountExternalId, m.EntitlementExternalId);
+                    break;
+                case DiscoveredMembers g:
+                    foreach (var member in g.AccountExternalIds)
+                    {
+                        memberships.Add((member, g.EntitlementExternalId));
+                        sum += MembershipHash(member, g.EntitlementExternalId); // the same as one DiscoveredMembership each
+                    }
+
                     break;
                 case DiscoveredDevice d:
                     devices.Add(d);
@@ -190,19 +198,19 @@ public sealed class DiscoveryService
         {
             var m = memberships[k];
             owners[k] = -1;
-            if (!entitlements.ContainsKey(m.EntitlementExternalId))
+            if (!entitlements.ContainsKey(m.Entitlement))
             {
                 continue;
             }
 
-            if (accountIndex.TryGetValue(m.AccountExternalId, out var i))
+            if (accountIndex.TryGetValue(m.Account, out var i))
             {
                 owners[k] = i;
                 starts[i + 1]++;
             }
             else
             {
-                unknown.Add(new Assignment($"{sys.Id}/{m.AccountExternalId}", entitlements[m.EntitlementExternalId].Id, GrantSource.Discovered, null));
+                unknown.Add(new Assignment($"{sys.Id}/{m.Account}", entitlements[m.Entitlement].Id, GrantSource.Discovered, null));
             }
         }
 
@@ -216,7 +224,7 @@ public sealed class DiscoveryService
         {
             if (owners[k] is var i && i >= 0)
             {
-                grouped[starts[i]++] = new Assignment(accounts[i].Id, entitlements[memberships[k].EntitlementExternalId].Id, GrantSource.Discovered, null);
+                grouped[starts[i]++] = new Assignment(accounts[i].Id, entitlements[memberships[k].Entitlement].Id, GrantSource.Discovered, null);
             }
         }
 
@@ -238,6 +246,8 @@ public sealed class DiscoveryService
         return new PreparedDiscovery(new DiscoveryResult(report, Unchanged: false, snapshot, fingerprint),
             new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), audit, started);
     }
+
+    private static ulong MembershipHash(string account, string entitlement) => Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, account), entitlement));
 
     private static ulong Hash(DiscoveredAccount a)
     {
