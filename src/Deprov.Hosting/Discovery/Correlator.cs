@@ -166,10 +166,35 @@ public sealed class PeopleSnapshot
 
     public static async Task<PeopleSnapshot> LoadAsync(Core.Store.IStore store, CancellationToken cancellationToken)
     {
-        // Sized up front: growing three dictionaries of 100,000 people rehashes every key many times over.
-        var index = new PeopleSnapshot(await store.CountPeopleAsync(cancellationToken));
+        // Sized up front: growing three dictionaries of 100,000 people rehashes every key many times over. The pages
+        // are read concurrently (each read has its own connection) and indexed in order as they arrive, so reading
+        // 100,000 people — on the path of every reconciliation, changed or not — takes both cores.
+        var count = await store.CountPeopleAsync(cancellationToken);
+        var index = new PeopleSnapshot(count);
         const int page = 20_000;
-        for (var offset = 0; ; offset += page)
+        var pages = new List<Task<IReadOnlyList<Person>>>();
+        for (var offset = 0; offset < count; offset += page)
+        {
+            pages.Add(store.ListPeopleAsync(page, offset, cancellationToken));
+        }
+
+        try
+        {
+            foreach (var batch in pages)
+            {
+                foreach (var p in await batch)
+                {
+                    index.Add(p);
+                }
+            }
+        }
+        finally
+        {
+            await ((Task)Task.WhenAll(pages)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // never leave a read running
+        }
+
+        // People added since the count: read on until a short page.
+        for (var offset = pages.Count * page; ; offset += page)
         {
             var batch = await store.ListPeopleAsync(page, offset, cancellationToken);
             foreach (var p in batch)
