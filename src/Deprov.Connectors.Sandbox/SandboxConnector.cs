@@ -74,18 +74,17 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
     }
 
     /// <summary>Everything the system holds, ending with its watermark. Called under the state's lock.</summary>
+    /// <remarks>A system holds up to millions of accounts and memberships: each account carries its two attributes in a
+    /// small fixed map rather than a dictionary, and each group's members come as one <see cref="DiscoveredMembers"/>.</remarks>
     private List<DiscoveredObject> ListAll(string watermark)
     {
-        var items = new List<DiscoveredObject>(_state.Accounts.Count * 3);
-        foreach (var a in _state.Accounts.Values.Where(a => !a.Deleted))
+        var items = new List<DiscoveredObject>(_state.Accounts.Count + _state.Groups.Count + _state.Members.Count + _state.Devices.Count + _state.Credentials.Count + 1);
+        foreach (var a in _state.Accounts.Values)
         {
-            var attrs = new Dictionary<string, string>(StringComparer.Ordinal) { ["uid"] = a.UserName };
-            if (a.EmployeeId is not null)
+            if (!a.Deleted)
             {
-                attrs["employeeNumber"] = a.EmployeeId;
+                items.Add(new DiscoveredAccount(a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, new AccountAttributes(a.UserName, a.EmployeeId)));
             }
-
-            items.Add(new DiscoveredAccount(a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, attrs));
         }
 
         foreach (var g in _state.Groups.Values)
@@ -95,12 +94,18 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
 
         foreach (var (group, members) in _state.Members)
         {
+            var present = new List<string>(members.Count);
             foreach (var m in members)
             {
                 if (_state.Accounts.TryGetValue(m, out var a) && !a.Deleted)
                 {
-                    items.Add(new DiscoveredMembership(m, group));
+                    present.Add(m);
                 }
+            }
+
+            if (present.Count > 0)
+            {
+                items.Add(new DiscoveredMembers(group, present));
             }
         }
 

@@ -172,5 +172,12 @@ internal static class Migrations
             WHERE id IN (SELECT account_id FROM assignments);
             DROP TABLE assignments;
             """),
+
+        // 7: an account's id is "<system>/<external id>", so the primary key already orders a system's accounts
+        // together: discovery and the licence report find them by a range of it. The separate system index cost every
+        // discovered account one more B-tree insert (~0.14 s per 100,000 accounts).
+        (7, """
+            DROP INDEX IF EXISTS accounts_system;
+            """),
     ];
 }

@@ -44,10 +44,22 @@ public sealed partial class SqliteStore
     private static void ApplyInventory(SqliteConnection c, SqliteTransaction tx, string systemId, InventorySnapshot snapshot, DateTimeOffset? at)
     {
         var since = T(at);
+        var (first, after) = AccountRange(systemId);
+        foreach (var a in snapshot.Accounts)
+        {
+            if (!a.Id.StartsWith(first, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"Account '{a.Id}' of system '{systemId}' has an id that does not start with '{first}'; account ids are '<system>/<external id>'.",
+                    nameof(snapshot));
+            }
+        }
 
-        // The accounts as they were, memberships included (one row each, decoded only for accounts still present).
+        // The accounts as they were, memberships included (one row each, decoded only for accounts still present),
+        // found by their primary key's range (see AccountRange).
         var old = new Dictionary<string, StoredAccount>(StringComparer.Ordinal);
-        using (var cmd = Command(c, tx, "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships FROM accounts WHERE system_id = $s", ("$s", systemId)))
+        using (var cmd = Command(c, tx,
+            "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships FROM accounts WHERE id >= $lo AND id < $hi AND system_id = $s",
+            ("$lo", first), ("$hi", after), ("$s", systemId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -269,6 +281,13 @@ public sealed partial class SqliteStore
         }
     }
 
+    /// <summary>
+    /// The primary-key range that holds a system's accounts: every account id is <c>&lt;system&gt;/&lt;external id&gt;</c>,
+    /// and '0' is the character after '/', so the ids of system <c>s</c> lie in [<c>s/</c>, <c>s0</c>). There is no index
+    /// on accounts.system_id (migration 7); queries keep <c>system_id = s</c> as well, for system ids that hold a '/'.
+    /// </summary>
+    private static (string First, string After) AccountRange(string systemId) => (systemId + "/", systemId + "0");
+
     public Task<IReadOnlyList<Revocation>> GetRevocationsAsync(string systemId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<Revocation>>(c =>
         {
@@ -479,7 +498,7 @@ public sealed partial class SqliteStore
             var revokes = string.Join(',', new[] { ActionKind.DisableAccount, ActionKind.DeleteAccount, ActionKind.ReclaimLicence }.Select(a => ((int)a).ToString(CultureInfo.InvariantCulture)));
             using var cmd = Command(c, null,
                 "SELECT s.id, s.display_name, s.licence_cost, " +
-                $"(SELECT COUNT(*) FROM accounts a WHERE a.system_id = s.id AND a.status = {(int)AccountStatus.Active}), " +
+                $"(SELECT COUNT(*) FROM accounts a WHERE a.id >= s.id || '/' AND a.id < s.id || '0' AND a.system_id = s.id AND a.status = {(int)AccountStatus.Active}), " + // see AccountRange
                 $"(SELECT COUNT(DISTINCT st.account_id) FROM steps st WHERE st.system_id = s.id AND st.status = {(int)StepStatus.Verified} AND st.action IN ({revokes})), " +
                 $"(SELECT COUNT(*) FROM findings f WHERE f.system_id = s.id AND f.kind = {(int)FindingKind.Dormant} AND f.resolved_at IS NULL) " +
                 "FROM systems s ORDER BY s.id");
@@ -497,13 +516,15 @@ public sealed partial class SqliteStore
 /// <summary>
 /// A prepared insert bound by position through the native SQLite API. Microsoft.Data.Sqlite looks every parameter up by
 /// name on every execution; for the millions of rows of a first discovery that lookup, not SQLite, was most of the time.
-/// Values are bound without managed allocations (text as UTF-16, converted by SQLite; no boxing), so the writer does not
-/// feed the garbage collector while the next system is being read. Runs on the writer connection inside its transaction.
+/// Values are bound without managed allocations (no boxing; text encoded to UTF-8 into one reused buffer, which is
+/// faster than letting SQLite convert UTF-16 on every row), so the writer does not feed the garbage collector while the
+/// next system is being read. Runs on the writer connection inside its transaction.
 /// </summary>
 internal sealed class BulkInsert : IDisposable
 {
     private readonly SQLitePCL.sqlite3_stmt _stmt;
     private readonly SqliteConnection _c;
+    private byte[] _utf8 = new byte[256];
 
     public BulkInsert(SqliteConnection c, string sql)
     {
@@ -513,7 +534,21 @@ internal sealed class BulkInsert : IDisposable
 
     public BulkInsert Text(int index, string? value)
     {
-        Check(value is null ? SQLitePCL.raw.sqlite3_bind_null(_stmt, index) : SQLitePCL.raw.sqlite3_bind_text16(_stmt, index, value.AsSpan()));
+        if (value is null)
+        {
+            Check(SQLitePCL.raw.sqlite3_bind_null(_stmt, index));
+            return this;
+        }
+
+        if (_utf8.Length < value.Length * 3)
+        {
+            _utf8 = new byte[value.Length * 3];
+        }
+
+        // SQLite copies the bytes (SQLITE_TRANSIENT), so the buffer is free again for the next value. An empty span
+        // would reach SQLite as a null pointer, which binds NULL: the empty string goes through the string overload.
+        var length = System.Text.Encoding.UTF8.GetBytes(value, _utf8);
+        Check(length == 0 ? SQLitePCL.raw.sqlite3_bind_text(_stmt, index, string.Empty) : SQLitePCL.raw.sqlite3_bind_text(_stmt, index, _utf8.AsSpan(0, length)));
         return this;
     }
 

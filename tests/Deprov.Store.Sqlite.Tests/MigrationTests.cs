@@ -81,6 +81,55 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public async Task MigrateAsync_Version6_DropsTheSystemIndex_DiscoveryStillFindsOnlyItsSystemsAccounts()
+    {
+        var path = Path.Combine(TestEnvironment.NewTempDirectory("deprov-migrate"), "deprov.db");
+        var since = T0.UtcTicks;
+        CreateAtVersion(path, 6,
+            $"INSERT INTO accounts(id, system_id, external_id, user_name, kind, status, since) VALUES ('ok/a1', 'ok', 'a1', 'a1', 0, 0, {since}), ('ok/a2', 'ok', 'a2', 'a2', 0, 0, {since})",
+            $"INSERT INTO accounts(id, system_id, external_id, user_name, kind, status, since) VALUES ('okta/a1', 'okta', 'a1', 'a1', 0, 0, {since}), ('ok0/a1', 'ok0', 'a1', 'a1', 0, 0, {since})",
+            "INSERT INTO systems(id, display_name, kind, role, risk, licence_cost, retention_days) VALUES ('ok', 'OK', 'sandbox', 0, 0, '5', 30), ('okta', 'Okta', 'sandbox', 0, 0, '5', 30)");
+
+        await using var store = new SqliteStore(path);
+        await store.MigrateAsync(CancellationToken.None);
+
+        await using (var c = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'accounts_system'";
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        // 'ok' now lists a1 only: a2 is gone; the neighbours in key order ('ok0/...', 'okta/...') are other systems'.
+        var snapshot = new InventorySnapshot([new Account("ok/a1", "ok", "a1", "a1", null, null, AccountKind.User, AccountStatus.Active, null, null)], [], [], [], []);
+        await store.ApplyDiscoveryAsync("ok", snapshot, new DiscoveryState("ok", "f", T0.AddHours(1), 1, 0), [], CancellationToken.None);
+
+        Assert.NotNull(await store.GetAccountAsync("ok/a1", CancellationToken.None));
+        Assert.Null(await store.GetAccountAsync("ok/a2", CancellationToken.None));
+        Assert.NotNull(await store.GetAccountAsync("okta/a1", CancellationToken.None));
+        Assert.NotNull(await store.GetAccountAsync("ok0/a1", CancellationToken.None));
+        var usage = await store.GetLicenceUsageAsync(CancellationToken.None);
+        Assert.Equal(1, usage.Single(u => u.SystemId == "ok").ActiveAccounts);
+        Assert.Equal(1, usage.Single(u => u.SystemId == "okta").ActiveAccounts);
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_AccountIdOutsideItsSystem_IsRejectedAndChangesNothing()
+    {
+        var path = Path.Combine(TestEnvironment.NewTempDirectory("deprov-migrate"), "deprov.db");
+        await using var store = new SqliteStore(path);
+        await store.MigrateAsync(CancellationToken.None);
+        var snapshot = new InventorySnapshot([new Account("other/a1", "ok", "a1", "a1", null, null, AccountKind.User, AccountStatus.Active, null, null)], [], [], [], []);
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => store.ApplyDiscoveryAsync("ok", snapshot, new DiscoveryState("ok", "f", T0, 1, 0), [], CancellationToken.None));
+
+        Assert.Contains("other/a1", e.Message, StringComparison.Ordinal);
+        Assert.Null(await store.GetAccountAsync("other/a1", CancellationToken.None));
+        Assert.Null(await store.GetDiscoveryStateAsync("ok", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task MigrateAsync_Version4CaseMidPhase_ContinuesThroughPhaseGates()
     {
         var path = Path.Combine(TestEnvironment.NewTempDirectory("deprov-migrate"), "deprov.db");

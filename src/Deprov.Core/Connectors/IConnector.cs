@@ -78,6 +78,13 @@ public sealed record DiscoveredMembership(
     string AccountExternalId,
     string EntitlementExternalId) : DiscoveredObject;
 
+/// <summary>Every member of one entitlement in one object, for a connector that lists members per group: the same as
+/// one <see cref="DiscoveredMembership"/> per member, without an object each (a system can hold millions). The two
+/// forms may be mixed in one listing.</summary>
+public sealed record DiscoveredMembers(
+    string EntitlementExternalId,
+    IReadOnlyList<string> AccountExternalIds) : DiscoveredObject;
+
 public sealed record DiscoveredDevice(
     string ExternalId,
     string SerialNumber,

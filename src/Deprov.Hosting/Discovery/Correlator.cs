@@ -134,11 +134,18 @@ public sealed record CorrelationLinkValue(string PersonId, string LinkedBy);
 /// <summary>Every person, indexed for correlation, read once per reconciliation run.</summary>
 public sealed class PeopleSnapshot
 {
-    public Dictionary<string, Person> ById { get; } = new(StringComparer.Ordinal);
+    public PeopleSnapshot(int capacity = 0)
+    {
+        ById = new(capacity, StringComparer.Ordinal);
+        ByEmail = new(capacity, StringComparer.OrdinalIgnoreCase);
+        ByLocalPart = new(capacity, StringComparer.OrdinalIgnoreCase);
+    }
 
-    public Dictionary<string, List<string>> ByEmail { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, Person> ById { get; }
 
-    public Dictionary<string, List<string>> ByLocalPart { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public Dictionary<string, List<string>> ByEmail { get; }
+
+    public Dictionary<string, List<string>> ByLocalPart { get; }
 
     /// <summary>Order-independent hash of what correlation and detection read from people (changes when HR data does).</summary>
     public ulong Fingerprint { get; private set; }
@@ -159,9 +166,35 @@ public sealed class PeopleSnapshot
 
     public static async Task<PeopleSnapshot> LoadAsync(Core.Store.IStore store, CancellationToken cancellationToken)
     {
-        var index = new PeopleSnapshot();
+        // Sized up front: growing three dictionaries of 100,000 people rehashes every key many times over. The pages
+        // are read concurrently (each read has its own connection) and indexed in order as they arrive, so reading
+        // 100,000 people — on the path of every reconciliation, changed or not — takes both cores.
+        var count = await store.CountPeopleAsync(cancellationToken);
+        var index = new PeopleSnapshot(count);
         const int page = 20_000;
-        for (var offset = 0; ; offset += page)
+        var pages = new List<Task<IReadOnlyList<Person>>>();
+        for (var offset = 0; offset < count; offset += page)
+        {
+            pages.Add(store.ListPeopleAsync(page, offset, cancellationToken));
+        }
+
+        try
+        {
+            foreach (var batch in pages)
+            {
+                foreach (var p in await batch)
+                {
+                    index.Add(p);
+                }
+            }
+        }
+        finally
+        {
+            await ((Task)Task.WhenAll(pages)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // never leave a read running
+        }
+
+        // People added since the count: read on until a short page.
+        for (var offset = pages.Count * page; ; offset += page)
         {
             var batch = await store.ListPeopleAsync(page, offset, cancellationToken);
             foreach (var p in batch)
@@ -180,7 +213,7 @@ public sealed class PeopleSnapshot
     {
         if (!d.TryGetValue(key, out var list))
         {
-            d[key] = list = [];
+            d[key] = list = new List<string>(1); // almost always one person per key
         }
 
         list.Add(id);
@@ -193,7 +226,7 @@ public static class Fnv
     private const ulong Offset = 14695981039346656037UL;
     private const ulong Prime = 1099511628211UL;
 
-    public static ulong Of(params string?[] parts)
+    public static ulong Of(params ReadOnlySpan<string?> parts) // a span: no array per call (one per person and per object read)
     {
         var h = Offset;
         foreach (var part in parts)

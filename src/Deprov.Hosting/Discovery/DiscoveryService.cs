@@ -75,7 +75,7 @@ public sealed class DiscoveryService
         var sys = system.Config.System;
         var raw = new List<DiscoveredAccount>();
         var entitlements = new Dictionary<string, Entitlement>(StringComparer.Ordinal);
-        var memberships = new List<DiscoveredMembership>();
+        var memberships = new List<(string Account, string Entitlement)>(); // no object per membership: a system can hold millions
         var devices = new List<DiscoveredDevice>();
         var credentials = new List<DiscoveredCredential>();
         ulong sum = 0;
@@ -117,8 +117,16 @@ public sealed class DiscoveryService
                     sum += Fnv.Mix(Fnv.Of("e", e.ExternalId, e.Name, ((int)e.Kind).ToString(CultureInfo.InvariantCulture), e.Privileged ? "1" : "0"));
                     break;
                 case DiscoveredMembership m:
-                    memberships.Add(m);
-                    sum += Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, m.AccountExternalId), m.EntitlementExternalId));
+                    memberships.Add((m.AccountExternalId, m.EntitlementExternalId));
+                    sum += MembershipHash(m.AccountExternalId, m.EntitlementExternalId);
+                    break;
+                case DiscoveredMembers g:
+                    foreach (var member in g.AccountExternalIds)
+                    {
+                        memberships.Add((member, g.EntitlementExternalId));
+                        sum += MembershipHash(member, g.EntitlementExternalId); // the same as one DiscoveredMembership each
+                    }
+
                     break;
                 case DiscoveredDevice d:
                     devices.Add(d);
@@ -184,25 +192,36 @@ public sealed class DiscoveryService
         }
 
         var owners = new int[memberships.Count];
+        var entitlementIds = new string?[memberships.Count];
         var starts = new int[accounts.Count + 1];
         var unknown = new List<Assignment>();
+        string? lastKey = null, lastId = null;
         for (var k = 0; k < memberships.Count; k++)
         {
             var m = memberships[k];
             owners[k] = -1;
-            if (!entitlements.ContainsKey(m.EntitlementExternalId))
+
+            // Memberships come grouped by entitlement (one DiscoveredMembers, or a connector's group listing), so the
+            // previous lookup answers almost every one: one dictionary lookup per group instead of two per membership.
+            if (!ReferenceEquals(m.Entitlement, lastKey))
+            {
+                (lastKey, lastId) = (m.Entitlement, entitlements.TryGetValue(m.Entitlement, out var e) ? e.Id : null);
+            }
+
+            if (lastId is null)
             {
                 continue;
             }
 
-            if (accountIndex.TryGetValue(m.AccountExternalId, out var i))
+            entitlementIds[k] = lastId;
+            if (accountIndex.TryGetValue(m.Account, out var i))
             {
                 owners[k] = i;
                 starts[i + 1]++;
             }
             else
             {
-                unknown.Add(new Assignment($"{sys.Id}/{m.AccountExternalId}", entitlements[m.EntitlementExternalId].Id, GrantSource.Discovered, null));
+                unknown.Add(new Assignment($"{sys.Id}/{m.Account}", lastId, GrantSource.Discovered, null));
             }
         }
 
@@ -216,11 +235,11 @@ public sealed class DiscoveryService
         {
             if (owners[k] is var i && i >= 0)
             {
-                grouped[starts[i]++] = new Assignment(accounts[i].Id, entitlements[memberships[k].EntitlementExternalId].Id, GrantSource.Discovered, null);
+                grouped[starts[i]++] = new Assignment(accounts[i].Id, entitlementIds[k]!, GrantSource.Discovered, null);
             }
         }
 
-        List<Assignment> assignments = [.. grouped, .. unknown];
+        Assignment[] assignments = unknown.Count == 0 ? grouped : [.. grouped, .. unknown];
 
         var snapshot = new InventorySnapshot(
             accounts,
@@ -231,13 +250,15 @@ public sealed class DiscoveryService
                 c.KnownByUserNames.Select(Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
                 c.Active ? CredentialStatus.Active : (c.Kind == CredentialKind.ApiToken ? CredentialStatus.Revoked : CredentialStatus.Disabled), c.LastRotatedAt)).ToList());
 
-        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
+        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Length, devices.Count, credentials.Count,
             _time.GetElapsedTime(started));
         var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
             $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
         return new PreparedDiscovery(new DiscoveryResult(report, Unchanged: false, snapshot, fingerprint),
-            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), audit, started);
+            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Length, watermark, contextHash), audit, started);
     }
+
+    private static ulong MembershipHash(string account, string entitlement) => Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, account), entitlement));
 
     private static ulong Hash(DiscoveredAccount a)
     {

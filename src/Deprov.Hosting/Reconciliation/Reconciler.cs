@@ -80,9 +80,9 @@ public sealed class Reconciler
         return results;
     }
 
-    /// <summary>One system read (or failed), with what its detection needs.</summary>
-    private sealed record SystemRead(SystemRuntime System, PreparedDiscovery? Prepared, IReadOnlyList<Revocation> Revocations, PeopleSnapshot People,
-        DateTimeOffset Now, SystemReconciliation? Failed);
+    /// <summary>One system read (or failed), with its findings as detected from what was read (null when unchanged).</summary>
+    private sealed record SystemRead(SystemRuntime System, PreparedDiscovery? Prepared, IReadOnlyList<DetectedFinding>? Detected, DateTimeOffset Now,
+        SystemReconciliation? Failed);
 
     private async Task<SystemRead> ReadAsync(SystemRuntime rt, PeopleSnapshot people, bool force, IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
     {
@@ -98,11 +98,11 @@ public sealed class Reconciler
         var salt = string.Join('|', revocations.Count.ToString(CultureInfo.InvariantCulture), revocations.Count > 0 ? revocations[^1].StepId : "-",
             policy.DormantDaysFor(id).ToString(CultureInfo.InvariantCulture), now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
             string.Join(',', _engine.Config.Policy.Roles.SelectMany(r => r.Entitlements.Select(e => $"{r.Name}:{e}"))));
+        PreparedDiscovery prepared;
         try
         {
             var objects = new Progress<int>(n => progress?.Report(new ReconcileProgress(id, "discovering", n)));
-            var prepared = await new DiscoveryService(store, _engine.Time).ReadAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
-            return new SystemRead(rt, prepared, revocations, people, now, null);
+            prepared = await new DiscoveryService(store, _engine.Time).ReadAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -110,14 +110,25 @@ public sealed class Reconciler
             // written for it (discovery reads everything before it writes).
             await store.AppendAuditAsync([new AuditEntry(now, "deprov", "discovery_failed", id, id, null, null, null, null, null, "failed", ex.Message)], cancellationToken);
             progress?.Report(new ReconcileProgress(id, "failed", 0));
-            return new SystemRead(rt, null, revocations, people, now, new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, ex.Message));
+            return new SystemRead(rt, null, null, now, new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, ex.Message));
         }
+
+        // Detection reads only what was just read (not the store), so it runs here, beside the previous system's write,
+        // instead of on the writer's path.
+        if (prepared.Result.Snapshot is not { } snapshot)
+        {
+            return new SystemRead(rt, prepared, null, now, null);
+        }
+
+        var inventory = new SystemInventory(id, snapshot.Accounts, snapshot.Entitlements, snapshot.Assignments, snapshot.Credentials, people.ById, revocations,
+            policy.DormantDaysFor(id), rt.Descriptor.ReportsSignIns);
+        return new SystemRead(rt, prepared, FindingRules.Detect(inventory, _engine.Config.Policy, now), now, null);
     }
 
     private async Task<SystemReconciliation> FinishAsync(SystemRead read, string actor, IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
     {
         var store = _engine.Store;
-        var (rt, id, now) = (read.System, read.System.Config.System.Id, read.Now);
+        var (id, now) = (read.System.Config.System.Id, read.Now);
         var discovery = await new DiscoveryService(store, _engine.Time).CommitAsync(read.Prepared!, cancellationToken);
         if (discovery.Unchanged)
         {
@@ -127,11 +138,7 @@ public sealed class Reconciler
         }
 
         progress?.Report(new ReconcileProgress(id, "detecting", discovery.Report.Accounts));
-        var snapshot = discovery.Snapshot!;
-        var inventory = new SystemInventory(id, snapshot.Accounts, snapshot.Entitlements, snapshot.Assignments, snapshot.Credentials, read.People.ById, read.Revocations,
-            _engine.Config.Reconciliation.DormantDaysFor(id), rt.Descriptor.ReportsSignIns);
-        var detected = FindingRules.Detect(inventory, _engine.Config.Policy, now);
-        var update = await store.RecordFindingsAsync(id, detected, now, cancellationToken);
+        var update = await store.RecordFindingsAsync(id, read.Detected!, now, cancellationToken);
 
         progress?.Report(new ReconcileProgress(id, "reacting", update.New.Count));
         var (cases, tasks) = await ReactAsync(update.New, actor, now, cancellationToken);

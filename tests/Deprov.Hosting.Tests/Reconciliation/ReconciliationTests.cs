@@ -1,4 +1,8 @@
+using System.Runtime.CompilerServices;
 using Deprov.Connectors.Sandbox;
+using Deprov.Core;
+using Deprov.Core.Configuration;
+using Deprov.Core.Connectors;
 using Deprov.Core.Model;
 using Deprov.Core.Reconciliation;
 using Deprov.Core.Store;
@@ -322,6 +326,70 @@ public sealed class ReconciliationTests
         var csv = LicenceUsage.ToCsv([slack]).Split('\n');
         Assert.Equal("system,name,cost_per_seat,active_accounts,revoked_seats,monthly_freed,dormant_seats,monthly_reclaimable", csv[0]);
         Assert.Equal("slack,slack,8.75,2,1,8.75,1,8.75", csv[1]);
+    }
+
+    [Fact]
+    public async Task DiscoverAsync_MembersListedPerGroupOrOneByOne_SameInventoryAndFingerprint()
+    {
+        var people = new List<Person> { Some.Person(), Some.Person(department: "Sales"), Some.Person() };
+        var systems = Some.Systems(people);
+        const string yaml = "systems:\n  - { id: slack, kind: KIND, correlate: [email], settings: { flavour: app } }\n";
+        await using var grouped = await TestEnvironment.CreateAsync(yaml.Replace("KIND", "sandbox", StringComparison.Ordinal), time: new FakeTimeProvider(Start));
+        await using var single = await TestEnvironment.CreateAsync(yaml.Replace("KIND", "one-by-one", StringComparison.Ordinal), time: new FakeTimeProvider(Start),
+            factories: [new OneByOneConnectorFactory()]);
+        await grouped.SeedAsync(people, systems);
+        await single.SeedAsync(people, systems);
+
+        var a = await grouped.Engine.Store.GetAccessMapsAsync([.. people.Select(p => p.Id)], None);
+        var b = await single.Engine.Store.GetAccessMapsAsync([.. people.Select(p => p.Id)], None);
+        Assert.NotEmpty(a.SelectMany(m => m.Assignments));
+        Assert.Equal(
+            b.SelectMany(m => m.Assignments).Select(x => (x.AccountId, x.EntitlementId)).Order(),
+            a.SelectMany(m => m.Assignments).Select(x => (x.AccountId, x.EntitlementId)).Order());
+        Assert.Equal((await single.Engine.Store.GetDiscoveryStateAsync("slack", None))!.Fingerprint,
+            (await grouped.Engine.Store.GetDiscoveryStateAsync("slack", None))!.Fingerprint);
+    }
+
+    /// <summary>Connector kind <c>one-by-one</c>: a sandbox system that sends one <see cref="DiscoveredMembership"/> per
+    /// member instead of one <see cref="DiscoveredMembers"/> per group, as the SCIM and LDAP connectors do.</summary>
+    private sealed class OneByOneConnectorFactory : IConnectorFactory
+    {
+        private readonly SandboxConnectorFactory _sandbox = new();
+
+        public string Kind => "one-by-one";
+
+        public IReadOnlyList<ValidationError> Validate(ConnectedSystem system, SettingsNode settings) => _sandbox.Validate(system, settings);
+
+        public IConnector Create(ConnectedSystem system, SettingsNode settings, ConnectorContext context) => new Connector(_sandbox.Create(system, settings, context));
+
+        private sealed class Connector(IConnector inner) : IConnector, IAsyncDisposable
+        {
+            public ConnectorDescriptor Describe() => inner.Describe();
+
+            public async IAsyncEnumerable<DiscoveredObject> DiscoverAsync(DiscoveryRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+            {
+                await foreach (var o in inner.DiscoverAsync(request, cancellationToken))
+                {
+                    if (o is DiscoveredMembers g)
+                    {
+                        foreach (var member in g.AccountExternalIds)
+                        {
+                            yield return new DiscoveredMembership(member, g.EntitlementExternalId);
+                        }
+                    }
+                    else
+                    {
+                        yield return o;
+                    }
+                }
+            }
+
+            public Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken) => inner.ExecuteAsync(action, cancellationToken);
+
+            public Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken) => inner.ReadBackAsync(action, cancellationToken);
+
+            public ValueTask DisposeAsync() => inner is IAsyncDisposable d ? d.DisposeAsync() : ValueTask.CompletedTask;
+        }
     }
 
     [Fact]
