@@ -97,19 +97,13 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<AccessMap>>(c =>
-        {
-            using var tx = c.BeginTransaction(deferred: true); // one consistent snapshot for the whole batch
-            using var reader = new AccessMapReader(c, tx);
-            var maps = new List<AccessMap>(personIds.Count);
-            foreach (var chunk in personIds.Chunk(AccessMapReader.MaxPeoplePerRead))
-            {
-                maps.AddRange(reader.Read(chunk));
-            }
-
-            return maps;
-        }, cancellationToken);
+    // On a pooled read session whose statements stay prepared: the planner reads a batch's maps every round, and
+    // preparing the seven set queries again each time cost as much as running them.
+    public Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(personIds);
+        return OnProfileSession<IReadOnlyList<AccessMap>>(s => s.AccessMaps(personIds), cancellationToken);
+    }
 
     /// <summary>
     /// Reads the access maps of a set of people with seven set queries (<c>person_id IN json_each($ids)</c>), whatever
