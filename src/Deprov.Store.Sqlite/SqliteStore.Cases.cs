@@ -18,24 +18,14 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<bool>> RecordEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken cancellationToken) =>
         WriteAsync<IReadOnlyList<bool>>((c, tx) =>
         {
-            using var insert = Prepared(c, tx, $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
+            var insert = WriterStatement.For(c, $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
             var results = new bool[events.Count];
             var audit = new List<AuditEntry>(events.Count);
             for (var i = 0; i < events.Count; i++)
             {
                 var (e, parkedReason, entry) = events[i];
-                var values = new object?[]
-                {
-                    e.Id, (int)e.Kind, e.PersonId, T(e.EffectiveAt), (int)e.Reason, e.Source, e.IdempotencyKey, T(e.ReceivedAt), e.NewDepartment, e.NewTitle,
-                    e.HoldSystemId, e.Note, parkedReason, parkedReason is null ? null : T(e.ReceivedAt),
-                };
-                for (var k = 0; k < values.Length; k++)
-                {
-                    insert.Parameters[k].Value = values[k] ?? DBNull.Value;
-                }
-
-                results[i] = insert.ExecuteNonQuery() == 1;
+                results[i] = insert.Run(e.Id, (int)e.Kind, e.PersonId, T(e.EffectiveAt), (int)e.Reason, e.Source, e.IdempotencyKey, T(e.ReceivedAt), e.NewDepartment, e.NewTitle,
+                    e.HoldSystemId, e.Note, parkedReason, parkedReason is null ? null : T(e.ReceivedAt)) == 1;
                 if (results[i])
                 {
                     audit.Add(entry);
@@ -97,29 +87,21 @@ public sealed partial class SqliteStore
         WriteAsync((c, tx) =>
         {
             // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
-            using var insertCase = Prepared(c, tx, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14");
-            using var insertStep = Prepared(c, tx,
+            var insertCase = WriterStatement.For(c, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+            var insertStep = WriterStatement.For(c,
                 "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase, dependents) " +
-                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,0,$16,$17,$18,$19,$20,$21)",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21");
-            using var insertDep = Prepared(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES ($1,$2,$3)", "$1", "$2", "$3");
-            using var insertGate = Prepared(c, tx, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES ($1,$2,$3,$4,0)", "$1", "$2", "$3", "$4");
+                "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,0,?16,?17,?18,?19,?20,?21)");
+            var insertDep = WriterStatement.For(c, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES (?1,?2,?3)");
+            var insertGate = WriterStatement.For(c, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
             using var insertTask = PrepareTaskInsert(c, tx);
-            using var handled = Prepared(c, tx, "UPDATE events SET handled_at = $1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = $2", "$1", "$2");
+            var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
             var skipped = new HashSet<string>(StringComparer.Ordinal);
             foreach (var plan in plans)
             {
                 var k = plan.Case;
-                Run(handled, T(k.CreatedAt), k.EventId);
-                var values = new object?[] { k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
-                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail };
-                for (var i = 0; i < values.Length; i++)
-                {
-                    insertCase.Parameters[i].Value = values[i] ?? DBNull.Value;
-                }
-
-                if (insertCase.ExecuteNonQuery() == 0)
+                handled.Run(T(k.CreatedAt), k.EventId);
+                if (insertCase.Run(k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
+                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail) == 0)
                 {
                     skipped.Add(k.Id);
                     continue;
@@ -131,20 +113,20 @@ public sealed partial class SqliteStore
                 var dependents = plan.Dependencies.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
                 foreach (var g in plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)))
                 {
-                    Run(insertGate, k.Id, g.Key.Stage, g.Key.Phase, g.Count());
+                    insertGate.Run(k.Id, g.Key.Stage, g.Key.Phase, g.Count());
                 }
 
                 foreach (var s in plan.Steps)
                 {
                     var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? 1 : 0);
                     var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
-                    Run(insertStep, s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
+                    insertStep.Run(s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
                         s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase, dependents.GetValueOrDefault(s.Id));
                 }
 
                 foreach (var d in plan.Dependencies)
                 {
-                    Run(insertDep, d.DependsOn, d.StepId, d.Hard ? 1 : 0);
+                    insertDep.Run(d.DependsOn, d.StepId, d.Hard ? 1 : 0);
                 }
 
                 foreach (var t in plan.Tasks)

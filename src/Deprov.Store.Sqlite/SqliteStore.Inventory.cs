@@ -97,27 +97,28 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
-    public Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<AccessMap>>(c =>
-        {
-            var maps = new List<AccessMap>(personIds.Count);
-            using var tx = c.BeginTransaction(deferred: true); // one consistent snapshot for the whole batch
-            using var reader = new AccessMapReader(c, tx);
-            foreach (var id in personIds)
-            {
-                if (reader.Read(id) is { } map)
-                {
-                    maps.Add(map);
-                }
-            }
+    // On a pooled read session whose statements stay prepared: the planner reads a batch's maps every round, and
+    // preparing the seven set queries again each time cost as much as running them.
+    public Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(personIds);
+        return OnProfileSession<IReadOnlyList<AccessMap>>(s => s.AccessMaps(personIds), cancellationToken);
+    }
 
-            return maps;
-        }, cancellationToken);
-
-    /// <summary>Reads access maps with statements prepared once for a whole batch of people.</summary>
+    /// <summary>
+    /// Reads the access maps of a set of people with seven set queries (<c>person_id IN json_each($ids)</c>), whatever
+    /// the number of people: the planner reads a whole batch of events' maps at once, and seven statements per person
+    /// (binding and stepping each) cost more than planning them (docs/performance.md, HR webhooks).
+    /// </summary>
     private sealed class AccessMapReader : IDisposable
     {
+        /// <summary>People per set query: keeps the in-memory grouping of one read small.</summary>
+        public const int MaxPeoplePerRead = 1000;
+
+        private const string Ids = "(SELECT value FROM json_each($ids))";
+
         private readonly SqliteCommand _person;
+        private readonly SqliteCommand _people;
         private readonly SqliteCommand _accounts;
         private readonly SqliteCommand _assignments;
         private readonly SqliteCommand _devices;
@@ -128,121 +129,141 @@ public sealed partial class SqliteStore
         public AccessMapReader(SqliteConnection c, SqliteTransaction? tx)
         {
             _person = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $p", "$p");
-            _accounts = Prepared(c, tx, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id = $p ORDER BY system_id, id", "$p");
+            _people = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id IN {Ids}", "$ids");
+            // Each query returns the person's id first and is ordered by it, then as a one-person read orders its rows.
+            _accounts = Prepared(c, tx,
+                $"SELECT person_id, id, system_id, external_id, user_name, email, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id IN {Ids} ORDER BY person_id, system_id, id",
+                "$ids");
             _assignments = Prepared(c, tx,
-                $"SELECT a.id, e.id, {MembershipSet.Source}, {MembershipSet.Expires}, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
-                $"FROM accounts a, json_each(a.memberships) j JOIN entitlements e ON e.id = {MembershipSet.Entitlement} WHERE a.person_id = $p ORDER BY a.id, e.name", "$p");
-            _devices = Prepared(c, tx, "SELECT id, system_id, external_id, serial, model, owner_person_id, status FROM devices WHERE owner_person_id = $p ORDER BY id", "$p");
-            _known = Prepared(c, tx, CredentialSql("SELECT k.credential_id FROM credential_knowers k WHERE k.person_id = $p"), "$p");
-            _owned = Prepared(c, tx, CredentialSql("SELECT id FROM credentials WHERE owner_person_id = $p"), "$p");
-            _holds = Prepared(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL ORDER BY set_at", "$p");
+                $"SELECT a.person_id, a.id, e.id, {MembershipSet.Source}, {MembershipSet.Expires}, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
+                $"FROM accounts a, json_each(a.memberships) j JOIN entitlements e ON e.id = {MembershipSet.Entitlement} WHERE a.person_id IN {Ids} ORDER BY a.person_id, a.id, e.name",
+                "$ids");
+            _devices = Prepared(c, tx,
+                $"SELECT owner_person_id, id, system_id, external_id, serial, model, status FROM devices WHERE owner_person_id IN {Ids} ORDER BY owner_person_id, id", "$ids");
+            _known = Prepared(c, tx, CredentialSql("k.person_id", "credential_knowers k JOIN credentials c ON c.id = k.credential_id"), "$ids");
+            _owned = Prepared(c, tx, CredentialSql("c.owner_person_id", "credentials c"), "$ids");
+            _holds = Prepared(c, tx,
+                $"SELECT person_id, id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id IN {Ids} AND released_at IS NULL ORDER BY person_id, set_at", "$ids");
         }
 
-        private static string CredentialSql(string idQuery) =>
-            "SELECT c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
+        private static string CredentialSql(string person, string from) =>
+            $"SELECT {person}, c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
             "(SELECT group_concat(person_id, ',') FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
-            $"FROM credentials c WHERE c.id IN ({idQuery}) ORDER BY c.id";
+            $"FROM {from} WHERE {person} IN {Ids} ORDER BY {person}, c.id";
 
         public Person? ReadPerson(string personId)
         {
-            using var r = Exec(_person, personId);
+            _person.Parameters[0].Value = personId;
+            using var r = _person.ExecuteReader();
             return r.Read() ? SqliteStore.ReadPerson(r) : null;
         }
 
-        public AccessMap? Read(string personId)
-        {
-            var person = ReadPerson(personId);
-            if (person is null)
-            {
-                return null;
-            }
+        public AccessMap? Read(string personId) => Read([personId]) is [var map] ? map : null;
 
-            var accounts = new List<Account>();
-            using (var r = Exec(_accounts, personId))
+        /// <summary>The maps of the people that exist, in the order of <paramref name="personIds"/>.</summary>
+        public List<AccessMap> Read(string[] personIds)
+        {
+            var ids = System.Text.Json.JsonSerializer.Serialize(personIds);
+            var people = new Dictionary<string, Person>(personIds.Length, StringComparer.Ordinal);
+            using (var r = Exec(_people, ids))
             {
                 while (r.Read())
                 {
-                    accounts.Add(new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
+                    var p = SqliteStore.ReadPerson(r);
+                    people[p.Id] = p;
                 }
             }
 
-            var entitlements = new List<Entitlement>();
-            var assignments = new List<Assignment>();
-            if (accounts.Count > 0)
+            var maps = new List<AccessMap>(people.Count);
+            if (people.Count == 0)
             {
-                using var r = Exec(_assignments, personId);
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                while (r.Read())
+                return maps;
+            }
+
+            var accounts = Group(_accounts, ids, r =>
+                new Account(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), r.GetString(0), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
+            var assignments = accounts.Count == 0 ? new() : Group(_assignments, ids, r =>
+                (Assignment: new Assignment(r.GetString(1), r.GetString(2), (GrantSource)r.GetInt32(3), DN(r, 4)),
+                 Entitlement: new Entitlement(r.GetString(2), r.GetString(5), r.GetString(6), r.GetString(7), (EntitlementKind)r.GetInt32(8), r.GetInt32(9) == 1)));
+            var devices = Group(_devices, ids, r =>
+                new Device(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(0), (DeviceStatus)r.GetInt32(6)));
+            var known = Group(_known, ids, ReadCredential);
+            var owned = Group(_owned, ids, ReadCredential);
+            var holds = Group(_holds, ids, r => new LegalHold(r.GetString(1), r.GetString(0), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
+
+            foreach (var id in personIds)
+            {
+                if (!people.TryGetValue(id, out var person))
                 {
-                    assignments.Add(new Assignment(r.GetString(0), r.GetString(1), (GrantSource)r.GetInt32(2), DN(r, 3)));
-                    if (seen.Add(r.GetString(1)))
+                    continue;
+                }
+
+                var granted = assignments.GetValueOrDefault(id) ?? [];
+                var entitlements = new List<Entitlement>();
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (_, e) in granted)
+                {
+                    if (seen.Add(e.Id))
                     {
-                        entitlements.Add(new Entitlement(r.GetString(1), r.GetString(4), r.GetString(5), r.GetString(6), (EntitlementKind)r.GetInt32(7), r.GetInt32(8) == 1));
+                        entitlements.Add(e);
                     }
                 }
+
+                maps.Add(new AccessMap(person, accounts.GetValueOrDefault(id) ?? [], entitlements, granted.Select(g => g.Assignment).ToList(),
+                    devices.GetValueOrDefault(id) ?? [], known.GetValueOrDefault(id) ?? [], owned.GetValueOrDefault(id) ?? [], holds.GetValueOrDefault(id) ?? []));
             }
 
-            var devices = new List<Device>();
-            using (var r = Exec(_devices, personId))
-            {
-                while (r.Read())
-                {
-                    devices.Add(new Device(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), (DeviceStatus)r.GetInt32(6)));
-                }
-            }
-
-            var holds = new List<LegalHold>();
-            using (var r = Exec(_holds, personId))
-            {
-                while (r.Read())
-                {
-                    holds.Add(new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
-                }
-            }
-
-            return new AccessMap(person, accounts, entitlements, assignments, devices, Credentials(_known, personId), Credentials(_owned, personId), holds);
+            return maps;
         }
 
         /// <summary>Runs the statements in <paramref name="tx"/> from now on (a reader kept across transactions).</summary>
         public void Use(SqliteTransaction? tx)
         {
-            _person.Transaction = tx;
-            _accounts.Transaction = tx;
-            _assignments.Transaction = tx;
-            _devices.Transaction = tx;
-            _known.Transaction = tx;
-            _owned.Transaction = tx;
-            _holds.Transaction = tx;
+            foreach (var cmd in Commands)
+            {
+                cmd.Transaction = tx;
+            }
         }
 
-        private static SqliteDataReader Exec(SqliteCommand cmd, string personId)
+        private SqliteCommand[] Commands => [_person, _people, _accounts, _assignments, _devices, _known, _owned, _holds];
+
+        private static SqliteDataReader Exec(SqliteCommand cmd, string value)
         {
-            cmd.Parameters[0].Value = personId;
+            cmd.Parameters[0].Value = value;
             return cmd.ExecuteReader();
         }
 
-        private static List<Credential> Credentials(SqliteCommand cmd, string personId)
+        /// <summary>Rows of a query whose first column is the person's id, grouped by it (in row order).</summary>
+        private static Dictionary<string, List<T>> Group<T>(SqliteCommand cmd, string ids, Func<SqliteDataReader, T> read)
         {
-            var list = new List<Credential>();
-            using var r = Exec(cmd, personId);
+            var groups = new Dictionary<string, List<T>>(StringComparer.Ordinal);
+            using var r = Exec(cmd, ids);
             while (r.Read())
             {
-                var knowers = r.IsDBNull(8) ? [] : r.GetString(8).Split(',');
-                list.Add(new Credential(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CredentialKind)r.GetInt32(4), SN(r, 5), knowers, (CredentialStatus)r.GetInt32(6), DN(r, 7)));
+                var personId = r.GetString(0);
+                if (!groups.TryGetValue(personId, out var list))
+                {
+                    groups[personId] = list = [];
+                }
+
+                list.Add(read(r));
             }
 
-            return list;
+            return groups;
+        }
+
+        private static Credential ReadCredential(SqliteDataReader r)
+        {
+            var knowers = r.IsDBNull(9) ? [] : r.GetString(9).Split(',');
+            return new Credential(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (CredentialKind)r.GetInt32(5), SN(r, 6), knowers, (CredentialStatus)r.GetInt32(7), DN(r, 8));
         }
 
         public void Dispose()
         {
-            _person.Dispose();
-            _accounts.Dispose();
-            _assignments.Dispose();
-            _devices.Dispose();
-            _known.Dispose();
-            _owned.Dispose();
-            _holds.Dispose();
+            foreach (var cmd in Commands)
+            {
+                cmd.Dispose();
+            }
         }
     }
 }

@@ -1,15 +1,17 @@
 using Deprov.Core;
 using Deprov.Core.Audit;
 using Deprov.Core.Model;
+using Deprov.Core.Planning;
 using Deprov.Core.Store;
 using Microsoft.Data.Sqlite;
 
 namespace Deprov.Store.Sqlite;
 
 /// <summary>
-/// The store's hottest reads: the person profile (every console profile page and <c>GET /api/people/{id}</c>) and the
-/// person lookup (every webhook). They run on a small pool of read connections that keep their statements prepared:
-/// compiling the ten statements of a profile again on every request cost more than running them (docs/performance.md, server).
+/// The store's hottest reads: the person profile (every console profile page and <c>GET /api/people/{id}</c>), the
+/// person lookup (every webhook) and the planner's access maps. They run on a small pool of read connections that keep
+/// their statements prepared: compiling the ten statements of a profile again on every request cost more than running
+/// them (docs/performance.md, server).
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -131,6 +133,19 @@ public sealed partial class SqliteStore
         {
             _access.Use(null);
             return _access.ReadPerson(personId);
+        }
+
+        public List<AccessMap> AccessMaps(IReadOnlyList<string> personIds)
+        {
+            using var tx = _connection.BeginTransaction(deferred: true); // one consistent snapshot for the whole batch
+            _access.Use(tx);
+            var maps = new List<AccessMap>(personIds.Count);
+            foreach (var chunk in personIds.Chunk(AccessMapReader.MaxPeoplePerRead))
+            {
+                maps.AddRange(_access.Read(chunk));
+            }
+
+            return maps;
         }
 
         public PersonProfile? Read(string personId, int limit)

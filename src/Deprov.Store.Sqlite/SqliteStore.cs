@@ -88,6 +88,7 @@ public sealed partial class SqliteStore : IStore
         CloseProfileSessions();
         if (_writer is not null)
         {
+            WriterStatement.Release(_writer);
             await _writer.DisposeAsync();
             _writer = null;
         }
@@ -284,15 +285,14 @@ public sealed partial class SqliteStore : IStore
         }
 
         var (seq, prev) = Head(c, tx);
-        using var insert = Prepared(c, tx,
-            "INSERT INTO audit(seq, at, actor, action, system_id, target, person_id, case_id, step_id, before, after, outcome, detail, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-            "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15");
+        var insert = WriterStatement.For(c,
+            "INSERT INTO audit(seq, at, actor, action, system_id, target, person_id, case_id, step_id, before, after, outcome, detail, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
         do
         {
             var e = enumerator.Current;
             seq++;
             var hash = AuditChain.ComputeHash(prev, seq, e);
-            Run(insert, seq, T(e.At), e.Actor, e.Action, e.SystemId, e.Target, e.PersonId, e.CaseId, e.StepId, e.Before, e.After, e.Outcome, e.Detail, prev, hash);
+            insert.Run(seq, T(e.At), e.Actor, e.Action, e.SystemId, e.Target, e.PersonId, e.CaseId, e.StepId, e.Before, e.After, e.Outcome, e.Detail, prev, hash);
             prev = hash;
         }
         while (enumerator.MoveNext());

@@ -40,7 +40,8 @@ public interface IStore : IAsyncDisposable
     /// <summary>Replaces everything known about one system with a complete discovery snapshot, atomically.</summary>
     Task ReplaceInventoryAsync(string systemId, InventorySnapshot snapshot, CancellationToken cancellationToken);
 
-    /// <summary>Everything linked to these people, one map per person found (unknown ids are left out).</summary>
+    /// <summary>Everything linked to these people, one map per person found, in the order asked (unknown ids are left
+    /// out). Called with a whole batch of people (the planner reads every map of a batch of events at once).</summary>
     Task<IReadOnlyList<AccessMap>> GetAccessMapsAsync(IReadOnlyList<string> personIds, CancellationToken cancellationToken);
 
     /// <summary>

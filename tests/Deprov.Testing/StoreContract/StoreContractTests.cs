@@ -93,6 +93,56 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task GetAccessMapsAsync_SeveralPeople_EachGetsOnlyTheirOwnAccessInTheOrderAsked()
+    {
+        var (p1, p2, p3) = (Some.Id(), Some.Id(), Some.Id());
+        await using var store = await _factory.CreateAsync();
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2), Some.Person(p3)], CancellationToken.None);
+        await store.ReplaceInventoryAsync("a", new InventorySnapshot(
+            [
+                new Account("a/u2", "a", "u2", "u2", null, p2, AccountKind.User, AccountStatus.Active, T0, "email"),
+                new Account("a/u1", "a", "u1", "u1", null, p1, AccountKind.User, AccountStatus.Active, T0, "email"),
+                new Account("a/u1b", "a", "u1b", "u1b", null, p1, AccountKind.Service, AccountStatus.Disabled, null, null),
+            ],
+            [new Entitlement("a/g1", "a", "g1", "admins", EntitlementKind.Group, true), new Entitlement("a/g2", "a", "g2", "staff", EntitlementKind.Group, false)],
+            [
+                new Assignment("a/u1", "a/g1", GrantSource.Discovered, null), new Assignment("a/u1b", "a/g1", GrantSource.Discovered, null),
+                new Assignment("a/u2", "a/g2", GrantSource.Discovered, null),
+            ],
+            [new Device("a/d1", "a", "d1", "SN1", "Laptop", p1, DeviceStatus.Active), new Device("a/d2", "a", "d2", "SN2", "Phone", p2, DeviceStatus.Active)],
+            [
+                new Credential("a/c1", "a", "c1", "root pw", CredentialKind.SharedSecret, null, [p1, p2], CredentialStatus.Active, null),
+                new Credential("a/c2", "a", "c2", "ci token", CredentialKind.ApiToken, p2, [], CredentialStatus.Active, null),
+            ]), CancellationToken.None);
+        await store.SetLegalHoldAsync(new LegalHold("H-2", p2, "a", "litigation", "admin:legal", T0), Audit("legal_hold_set", p2), CancellationToken.None);
+
+        var maps = await store.GetAccessMapsAsync([p3, "nobody", p2, p1], CancellationToken.None);
+
+        Assert.Equal([p3, p2, p1], maps.Select(m => m.Person.Id));
+        var (m3, m2, m1) = (maps[0], maps[1], maps[2]);
+        Assert.Empty(m3.Accounts);
+        Assert.Empty(m3.Assignments);
+        Assert.Empty(m3.Devices);
+        Assert.Empty(m3.CredentialsKnown);
+        Assert.Empty(m3.Holds);
+        Assert.Equal(["a/u1", "a/u1b"], m1.Accounts.Select(a => a.Id).Order());
+        Assert.All(m1.Accounts, a => Assert.Equal(p1, a.PersonId));
+        Assert.Equal(["a/u1", "a/u1b"], m1.Assignments.Select(a => a.AccountId).Order());
+        Assert.Equal(["a/g1"], m1.Entitlements.Select(e => e.Id)); // held twice, listed once
+        Assert.Equal(["a/d1"], m1.Devices.Select(d => d.Id));
+        Assert.Equal(["a/c1"], m1.CredentialsKnown.Select(c => c.Id));
+        Assert.Equal([p1, p2], m1.CredentialsKnown[0].KnownBy.Order());
+        Assert.Empty(m1.CredentialsOwned);
+        Assert.Empty(m1.Holds);
+        Assert.Equal(["a/u2"], m2.Accounts.Select(a => a.Id));
+        Assert.Equal(["a/g2"], m2.Entitlements.Select(e => e.Id));
+        Assert.Equal(["a/d2"], m2.Devices.Select(d => d.Id));
+        Assert.Equal(["a/c1"], m2.CredentialsKnown.Select(c => c.Id));
+        Assert.Equal(["a/c2"], m2.CredentialsOwned.Select(c => c.Id));
+        Assert.Equal(["H-2"], m2.Holds.Select(h => h.Id));
+    }
+
+    [Fact]
     public async Task GetPersonProfileAsync_TwoPeople_ReturnsOnlyThatPersonsCasesTasksAndHistory()
     {
         var (p1, p2) = (Some.Id(), Some.Id());
