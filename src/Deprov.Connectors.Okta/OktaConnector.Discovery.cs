@@ -56,7 +56,7 @@ internal sealed partial class OktaConnector
         foreach (var groupId in groups)
         {
             var first = $"api/v1/groups/{Uri.EscapeDataString(groupId)}/users?limit={_settings.PageSize}";
-            await foreach (var member in _client.PagesAsync(first, "discover members", cancellationToken))
+            await foreach (var member in _client.PagesAsync(first, "discover members", missingIsEmpty: true, cancellationToken))
             {
                 if (OktaUser.Text(member, "id") is { } userId)
                 {

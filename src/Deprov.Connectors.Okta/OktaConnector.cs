@@ -41,7 +41,8 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
     {
         _system = system;
         _settings = settings;
-        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
+        // Okta counts requests in per-minute windows and announces the reset: wait for it rather than slow down for good.
+        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time) { WindowQuota = true };
         _credentials = new HttpCredentials($"Okta {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new OktaClient(system.Id, settings, _credentials, Limiter, context.Time);
         _privileged = [.. settings.PrivilegedGroups.Select(Glob)];

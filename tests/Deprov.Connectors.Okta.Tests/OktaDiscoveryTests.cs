@@ -78,6 +78,29 @@ public sealed class OktaDiscoveryTests
     }
 
     [Fact]
+    public async Task DiscoverAsync_GroupDeletedWhileListing_IsSkipped()
+    {
+        await using var server = await OktaFakeServer.StartAsync();
+        var u = server.AddUser("a@example.com");
+        var doomed = server.AddGroup("doomed", u);
+        var kept = server.AddGroup("kept", u);
+        using var connector = OktaTest.Connect(server);
+        var all = new List<DiscoveredObject>();
+
+        await foreach (var o in connector.DiscoverAsync(new DiscoveryRequest(null), default))
+        {
+            all.Add(o);
+            if (o is DiscoveredEntitlement e && e.ExternalId == doomed)
+            {
+                server.RemoveGroup(doomed);
+            }
+        }
+
+        var memberships = all.OfType<DiscoveredMembership>().ToList();
+        Assert.Equal(kept, Assert.Single(memberships).EntitlementExternalId);
+    }
+
+    [Fact]
     public async Task DiscoverAsync_NextLinkToAnotherHost_IsNotFollowed()
     {
         await using var server = await OktaFakeServer.StartAsync(new OktaFakeOptions { NextLinkOrigin = new Uri("http://attacker.example/") });

@@ -73,6 +73,14 @@ public sealed class AdaptiveRateLimiter
         _mark = now;
     }
 
+    /// <summary>
+    /// The server enforces a fixed-window quota and says when the window resets (Okta: per-minute windows with
+    /// <c>X-Rate-Limit-Remaining</c>/<c>-Reset</c>). A 429 that carries Remaining 0 and a Reset then pauses every request
+    /// until the reset and leaves the pace alone: the pace was not too fast, the window's count ran out, and a cut would
+    /// slow every later window for nothing. Off by default (a 429 cuts the pace).
+    /// </summary>
+    public bool WindowQuota { get; init; }
+
     /// <summary>The current pacing rate in requests per second (infinity when unlimited).</summary>
     public double CurrentRate
     {
@@ -175,6 +183,13 @@ public sealed class AdaptiveRateLimiter
             if (elapsed >= 0.1)
             {
                 _measured = _accepted / elapsed;
+            }
+
+            if (status == 429 && WindowQuota && remaining == 0 && reset is { } windowEnd)
+            {
+                var untilReset = windowEnd - _time.GetUtcNow();
+                Pause(now, untilReset > TimeSpan.FromSeconds(1) ? untilReset : TimeSpan.FromSeconds(1));
+                return;
             }
 
             if (status == 429)

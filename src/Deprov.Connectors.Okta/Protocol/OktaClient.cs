@@ -59,8 +59,8 @@ internal sealed partial class OktaClient : IDisposable
                 return response;
             }
 
-            // The pacing strategy saw this 429 already (and cut the rate); tell it how long the window has left so every
-            // request of this system waits for the reset, this one's retry included.
+            // The pacing strategy saw this 429 already and paused for the window's reset if the answer said when; say it
+            // again from what we computed (Retry-After, or 1 s) so a 429 without Okta's headers is not retried at once.
             _limiter.OnResponse(429, wait, 0, _time.GetUtcNow() + wait);
         }
     }
@@ -103,12 +103,22 @@ internal sealed partial class OktaClient : IDisposable
     }
 
     /// <summary>Every item of a listing, page after page, following <c>Link: &lt;...&gt;; rel="next"</c> until there is none.</summary>
-    public async IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, CancellationToken cancellationToken) =>
+        PagesAsync(first, what, missingIsEmpty: false, cancellationToken);
+
+    /// <inheritdoc cref="PagesAsync(string, string, CancellationToken)"/>
+    /// <param name="missingIsEmpty">A 404 means the listed thing went away (a group deleted while discovery ran): no items.</param>
+    public async IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, bool missingIsEmpty, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? target = first;
         while (target is not null)
         {
             var r = await SendAsync(HttpMethod.Get, target, what, cancellationToken);
+            if (missingIsEmpty && r.Status == HttpStatusCode.NotFound)
+            {
+                yield break;
+            }
+
             if (!r.IsSuccess || r.Array is not { } items)
             {
                 throw Failure(r, HttpMethod.Get, target, what, OktaRights.Read);

@@ -135,6 +135,15 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Deletes a group behind the client's back, as another admin would.</summary>
+    public void RemoveGroup(string groupId)
+    {
+        lock (_lock)
+        {
+            _groups.RemoveAll(g => g.Id == groupId);
+        }
+    }
+
     public bool IsMember(string groupId, string userId)
     {
         lock (_lock)
