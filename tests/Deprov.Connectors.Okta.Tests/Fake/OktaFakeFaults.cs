@@ -96,7 +96,7 @@ public sealed class OktaFakeFaults
 
             // Whole seconds, rounded up: a client that waits until Reset never comes back before the window turned.
             var resetAt = TimeProvider.System.GetUtcNow() + (_window - elapsed);
-            var reset = (long)Math.Ceiling(resetAt.ToUnixTimeMilliseconds() / 1000.0);
+            var reset = (long)Math.Ceiling((resetAt - DateTimeOffset.UnixEpoch).TotalSeconds);
             if (_enforced && _used >= _limit)
             {
                 return (false, _limit, 0, reset);

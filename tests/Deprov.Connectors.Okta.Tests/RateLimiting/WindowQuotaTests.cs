@@ -18,9 +18,24 @@ public sealed class WindowQuotaTests
         var waiting = limiter.WaitAsync(default).AsTask();
 
         Assert.True(double.IsPositiveInfinity(limiter.CurrentRate));
-        time.Advance(TimeSpan.FromSeconds(29));
+        time.Advance(TimeSpan.FromSeconds(30.1));
         Assert.False(waiting.IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(1.1));
+        time.Advance(AdaptiveRateLimiter.WindowResetMargin);
+        await waiting;
+    }
+
+    [Fact]
+    public async Task OnResponse_WindowQuotaRemainingZero_PausesUntilResetAndTheMargin()
+    {
+        var time = new FakeTimeProvider(Start);
+        var limiter = new AdaptiveRateLimiter(null, TimeSpan.FromSeconds(120), time) { WindowQuota = true };
+
+        limiter.OnResponse(200, null, 0, Start.AddSeconds(10));
+        var waiting = limiter.WaitAsync(default).AsTask();
+
+        time.Advance(TimeSpan.FromSeconds(10.1));
+        Assert.False(waiting.IsCompleted);
+        time.Advance(AdaptiveRateLimiter.WindowResetMargin);
         await waiting;
     }
 
