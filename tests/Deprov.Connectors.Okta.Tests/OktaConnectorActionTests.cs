@@ -336,6 +336,17 @@ public sealed class OktaConnectorActionTests
     }
 
     [Fact]
+    public async Task RevokeTokenAsync_UserDeleted_IsAlreadyInStateAndConfirmed()
+    {
+        await using var server = await OktaFakeServer.StartAsync();
+        using var connector = OktaTest.Connect(server);
+        var action = OktaTest.Action(ActionKind.RevokeToken, "00ugone");
+
+        Assert.True((await connector.ExecuteAsync(action, default)).AlreadyInState);
+        Assert.True((await connector.ReadBackAsync(action, default)).Confirmed);
+    }
+
+    [Fact]
     public async Task ReadBackAsync_RevokeTokenWithGrantsLeft_IsNotConfirmed()
     {
         await using var server = await OktaFakeServer.StartAsync();
@@ -419,6 +430,19 @@ public sealed class OktaConnectorActionTests
         Assert.True(readBack.Confirmed);
         Assert.True(again.AlreadyInState);
         Assert.Single(server.Requests, r => r.Method == "PUT" && r.Path == $"/api/v1/groups/{group}/users/{id}");
+    }
+
+    [Fact]
+    public async Task AddEntitlementAsync_UserGone_ThrowsPermanent()
+    {
+        await using var server = await OktaFakeServer.StartAsync();
+        var group = server.AddGroup("engineering");
+        using var connector = OktaTest.Connect(server);
+
+        var e = await Assert.ThrowsAsync<ConnectorException>(() => connector.ExecuteAsync(OktaTest.Action(ActionKind.AddEntitlement, "00ugone", group), default));
+
+        Assert.False(e.IsTransient);
+        Assert.Contains("'00ugone' not found", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -177,6 +177,11 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
         Requests.Enqueue(new OktaRecordedRequest(req.Method, req.Path.Value ?? "/", req.QueryString.Value ?? string.Empty,
             auth.Length == 0 ? null : auth.Split(' ')[0]));
 
+        // Every answer carries the window's headers, injected faults included (a dropped connection has no answer).
+        var quota = Faults.TakeQuota();
+        ctx.Response.Headers["X-Rate-Limit-Limit"] = quota.Limit.ToString(CultureInfo.InvariantCulture);
+        ctx.Response.Headers["X-Rate-Limit-Remaining"] = quota.Remaining.ToString(CultureInfo.InvariantCulture);
+        ctx.Response.Headers["X-Rate-Limit-Reset"] = quota.Reset.ToString(CultureInfo.InvariantCulture);
         if (Faults.Take(req.Method) is { } fault)
         {
             if (fault.Drop)
@@ -194,10 +199,8 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
             {
                 // As Okta answers a concurrency-limit violation: Limit and Remaining 0, Reset an estimate.
                 Faults.Count429();
-                var q = Faults.TakeQuota();
                 ctx.Response.Headers["X-Rate-Limit-Limit"] = "0";
                 ctx.Response.Headers["X-Rate-Limit-Remaining"] = "0";
-                ctx.Response.Headers["X-Rate-Limit-Reset"] = q.Reset.ToString(CultureInfo.InvariantCulture);
                 await WriteErrorAsync(ctx, new OktaError(429, "E0000047", "API call exceeded rate limit due to too many requests."));
                 return;
             }
@@ -209,10 +212,6 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
             }
         }
 
-        var quota = Faults.TakeQuota();
-        ctx.Response.Headers["X-Rate-Limit-Limit"] = quota.Limit.ToString(CultureInfo.InvariantCulture);
-        ctx.Response.Headers["X-Rate-Limit-Remaining"] = quota.Remaining.ToString(CultureInfo.InvariantCulture);
-        ctx.Response.Headers["X-Rate-Limit-Reset"] = quota.Reset.ToString(CultureInfo.InvariantCulture);
         if (!quota.Allowed)
         {
             Faults.Count429();
