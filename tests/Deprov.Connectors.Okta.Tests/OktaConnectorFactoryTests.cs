@@ -52,8 +52,11 @@ public sealed class OktaConnectorFactoryTests
         var settings = Valid();
         settings["auth"] = new Dictionary<string, object>
         {
-            ["type"] = "oauth_client_credentials", ["token_url"] = "https://acme.okta.com/oauth2/v1/token",
-            ["client_id"] = "0oa1", ["client_secret"] = "file:/run/secrets/okta", ["client_auth"] = "post",
+            ["type"] = "oauth_client_credentials",
+            ["token_url"] = "https://acme.okta.com/oauth2/v1/token",
+            ["client_id"] = "0oa1",
+            ["client_secret"] = "file:/run/secrets/okta",
+            ["client_auth"] = "post",
         };
         var errors = new List<ValidationError>();
 

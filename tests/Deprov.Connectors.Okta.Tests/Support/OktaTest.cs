@@ -36,8 +36,11 @@ internal static class OktaTest
         {
             OktaFakeAuth.OAuthClientCredentials => new Dictionary<string, object>
             {
-                ["type"] = "oauth_client_credentials", ["token_url"] = server.TokenUrl.ToString(), ["client_id"] = server.Options.ClientId,
-                ["client_secret"] = "env:OKTA_CLIENT_SECRET", ["scope"] = "okta.users.manage okta.groups.manage",
+                ["type"] = "oauth_client_credentials",
+                ["token_url"] = server.TokenUrl.ToString(),
+                ["client_id"] = server.Options.ClientId,
+                ["client_secret"] = "env:OKTA_CLIENT_SECRET",
+                ["scope"] = "okta.users.manage okta.groups.manage",
             },
             _ => new Dictionary<string, object> { ["type"] = "bearer", ["token"] = "env:OKTA_API_TOKEN" },
         },
