@@ -146,6 +146,21 @@ public sealed class OktaConnectorFaultTests
     }
 
     [Fact]
+    public async Task ExecuteAsync_OneRefusalWhileStatusMoves_ReadsAgainAndSucceeds()
+    {
+        await using var server = await OktaFakeServer.StartAsync();
+        var id = server.AddUser(OktaTest.Unique("race"));
+        using var connector = OktaTest.Connect(server);
+        server.Faults.FailNext(1, 400, "E0000001", method: "POST");
+
+        var result = await connector.ExecuteAsync(OktaTest.Action(ActionKind.DisableAccount, id), default);
+
+        Assert.Equal("SUSPENDED", server.StatusOf(id));
+        Assert.False(result.AlreadyInState);
+        Assert.Equal(2, server.Requests.Count(r => r.Method == "GET" && r.Path == $"/api/v1/users/{id}"));
+    }
+
+    [Fact]
     public async Task ExecuteAsync_ValidationError_ThrowsPermanentWithOktaSummaryAndCauses()
     {
         await using var server = await OktaFakeServer.StartAsync();
