@@ -73,6 +73,20 @@ public sealed class AdaptiveRateLimiter
         _mark = now;
     }
 
+    /// <summary>
+    /// The server enforces a fixed-window quota and says when the window resets (Okta: per-minute windows with
+    /// <c>X-Rate-Limit-Remaining</c>/<c>-Reset</c>). A 429 that carries Remaining 0 and a Reset then pauses every request
+    /// until the reset and leaves the pace alone: the pace was not too fast, the window's count ran out, and a cut would
+    /// slow every later window for nothing. Off by default (a 429 cuts the pace).
+    /// </summary>
+    /// <remarks>With it on, every wait for a window's reset (after a 429 or an answer with Remaining 0) lasts
+    /// <see cref="WindowResetMargin"/> longer: the reset is in whole seconds and the two clocks differ, and coming back a
+    /// moment early costs a 429.</remarks>
+    public bool WindowQuota { get; init; }
+
+    /// <summary>How much longer than the announced reset a <see cref="WindowQuota"/> pause lasts.</summary>
+    public static readonly TimeSpan WindowResetMargin = TimeSpan.FromMilliseconds(250);
+
     /// <summary>The current pacing rate in requests per second (infinity when unlimited).</summary>
     public double CurrentRate
     {
@@ -177,6 +191,13 @@ public sealed class AdaptiveRateLimiter
                 _measured = _accepted / elapsed;
             }
 
+            if (status == 429 && WindowQuota && remaining == 0 && reset is { } windowEnd)
+            {
+                var untilReset = windowEnd - _time.GetUtcNow() + WindowResetMargin;
+                Pause(now, untilReset > TimeSpan.FromSeconds(1) ? untilReset : TimeSpan.FromSeconds(1));
+                return;
+            }
+
             if (status == 429)
             {
                 // A 429 to a request paced before the last cut describes the overshoot that cut corrected.
@@ -233,7 +254,7 @@ public sealed class AdaptiveRateLimiter
 
             if (remaining == 0 && reset is { } r)
             {
-                var wait = r - _time.GetUtcNow();
+                var wait = r - _time.GetUtcNow() + (WindowQuota ? WindowResetMargin : TimeSpan.Zero);
                 if (wait > TimeSpan.Zero)
                 {
                     Pause(now, wait);

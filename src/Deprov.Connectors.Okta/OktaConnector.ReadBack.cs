@@ -1,0 +1,81 @@
+using System.Globalization;
+using Deprov.Connectors.Okta.Protocol;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Connectors.Okta;
+
+internal sealed partial class OktaConnector
+{
+    /// <summary>
+    /// Reads the target back. Account actions read the user's <c>status</c>; memberships read the user's groups; grants
+    /// are listed again. Sessions are the exception: Okta's API offers no way to list a user's sessions, so the read-back
+    /// of <c>RevokeSessions</c> confirms what can be observed — that the user still exists (or is gone, which ends every
+    /// session) — and records <c>lastLogin</c>, so a sign-in after the clear shows in the evidence. The clear itself is
+    /// confirmed by Okta's 204 to the DELETE.
+    /// </summary>
+    public async Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        var what = "read back " + action.Kind.ToSnake();
+        switch (action.Kind)
+        {
+            case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
+                {
+                    var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                    if (user is null)
+                    {
+                        return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
+                    }
+
+                    var confirmed = action.Kind switch
+                    {
+                        ActionKind.DisableAccount => !user.CanSignIn,
+                        // Left as it was before the case (already cut then), or back to ACTIVE.
+                        ActionKind.EnableAccount => StatusBefore(action) is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged)
+                            ? user.Status == was
+                            : user.Status == OktaUser.Active,
+                        _ => false,
+                    };
+                    return new ReadBackResult(confirmed, user.ToMap());
+                }
+
+            case ActionKind.RevokeSessions:
+                {
+                    var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                    if (user is null)
+                    {
+                        return new ReadBackResult(true, Absent);
+                    }
+
+                    var observed = user.ToMap();
+                    observed["sessions"] = "not listable through the Okta API; cleared by DELETE /sessions (204)";
+                    if (user.LastLogin is { } at)
+                    {
+                        observed["lastLogin"] = at.ToString("O", CultureInfo.InvariantCulture);
+                    }
+
+                    return new ReadBackResult(true, observed);
+                }
+
+            case ActionKind.RevokeToken:
+                {
+                    var count = await CountGrantsAsync(AccountId(action), what, cancellationToken);
+                    return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
+                }
+
+            default:
+                {
+                    var groupId = GroupId(action);
+                    var member = await IsMemberAsync(AccountId(action), groupId, what, cancellationToken);
+                    if (member is null)
+                    {
+                        return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);
+                    }
+
+                    return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member.Value : !member.Value, Membership(groupId, member.Value));
+                }
+        }
+    }
+}

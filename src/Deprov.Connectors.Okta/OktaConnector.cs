@@ -1,0 +1,157 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Deprov.Connectors.Http.Auth;
+using Deprov.Connectors.Http.RateLimiting;
+using Deprov.Connectors.Okta.Protocol;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+
+namespace Deprov.Connectors.Okta;
+
+/// <summary>
+/// An Okta org through its Management API: users' lifecycle (suspend or deactivate, unsuspend or activate, delete),
+/// sessions, OAuth grants and group memberships. Follows the <see cref="IConnector"/> error contract: every failure is a
+/// <see cref="ConnectorException"/> whose message names the system, the request and Okta's <c>errorCode</c>/<c>errorSummary</c>,
+/// never a credential. Split by concern: actions, read-back and discovery are in their own files.
+/// </summary>
+internal sealed partial class OktaConnector : IConnector, IDisposable
+{
+    private static readonly ConnectorDescriptor Descriptor = new(
+        "okta",
+        new HashSet<ActionKind>
+        {
+            ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions,
+            ActionKind.RevokeToken, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement,
+        },
+        IncrementalDiscovery: false,
+        ReportsSignIns: true);
+
+    private static readonly IReadOnlyDictionary<string, string> Absent =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
+
+    private readonly ConnectedSystem _system;
+    private readonly OktaSettings _settings;
+    private readonly HttpCredentials _credentials;
+    private readonly OktaClient _client;
+    private readonly Regex[] _privileged;
+
+    public OktaConnector(ConnectedSystem system, OktaSettings settings, ConnectorContext context)
+    {
+        _system = system;
+        _settings = settings;
+        // Okta counts requests in per-minute windows and announces the reset: wait for it rather than slow down for good.
+        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time) { WindowQuota = true };
+        _credentials = new HttpCredentials($"Okta {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
+        _client = new OktaClient(system.Id, settings, _credentials, Limiter, context.Time);
+        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+    }
+
+    internal AdaptiveRateLimiter Limiter { get; }
+
+    internal int TokensFetched => _credentials.TokensFetched;
+
+    public ConnectorDescriptor Describe() => Descriptor;
+
+    public Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount => DisableAsync(action, cancellationToken),
+            ActionKind.EnableAccount => EnableAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
+            ActionKind.RevokeSessions => RevokeSessionsAsync(action, cancellationToken),
+            ActionKind.RevokeToken => RevokeGrantsAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
+            _ => ChangeMembershipAsync(action, add: true, cancellationToken),
+        };
+    }
+
+    /// <summary>The user, or null when Okta answers 404 (E0000007: deleted, or never there).</summary>
+    private async Task<OktaUser?> ReadUserAsync(string id, string what, CancellationToken cancellationToken)
+    {
+        var path = UserPath(id);
+        var r = await _client.SendAsync(HttpMethod.Get, path, what, cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return r.IsSuccess && r.Object is { } o ? OktaUser.From(o) : throw _client.Failure(r, HttpMethod.Get, path, what, OktaRights.Read);
+    }
+
+    /// <summary>Whether the user is a member of the group (from the user's group list), or null when the user is gone.</summary>
+    private async Task<bool?> IsMemberAsync(string userId, string groupId, string what, CancellationToken cancellationToken)
+    {
+        var first = $"{UserPath(userId)}/groups?limit={_settings.PageSize}";
+        var probe = await _client.SendAsync(HttpMethod.Get, first, what, cancellationToken);
+        if (probe.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!probe.IsSuccess || probe.Array is not { } page)
+        {
+            throw _client.Failure(probe, HttpMethod.Get, first, what, OktaRights.Read);
+        }
+
+        if (page.OfType<System.Text.Json.Nodes.JsonObject>().Any(g => OktaUser.Text(g, "id") == groupId))
+        {
+            return true;
+        }
+
+        if (probe.Next is { } next)
+        {
+            await foreach (var g in _client.PagesAsync(next.AbsoluteUri, what, cancellationToken))
+            {
+                if (OktaUser.Text(g, "id") == groupId)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private void RequireSupported(ConnectorAction action)
+    {
+        if (!Descriptor.Supported.Contains(action.Kind))
+        {
+            throw new ConnectorException($"Okta {_system.Id}: this connector cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+        }
+    }
+
+    /// <summary>The status the account had before the leaver case (the <c>before</c> parameter of a restore), if known.</summary>
+    private static string? StatusBefore(ConnectorAction action) =>
+        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue("status", out var s) ? s : null;
+
+    private static ActionResult Already(OktaUser? user, string? detail = null) =>
+        user is null
+            ? new ActionResult(Absent, Absent, AlreadyInState: true, detail)
+            : new ActionResult(user.ToMap(), user.ToMap(), AlreadyInState: true, detail);
+
+    private string AccountId(ConnectorAction action) => action.AccountExternalId
+        ?? throw new ConnectorException($"Okta {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
+
+    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
+        ?? throw new ConnectorException($"Okta {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
+
+    private static string UserPath(string id) => "api/v1/users/" + Uri.EscapeDataString(id);
+
+    private static string MemberPath(string groupId, string userId) =>
+        $"api/v1/groups/{Uri.EscapeDataString(groupId)}/users/{Uri.EscapeDataString(userId)}";
+
+    private static Regex Glob(string pattern) => new(
+        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _credentials.Dispose();
+    }
+}
