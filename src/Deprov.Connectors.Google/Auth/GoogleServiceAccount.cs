@@ -161,8 +161,9 @@ internal sealed class GoogleServiceAccount : IDisposable
         }
         catch (JsonException e)
         {
-            // JsonException names a position and at most one character, never the key's text.
-            throw new ConnectorException(Invalid("is not JSON"), isTransient: false, e);
+            // JsonException's message can quote the text it choked on, which may be the key: only the position is kept.
+            throw new ConnectorException(Invalid("is not JSON"), isTransient: false,
+                new FormatException($"invalid JSON at line {e.LineNumber}, byte {e.BytePositionInLine} (text withheld)."));
         }
 
         string? Text(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
