@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Deprov.Connectors.Google.Protocol;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Connectors.Google;
+
+/// <summary>Users: suspend, restore, sign out, delete, and their read-backs.</summary>
+internal sealed partial class GoogleConnector
+{
+    // Per step (idempotency key): when our signOut was accepted. Google exposes no "sessions valid from" time to read
+    // back, so the read-back can only confirm what this process saw accepted (or that the user cannot sign in anyway).
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _signOuts = new(StringComparer.Ordinal);
+
+    private async Task<ActionResult> SetSuspendedAsync(ConnectorAction action, bool suspend, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var what = suspend ? "suspend" : "restore";
+        var path = $"{Users}/{Escape(id)}";
+        var user = await GetAsync(path, "read before " + what, Scopes.User, cancellationToken);
+        if (user is null)
+        {
+            // A deleted user cannot sign in: the suspension holds. A restore cannot bring it back (undeleting is a
+            // deliberate act in the Admin console, possible for 20 days).
+            return suspend
+                ? Already(Absent)
+                : throw new ConnectorException($"Google {_system.Id}: user '{id}' no longer exists; restore it in the Admin console (possible for 20 days after deletion) before unsuspending it.", isTransient: false);
+        }
+
+        var before = UserMap(user);
+        if (!suspend && string.Equals(Before(action, "suspended"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return Already(before, "suspended before the leaver case; left suspended");
+        }
+
+        if (Suspended(user) == suspend)
+        {
+            return Already(before);
+        }
+
+        var r = await Client.SendAsync(HttpMethod.Patch, path, new JsonObject { ["suspended"] = suspend }, what, cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound && suspend)
+        {
+            return Already(Absent);
+        }
+
+        if (!r.IsSuccess)
+        {
+            throw Client.Failure(r, HttpMethod.Patch, path, what, Scopes.User);
+        }
+
+        // users.patch answers the updated User: report what Google says, not what we asked for.
+        var after = r.Object is { } updated && updated["suspended"] is not null ? UserMap(updated) : new Dictionary<string, string>(before, StringComparer.Ordinal) { ["suspended"] = Bool(suspend) };
+        return new ActionResult(before, after, AlreadyInState: false);
+    }
+
+    private async Task<ReadBackResult> ReadBackSuspendedAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back " + action.Kind.ToSnake(), Scopes.User, cancellationToken);
+        if (user is null)
+        {
+            return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
+        }
+
+        var wantSuspended = action.Kind is ActionKind.DisableAccount || string.Equals(Before(action, "suspended"), "true", StringComparison.OrdinalIgnoreCase);
+        return new ReadBackResult(Suspended(user) == wantSuspended, UserMap(user));
+    }
+
+    /// <summary>
+    /// <c>POST users/{id}/signOut</c>: signs the user out of all web and device sessions and resets their sign-in cookies.
+    /// Never "already in state": every call is a fresh sign-out, harmless to repeat.
+    /// </summary>
+    private async Task<ActionResult> SignOutAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var user = await GetAsync($"{Users}/{Escape(id)}", "read before sign-out", Scopes.User, cancellationToken);
+        if (user is null)
+        {
+            return Already(Absent, "the user no longer exists: no session is left");
+        }
+
+        var path = $"{Users}/{Escape(id)}/signOut";
+        var r = await Client.SendAsync(HttpMethod.Post, path, null, "sign out", cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return Already(Absent, "the user no longer exists: no session is left");
+        }
+
+        if (!r.IsSuccess)
+        {
+            throw Client.Failure(r, HttpMethod.Post, path, "sign out", Scopes.Security);
+        }
+
+        var at = _time.GetUtcNow();
+        _signOuts[action.IdempotencyKey] = at;
+        var before = UserMap(user);
+        var after = new Dictionary<string, string>(before, StringComparer.Ordinal) { ["signOutAcceptedAt"] = Iso(at) };
+        return new ActionResult(before, after, AlreadyInState: false);
+    }
+
+    /// <summary>
+    /// Google has no attribute to read a sign-out back from. Confirmed when the user is gone or suspended (neither can
+    /// use a session), or when this process saw Google accept the signOut for this step (2xx). Not confirmed otherwise
+    /// (e.g. after a restart between the call and the read-back): the engine then sends it again, which is harmless.
+    /// </summary>
+    private async Task<ReadBackResult> ReadBackSignOutAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back sign-out", Scopes.User, cancellationToken);
+        var accepted = _signOuts.TryRemove(action.IdempotencyKey, out var at);
+        if (user is null)
+        {
+            return new ReadBackResult(true, Absent);
+        }
+
+        var observed = UserMap(user);
+        observed["signOutAccepted"] = accepted ? Iso(at) : "unknown";
+        return new ReadBackResult(accepted || Suspended(user), observed);
+    }
+
+    private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var id = AccountId(action);
+        var path = $"{Users}/{Escape(id)}";
+        var user = await GetAsync(path, "read before delete", Scopes.User, cancellationToken);
+        if (user is null)
+        {
+            return Already(Absent);
+        }
+
+        var r = await Client.SendAsync(HttpMethod.Delete, path, null, "delete", cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return Already(Absent);
+        }
+
+        if (!r.IsSuccess)
+        {
+            throw Client.Failure(r, HttpMethod.Delete, path, "delete", Scopes.User);
+        }
+
+        return new ActionResult(UserMap(user), Absent, AlreadyInState: false,
+            "deleted: an admin can restore the user for 20 days; the user's Drive files go with it unless transferred first");
+    }
+
+    private async Task<ReadBackResult> ReadBackDeletedAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back delete", Scopes.User, cancellationToken);
+        return user is null ? new ReadBackResult(true, Absent) : new ReadBackResult(false, UserMap(user));
+    }
+
+    private static bool Suspended(JsonObject user) => GoogleResponse.Flag(user, "suspended");
+
+    private static Dictionary<string, string> UserMap(JsonObject user)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["primaryEmail"] = GoogleResponse.Text(user, "primaryEmail") ?? string.Empty,
+            ["suspended"] = Bool(Suspended(user)),
+        };
+        if (GoogleResponse.Text(user, "suspensionReason") is { Length: > 0 } reason)
+        {
+            map["suspensionReason"] = reason;
+        }
+
+        return map;
+    }
+
+    private static string Iso(DateTimeOffset value) => value.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Deprov.Connectors.Google.Protocol;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+
+namespace Deprov.Connectors.Google;
+
+/// <summary>
+/// Group memberships: <c>DELETE groups/{g}/members/{m}</c> and <c>POST groups/{g}/members</c>, read back with
+/// <c>members.get</c> (direct membership; 404 when not a member). A membership through a nested group is not this
+/// group's to remove: it is listed and removed on the nested group.
+/// </summary>
+internal sealed partial class GoogleConnector
+{
+    private const string Groups = "admin/directory/v1/groups";
+
+    private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
+    {
+        var user = AccountId(action);
+        var group = GroupId(action);
+        var what = add ? "add member" : "remove member";
+        var memberPath = $"{Groups}/{Escape(group)}/members/{Escape(user)}";
+        var member = await GetAsync(memberPath, "read before " + what, Scopes.Members, cancellationToken);
+        var before = MemberMap(member);
+        if ((member is not null) == add)
+        {
+            return Already(before);
+        }
+
+        if (!add)
+        {
+            var r = await Client.SendAsync(HttpMethod.Delete, memberPath, null, what, cancellationToken);
+            if (r.Status == HttpStatusCode.NotFound)
+            {
+                // Removed meanwhile, or the group or user is gone: either way not a member.
+                return Already(MemberMap(null));
+            }
+
+            if (!r.IsSuccess)
+            {
+                throw Client.Failure(r, HttpMethod.Delete, memberPath, what, Scopes.Members);
+            }
+
+            return new ActionResult(before, MemberMap(null), AlreadyInState: false);
+        }
+
+        // members.insert requires the member's email; restore the role the cut step recorded (OWNER, MANAGER, MEMBER).
+        var email = action.AccountUserName is { } n && n.Contains('@', StringComparison.Ordinal)
+            ? n
+            : GoogleResponse.Text(await GetAsync($"{Users}/{Escape(user)}", "read member email", Scopes.User, cancellationToken)
+                ?? throw new ConnectorException($"Google {_system.Id}: user '{user}' no longer exists; it cannot be added to group '{group}'.", isTransient: false), "primaryEmail");
+        var role = Before(action, "role") is { Length: > 0 } recorded && recorded != "none" ? recorded : "MEMBER";
+        var path = $"{Groups}/{Escape(group)}/members";
+        var insert = await Client.SendAsync(HttpMethod.Post, path, new JsonObject { ["email"] = email, ["role"] = role }, what, cancellationToken);
+        if (insert.Status == HttpStatusCode.Conflict)
+        {
+            // "Member already exists": added meanwhile.
+            return Already(before);
+        }
+
+        if (!insert.IsSuccess)
+        {
+            throw Client.Failure(insert, HttpMethod.Post, path, what, Scopes.Members);
+        }
+
+        return new ActionResult(before, MemberMap(insert.Object), AlreadyInState: false);
+    }
+
+    private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var path = $"{Groups}/{Escape(GroupId(action))}/members/{Escape(AccountId(action))}";
+        var member = await GetAsync(path, "read back " + action.Kind.ToSnake(), Scopes.Members, cancellationToken);
+        return new ReadBackResult((member is not null) == (action.Kind is ActionKind.AddEntitlement), MemberMap(member));
+    }
+
+    private static Dictionary<string, string> MemberMap(JsonObject? member) => member is null
+        ? new(StringComparer.Ordinal) { ["member"] = "false" }
+        : new(StringComparer.Ordinal)
+        {
+            ["member"] = "true",
+            ["role"] = GoogleResponse.Text(member, "role") ?? "MEMBER",
+            ["email"] = GoogleResponse.Text(member, "email") ?? string.Empty,
+        };
+}

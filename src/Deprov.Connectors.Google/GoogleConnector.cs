@@ -1,0 +1,164 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Deprov.Connectors.Google.Auth;
+using Deprov.Connectors.Google.Protocol;
+using Deprov.Connectors.Http.Auth;
+using Deprov.Connectors.Http.RateLimiting;
+using Deprov.Core;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+
+namespace Deprov.Connectors.Google;
+
+/// <summary>
+/// Google Workspace through the Admin SDK Directory API v1: users (suspend, restore, sign-out, delete), their OAuth
+/// grants, app passwords and backup codes, group memberships, and mobile devices (account wipe). Authenticates as a
+/// service account with domain-wide delegation, impersonating <see cref="GoogleSettings.AdminEmail"/>. Follows the
+/// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
+/// system, the request, Google's reason and message and, for a 403, the scope to delegate — never a key or token.
+/// Split by concern: accounts, tokens, groups, devices, discovery.
+/// </summary>
+internal sealed partial class GoogleConnector : IConnector, IDisposable
+{
+    /// <summary>The least-privileged scope each request needs, named in 403 messages and in docs/connectors/google.md.</summary>
+    internal static class Scopes
+    {
+        private const string Prefix = "https://www.googleapis.com/auth/";
+        public const string User = Prefix + "admin.directory.user";
+        public const string Security = Prefix + "admin.directory.user.security";
+        public const string ReadGroups = Prefix + "admin.directory.group.readonly";
+        public const string Members = Prefix + "admin.directory.group.member";
+        public const string ReadDevices = Prefix + "admin.directory.device.mobile.readonly";
+        public const string DeviceAction = Prefix + "admin.directory.device.mobile.action";
+    }
+
+    internal const string Users = "admin/directory/v1/users";
+
+    private static readonly IReadOnlyDictionary<string, string> Absent =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
+
+    private readonly ConnectedSystem _system;
+    private readonly GoogleSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly GoogleServiceAccount _account;
+    private readonly HttpCredentials _credentials;
+    private readonly Regex[] _privileged;
+    private readonly HashSet<ActionKind> _supported;
+    private readonly ConnectorDescriptor _descriptor;
+
+    public GoogleConnector(ConnectedSystem system, GoogleSettings settings, ConnectorContext context)
+    {
+        _system = system;
+        _settings = settings;
+        _time = context.Time;
+        Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
+        var label = $"Google {system.Id}";
+        _account = new GoogleServiceAccount(label, settings, context.Secrets, context.Time);
+        _credentials = HttpCredentials.FromExchange(label, _account.ExchangeAsync, context.Time);
+        Client = new GoogleClient(system.Id, settings, _credentials, Limiter, context.Time);
+        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _supported =
+        [
+            ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions,
+            ActionKind.RevokeToken, ActionKind.RemoveEntitlement, ActionKind.AddEntitlement,
+        ];
+        if (settings.Devices)
+        {
+            _supported.Add(ActionKind.WipeDevice);
+        }
+
+        _descriptor = new ConnectorDescriptor("google", _supported, IncrementalDiscovery: false, ReportsSignIns: true);
+    }
+
+    internal AdaptiveRateLimiter Limiter { get; }
+
+    internal GoogleClient Client { get; }
+
+    internal int TokensFetched => _credentials.TokensFetched;
+
+    public ConnectorDescriptor Describe() => _descriptor;
+
+    public Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount => SetSuspendedAsync(action, suspend: true, cancellationToken),
+            ActionKind.EnableAccount => SetSuspendedAsync(action, suspend: false, cancellationToken),
+            ActionKind.RevokeSessions => SignOutAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
+            ActionKind.RevokeToken => RevokeCredentialsAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
+            ActionKind.AddEntitlement => ChangeMembershipAsync(action, add: true, cancellationToken),
+            _ => WipeAsync(action, cancellationToken),
+        };
+    }
+
+    public Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        return action.Kind switch
+        {
+            ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackSuspendedAsync(action, cancellationToken),
+            ActionKind.RevokeSessions => ReadBackSignOutAsync(action, cancellationToken),
+            ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
+            ActionKind.RevokeToken => ReadBackCredentialsAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),
+            _ => ReadBackWipeAsync(action, cancellationToken),
+        };
+    }
+
+    private void RequireSupported(ConnectorAction action)
+    {
+        if (!_supported.Contains(action.Kind))
+        {
+            throw new ConnectorException($"Google {_system.Id}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+        }
+    }
+
+    /// <summary>GETs one object: null on 404, the object on 2xx, a <see cref="ConnectorException"/> otherwise.</summary>
+    private async Task<JsonObject?> GetAsync(string path, string what, string scope, CancellationToken cancellationToken)
+    {
+        var r = await Client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
+        if (r.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        return r.IsSuccess && r.Object is { } o ? o : throw Client.Failure(r, HttpMethod.Get, path, what, scope);
+    }
+
+    private string AccountId(ConnectorAction action) => action.AccountExternalId
+        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no user id.", isTransient: false);
+
+    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
+        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
+
+    private string DeviceId(ConnectorAction action) => action.DeviceExternalId
+        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no mobile device id.", isTransient: false);
+
+    /// <summary>The value the cut step recorded before changing <paramref name="key"/>, for restores.</summary>
+    private static string? Before(ConnectorAction action, string key) =>
+        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue(key, out var v) ? v : null;
+
+    private static ActionResult Already(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
+
+    private static string Escape(string id) => Uri.EscapeDataString(id);
+
+    private static string Bool(bool value) => value ? "true" : "false";
+
+    private static Regex Glob(string pattern) => new(
+        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        _credentials.Dispose();
+        _account.Dispose();
+    }
+}
