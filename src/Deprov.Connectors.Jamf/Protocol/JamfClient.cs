@@ -4,7 +4,6 @@ using Deprov.Connectors.Http;
 using Deprov.Connectors.Http.Auth;
 using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
-using Polly.Timeout;
 
 namespace Deprov.Connectors.Jamf.Protocol;
 
@@ -53,26 +52,8 @@ internal sealed class JamfClient : IDisposable
             request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new ConnectorException($"{_label}: {method} {relative} ({what}) failed: connection error: {e.Message}", isTransient: true, e);
-        }
-        catch (TimeoutRejectedException e)
-        {
-            throw new ConnectorException($"{_label}: {method} {relative} ({what}) timed out after {_settings.Timeout.TotalSeconds:0} s", isTransient: true, e);
-        }
-
-        using (response)
-        {
-            var bytes = await HttpContentDecoder.ReadBytesAsync(response, cancellationToken);
-            var retryAfter = response.IsSuccessStatusCode ? null : AdaptiveRateLimiter.RetryAfter(response.Headers, _time);
-            return new JamfResponse(response.StatusCode, bytes, retryAfter);
-        }
+        var answer = await HttpExchange.SendAsync(_http, request, _label, relative, what, _settings.Timeout, _time, cancellationToken);
+        return new JamfResponse(answer.Status, answer.Body, answer.RetryAfter);
     }
 
     /// <summary>Turns an unexpected answer into an exception classified per the <c>IConnector</c> contract.</summary>

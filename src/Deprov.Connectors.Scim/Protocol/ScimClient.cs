@@ -7,7 +7,6 @@ using Deprov.Connectors.Http;
 using Deprov.Connectors.Http.Auth;
 using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
-using Polly.Timeout;
 
 namespace Deprov.Connectors.Scim.Protocol;
 
@@ -80,27 +79,8 @@ internal sealed class ScimClient : IDisposable
             request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new ConnectorException($"SCIM {_systemId}: {method} {relative} ({what}) failed: connection error: {e.Message}", isTransient: true, e);
-        }
-        catch (TimeoutRejectedException e)
-        {
-            throw new ConnectorException($"SCIM {_systemId}: {method} {relative} ({what}) timed out after {_settings.Timeout.TotalSeconds:0} s", isTransient: true, e);
-        }
-
-        using (response)
-        {
-            var bytes = await HttpContentDecoder.ReadBytesAsync(response, cancellationToken);
-            var status = response.StatusCode;
-            var retryAfter = (int)status is >= 200 and < 300 ? null : AdaptiveRateLimiter.RetryAfter(response.Headers, _time);
-            return new ScimResponse(status, bytes, HttpContentDecoder.FirstValue(response.Headers, "ETag"), retryAfter);
-        }
+        var answer = await HttpExchange.SendAsync(_http, request, $"SCIM {_systemId}", relative, what, _settings.Timeout, _time, cancellationToken);
+        return new ScimResponse(answer.Status, answer.Body, answer.ETag, answer.RetryAfter);
     }
 
     /// <summary>Turns an unexpected answer into an exception classified by the retry rules.</summary>

@@ -5,7 +5,6 @@ using Deprov.Connectors.Http;
 using Deprov.Connectors.Http.Auth;
 using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
-using Polly.Timeout;
 
 namespace Deprov.Connectors.Vault.Protocol;
 
@@ -77,26 +76,8 @@ internal sealed class VaultClient : IDisposable
             request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new ConnectorException($"Vault {_systemId}: {method} {Show(path)} ({what}) failed: connection error: {e.Message}", isTransient: true, e);
-        }
-        catch (TimeoutRejectedException e)
-        {
-            throw new ConnectorException($"Vault {_systemId}: {method} {Show(path)} ({what}) timed out after {_settings.Timeout.TotalSeconds:0} s", isTransient: true, e);
-        }
-
-        using (response)
-        {
-            var bytes = await HttpContentDecoder.ReadBytesAsync(response, cancellationToken);
-            var retryAfter = (int)response.StatusCode is >= 200 and < 300 ? null : AdaptiveRateLimiter.RetryAfter(response.Headers, _time);
-            return new VaultResponse(response.StatusCode, bytes, retryAfter);
-        }
+        var answer = await HttpExchange.SendAsync(_http, request, $"Vault {_systemId}", Show(path), what, _settings.Timeout, _time, cancellationToken);
+        return new VaultResponse(answer.Status, answer.Body, answer.RetryAfter);
     }
 
     /// <summary>
