@@ -11,22 +11,7 @@ internal static class GoogleTest
 {
     public static readonly ConnectedSystem System = new("workspace", "Google Workspace", "google", SystemRole.IdentityProvider, RiskTier.High, 0, 30);
 
-    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings")
-    {
-        var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal);
-        foreach (var (k, v) in values)
-        {
-            var p = $"{path}.{k}";
-            entries[k] = v switch
-            {
-                Dictionary<string, object> d => Settings(d, p),
-                string[] list => SettingsNode.SequenceNode(p, [.. list.Select((s, i) => SettingsNode.ScalarNode($"{p}[{i}]", s, "deprov.yaml", 10 + i))], "deprov.yaml", 9),
-                _ => SettingsNode.ScalarNode(p, Convert.ToString(v, global::System.Globalization.CultureInfo.InvariantCulture)!, "deprov.yaml", 7),
-            };
-        }
-
-        return SettingsNode.MappingNode(path, entries, "deprov.yaml", 5);
-    }
+    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings") => TestSettings.Mapping(values, path);
 
     public static Dictionary<string, object> BaseSettings(GoogleTestServer server) => new()
     {
@@ -50,14 +35,4 @@ internal static class GoogleTest
 
     public static ConnectorAction Action(ActionKind kind, string? userId, string? groupId = null, string? deviceId = null, string? credentialId = null, Dictionary<string, string>? parameters = null, string? userName = null) =>
         new($"step-{Guid.NewGuid():N}", kind, System.Id, userId, userName, groupId, deviceId, credentialId, parameters ?? []);
-}
-
-/// <summary>Resolves <c>env:NAME</c> from an in-memory table (so tests never touch the process environment).</summary>
-public sealed class TestSecrets(Dictionary<string, string> values) : ISecretResolver
-{
-    public string Resolve(string reference, string usedFor)
-    {
-        var name = reference.StartsWith("env:", StringComparison.Ordinal) ? reference[4..] : reference;
-        return values.TryGetValue(name, out var v) ? v : throw new ValidationException($"{usedFor}: environment variable {name} is not set.");
-    }
 }

@@ -12,22 +12,7 @@ internal static class OktaTest
     public static readonly ConnectedSystem System = new("okta", "Okta", "okta", SystemRole.IdentityProvider, RiskTier.Critical, 0, 30);
 
     /// <summary>A settings mapping; values are strings, string lists or nested dictionaries.</summary>
-    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings")
-    {
-        var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal);
-        foreach (var (k, v) in values)
-        {
-            var p = $"{path}.{k}";
-            entries[k] = v switch
-            {
-                Dictionary<string, object> d => Settings(d, p),
-                string[] list => SettingsNode.SequenceNode(p, [.. list.Select((s, i) => SettingsNode.ScalarNode($"{p}[{i}]", s, "deprov.yaml", 10 + i))], "deprov.yaml", 9),
-                _ => SettingsNode.ScalarNode(p, Convert.ToString(v, global::System.Globalization.CultureInfo.InvariantCulture)!, "deprov.yaml", 7),
-            };
-        }
-
-        return SettingsNode.MappingNode(path, entries, "deprov.yaml", 5);
-    }
+    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings") => TestSettings.Mapping(values, path);
 
     public static Dictionary<string, object> BaseSettings(OktaFakeServer server) => new()
     {
@@ -75,15 +60,5 @@ internal static class OktaTest
         }
 
         return all;
-    }
-}
-
-/// <summary>Resolves <c>env:NAME</c> from an in-memory table (so tests never touch the process environment).</summary>
-public sealed class TestSecrets(Dictionary<string, string> values) : ISecretResolver
-{
-    public string Resolve(string reference, string usedFor)
-    {
-        var name = reference.StartsWith("env:", StringComparison.Ordinal) ? reference[4..] : reference;
-        return values.TryGetValue(name, out var v) ? v : throw new ValidationException($"{usedFor}: environment variable {name} is not set.");
     }
 }

@@ -11,22 +11,7 @@ internal static class ScimTest
     public static readonly ConnectedSystem System = new("app", "App", "scim", SystemRole.Application, RiskTier.Medium, 0, 30);
 
     /// <summary>A settings mapping; values are strings, string lists or nested dictionaries.</summary>
-    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings")
-    {
-        var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal);
-        foreach (var (k, v) in values)
-        {
-            var p = $"{path}.{k}";
-            entries[k] = v switch
-            {
-                Dictionary<string, object> d => Settings(d, p),
-                string[] list => SettingsNode.SequenceNode(p, [.. list.Select((s, i) => SettingsNode.ScalarNode($"{p}[{i}]", s, "deprov.yaml", 10 + i))], "deprov.yaml", 9),
-                _ => SettingsNode.ScalarNode(p, Convert.ToString(v, global::System.Globalization.CultureInfo.InvariantCulture)!, "deprov.yaml", 7),
-            };
-        }
-
-        return SettingsNode.MappingNode(path, entries, "deprov.yaml", 5);
-    }
+    public static SettingsNode Settings(Dictionary<string, object> values, string path = "systems[0].settings") => TestSettings.Mapping(values, path);
 
     public static Dictionary<string, object> BaseSettings(ScimTestServer server, string profile = "generic") => new()
     {

@@ -1,11 +1,12 @@
 using Deprov.Core;
 using Deprov.Core.Connectors;
 
-namespace Deprov.Connectors.Scim.Tests.Support;
+namespace Deprov.Testing;
 
 /// <summary>Resolves <c>env:NAME</c> from an in-memory table (so tests never touch the process environment).</summary>
 public sealed class TestSecrets(Dictionary<string, string> values) : ISecretResolver
 {
+    /// <summary>The references asked for, in order.</summary>
     public List<string> Resolved { get; } = [];
 
     public string Resolve(string reference, string usedFor)
