@@ -117,7 +117,6 @@ public sealed partial class SqliteStore
 
         private const string Ids = "(SELECT value FROM json_each($ids))";
 
-        private readonly SqliteCommand _person;
         private readonly SqliteCommand _people;
         private readonly SqliteCommand _accounts;
         private readonly SqliteCommand _assignments;
@@ -128,7 +127,6 @@ public sealed partial class SqliteStore
 
         public AccessMapReader(SqliteConnection c, SqliteTransaction? tx)
         {
-            _person = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $p", "$p");
             _people = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id IN {Ids}", "$ids");
             // Each query returns the person's id first and is ordered by it, then as a one-person read orders its rows.
             _accounts = Prepared(c, tx,
@@ -150,13 +148,6 @@ public sealed partial class SqliteStore
             $"SELECT {person}, c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
             "(SELECT group_concat(person_id, ',') FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
             $"FROM {from} WHERE {person} IN {Ids} ORDER BY {person}, c.id";
-
-        public Person? ReadPerson(string personId)
-        {
-            _person.Parameters[0].Value = personId;
-            using var r = _person.ExecuteReader();
-            return r.Read() ? SqliteStore.ReadPerson(r) : null;
-        }
 
         public AccessMap? Read(string personId) => Read([personId]) is [var map] ? map : null;
 
@@ -225,7 +216,7 @@ public sealed partial class SqliteStore
             }
         }
 
-        private SqliteCommand[] Commands => [_person, _people, _accounts, _assignments, _devices, _known, _owned, _holds];
+        private SqliteCommand[] Commands => [_people, _accounts, _assignments, _devices, _known, _owned, _holds];
 
         private static SqliteDataReader Exec(SqliteCommand cmd, string value)
         {

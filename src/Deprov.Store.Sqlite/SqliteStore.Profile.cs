@@ -107,6 +107,7 @@ public sealed partial class SqliteStore
     {
         private readonly SqliteConnection _connection;
         private readonly AccessMapReader _access;
+        private readonly PersonStatement _person;
         private readonly SqliteCommand _cases;
         private readonly SqliteCommand _tasks;
         private readonly SqliteCommand _history;
@@ -117,6 +118,7 @@ public sealed partial class SqliteStore
             try
             {
                 _access = new AccessMapReader(connection, null);
+                _person = new PersonStatement(connection, $"SELECT {PersonColumns} FROM people WHERE id = ?1");
                 _cases = Prepared(connection, null, $"SELECT {CaseColumns} FROM cases WHERE person_id = $p ORDER BY created_at DESC, id DESC LIMIT $l", "$p", "$l");
                 _tasks = Prepared(connection, null, $"SELECT {TaskColumns} FROM tasks WHERE person_id = $p ORDER BY status, due_at, id LIMIT $l", "$p", "$l");
                 // Equality on person_id (not "$p IS NULL OR ...") so the partial index audit_person is used.
@@ -129,11 +131,7 @@ public sealed partial class SqliteStore
             }
         }
 
-        public Person? Person(string personId)
-        {
-            _access.Use(null);
-            return _access.ReadPerson(personId);
-        }
+        public Person? Person(string personId) => _person.Read(personId);
 
         public List<AccessMap> AccessMaps(IReadOnlyList<string> personIds)
         {
@@ -198,6 +196,7 @@ public sealed partial class SqliteStore
         public void Dispose()
         {
             _access?.Dispose();
+            _person?.Dispose();
             _cases?.Dispose();
             _tasks?.Dispose();
             _history?.Dispose();
