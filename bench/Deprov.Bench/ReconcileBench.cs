@@ -38,9 +38,11 @@ internal static class ReconcileBench
         Console.WriteLine($"after_setup_mb: {(Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
 
         var reconciler = new Reconciler(engine);
+        var (gen1, gen2, paused) = (GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
         var sw = Stopwatch.StartNew();
         var first = await reconciler.ReconcileAsync(null, "admin:bench", force: false, null, ct);
         var reconcile = sw.Elapsed;
+        (gen1, gen2, paused) = (GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, GC.GetTotalPauseDuration() - paused);
         sw.Restart();
         var rerun = await reconciler.ReconcileAsync(null, "admin:bench", force: false, null, ct);
         var again = sw.Elapsed;
@@ -49,6 +51,7 @@ internal static class ReconcileBench
             $"{first.Sum(r => r.Discovery?.Orphans ?? 0):N0} orphans, {first.Sum(r => r.NewFindings):N0} findings, {first.Count(r => r.Error is not null)} failed");
         Console.WriteLine($"rerun_unchanged_systems: {rerun.Count(r => r.Unchanged)}/{rerun.Count}");
         Console.WriteLine($"reconcile_s: {reconcile.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"first_run_gc: {gen1} gen1 (of which {gen2} gen2), {paused.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms paused");
         Console.WriteLine($"rerun_s: {again.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"peak_mb: {(Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
         return first.Any(r => r.Error is not null) ? 1 : 0;

@@ -131,7 +131,7 @@ public sealed partial class SqliteStore
             {
                 for (var k = run.Start; k < run.End; k++)
                 {
-                    var x = assignments[k];
+                    var x = At(assignments, k);
                     if (kept.Remove(x.EntitlementId, out var m))
                     {
                         if (personChanged)
@@ -196,7 +196,7 @@ public sealed partial class SqliteStore
             {
                 for (var k = run.Start; k < run.End; k++)
                 {
-                    var x = assignments[k];
+                    var x = At(assignments, k);
                     if (!Holds(merged, x.EntitlementId))
                     {
                         merged.Add(new Membership(x.EntitlementId, (int)x.Source, T(x.ExpiresAt), since));
@@ -208,8 +208,25 @@ public sealed partial class SqliteStore
                 .Int(8, (int)a.Status).Int(9, T(a.LastSignInAt)).Text(10, a.CorrelationRule).Int(11, since).Utf8(12, encoder.Encode(merged)).Execute();
         }
 
+        // Discovery's memberships are read as ids, without an Assignment each.
+        static (string EntitlementId, GrantSource Source, DateTimeOffset? ExpiresAt) At(IReadOnlyList<Assignment> list, int k)
+        {
+            if (list is DiscoveredAssignments d)
+            {
+                return (d.EntitlementIdAt(k), GrantSource.Discovered, null);
+            }
+
+            var x = list[k];
+            return (x.EntitlementId, x.Source, x.ExpiresAt);
+        }
+
         static (IReadOnlyList<Assignment>, Dictionary<string, (int Start, int End)>) GroupByAccount(IReadOnlyList<Assignment> list)
         {
+            if (list is DiscoveredAssignments d && GroupRuns(d) is { } found)
+            {
+                return (d, found);
+            }
+
             var runs = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
             for (var start = 0; start < list.Count;)
             {
@@ -229,6 +246,29 @@ public sealed partial class SqliteStore
             }
 
             return (list, runs);
+        }
+
+        static Dictionary<string, (int Start, int End)>? GroupRuns(DiscoveredAssignments list)
+        {
+            var runs = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
+            for (var start = 0; start < list.Count;)
+            {
+                var account = list.AccountIdAt(start);
+                var end = start + 1;
+                while (end < list.Count && (ReferenceEquals(list.AccountIdAt(end), account) || list.AccountIdAt(end) == account))
+                {
+                    end++;
+                }
+
+                if (!runs.TryAdd(account, (start, end)))
+                {
+                    return null; // not grouped
+                }
+
+                start = end;
+            }
+
+            return runs;
         }
 
         static bool Holds(List<Membership> list, string entitlementId)

@@ -65,6 +65,47 @@ public sealed record Assignment(
     GrantSource Source,
     DateTimeOffset? ExpiresAt);
 
+/// <summary>
+/// Discovered memberships (<see cref="GrantSource.Discovered"/>, no expiry) as two parallel arrays of id strings: a
+/// system can hold millions, and one <see cref="Assignment"/> each would live until the system's write has ended. An
+/// item is made when it is read; the store reads the ids without making any.
+/// </summary>
+public sealed class DiscoveredAssignments : IReadOnlyList<Assignment>
+{
+    private readonly string[] _accountIds;
+    private readonly string[] _entitlementIds;
+
+    public DiscoveredAssignments(string[] accountIds, string[] entitlementIds)
+    {
+        ArgumentNullException.ThrowIfNull(accountIds);
+        ArgumentNullException.ThrowIfNull(entitlementIds);
+        if (accountIds.Length != entitlementIds.Length)
+        {
+            throw new ArgumentException("The account and entitlement ids must be as many.", nameof(entitlementIds));
+        }
+
+        (_accountIds, _entitlementIds) = (accountIds, entitlementIds);
+    }
+
+    public int Count => _accountIds.Length;
+
+    public Assignment this[int index] => new(_accountIds[index], _entitlementIds[index], GrantSource.Discovered, null);
+
+    public string AccountIdAt(int index) => _accountIds[index];
+
+    public string EntitlementIdAt(int index) => _entitlementIds[index];
+
+    public IEnumerator<Assignment> GetEnumerator()
+    {
+        for (var i = 0; i < _accountIds.Length; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 public enum DeviceStatus
 {
     Active,

@@ -194,7 +194,7 @@ public sealed class DiscoveryService
         var owners = new int[memberships.Count];
         var entitlementIds = new string?[memberships.Count];
         var starts = new int[accounts.Count + 1];
-        var unknown = new List<Assignment>();
+        var unknown = new List<(string Account, string Entitlement)>();
         string? lastKey = null, lastId = null;
         for (var k = 0; k < memberships.Count; k++)
         {
@@ -221,25 +221,37 @@ public sealed class DiscoveryService
             }
             else
             {
-                unknown.Add(new Assignment($"{sys.Id}/{m.Account}", lastId, GrantSource.Discovered, null));
+                unknown.Add(($"{sys.Id}/{m.Account}", lastId));
             }
         }
 
+        memberships.Clear();
+        memberships.TrimExcess();
         for (var i = 0; i < accounts.Count; i++)
         {
             starts[i + 1] += starts[i];
         }
 
-        var grouped = new Assignment[starts[accounts.Count]];
-        for (var k = 0; k < memberships.Count; k++)
+        // Two arrays of id strings the accounts and entitlements already hold, not an object per membership.
+        var total = starts[accounts.Count];
+        var groupedAccounts = new string[total + unknown.Count];
+        var groupedEntitlements = new string[total + unknown.Count];
+        for (var k = 0; k < owners.Length; k++)
         {
             if (owners[k] is var i && i >= 0)
             {
-                grouped[starts[i]++] = new Assignment(accounts[i].Id, entitlementIds[k]!, GrantSource.Discovered, null);
+                var at = starts[i]++;
+                groupedAccounts[at] = accounts[i].Id;
+                groupedEntitlements[at] = entitlementIds[k]!;
             }
         }
 
-        Assignment[] assignments = unknown.Count == 0 ? grouped : [.. grouped, .. unknown];
+        for (var k = 0; k < unknown.Count; k++)
+        {
+            (groupedAccounts[total + k], groupedEntitlements[total + k]) = unknown[k];
+        }
+
+        var assignments = new DiscoveredAssignments(groupedAccounts, groupedEntitlements);
 
         var snapshot = new InventorySnapshot(
             accounts,
@@ -250,12 +262,12 @@ public sealed class DiscoveryService
                 c.KnownByUserNames.Select(Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
                 c.Active ? CredentialStatus.Active : (c.Kind == CredentialKind.ApiToken ? CredentialStatus.Revoked : CredentialStatus.Disabled), c.LastRotatedAt)).ToList());
 
-        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Length, devices.Count, credentials.Count,
+        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
             _time.GetElapsedTime(started));
         var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
             $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
         return new PreparedDiscovery(new DiscoveryResult(report, Unchanged: false, snapshot, fingerprint),
-            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Length, watermark, contextHash), audit, started);
+            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), audit, started);
     }
 
     private static ulong MembershipHash(string account, string entitlement) => Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, account), entitlement));
