@@ -107,6 +107,7 @@ public sealed partial class SqliteStore
     {
         private readonly SqliteConnection _connection;
         private readonly AccessMapReader _access;
+        private readonly AccessMapReader _one;
         private readonly PersonStatement _person;
         private readonly SqliteCommand _cases;
         private readonly SqliteCommand _tasks;
@@ -118,6 +119,7 @@ public sealed partial class SqliteStore
             try
             {
                 _access = new AccessMapReader(connection, null);
+                _one = new AccessMapReader(connection, null, onePerson: true);
                 _person = new PersonStatement(connection, $"SELECT {PersonColumns} FROM people WHERE id = ?1");
                 _cases = Prepared(connection, null, $"SELECT {CaseColumns} FROM cases WHERE person_id = $p ORDER BY created_at DESC, id DESC LIMIT $l", "$p", "$l");
                 _tasks = Prepared(connection, null, $"SELECT {TaskColumns} FROM tasks WHERE person_id = $p ORDER BY status, due_at, id LIMIT $l", "$p", "$l");
@@ -149,8 +151,8 @@ public sealed partial class SqliteStore
         public PersonProfile? Read(string personId, int limit)
         {
             using var tx = _connection.BeginTransaction(deferred: true); // one snapshot for the map, cases, tasks and history
-            _access.Use(tx);
-            if (_access.Read(personId) is not { } map)
+            _one.Use(tx);
+            if (_one.Read(personId) is not { } map)
             {
                 return null;
             }
@@ -196,6 +198,7 @@ public sealed partial class SqliteStore
         public void Dispose()
         {
             _access?.Dispose();
+            _one?.Dispose();
             _person?.Dispose();
             _cases?.Dispose();
             _tasks?.Dispose();
