@@ -27,25 +27,25 @@ internal sealed partial class GoogleConnector
             // A deleted user cannot sign in: the suspension holds. A restore cannot bring it back (undeleting is a
             // deliberate act in the Admin console, possible for 20 days).
             return suspend
-                ? Already(Absent)
+                ? ActionResult.Unchanged(Absent)
                 : throw new ConnectorException($"Google {_system.Id}: user '{id}' no longer exists; restore it in the Admin console (possible for 20 days after deletion) before unsuspending it.", isTransient: false);
         }
 
         var before = UserMap(user);
-        if (!suspend && string.Equals(Before(action, "suspended"), "true", StringComparison.OrdinalIgnoreCase))
+        if (!suspend && string.Equals(action.BeforeValue("suspended"), "true", StringComparison.OrdinalIgnoreCase))
         {
-            return Already(before, "suspended before the leaver case; left suspended");
+            return ActionResult.Unchanged(before, "suspended before the leaver case; left suspended");
         }
 
         if (Suspended(user) == suspend)
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         var r = await Client.SendAsync(HttpMethod.Patch, path, new JsonObject { ["suspended"] = suspend }, what, cancellationToken);
         if (r.Status == HttpStatusCode.NotFound && suspend)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         if (!r.IsSuccess)
@@ -66,7 +66,7 @@ internal sealed partial class GoogleConnector
             return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
         }
 
-        var wantSuspended = action.Kind is ActionKind.DisableAccount || string.Equals(Before(action, "suspended"), "true", StringComparison.OrdinalIgnoreCase);
+        var wantSuspended = action.Kind is ActionKind.DisableAccount || string.Equals(action.BeforeValue("suspended"), "true", StringComparison.OrdinalIgnoreCase);
         return new ReadBackResult(Suspended(user) == wantSuspended, UserMap(user));
     }
 
@@ -80,14 +80,14 @@ internal sealed partial class GoogleConnector
         var user = await GetAsync($"{Users}/{Escape(id)}", "read before sign-out", Scopes.User, cancellationToken);
         if (user is null)
         {
-            return Already(Absent, "the user no longer exists: no session is left");
+            return ActionResult.Unchanged(Absent, "the user no longer exists: no session is left");
         }
 
         var path = $"{Users}/{Escape(id)}/signOut";
         var r = await Client.SendAsync(HttpMethod.Post, path, null, "sign out", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
-            return Already(Absent, "the user no longer exists: no session is left");
+            return ActionResult.Unchanged(Absent, "the user no longer exists: no session is left");
         }
 
         if (!r.IsSuccess)
@@ -128,13 +128,13 @@ internal sealed partial class GoogleConnector
         var user = await GetAsync(path, "read before delete", Scopes.User, cancellationToken);
         if (user is null)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         var r = await Client.SendAsync(HttpMethod.Delete, path, null, "delete", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         if (!r.IsSuccess)

@@ -31,7 +31,7 @@ internal sealed partial class GoogleConnector
         var status = GoogleResponse.Text(device, "status") ?? string.Empty;
         if (WipePending.Contains(status) || WipeDone.Contains(status))
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         var path = DevicePath(id) + "/action";

@@ -26,7 +26,7 @@ internal sealed partial class GoogleConnector
         var before = MemberMap(member);
         if ((member is not null) == add)
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         if (!add)
@@ -35,7 +35,7 @@ internal sealed partial class GoogleConnector
             if (r.Status == HttpStatusCode.NotFound)
             {
                 // Removed meanwhile, or the group or user is gone: either way not a member.
-                return Already(MemberMap(null));
+                return ActionResult.Unchanged(MemberMap(null));
             }
 
             if (!r.IsSuccess)
@@ -51,13 +51,13 @@ internal sealed partial class GoogleConnector
             ? n
             : GoogleResponse.Text(await GetAsync($"{Users}/{Escape(user)}", "read member email", Scopes.User, cancellationToken)
                 ?? throw new ConnectorException($"Google {_system.Id}: user '{user}' no longer exists; it cannot be added to group '{group}'.", isTransient: false), "primaryEmail");
-        var role = Before(action, "role") is { Length: > 0 } recorded && recorded != "none" ? recorded : "MEMBER";
+        var role = action.BeforeValue("role") is { Length: > 0 } recorded && recorded != "none" ? recorded : "MEMBER";
         var path = $"{Groups}/{Escape(group)}/members";
         var insert = await Client.SendAsync(HttpMethod.Post, path, new JsonObject { ["email"] = email, ["role"] = role }, what, cancellationToken);
         if (insert.Status == HttpStatusCode.Conflict)
         {
             // "Member already exists": added meanwhile.
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         if (!insert.IsSuccess)

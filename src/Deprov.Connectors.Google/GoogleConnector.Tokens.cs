@@ -23,12 +23,12 @@ internal sealed partial class GoogleConnector
         var before = await ReadCredentialsAsync(id, "read before revoke", cancellationToken);
         if (before is null)
         {
-            return Already(Absent, "the user no longer exists: its grants and app passwords went with it");
+            return ActionResult.Unchanged(Absent, "the user no longer exists: its grants and app passwords went with it");
         }
 
         if (before.Tokens.Count == 0 && before.Asps.Count == 0 && before.Codes == 0)
         {
-            return Already(before.Map());
+            return ActionResult.Unchanged(before.Map());
         }
 
         foreach (var clientId in before.Tokens)

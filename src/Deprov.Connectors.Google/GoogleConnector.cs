@@ -8,7 +8,7 @@ using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
-using Deprov.Core.Planning;
+using Deprov.Core.Policy;
 
 namespace Deprov.Connectors.Google;
 
@@ -58,7 +58,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         _account = new GoogleServiceAccount(label, settings, context.Secrets, context.Time);
         _credentials = HttpCredentials.FromExchange(label, _account.ExchangeAsync, context.Time);
         Client = new GoogleClient(system.Id, settings, _credentials, Limiter, context.Time);
-        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
         _supported =
         [
             ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions,
@@ -141,19 +141,9 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
     private string DeviceId(ConnectorAction action) => action.DeviceExternalId
         ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no mobile device id.", isTransient: false);
 
-    /// <summary>The value the cut step recorded before changing <paramref name="key"/>, for restores.</summary>
-    private static string? Before(ConnectorAction action, string key) =>
-        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue(key, out var v) ? v : null;
-
-    private static ActionResult Already(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
-
     private static string Escape(string id) => Uri.EscapeDataString(id);
 
     private static string Bool(bool value) => value ? "true" : "false";
-
-    private static Regex Glob(string pattern) => new(
-        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     public void Dispose()
     {

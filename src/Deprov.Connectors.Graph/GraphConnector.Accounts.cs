@@ -32,25 +32,25 @@ internal sealed partial class GraphConnector
             // items is a different, deliberate act).
             return enabled
                 ? throw new ConnectorException($"Graph {_system.Id}: user '{id}' no longer exists; restore it from deleted items (kept 30 days) before enabling it.", isTransient: false)
-                : Already(Absent);
+                : ActionResult.Unchanged(Absent);
         }
 
         var before = UserMap(user);
-        if (enabled && string.Equals(Before(action, "accountEnabled"), "false", StringComparison.OrdinalIgnoreCase))
+        if (enabled && string.Equals(action.BeforeValue("accountEnabled"), "false", StringComparison.OrdinalIgnoreCase))
         {
-            return Already(before, "disabled before the leaver case; left disabled");
+            return ActionResult.Unchanged(before, "disabled before the leaver case; left disabled");
         }
 
         if (Enabled(user) == enabled)
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         var path = $"users/{Escape(id)}";
         var r = await _client.SendAsync(HttpMethod.Patch, path, new JsonObject { ["accountEnabled"] = enabled }, what, cancellationToken);
         if (r.Status == HttpStatusCode.NotFound && !enabled)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         if (!r.IsSuccess)
@@ -71,7 +71,7 @@ internal sealed partial class GraphConnector
             return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
         }
 
-        var want = action.Kind is ActionKind.EnableAccount && !string.Equals(Before(action, "accountEnabled"), "false", StringComparison.OrdinalIgnoreCase);
+        var want = action.Kind is ActionKind.EnableAccount && !string.Equals(action.BeforeValue("accountEnabled"), "false", StringComparison.OrdinalIgnoreCase);
         return new ReadBackResult(Enabled(user) == want, UserMap(user));
     }
 
@@ -86,7 +86,7 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(id)}?$select=id,userPrincipalName,signInSessionsValidFromDateTime", "read before revoke sessions", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            return Already(Absent, "the user no longer exists: no session can be refreshed");
+            return ActionResult.Unchanged(Absent, "the user no longer exists: no session can be refreshed");
         }
 
         var before = SessionsValidFrom(user);
@@ -95,7 +95,7 @@ internal sealed partial class GraphConnector
         var r = await _client.SendAsync(HttpMethod.Post, path, null, "revoke sessions", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
-            return Already(Absent, "the user no longer exists: no session can be refreshed");
+            return ActionResult.Unchanged(Absent, "the user no longer exists: no session can be refreshed");
         }
 
         if (!r.IsSuccess)
@@ -136,14 +136,14 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read before delete", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         var path = $"users/{Escape(id)}";
         var r = await _client.SendAsync(HttpMethod.Delete, path, null, "delete", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         if (!r.IsSuccess)

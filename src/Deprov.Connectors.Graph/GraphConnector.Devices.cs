@@ -26,7 +26,7 @@ internal sealed partial class GraphConnector
         {
             // A lock is already queued for the device: a second one adds nothing. A lock that is done is sent again: the
             // person may have unlocked the device since with its passcode.
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         return await SendDeviceActionAsync(id, LockAction, null, before, cancellationToken);
@@ -40,7 +40,7 @@ internal sealed partial class GraphConnector
         if (LatestAction(device, WipeAction) is "pending" or "active" or "done"
             || GraphResponse.Text(device, "managementState") is "wipePending" or "wipeIssued")
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         var body = new JsonObject

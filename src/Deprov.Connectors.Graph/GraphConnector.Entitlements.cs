@@ -18,7 +18,7 @@ internal sealed partial class GraphConnector
         var member = await IsMemberAsync(groupId, userId, what + " (membership check)", cancellationToken);
         if (member == add)
         {
-            return Already(MemberMap(groupId, member));
+            return ActionResult.Unchanged(MemberMap(groupId, member));
         }
 
         GraphResponse r;
@@ -31,7 +31,7 @@ internal sealed partial class GraphConnector
             if (r.Status == HttpStatusCode.BadRequest && r.Message?.Contains("already exist", StringComparison.OrdinalIgnoreCase) == true)
             {
                 // Added by someone else between the check and the POST: the effect holds.
-                return Already(MemberMap(groupId, true));
+                return ActionResult.Unchanged(MemberMap(groupId, true));
             }
         }
         else
@@ -43,7 +43,7 @@ internal sealed partial class GraphConnector
             if (r.Status == HttpStatusCode.NotFound)
             {
                 // The member left (or the group went) between the check and the DELETE: the effect holds.
-                return Already(MemberMap(groupId, false));
+                return ActionResult.Unchanged(MemberMap(groupId, false));
             }
         }
 
@@ -90,14 +90,14 @@ internal sealed partial class GraphConnector
             // A deleted user cannot use a licence; an assign needs the user.
             return assign
                 ? throw new ConnectorException($"Graph {_system.Id}: user '{userId}' no longer exists; cannot assign licence '{skuId}'.", isTransient: false)
-                : Already(Absent);
+                : ActionResult.Unchanged(Absent);
         }
 
         var held = AssignedLicence(user, skuId);
         var before = LicenceMap(skuId, held);
         if ((held is not null) == assign)
         {
-            return Already(before);
+            return ActionResult.Unchanged(before);
         }
 
         JsonObject body;
@@ -105,7 +105,7 @@ internal sealed partial class GraphConnector
         {
             // Restore the service plans that were switched off before the licence was reclaimed.
             var disabled = new JsonArray();
-            foreach (var plan in (Before(action, "disabledPlans") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var plan in (action.BeforeValue("disabledPlans") ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 disabled.Add(plan);
             }
@@ -125,7 +125,7 @@ internal sealed partial class GraphConnector
         var r = await _client.SendAsync(HttpMethod.Post, path, body, what, cancellationToken);
         if (r.Status == HttpStatusCode.NotFound && !assign)
         {
-            return Already(Absent);
+            return ActionResult.Unchanged(Absent);
         }
 
         if (!r.IsSuccess)

@@ -9,7 +9,7 @@ using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
-using Deprov.Core.Planning;
+using Deprov.Core.Policy;
 
 namespace Deprov.Connectors.Graph;
 
@@ -63,7 +63,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
         _credentials = new HttpCredentials($"Graph {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new GraphClient(system.Id, settings, _credentials, Limiter, context.Time);
-        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
         _descriptor = new ConnectorDescriptor("graph", SupportedKinds, IncrementalDiscovery: false, ReportsSignIns: settings.SignInActivity);
     }
 
@@ -136,21 +136,11 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
     private string DeviceId(ConnectorAction action) => action.DeviceExternalId
         ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no device id.", isTransient: false);
 
-    /// <summary>The value the cut step recorded before changing <paramref name="key"/>, for restores.</summary>
-    private static string? Before(ConnectorAction action, string key) =>
-        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue(key, out var v) ? v : null;
-
-    private static ActionResult Already(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
-
     private static string Escape(string id) => Uri.EscapeDataString(id);
 
     private static string Bool(bool value) => value ? "true" : "false";
 
     private static string Iso(DateTimeOffset value) => value.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    private static Regex Glob(string pattern) => new(
-        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     public void Dispose()
     {

@@ -64,7 +64,7 @@ internal sealed partial class OktaConnector
         var id = AccountId(action);
         var current = await ReadUserAsync(id, "read before enable", cancellationToken)
             ?? throw new ConnectorException($"Okta {_system.Id}: user '{id}' no longer exists; it cannot be re-activated, only created again.", isTransient: false);
-        if (StatusBefore(action) is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged))
+        if (action.BeforeValue("status") is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged))
         {
             return Already(current, $"status was {was} before the disable; left as it is");
         }

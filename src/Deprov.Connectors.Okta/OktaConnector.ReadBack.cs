@@ -33,7 +33,7 @@ internal sealed partial class OktaConnector
                     {
                         ActionKind.DisableAccount => !user.CanSignIn,
                         // Left as it was before the case (already cut then), or back to ACTIVE.
-                        ActionKind.EnableAccount => StatusBefore(action) is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged)
+                        ActionKind.EnableAccount => action.BeforeValue("status") is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged)
                             ? user.Status == was
                             : user.Status == OktaUser.Active,
                         _ => false,

@@ -6,7 +6,7 @@ using Deprov.Connectors.Okta.Protocol;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
-using Deprov.Core.Planning;
+using Deprov.Core.Policy;
 
 namespace Deprov.Connectors.Okta;
 
@@ -45,7 +45,7 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time) { WindowQuota = true };
         _credentials = new HttpCredentials($"Okta {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new OktaClient(system.Id, settings, _credentials, Limiter, context.Time);
-        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
     }
 
     internal AdaptiveRateLimiter Limiter { get; }
@@ -125,10 +125,6 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
         }
     }
 
-    /// <summary>The status the account had before the leaver case (the <c>before</c> parameter of a restore), if known.</summary>
-    private static string? StatusBefore(ConnectorAction action) =>
-        action.Parameters.TryGetValue("before", out var json) && CoreJson.ParseMap(json).TryGetValue("status", out var s) ? s : null;
-
     private static ActionResult Already(OktaUser? user, string? detail = null) =>
         user is null
             ? new ActionResult(Absent, Absent, AlreadyInState: true, detail)
@@ -144,10 +140,6 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
 
     private static string MemberPath(string groupId, string userId) =>
         $"api/v1/groups/{Uri.EscapeDataString(groupId)}/users/{Uri.EscapeDataString(userId)}";
-
-    private static Regex Glob(string pattern) => new(
-        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     public void Dispose()
     {

@@ -11,7 +11,7 @@ using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
-using Deprov.Core.Planning;
+using Deprov.Core.Policy;
 
 namespace Deprov.Connectors.Scim;
 
@@ -50,7 +50,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
         _credentials = new HttpCredentials($"SCIM {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new ScimClient(system.Id, settings, _credentials, Limiter, context.Time);
-        _privileged = [.. settings.PrivilegedGroups.Select(Glob)];
+        _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
         _descriptor = BuildDescriptor(_profile);
         _deactivateBody = Encoding.UTF8.GetBytes(ScimPatch.SetActive(_profile, active: false).ToJsonString());
         _activateBody = Encoding.UTF8.GetBytes(ScimPatch.SetActive(_profile, active: true).ToJsonString());
@@ -608,9 +608,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
     }
 
     private static bool WasInactiveBefore(ConnectorAction action) =>
-        action.Parameters.TryGetValue("before", out var json)
-        && CoreJson.ParseMap(json).TryGetValue("active", out var a)
-        && string.Equals(a, "false", StringComparison.OrdinalIgnoreCase);
+        string.Equals(action.BeforeValue("active"), "false", StringComparison.OrdinalIgnoreCase);
 
     private ConnectorException NotFound(string id) =>
         new($"SCIM {_system.Id}: user '{id}' not found.", isTransient: false);
@@ -638,10 +636,6 @@ internal sealed class ScimConnector : IConnector, IDisposable
             map[key] = value;
         }
     }
-
-    private static Regex Glob(string pattern) => new(
-        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
 
     public void Dispose()
     {

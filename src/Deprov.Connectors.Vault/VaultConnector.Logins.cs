@@ -55,7 +55,7 @@ internal sealed partial class VaultConnector
         var beforeState = Leases(before);
         if (before == 0)
         {
-            return Already(beforeState, "no live token or lease left");
+            return ActionResult.Unchanged(beforeState, "no live token or lease left");
         }
 
         var path = $"sys/leases/revoke-prefix/auth/{mount}/login/{Escape(user)}/?sync=true";

@@ -89,7 +89,7 @@ internal sealed partial class VaultConnector
             var before = State(meta);
             if (meta.Custom.TryGetValue(RotationKey, out var done) && done == action.IdempotencyKey)
             {
-                return Already(before, "this step already rotated the secret");
+                return ActionResult.Unchanged(before, "this step already rotated the secret");
             }
 
             var dataPath = $"{_settings.KvMount}/data/{Escape(path)}";

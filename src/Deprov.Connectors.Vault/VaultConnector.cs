@@ -182,8 +182,6 @@ internal sealed partial class VaultConnector : IConnector, IDisposable
         }
     }
 
-    private static ActionResult Already(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
-
     private static string Escape(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 
     private static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deprov.Connectors.Http;
 
 namespace Deprov.Connectors.Google.Protocol;
 
@@ -9,34 +9,10 @@ namespace Deprov.Connectors.Google.Protocol;
 /// <c>{"error":{"code","message","errors":[{"domain","reason","message"}],"status"}}</c>; <see cref="Reason"/>,
 /// <see cref="Message"/> and <see cref="StatusText"/> read it.
 /// </summary>
-internal sealed class GoogleResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter)
+internal sealed class GoogleResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter) : JsonResponse(status, body, retryAfter)
 {
     /// <summary>The <c>errors[].reason</c> values that mean "slow down", whatever the HTTP status (Google sends them with 403).</summary>
     private static readonly HashSet<string> RateReasons = new(StringComparer.Ordinal) { "userRateLimitExceeded", "rateLimitExceeded", "quotaExceeded" };
-
-    private JsonNode? _parsed;
-    private bool _isParsed;
-
-    public HttpStatusCode Status { get; } = status;
-
-    public TimeSpan? RetryAfter { get; } = retryAfter;
-
-    public bool IsSuccess => (int)Status is >= 200 and < 300;
-
-    /// <summary>The body as JSON; null when empty (204) or, for an error, not JSON (a proxy's HTML page).</summary>
-    public JsonObject? Object
-    {
-        get
-        {
-            if (!_isParsed)
-            {
-                _parsed = Parse();
-                _isParsed = true;
-            }
-
-            return _parsed as JsonObject;
-        }
-    }
 
     private JsonObject? Error => Object?["error"] as JsonObject;
 
@@ -56,22 +32,4 @@ internal sealed class GoogleResponse(HttpStatusCode status, byte[] body, TimeSpa
         o?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     public static bool Flag(JsonObject? o, string name) => o?[name] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
-
-    private JsonNode? Parse()
-    {
-        if (body.Length == 0 || (body[0] != (byte)'{' && body[0] != (byte)'['))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(body);
-        }
-        catch (JsonException) when (!IsSuccess)
-        {
-            // An error page that is not JSON: the status code still says what happened.
-            return null;
-        }
-    }
 }

@@ -1,36 +1,13 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deprov.Connectors.Http;
 
 namespace Deprov.Connectors.Jamf.Protocol;
 
 /// <summary>An HTTP answer after the resilience pipeline: status, body (parsed on demand) and Retry-After.</summary>
-internal sealed class JamfResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter)
+internal sealed class JamfResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter) : JsonResponse(status, body, retryAfter)
 {
-    private JsonNode? _parsed;
-    private bool _isParsed;
-
-    public HttpStatusCode Status { get; } = status;
-
-    public TimeSpan? RetryAfter { get; } = retryAfter;
-
-    public bool IsSuccess => (int)Status is >= 200 and < 300;
-
-    /// <summary>The body as JSON, or null when it is empty or not JSON (an HTML error page from a proxy).</summary>
-    public JsonNode? Body
-    {
-        get
-        {
-            if (!_isParsed)
-            {
-                _parsed = Parse();
-                _isParsed = true;
-            }
-
-            return _parsed;
-        }
-    }
-
     /// <summary>
     /// The Jamf Pro API error body (<c>{"httpStatus":..,"errors":[{"code","field","description","id"}]}</c>) as one line:
     /// <c>INVALID_FIELD pin: must be 6 digits</c>; empty when the body is not one.
@@ -64,21 +41,4 @@ internal sealed class JamfResponse(HttpStatusCode status, byte[] body, TimeSpan?
             _ => null,
         }
         : null;
-
-    private JsonNode? Parse()
-    {
-        if (body.Length == 0 || (body[0] != (byte)'{' && body[0] != (byte)'['))
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(body);
-        }
-        catch (JsonException) when (!IsSuccess)
-        {
-            return null;
-        }
-    }
 }

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deprov.Connectors.Http;
 
 namespace Deprov.Connectors.Vault.Protocol;
 
@@ -8,32 +8,8 @@ namespace Deprov.Connectors.Vault.Protocol;
 /// An answer from Vault after the resilience pipeline: status, body, Retry-After. Every error (status ≥ 400) has the
 /// body <c>{"errors":["message", ...]}</c>; a LIST of nothing answers 404 with <c>{"errors":[]}</c>.
 /// </summary>
-internal sealed class VaultResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter)
+internal sealed class VaultResponse(HttpStatusCode status, byte[] body, TimeSpan? retryAfter) : JsonResponse(status, body, retryAfter)
 {
-    private JsonObject? _parsed;
-    private bool _isParsed;
-
-    public HttpStatusCode Status { get; } = status;
-
-    public TimeSpan? RetryAfter { get; } = retryAfter;
-
-    public bool IsSuccess => (int)Status is >= 200 and < 300;
-
-    /// <summary>The body as JSON; null when empty (204) or not JSON (a proxy's HTML page).</summary>
-    public JsonObject? Object
-    {
-        get
-        {
-            if (!_isParsed)
-            {
-                _parsed = Parse();
-                _isParsed = true;
-            }
-
-            return _parsed;
-        }
-    }
-
     /// <summary>The <c>data</c> object of a successful answer.</summary>
     public JsonObject? Data => Object?["data"] as JsonObject;
 
@@ -45,21 +21,4 @@ internal sealed class VaultResponse(HttpStatusCode status, byte[] body, TimeSpan
 
     public static string? Text(JsonObject? o, string name) =>
         o?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-
-    private JsonObject? Parse()
-    {
-        if (body.Length == 0 || body[0] != (byte)'{')
-        {
-            return null;
-        }
-
-        try
-        {
-            return JsonNode.Parse(body) as JsonObject;
-        }
-        catch (JsonException) when (!IsSuccess)
-        {
-            return null;
-        }
-    }
 }

@@ -122,6 +122,11 @@ public sealed record ConnectorAction(
     public string Describe() =>
         $"{Kind.ToSnake()} {SystemId}:{AccountUserName ?? AccountExternalId ?? DeviceExternalId ?? CredentialExternalId}"
         + (EntitlementExternalId is null ? string.Empty : $" / {EntitlementExternalId}");
+
+    /// <summary>For a restore: the value of <paramref name="key"/> in the state the cut step recorded before it changed
+    /// anything (the <c>before</c> parameter), or null when not recorded.</summary>
+    public string? BeforeValue(string key) =>
+        Parameters.TryGetValue("before", out var json) && Planning.CoreJson.ParseMap(json).TryGetValue(key, out var v) ? v : null;
 }
 
 /// <summary>What the system reported when the action was applied.</summary>
@@ -132,7 +137,11 @@ public sealed record ActionResult(
     IReadOnlyDictionary<string, string> Before,
     IReadOnlyDictionary<string, string> After,
     bool AlreadyInState,
-    string? Detail = null);
+    string? Detail = null)
+{
+    /// <summary>Nothing had to change: the effect already held in <paramref name="state"/>.</summary>
+    public static ActionResult Unchanged(IReadOnlyDictionary<string, string> state, string? detail = null) => new(state, state, AlreadyInState: true, detail);
+}
 
 /// <summary>The outcome of reading the target back.</summary>
 /// <param name="Confirmed">True when the action's effect holds in the system.</param>

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Deprov.Core.Model;
 
 namespace Deprov.Core.Policy;
@@ -195,6 +196,12 @@ public sealed record MoverPolicy(TimeSpan Grace);
 
 public static class Wildcard
 {
+    /// <summary>A compiled, case-insensitive whole-name match: <c>*</c> stands for any run of characters, <c>?</c> for one
+    /// (connectors' <c>privileged_groups</c> patterns, checked for every discovered group).</summary>
+    public static Regex ToRegex(string pattern) => new(
+        "^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
     /// <summary>Case-insensitive match with <c>*</c> standing for any run of characters.</summary>
     public static bool IsMatch(string text, string pattern)
     {
