@@ -93,28 +93,8 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         ["token_uri"] = TokenUrl.AbsoluteUri,
     }.ToJsonString();
 
-    public static async Task<GoogleTestServer> StartAsync(TimeProvider? time = null)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            var app = builder.Build();
-            var server = new GoogleTestServer(app, new Uri($"http://127.0.0.1:{port}/"), time ?? TimeProvider.System);
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync();
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<GoogleTestServer> StartAsync(TimeProvider? time = null) =>
+        LoopbackHost.StartAsync((app, root) => new GoogleTestServer(app, root, time ?? TimeProvider.System), s => s.HandleAsync);
 
     public async ValueTask DisposeAsync()
     {

@@ -84,29 +84,8 @@ public sealed partial class GraphTestServer : IAsyncDisposable
     /// <summary>Users deleted by a member DELETE without <c>/$ref</c> (what the documentation warns about).</summary>
     public int UsersDeletedByMissingRef { get; private set; }
 
-    public static async Task<GraphTestServer> StartAsync(TimeProvider? time = null)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            var app = builder.Build();
-            var server = new GraphTestServer(app, new Uri($"http://127.0.0.1:{port}/"), time ?? TimeProvider.System);
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync();
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                // Another process took the port between probing and binding; try another.
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<GraphTestServer> StartAsync(TimeProvider? time = null) =>
+        LoopbackHost.StartAsync((app, root) => new GraphTestServer(app, root, time ?? TimeProvider.System), s => s.HandleAsync);
 
     public async ValueTask DisposeAsync()
     {

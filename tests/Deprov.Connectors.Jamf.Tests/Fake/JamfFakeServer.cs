@@ -90,30 +90,8 @@ public sealed class JamfFakeServer : IAsyncDisposable
 
     public int KeepAlives => Volatile.Read(ref _keepAlives);
 
-    public static async Task<JamfFakeServer> StartAsync(JamfFakeOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        options ??= new JamfFakeOptions();
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            var app = builder.Build();
-            var server = new JamfFakeServer(app, options, new Uri($"http://127.0.0.1:{port}/"));
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync(cancellationToken);
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                // Another process took the port between probing and binding; try another.
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<JamfFakeServer> StartAsync(JamfFakeOptions? options = null, CancellationToken cancellationToken = default) =>
+        LoopbackHost.StartAsync((app, root) => new JamfFakeServer(app, options ?? new JamfFakeOptions(), root), s => s.HandleAsync, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

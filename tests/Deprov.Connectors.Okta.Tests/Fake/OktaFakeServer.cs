@@ -51,30 +51,8 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
 
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
 
-    public static async Task<OktaFakeServer> StartAsync(OktaFakeOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        options ??= new OktaFakeOptions();
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            var app = builder.Build();
-            var server = new OktaFakeServer(app, options, new Uri($"http://127.0.0.1:{port}/"));
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync(cancellationToken);
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                // Another process took the port between probing and binding; try another.
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<OktaFakeServer> StartAsync(OktaFakeOptions? options = null, CancellationToken cancellationToken = default) =>
+        LoopbackHost.StartAsync((app, root) => new OktaFakeServer(app, options ?? new OktaFakeOptions(), root), s => s.HandleAsync, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

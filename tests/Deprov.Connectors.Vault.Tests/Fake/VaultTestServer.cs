@@ -70,28 +70,8 @@ public sealed class VaultTestServer : IAsyncDisposable
     /// <summary>Every token the fake issued (the root token and AppRole tokens).</summary>
     public IReadOnlyCollection<string> IssuedTokens => [.. _tokens.Keys];
 
-    public static async Task<VaultTestServer> StartAsync()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
-            var app = builder.Build();
-            var server = new VaultTestServer(app, new Uri($"http://127.0.0.1:{port}/"));
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync();
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<VaultTestServer> StartAsync() =>
+        LoopbackHost.StartAsync((app, root) => new VaultTestServer(app, root), s => s.HandleAsync);
 
     public async ValueTask DisposeAsync()
     {

@@ -71,34 +71,8 @@ public sealed class ScimTestServer : IAsyncDisposable
     /// <summary>JSON answers sent gzipped (option <see cref="ScimServerOptions.GzipResponses"/>).</summary>
     public int GzippedResponses => Volatile.Read(ref _gzippedResponses);
 
-    public static async Task<ScimTestServer> StartAsync(ScimServerOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        options ??= new ScimServerOptions();
-        for (var attempt = 0; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseKestrel(k =>
-            {
-                k.Listen(IPAddress.Loopback, port);
-                k.Limits.MaxConcurrentConnections = null;
-            });
-            var app = builder.Build();
-            var server = new ScimTestServer(app, options, new Uri($"http://127.0.0.1:{port}/"));
-            app.Run(server.HandleAsync);
-            try
-            {
-                await app.StartAsync(cancellationToken);
-                return server;
-            }
-            catch (IOException) when (attempt < 5)
-            {
-                // Another process took the port between probing and binding; try another.
-                await app.DisposeAsync();
-            }
-        }
-    }
+    public static Task<ScimTestServer> StartAsync(ScimServerOptions? options = null, CancellationToken cancellationToken = default) =>
+        LoopbackHost.StartAsync((app, root) => new ScimTestServer(app, options ?? new ScimServerOptions(), root), s => s.HandleAsync, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
