@@ -14,23 +14,27 @@ using Deprov.Testing;
 namespace Deprov.Bench;
 
 /// <summary>
-/// <c>deprov bench hooks [--hooks 20000] [--concurrency 64]</c>: the real server on loopback receives signed generic
-/// webhooks (a leave each, for distinct people) from concurrent clients. Prints the accepted (durable) hooks per second
-/// and the p99 time from a hook's acceptance to its case being planned.
+/// <c>deprov bench hooks [--hooks 20000] [--concurrency 64] [--warmup 20000]</c>: the real server on loopback receives
+/// signed generic webhooks (a leave each, for distinct people) from concurrent clients. After a warm-up flood (other
+/// people, in rounds), prints the accepted (durable) hooks per second of the timed flood, the cold rate of the first
+/// warm-up round, and the p99 time from a hook's acceptance to its case being planned.
 /// </summary>
 internal static class HooksBench
 {
     private const string Secret = "bench-hook-secret";
+    private const int WarmupRound = 5_000;
 
     public static async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var hooks = EngineBench.Arg(args, "--hooks", 20_000);
         var concurrency = EngineBench.Arg(args, "--concurrency", 64);
+        var warmup = EngineBench.Arg(args, "--warmup", 20_000);
         var policy = "policy:\n  safety_brake: { enabled: false }\n"; // a benchmark of intake, not of the brake
         var yaml = "systems:\n  - { id: directory, kind: sandbox, role: directory, correlate: [attribute:employeeNumber], settings: { flavour: directory } }\n";
         await using var env = await TestEnvironment.CreateAsync(yaml, policy);
         var people = Enumerable.Range(0, hooks).Select(i => Some.Person($"h{i:D6}")).ToList();
-        await env.Engine.Store.UpsertPeopleAsync(people, ct);
+        var warmupPeople = Enumerable.Range(0, warmup).Select(i => Some.Person($"w{i:D6}")).ToList();
+        await env.Engine.Store.UpsertPeopleAsync([.. people, .. warmupPeople], ct);
         var port = FreePort.Next();
         var app = await DeprovServer.BuildAsync(new ServerOptions
         {
@@ -42,23 +46,44 @@ internal static class HooksBench
             await app.StartAsync(ct);
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
             using var client = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var store = env.Engine.Store;
+
+            // A server runs for weeks: the timed flood measures a warm one. A first flood of other people's webhooks (the
+            // same requests) runs through the JIT's tiers; its rate is printed as the cold-process figure, and the number of
+            // methods the JIT compiles during the timed flood shows how settled the process was.
+            // The warm-up goes in rounds with a pause after each: the JIT promotes hot methods a tier at a time, each
+            // promotion after a spell without new methods.
+            for (var round = 0; round * WarmupRound < warmup; round++)
+            {
+                var batch = warmupPeople.Skip(round * WarmupRound).Take(WarmupRound).ToList();
+                var coldWatch = Stopwatch.StartNew();
+                var (coldAccepted, _) = await FloodAsync(port, concurrency, batch, ct);
+                if (round == 0)
+                {
+                    Console.WriteLine($"hooks_cold/s: {(coldAccepted / coldWatch.Elapsed.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)} (first {batch.Count} webhooks in a fresh process; diagnostic)");
+                }
+
+                await WaitForCasesAsync(store, batch, TimeSpan.FromMinutes(2), ct);
+                await Task.Delay(TimeSpan.FromSeconds(0.5), ct);
+            }
+
+            var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var cpuBefore = Environment.CpuUsage.TotalTime;
             var sw = Stopwatch.StartNew();
             var (accepted, refused) = await FloodAsync(port, concurrency, people, ct);
             var intake = sw.Elapsed;
+            var cpuUsed = Environment.CpuUsage.TotalTime - cpuBefore;
+            var jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore;
 
-            // Wait (bounded) until the worker has planned every accepted hook.
-            var store = env.Engine.Store;
-            var deadline = Stopwatch.StartNew();
-            IReadOnlyList<Core.Model.Case> cases;
-            while ((cases = await store.ListCasesAsync(new CaseQuery(Limit: hooks + 10), ct)).Count < accepted && deadline.Elapsed < TimeSpan.FromMinutes(2))
-            {
-                await Task.Delay(100, ct);
-            }
-
+            var cases = await WaitForCasesAsync(store, people, TimeSpan.FromMinutes(2), ct);
             var floodLatencies = cases.Select(c => (c.CreatedAt - c.ReceivedAt).TotalMilliseconds).Order().ToList();
             Console.WriteLine($"flood: {hooks} signed webhooks, {concurrency} concurrent clients, {accepted} accepted (202), {refused} refused");
             Console.WriteLine($"hooks_intake_s: {intake.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+            // How busy the cores were during the flood (server, planner and load generator share them): below 100 % the
+            // flood waits on something other than CPU (the writer, fsync).
+            Console.WriteLine($"hooks_cpu_pct: {(100 * cpuUsed / (intake * Environment.ProcessorCount)).ToString("0", CultureInfo.InvariantCulture)}");
             Console.WriteLine($"hooks/s: {(accepted / intake.TotalSeconds).ToString("0", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"hooks_jit_methods_compiled_while_timed: {jitted}");
             Console.WriteLine($"flood_cases_planned: {cases.Count}; flood hook-to-plan p99 {Percentiles.Of(floodLatencies, 99).ToString("0", CultureInfo.InvariantCulture)} ms (queueing behind the flood)");
 
             // Steady state: a paced stream (the rate HR systems really send), to measure hook-to-plan latency.
@@ -89,15 +114,7 @@ internal static class HooksBench
             }
 
             await Task.WhenAll(sends);
-            var pacedIds = paced.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
-            deadline.Restart();
-            List<Core.Model.Case> pacedCases;
-            while ((pacedCases = (await store.ListCasesAsync(new CaseQuery(Limit: hooks + pacedCount + 10), ct)).Where(c => pacedIds.Contains(c.PersonId)).ToList()).Count < pacedCount
-                && deadline.Elapsed < TimeSpan.FromMinutes(1))
-            {
-                await Task.Delay(100, ct);
-            }
-
+            var pacedCases = await WaitForCasesAsync(store, paced, TimeSpan.FromMinutes(1), ct);
             var latencies = pacedCases.Select(c => (c.CreatedAt - c.ReceivedAt).TotalMilliseconds).Order().ToList();
             Console.WriteLine($"paced: {pacedCount} webhooks at {rate}/s, {pacedCases.Count} planned");
             Console.WriteLine($"hook_to_plan_p50_ms: {Percentiles.Of(latencies, 50).ToString("0.0", CultureInfo.InvariantCulture)}");
@@ -106,6 +123,20 @@ internal static class HooksBench
         }
 
         return 0;
+    }
+
+    /// <summary>Waits (bounded) until the worker has planned a case for each of <paramref name="people"/>, and returns those cases.</summary>
+    private static async Task<IReadOnlyList<Core.Model.Case>> WaitForCasesAsync(IStore store, List<Core.Model.Person> people, TimeSpan limit, CancellationToken ct)
+    {
+        var query = new CaseQuery(Limit: people.Count + 10, PersonIds: people.Select(p => p.Id).ToList());
+        var deadline = Stopwatch.StartNew();
+        IReadOnlyList<Core.Model.Case> cases;
+        while ((cases = await store.ListCasesAsync(query, ct)).Count < people.Count && deadline.Elapsed < limit)
+        {
+            await Task.Delay(100, ct);
+        }
+
+        return cases;
     }
 
     /// <summary>
@@ -127,7 +158,7 @@ internal static class HooksBench
             int i;
             while ((i = Interlocked.Increment(ref next)) < people.Count)
             {
-                var body = Encoding.UTF8.GetBytes($"{{\"id\":\"bench-{i}\",\"type\":\"leave\",\"person\":\"{people[i].Id}\",\"reason\":\"involuntary\"}}");
+                var body = Encoding.UTF8.GetBytes($"{{\"id\":\"bench-{people[i].Id}\",\"type\":\"leave\",\"person\":\"{people[i].Id}\",\"reason\":\"involuntary\"}}");
                 var t = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
                 var head = Encoding.ASCII.GetBytes(
                     $"POST /hooks/hr HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nDeprov-Signature: t={t},v1={WebhookSignature.Sign(Secret, t, body)}\r\nContent-Length: {body.Length}\r\n\r\n");
