@@ -31,7 +31,8 @@ internal static class HooksBench
         var warmup = EngineBench.Arg(args, "--warmup", 20_000);
         var policy = "policy:\n  safety_brake: { enabled: false }\n"; // a benchmark of intake, not of the brake
         var yaml = "systems:\n  - { id: directory, kind: sandbox, role: directory, correlate: [attribute:employeeNumber], settings: { flavour: directory } }\n";
-        await using var env = await TestEnvironment.CreateAsync(yaml, policy);
+        // durability: full, the product's default: a 202 means the event was fsync'd.
+        await using var env = await TestEnvironment.CreateAsync(yaml, policy, fullDurability: true);
         var people = Enumerable.Range(0, hooks).Select(i => Some.Person($"h{i:D6}")).ToList();
         var warmupPeople = Enumerable.Range(0, warmup).Select(i => Some.Person($"w{i:D6}")).ToList();
         await env.Engine.Store.UpsertPeopleAsync([.. people, .. warmupPeople], ct);
@@ -67,6 +68,7 @@ internal static class HooksBench
                 await Task.Delay(TimeSpan.FromSeconds(0.5), ct);
             }
 
+            Console.WriteLine($"warm-up done ({warmup} webhooks); timing the flood");
             var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
             var cpuBefore = Environment.CpuUsage.TotalTime;
             var sw = Stopwatch.StartNew();
