@@ -211,7 +211,7 @@ public sealed partial class DeprovEngine
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                completion = ex switch
+                var outcome = ex switch
                 {
                     // The system is pacing us with a wait longer than the inline limit: come back when it says, without
                     // using a claim, while the step's rate-limit budget lasts.
@@ -219,7 +219,8 @@ public sealed partial class DeprovEngine
                     ConnectorException { IsRateLimited: true } => Failed(cs, ex, notes, rateLimits),
                     ConnectorException { IsTransient: true, RetryAfter: { } ra } when step.Attempts < MaxClaims => Rescheduled(cs, ex, ra, notes),
                     _ => Failed(cs, ex, notes),
-                } with { RateLimitWaits = rateLimits.ThisClaim };
+                };
+                completion = outcome with { RateLimitWaits = rateLimits.ThisClaim };
             }
             finally
             {
