@@ -18,6 +18,11 @@ public sealed record HttpEndpoint(Uri BaseUrl, TimeSpan Timeout, int MaxConcurre
     public Func<int, bool> IsRetryableStatus { get; init; } = IsTransientStatus;
 
     public static bool IsTransientStatus(int status) => status is 408 or 429 || (status >= 500 && status != 501);
+
+    /// <summary>"Too many requests" (429) and "unavailable" (503): with a <c>Retry-After</c>, the server pacing its
+    /// clients, which connectors report as <c>ConnectorException(rateLimited: true)</c> so the engine waits without
+    /// counting an attempt.</summary>
+    public static bool IsRateLimitStatus(int status) => status is 429 or 503;
 }
 
 /// <summary>

@@ -342,7 +342,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
                 if (_tokens < 1)
                 {
                     var wait = TimeSpan.FromSeconds((1 - _tokens) / _options.RateLimitPerSecond);
-                    throw new ConnectorException($"Sandbox system '{_systemId}' answered 429 Too Many Requests (limit {_options.RateLimitPerSecond}/s).", isTransient: true, retryAfter: wait);
+                    throw new ConnectorException($"Sandbox system '{_systemId}' answered 429 Too Many Requests (limit {_options.RateLimitPerSecond}/s).", isTransient: true, retryAfter: wait, rateLimited: true);
                 }
 
                 _tokens -= 1;

@@ -20,11 +20,14 @@ public class DeprovException : Exception
 /// </summary>
 public class ConnectorException : DeprovException
 {
-    public ConnectorException(string message, bool isTransient, Exception? innerException = null, TimeSpan? retryAfter = null)
+    /// <param name="rateLimited">The system answered "too many requests" (HTTP 429, or 503 with <c>Retry-After</c>). Only
+    /// kept together with <paramref name="isTransient"/> and <paramref name="retryAfter"/>: see <see cref="IsRateLimited"/>.</param>
+    public ConnectorException(string message, bool isTransient, Exception? innerException = null, TimeSpan? retryAfter = null, bool rateLimited = false)
         : base(message, innerException)
     {
         IsTransient = isTransient;
         RetryAfter = retryAfter;
+        IsRateLimited = rateLimited && isTransient && retryAfter is not null;
     }
 
     /// <summary>True when the same call may succeed later (timeouts, 429, 5xx, server busy).</summary>
@@ -32,6 +35,14 @@ public class ConnectorException : DeprovException
 
     /// <summary>How long the remote system asked us to wait (HTTP <c>Retry-After</c>), if it said.</summary>
     public TimeSpan? RetryAfter { get; }
+
+    /// <summary>
+    /// True when the system is pacing us rather than failing: it answered "too many requests" and said how long to wait
+    /// (<see cref="RetryAfter"/> is set). The engine waits that long and tries again without counting the answer against
+    /// the step's attempts, up to <c>policy.execution.max_rate_limit_waits</c> waits per step. A transient error that
+    /// merely carries a <see cref="RetryAfter"/> ("read again in 5 minutes") is not a rate limit and counts as an attempt.
+    /// </summary>
+    public bool IsRateLimited { get; }
 }
 
 /// <summary>The store failed; <see cref="IsTransient"/> is true for lock timeouts and lost connections.</summary>

@@ -179,5 +179,11 @@ internal static class Migrations
         (7, """
             DROP INDEX IF EXISTS accounts_system;
             """),
+
+        // 8: rate-limited answers a step waited out (429 with Retry-After), counted apart from its attempts and capped
+        // by policy.execution.max_rate_limit_waits.
+        (8, """
+            ALTER TABLE steps ADD COLUMN rate_limit_waits INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 }

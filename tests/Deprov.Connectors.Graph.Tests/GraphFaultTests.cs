@@ -40,6 +40,7 @@ public sealed class GraphFaultTests
 
         Assert.True(e.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120.5), e.RetryAfter);
+        Assert.True(e.IsRateLimited);
         Assert.Contains("429 throttled TooManyRequests", e.Message, StringComparison.Ordinal);
         Assert.True(server.User(user.Id)!.AccountEnabled);
     }
@@ -87,6 +88,7 @@ public sealed class GraphFaultTests
 
         Assert.True(e.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(0.01), e.RetryAfter);
+        Assert.True(e.IsRateLimited); // a 503 with Retry-After is the service pacing us too
         Assert.Contains($"POST users/{user.Id}/revokeSignInSessions (revoke sessions) failed: 503", e.Message, StringComparison.Ordinal);
         Assert.Contains("serviceNotAvailable", e.Message, StringComparison.Ordinal);
     }
@@ -118,6 +120,7 @@ public sealed class GraphFaultTests
 
         Assert.False(e.IsTransient);
         Assert.Null(e.RetryAfter);
+        Assert.False(e.IsRateLimited);
         Assert.Contains("403", e.Message, StringComparison.Ordinal);
         Assert.Contains("Authorization_RequestDenied: Insufficient privileges to complete the operation.", e.Message, StringComparison.Ordinal);
         Assert.Contains("User.EnableDisableAccount.All", e.Message, StringComparison.Ordinal);

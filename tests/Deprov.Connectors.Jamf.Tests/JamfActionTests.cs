@@ -131,6 +131,7 @@ public sealed class JamfActionTests
 
         Assert.True(ex.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
+        Assert.False(ex.IsRateLimited); // "read again later", not a rate limit: it counts as an attempt
         Assert.Contains("still PENDING", ex.Message, StringComparison.Ordinal);
         Assert.Contains("computers/" + id, ex.Message, StringComparison.Ordinal);
     }

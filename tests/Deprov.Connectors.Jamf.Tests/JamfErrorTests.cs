@@ -127,6 +127,7 @@ public sealed class JamfErrorTests
 
         Assert.True(ex.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
+        Assert.True(ex.IsRateLimited);
         Assert.Contains("429 rate limited", ex.Message, StringComparison.Ordinal);
         Assert.Empty(server.CommandsFor(server.ManagementIdOfComputer(id)));
     }

@@ -110,6 +110,7 @@ public sealed class OktaConnectorFaultTests
         Assert.Contains("429 E0000047", e.Message, StringComparison.Ordinal);
         Assert.NotNull(e.RetryAfter);
         Assert.InRange(e.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(61));
+        Assert.True(e.IsRateLimited);
     }
 
     [Fact]
@@ -142,6 +143,7 @@ public sealed class OktaConnectorFaultTests
 
         Assert.True(e.IsTransient);
         Assert.True(e.RetryAfter > TimeSpan.Zero);
+        Assert.True(e.IsRateLimited);
         Assert.Equal(1, server.Requests.Count(r => r.Method == "POST"));
     }
 

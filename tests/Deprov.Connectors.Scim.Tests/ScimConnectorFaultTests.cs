@@ -41,6 +41,7 @@ public sealed class ScimConnectorFaultTests
 
         Assert.True(e.IsTransient);
         Assert.Equal(TimeSpan.FromSeconds(120), e.RetryAfter);
+        Assert.True(e.IsRateLimited);
         Assert.Contains("429", e.Message, StringComparison.Ordinal);
     }
 

@@ -111,7 +111,8 @@ internal sealed class GoogleClient : IDisposable
         return new ConnectorException(
             $"Google {_systemId}: {method} {Show(relative)} ({what}) failed: {status} {explanation}{reason}{message}{retry}",
             transient,
-            retryAfter: transient ? response.RetryAfter : null);
+            retryAfter: transient ? response.RetryAfter : null,
+            rateLimited: rate || HttpEndpoint.IsRateLimitStatus(status));
     }
 
     /// <summary>The path without its query (page tokens are long and say nothing).</summary>

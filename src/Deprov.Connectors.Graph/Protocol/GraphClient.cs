@@ -91,7 +91,8 @@ internal sealed class GraphClient : IDisposable
         return new ConnectorException(
             $"Graph {_systemId}: {method} {relative} ({what}) failed: {status} {explanation}{code}{message}{requestId}{retry}",
             transient,
-            retryAfter: transient ? response.RetryAfter : null);
+            retryAfter: transient ? response.RetryAfter : null,
+            rateLimited: HttpEndpoint.IsRateLimitStatus(status));
     }
 
     private static string Show(Uri target) => target.IsAbsoluteUri ? target.PathAndQuery : target.OriginalString;

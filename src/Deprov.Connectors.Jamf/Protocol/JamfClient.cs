@@ -76,7 +76,7 @@ internal sealed class JamfClient : IDisposable
         var detail = summary.Length > 0 ? $": {summary}" : string.Empty;
         var retry = response.RetryAfter is { } ra ? $" (Retry-After {ra.TotalSeconds:0.###} s)" : string.Empty;
         return new ConnectorException($"{_label}: {method} {relative} ({what}) failed: {status} {explanation}{detail}{retry}",
-            transient, retryAfter: response.RetryAfter);
+            transient, retryAfter: response.RetryAfter, rateLimited: HttpEndpoint.IsRateLimitStatus(status));
     }
 
     public void Dispose() => _http.Dispose();

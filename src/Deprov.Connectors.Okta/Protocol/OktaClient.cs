@@ -158,7 +158,8 @@ internal sealed partial class OktaClient : IDisposable
         return new ConnectorException(
             $"Okta {_systemId}: {method} {Shown(target)} ({what}) failed: {status}{code}{summary}{causes}: {explanation}{retry}",
             transient,
-            retryAfter: transient ? response.RetryAfter : null);
+            retryAfter: transient ? response.RetryAfter : null,
+            rateLimited: HttpEndpoint.IsRateLimitStatus(status));
     }
 
     private string CredentialHint() => _settings.Auth.Type switch

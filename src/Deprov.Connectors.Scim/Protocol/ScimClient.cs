@@ -105,7 +105,8 @@ internal sealed class ScimClient : IDisposable
         return new ConnectorException(
             $"SCIM {_systemId}: {method} {relative} ({what}) failed: {status} {explanation}{scim}{detail}{retry}",
             transient,
-            retryAfter: response.RetryAfter);
+            retryAfter: response.RetryAfter,
+            rateLimited: HttpEndpoint.IsRateLimitStatus(status));
     }
 
     public void Dispose() => _http.Dispose();

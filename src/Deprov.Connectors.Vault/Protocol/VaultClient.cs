@@ -107,7 +107,8 @@ internal sealed class VaultClient : IDisposable
         return new ConnectorException(
             $"Vault {_systemId}: {method} {Show(path)} ({what}) failed: {status} {explanation}{errors}{retry}",
             transient,
-            retryAfter: transient ? response.RetryAfter : null);
+            retryAfter: transient ? response.RetryAfter : null,
+            rateLimited: HttpEndpoint.IsRateLimitStatus(status));
     }
 
     private static string Show(string path) => "/v1/" + path;

@@ -8,7 +8,8 @@ namespace Deprov.Core.Connectors;
 /// <remarks>
 /// <para>Error contract: throw. Throw <see cref="ConnectorException"/> with <c>IsTransient = true</c> for anything that
 /// may succeed later (timeouts, busy, 429/5xx, connection refused), with <c>RetryAfter</c> when the system said how long to
-/// wait; throw it with <c>IsTransient = false</c> for refusals (bad credentials, missing rights, invalid target), with a
+/// wait, and with <c>rateLimited: true</c> when that answer was a rate limit (429, or 503 with <c>Retry-After</c>): the
+/// engine then waits without counting it as a failed attempt; throw it with <c>IsTransient = false</c> for refusals (bad credentials, missing rights, invalid target), with a
 /// message naming the object and the right. Any other exception is treated as permanent. The engine records, classifies
 /// and retries; a connector never swallows an error. It may retry a transient protocol error briefly under a bounded
 /// policy (an HTTP 429 with <c>Retry-After</c>, an expired token, a stale ETag); when it gives up it throws, and the

@@ -88,6 +88,9 @@ public static class StepStatuses
 /// <param name="After">State after the change, as read back (JSON).</param>
 /// <param name="Phase">Position in its stage's phase order (0 runs first); a step waits for every step of the phase before
 /// it in the same case and stage. -1 for steps outside the phase order (manual work, deletes).</param>
+/// <param name="Attempts">Claims that counted as attempts: a claim that ended waiting out a rate limit is given back.</param>
+/// <param name="RateLimitWaits">Rate-limited answers waited out so far (inline and rescheduled), bounded by
+/// <c>policy.execution.max_rate_limit_waits</c>.</param>
 public sealed record Step(
     string Id,
     string CaseId,
@@ -111,7 +114,8 @@ public sealed record Step(
     string? Error,
     string? Parameters,
     string? WaitReason,
-    int Phase = -1)
+    int Phase = -1,
+    int RateLimitWaits = 0)
 {
     /// <summary>Counts toward the exposure window.</summary>
     public bool CutsAccess => Action.CutsAccess();

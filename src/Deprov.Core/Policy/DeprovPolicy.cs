@@ -170,11 +170,15 @@ public sealed record TaskRoute(
 }
 
 /// <summary>How steps are retried.</summary>
-/// <param name="MaxAttempts">Attempts per step before it becomes a manual task.</param>
+/// <param name="MaxAttempts">Attempts per step before it becomes a manual task. A rate-limited answer (the system asked
+/// us to wait: <see cref="ConnectorException.IsRateLimited"/>) is not a failed attempt and does not count.</param>
 /// <param name="TaskDue">How long a team has to finish a task raised by a failed step.</param>
-public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue)
+/// <param name="MaxRateLimitWaits">Rate-limited answers a step waits out (each for the system's <c>Retry-After</c>)
+/// before it becomes a manual task, counted over the step's whole life, apart from <paramref name="MaxAttempts"/>:
+/// a system that never stops answering 429 is still surfaced.</param>
+public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue, int MaxRateLimitWaits = 100)
 {
-    public static ExecutionPolicy Default { get; } = new(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromHours(4));
+    public static ExecutionPolicy Default { get; } = new(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromHours(4), 100);
 }
 
 /// <summary>

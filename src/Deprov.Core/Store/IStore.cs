@@ -267,6 +267,9 @@ public sealed record ClaimedStep(Step Step, string PersonId, string? AccountExte
 /// <summary>The outcome of one step attempt.</summary>
 /// <param name="NextAttemptAt">For a retry: when to run again (status goes back to pending).</param>
 /// <param name="Task">A task to raise (retries exhausted, read-back failed).</param>
+/// <param name="RateLimitWaits">Rate-limited answers waited out during this claim; added to <see cref="Step.RateLimitWaits"/>.</param>
+/// <param name="RateLimited">For a retry: the system asked us to wait (a rate limit), so this claim is not counted in
+/// <see cref="Step.Attempts"/>.</param>
 public sealed record StepCompletion(
     string StepId,
     StepStatus Status,
@@ -276,7 +279,9 @@ public sealed record StepCompletion(
     string? Error,
     DateTimeOffset? NextAttemptAt,
     TaskItem? Task,
-    IReadOnlyList<AuditEntry> Audit);
+    IReadOnlyList<AuditEntry> Audit,
+    int RateLimitWaits = 0,
+    bool RateLimited = false);
 
 public sealed record StoreStatistics(
     IReadOnlyDictionary<CaseStatus, int> CasesByStatus,

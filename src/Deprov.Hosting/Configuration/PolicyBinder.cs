@@ -33,12 +33,13 @@ internal static class PolicyBinder
         var moverPolicy = new MoverPolicy(mover.GetDuration("grace", TimeSpan.Zero, errors));
 
         var ex = n["execution"];
-        ex.CheckKnownKeys(errors, "max_attempts", "base_delay", "max_delay", "task_due");
+        ex.CheckKnownKeys(errors, "max_attempts", "base_delay", "max_delay", "task_due", "max_rate_limit_waits");
         var execution = new ExecutionPolicy(
             ex.GetInt("max_attempts", ExecutionPolicy.Default.MaxAttempts, errors, 1, 100),
             ex.GetDuration("base_delay", ExecutionPolicy.Default.BaseDelay, errors),
             ex.GetDuration("max_delay", ExecutionPolicy.Default.MaxDelay, errors),
-            ex.GetDuration("task_due", ExecutionPolicy.Default.TaskDue, errors));
+            ex.GetDuration("task_due", ExecutionPolicy.Default.TaskDue, errors),
+            ex.GetInt("max_rate_limit_waits", ExecutionPolicy.Default.MaxRateLimitWaits, errors, 1, 100_000));
 
         var tasks = n["tasks"];
         tasks.CheckKnownKeys(errors, "manual", "routes");

@@ -176,8 +176,10 @@ public sealed partial class DeprovEngine
         else
         {
             var notes = new List<string>();
+            var rateLimits = new RateLimitBudget(step.RateLimitWaits, _config.Policy.Execution.MaxRateLimitWaits);
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(SystemRuntime.RetryNotes, notes);
+            context.Properties.Set(SystemRuntime.RateLimits, rateLimits);
             var entered = false;
             try
             {
@@ -197,7 +199,7 @@ public sealed partial class DeprovEngine
                         await state.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
                         return await state.Runtime.Connector.ReadBackAsync(state.Action, ctx.CancellationToken);
                     }, context, (Runtime: rt, Action: action));
-                completion = Succeeded(cs, result, readBack, notes);
+                completion = Succeeded(cs, result, readBack, notes) with { RateLimitWaits = rateLimits.ThisClaim };
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -209,9 +211,16 @@ public sealed partial class DeprovEngine
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                completion = ex is ConnectorException { IsTransient: true, RetryAfter: { } ra } && step.Attempts < MaxClaims
-                    ? Rescheduled(cs, ex, ra, notes)
-                    : Failed(cs, ex, notes);
+                var outcome = ex switch
+                {
+                    // The system is pacing us with a wait longer than the inline limit: come back when it says, without
+                    // using a claim, while the step's rate-limit budget lasts.
+                    ConnectorException { IsRateLimited: true, RetryAfter: { } ra } when rateLimits.CanWait => RateLimited(cs, ex, ra, notes, rateLimits),
+                    ConnectorException { IsRateLimited: true } => Failed(cs, ex, notes, rateLimits),
+                    ConnectorException { IsTransient: true, RetryAfter: { } ra } when step.Attempts < MaxClaims => Rescheduled(cs, ex, ra, notes),
+                    _ => Failed(cs, ex, notes),
+                };
+                completion = outcome with { RateLimitWaits = rateLimits.ThisClaim };
             }
             finally
             {
@@ -277,11 +286,28 @@ public sealed partial class DeprovEngine
         ]);
     }
 
-    private StepCompletion Failed(ClaimedStep cs, Exception ex, List<string> notes)
+    private StepCompletion RateLimited(ClaimedStep cs, Exception ex, TimeSpan retryAfter, List<string> notes, RateLimitBudget rateLimits)
+    {
+        rateLimits.Spend();
+        var now = _time.GetUtcNow();
+        var next = now + retryAfter;
+        var step = cs.Step;
+        return new StepCompletion(step.Id, StepStatus.Pending, now, null, null, ex.Message, next, null,
+        [
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, null, null, "rate_limited",
+                $"{ex.Message}; the system asked to wait {retryAfter.TotalSeconds:0.#} s (rate-limit wait {rateLimits.Used} of {rateLimits.Cap}, "
+                + $"not an attempt); next attempt {next:O}. {Detail(step, notes, null)}"),
+        ], RateLimited: true);
+    }
+
+    /// <param name="rateLimits">Given when the step failed because its rate-limit waits ran out.</param>
+    private StepCompletion Failed(ClaimedStep cs, Exception ex, List<string> notes, RateLimitBudget? rateLimits = null)
     {
         var now = _time.GetUtcNow();
         var step = cs.Step;
-        var kind = ex is ConnectorException { IsTransient: true } ? "still failing after retries" : "refused";
+        var kind = rateLimits is not null
+            ? $"still rate limited after {rateLimits.Used} waits (policy.execution.max_rate_limit_waits {rateLimits.Cap})"
+            : ex is ConnectorException { IsTransient: true } ? "still failing after retries" : "refused";
         var why = $"{step.Action.ToSnake()} on {step.Target} in {step.SystemId} {kind}: {ex.Message}";
         Log.StepFailed(_logger, step.Id, step.Action.ToSnake(), step.SystemId ?? "-", ex.Message);
         var task = NewTask(cs, $"Do by hand: {step.Action.ToSnake().Replace('_', ' ')} {step.Target} in {step.SystemId}", why + " — complete this task when done.", now);

@@ -15,6 +15,9 @@ public sealed class SystemRuntime : IAsyncDisposable
     /// <summary>Retry notes for the audit trail, collected per execution.</summary>
     internal static readonly ResiliencePropertyKey<List<string>> RetryNotes = new("deprov.retries");
 
+    /// <summary>The rate-limit waits the step being executed has used and may still use.</summary>
+    internal static readonly ResiliencePropertyKey<RateLimitBudget> RateLimits = new("deprov.rate-limits");
+
     private readonly RateLimiter? _rateLimiter;
     private readonly TimeProvider _time;
     private long _pausedUntilTicks = DateTimeOffset.MinValue.UtcTicks;
@@ -27,11 +30,15 @@ public sealed class SystemRuntime : IAsyncDisposable
         Descriptor = connector.Describe();
         Gate = new SemaphoreSlim(config.Concurrency, config.Concurrency);
         var builder = new ResiliencePipelineBuilder { TimeProvider = time, Name = config.System.Id };
+
+        // Two retries, outermost first. Failures (transient errors) are retried with backoff up to max_attempts; a
+        // rate-limited answer is the system pacing us, not a failure: the inner retry waits it out and tries again
+        // without using one of those attempts (and without growing their backoff), up to max_rate_limit_waits per step.
         builder.AddRetry(new RetryStrategyOptions
         {
             // A Retry-After longer than the inline limit is not waited for here: the step is rescheduled durably.
             ShouldHandle = new PredicateBuilder()
-                .Handle<ConnectorException>(e => e.IsTransient && (e.RetryAfter is null || e.RetryAfter <= policy.MaxDelay))
+                .Handle<ConnectorException>(e => e.IsTransient && !e.IsRateLimited && (e.RetryAfter is null || e.RetryAfter <= policy.MaxDelay))
                 .Handle<TimeoutRejectedException>(),
             MaxRetryAttempts = Math.Max(0, policy.MaxAttempts - 1),
             BackoffType = DelayBackoffType.Exponential,
@@ -49,6 +56,29 @@ public sealed class SystemRuntime : IAsyncDisposable
                 if (args.Context.Properties.TryGetValue(RetryNotes, out var notes))
                 {
                     notes.Add($"attempt {args.AttemptNumber + 1} failed ({args.Outcome.Exception?.Message}); retried after {args.RetryDelay.TotalMilliseconds:0} ms");
+                }
+
+                return default;
+            },
+        });
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(
+                args.Outcome.Exception is ConnectorException { IsRateLimited: true, RetryAfter: { } ra } && ra <= policy.MaxDelay
+                && (!args.Context.Properties.TryGetValue(RateLimits, out var budget) || budget.CanWait)),
+            // Per execution; the step's budget (checked above) is what bounds a step across its calls and claims.
+            MaxRetryAttempts = policy.MaxRateLimitWaits,
+            DelayGenerator = static args => ValueTask.FromResult(args.Outcome.Exception is ConnectorException { RetryAfter: { } ra } ? (TimeSpan?)ra : null),
+            OnRetry = args =>
+            {
+                var wait = args.RetryDelay;
+                PauseFor(wait); // the system asked everyone to wait, not just this caller
+                var budget = args.Context.Properties.TryGetValue(RateLimits, out var b) ? b : null;
+                budget?.Spend();
+                if (args.Context.Properties.TryGetValue(RetryNotes, out var notes))
+                {
+                    var count = budget is null ? string.Empty : $" {budget.Used} of {budget.Cap}";
+                    notes.Add($"rate limited ({args.Outcome.Exception?.Message}); waited {wait.TotalMilliseconds:0} ms as asked (rate-limit wait{count}, not an attempt)");
                 }
 
                 return default;

@@ -63,6 +63,17 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_MaxRateLimitWaits_ReadBesideMaxAttemptsWithItsDefaultAndRange()
+    {
+        const string Systems = "systems:\n  - id: a\n    kind: sandbox\n    settings: { flavour: app }\n";
+        Assert.Equal(100, ConfigLoader.Parse(Systems, "deprov.yaml", Factories).Policy.Execution.MaxRateLimitWaits);
+        var set = ConfigLoader.Parse(Systems + "policy:\n  execution: { max_attempts: 4, max_rate_limit_waits: 250 }\n", "deprov.yaml", Factories).Policy.Execution;
+        Assert.Equal((4, 250), (set.MaxAttempts, set.MaxRateLimitWaits));
+        var ex = Fails(Systems + "policy:\n  execution: { max_rate_limit_waits: 0 }\n");
+        Assert.Contains(ex.Errors, e => e.Key == "policy.execution.max_rate_limit_waits" && e.Problem.Contains("must be between 1 and 100000", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_BrokenYaml_NamesTheLine()
     {
         var ex = Fails("store:\n  path: x.db\nsystems:\n  - id: a\n   kind: sandbox\n");

@@ -14,9 +14,10 @@ public sealed class EngineTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 9, 0, 0, TimeSpan.Zero);
 
-    private static async Task<(TestEnvironment Env, List<Person> People)> SeededAsync(string? yaml = null, string? policy = null, TimeProvider? time = null, int count = 3)
+    private static async Task<(TestEnvironment Env, List<Person> People)> SeededAsync(string? yaml = null, string? policy = null, TimeProvider? time = null, int count = 3,
+        ScriptedConnectorFactory? scripted = null)
     {
-        var env = await TestEnvironment.CreateAsync(yaml, policy, time);
+        var env = await TestEnvironment.CreateAsync(yaml, policy, time, scripted is null ? null : [scripted]);
         var manager = Some.Person();
         var people = new List<Person> { Some.Person(manager: manager.Id) };
         for (var i = 1; i < count; i++)
@@ -221,6 +222,157 @@ public sealed class EngineTests
         }
 
         Assert.Contains(audit, r => r.Entry.SystemId == "slack" && r.Entry.Outcome == "ok" && r.Entry.Detail?.Contains("503", StringComparison.Ordinal) == true);
+    }
+
+    /// <summary>The default systems with slack answering through a <see cref="ScriptedConnectorFactory"/>.</summary>
+    private static readonly string ScriptedSlack = TestEnvironment.DefaultSystems.Replace("id: slack, kind: sandbox", "id: slack, kind: scripted", StringComparison.Ordinal);
+
+    private static async Task<Step> SlackDisableAsync(TestEnvironment env, string caseId) =>
+        (await env.Engine.Store.GetStepsAsync(caseId, CancellationToken.None)).Single(s => s.SystemId == "slack" && s.Action == ActionKind.DisableAccount);
+
+    [Fact]
+    public async Task RunAsync_RateLimitedMoreTimesThanMaxAttempts_WaitsItOutWithoutUsingAttemptsAndVerifies()
+    {
+        var scripted = new ScriptedConnectorFactory { RetryAfter = TimeSpan.FromMilliseconds(1) };
+        for (var i = 0; i < 12; i++)
+        {
+            scripted.Script.Enqueue(ScriptedAnswer.RateLimited);
+        }
+
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms }\n";
+        var (env, people) = await SeededAsync(ScriptedSlack, policy, scripted: scripted);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
+        Assert.Equal(StepStatus.Verified, step.Status);
+        Assert.Equal(1, step.Attempts); // one claim: twelve 429s, none of them one of the three attempts
+        Assert.Equal(12, step.RateLimitWaits);
+        Assert.Equal(13, scripted.Calls);
+        Assert.NotNull((await env.Engine.Store.GetCaseAsync(result.Plan.Case.Id, CancellationToken.None))!.CutVerifiedAt);
+
+        // Each wait is on the record, as retries are: in the detail of the step's audit record.
+        var ok = Assert.Single(await AuditOfAsync(env, people[0].Id), r => r.Entry.StepId == step.Id);
+        Assert.Equal("ok", ok.Entry.Outcome);
+        Assert.Contains("rate-limit wait 1 of 100", ok.Entry.Detail, StringComparison.Ordinal);
+        Assert.Contains("rate-limit wait 12 of 100", ok.Entry.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("attempt 2 failed", ok.Entry.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_RateLimitedWithRetryAfterBeyondMaxDelay_RescheduledPastTheClaimLimitWithoutUsingAttempts()
+    {
+        var time = new FakeTimeProvider(Start);
+        var scripted = new ScriptedConnectorFactory { RetryAfter = TimeSpan.FromMinutes(5) };
+        for (var i = 0; i < 5; i++)
+        {
+            scripted.Script.Enqueue(ScriptedAnswer.RateLimited);
+        }
+
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 1s }\n";
+        var (env, people) = await SeededAsync(ScriptedSlack, policy, time, scripted: scripted);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        for (var i = 1; i <= 5; i++)
+        {
+            var waiting = await SlackDisableAsync(env, result.Plan!.Case.Id);
+            Assert.Equal(StepStatus.Pending, waiting.Status);
+            Assert.Equal(0, waiting.Attempts); // the claim that met the rate limit was given back
+            Assert.Equal(i, waiting.RateLimitWaits);
+            time.Advance(TimeSpan.FromMinutes(5));
+            await env.RunUntilIdleAsync();
+        }
+
+        var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
+        Assert.Equal(StepStatus.Verified, step.Status);
+        Assert.Equal(1, step.Attempts);
+        Assert.Equal(5, step.RateLimitWaits);
+        Assert.Equal(6, scripted.Calls);
+        var audit = (await AuditOfAsync(env, people[0].Id)).Where(r => r.Entry.StepId == step.Id).ToList();
+        Assert.Equal(5, audit.Count(r => r.Entry.Outcome == "rate_limited"));
+        Assert.Contains(audit, r => r.Entry.Outcome == "rate_limited" && r.Entry.Detail!.Contains("rate-limit wait 5 of 100", StringComparison.Ordinal));
+        Assert.Contains(audit, r => r.Entry.Outcome == "ok");
+    }
+
+    [Fact]
+    public async Task RunAsync_SystemAlwaysRateLimited_SurfacedAsTaskAfterMaxRateLimitWaits()
+    {
+        var scripted = new ScriptedConnectorFactory { RetryAfter = TimeSpan.FromMilliseconds(1), Forever = ScriptedAnswer.RateLimited };
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms, max_rate_limit_waits: 5 }\n";
+        var (env, people) = await SeededAsync(ScriptedSlack, policy, scripted: scripted);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal(5, step.RateLimitWaits);
+        Assert.Equal(6, scripted.Calls); // the first answer, then five waits
+        Assert.Contains("429", step.Error, StringComparison.Ordinal);
+        var task = Assert.Single(await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: people[0].Id), CancellationToken.None), t => t.StepId == step.Id);
+        Assert.StartsWith("Do by hand", task.Title, StringComparison.Ordinal);
+        Assert.Equal(CaseStatus.Unverified, (await env.Engine.Store.GetCaseAsync(result.Plan.Case.Id, CancellationToken.None))!.Status);
+        var audit = await AuditOfAsync(env, people[0].Id);
+        Assert.Contains(audit, r => r.Entry.StepId == step.Id && r.Entry.Outcome == "failed"
+            && r.Entry.Detail!.Contains("still rate limited after 5 waits (policy.execution.max_rate_limit_waits 5)", StringComparison.Ordinal));
+        Assert.Contains(audit, r => r.Entry.StepId == step.Id && r.Entry.Action == "alert");
+    }
+
+    [Fact]
+    public async Task RunAsync_SystemAlwaysRateLimitedBeyondMaxDelay_SurfacedAsTaskAfterMaxRateLimitWaits()
+    {
+        var time = new FakeTimeProvider(Start);
+        var scripted = new ScriptedConnectorFactory { RetryAfter = TimeSpan.FromMinutes(5), Forever = ScriptedAnswer.RateLimited };
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 1s, max_rate_limit_waits: 4 }\n";
+        var (env, people) = await SeededAsync(ScriptedSlack, policy, time, scripted: scripted);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, Start), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(TimeSpan.FromMinutes(5));
+            await env.RunUntilIdleAsync();
+        }
+
+        var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal(4, step.RateLimitWaits);
+        Assert.Equal(1, step.Attempts);
+        Assert.Equal(5, scripted.Calls);
+        Assert.Single(await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: people[0].Id), CancellationToken.None), t => t.StepId == step.Id);
+        var audit = (await AuditOfAsync(env, people[0].Id)).Where(r => r.Entry.StepId == step.Id).ToList();
+        Assert.Equal(4, audit.Count(r => r.Entry.Outcome == "rate_limited"));
+        Assert.Contains(audit, r => r.Entry.Outcome == "failed" && r.Entry.Detail!.Contains("still rate limited after 4 waits", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RunAsync_FailuresBetweenRateLimits_StillCountAgainstMaxAttempts()
+    {
+        var scripted = new ScriptedConnectorFactory { RetryAfter = TimeSpan.FromMilliseconds(1) };
+        foreach (var answer in new[] { ScriptedAnswer.RateLimited, ScriptedAnswer.Unavailable, ScriptedAnswer.RateLimited, ScriptedAnswer.Unavailable, ScriptedAnswer.Unavailable })
+        {
+            scripted.Script.Enqueue(answer);
+        }
+
+        // Three failures use the three attempts, whatever rate limits come between them; the sixth call would succeed.
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms }\n";
+        var (env, people) = await SeededAsync(ScriptedSlack, policy, scripted: scripted);
+        await using var _ = env;
+        var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
+        Assert.Equal(StepStatus.Failed, step.Status);
+        Assert.Equal(5, scripted.Calls);
+        Assert.Equal(2, step.RateLimitWaits);
+        Assert.Contains("503", step.Error, StringComparison.Ordinal);
+        var failed = Assert.Single(await AuditOfAsync(env, people[0].Id), r => r.Entry.StepId == step.Id && r.Entry.Outcome == "failed");
+        Assert.Contains("still failing after retries", failed.Entry.Detail, StringComparison.Ordinal);
+        Assert.Contains("attempt 2 failed", failed.Entry.Detail, StringComparison.Ordinal);
+        Assert.Contains("rate-limit wait 2 of 100", failed.Entry.Detail, StringComparison.Ordinal);
+        Assert.Single(await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: people[0].Id), CancellationToken.None), t => t.StepId == step.Id);
     }
 
     [Fact]

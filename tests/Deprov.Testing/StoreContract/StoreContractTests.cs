@@ -328,6 +328,25 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task CompleteStepsAsync_RateLimitedRetry_GivesTheClaimBackAndCountsTheWaits()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-6", pid, T0), [NewStep("C-6", 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        await store.CompleteStepsAsync([new StepCompletion("C-6.001", StepStatus.Pending, T0, null, null, "429", T0.AddMinutes(1), null, [], RateLimitWaits: 3, RateLimited: true)], T0, CancellationToken.None);
+        var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None));
+        Assert.Equal(1, again.Step.Attempts);
+        Assert.Equal(3, again.Step.RateLimitWaits);
+
+        await store.CompleteStepsAsync([new StepCompletion("C-6.001", StepStatus.Verified, T0.AddMinutes(1), null, null, null, null, null, [], RateLimitWaits: 2)], T0.AddMinutes(1), CancellationToken.None);
+        var step = Assert.Single(await store.GetStepsAsync("C-6", CancellationToken.None));
+        Assert.Equal(StepStatus.Verified, step.Status);
+        Assert.Equal(1, step.Attempts);
+        Assert.Equal(5, step.RateLimitWaits);
+    }
+
+    [Fact]
     public async Task RecoverRunningStepsAsync_AfterCrash_RequeuesRunningSteps()
     {
         var pid = Some.Id();
