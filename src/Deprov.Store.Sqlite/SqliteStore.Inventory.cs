@@ -182,16 +182,16 @@ public sealed partial class SqliteStore
                 return maps;
             }
 
-            var accounts = Group(_accounts, ids, r =>
+            var accounts = Group(_accounts, ids, _onePerson, r =>
                 new Account(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), SN(r, 5), r.GetString(0), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9)));
-            var assignments = accounts.Count == 0 ? new() : Group(_assignments, ids, r =>
+            var assignments = accounts.Count == 0 ? new() : Group(_assignments, ids, _onePerson, r =>
                 (Assignment: new Assignment(r.GetString(1), r.GetString(2), (GrantSource)r.GetInt32(3), DN(r, 4)),
                  Entitlement: new Entitlement(r.GetString(2), r.GetString(5), r.GetString(6), r.GetString(7), (EntitlementKind)r.GetInt32(8), r.GetInt32(9) == 1)));
-            var devices = Group(_devices, ids, r =>
+            var devices = Group(_devices, ids, _onePerson, r =>
                 new Device(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(0), (DeviceStatus)r.GetInt32(6)));
-            var known = Group(_known, ids, ReadCredential);
-            var owned = Group(_owned, ids, ReadCredential);
-            var holds = Group(_holds, ids, r => new LegalHold(r.GetString(1), r.GetString(0), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
+            var known = Group(_known, ids, _onePerson, ReadCredential);
+            var owned = Group(_owned, ids, _onePerson, ReadCredential);
+            var holds = Group(_holds, ids, _onePerson, r => new LegalHold(r.GetString(1), r.GetString(0), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))));
 
             foreach (var id in personIds)
             {
@@ -236,13 +236,14 @@ public sealed partial class SqliteStore
         }
 
         /// <summary>Rows of a query whose first column is the person's id, grouped by it (in row order).</summary>
-        private static Dictionary<string, List<T>> Group<T>(SqliteCommand cmd, string ids, Func<SqliteDataReader, T> read)
+        /// <param name="onePerson">Every row is <paramref name="ids"/>' (the id itself): the id column is not read for each row.</param>
+        private static Dictionary<string, List<T>> Group<T>(SqliteCommand cmd, string ids, bool onePerson, Func<SqliteDataReader, T> read)
         {
             var groups = new Dictionary<string, List<T>>(StringComparer.Ordinal);
             using var r = Exec(cmd, ids);
             while (r.Read())
             {
-                var personId = r.GetString(0);
+                var personId = onePerson ? ids : r.GetString(0);
                 if (!groups.TryGetValue(personId, out var list))
                 {
                     groups[personId] = list = [];
