@@ -11,7 +11,8 @@ namespace Deprov.Bench;
 /// <summary>
 /// `deprov bench reconcile`: discovery, correlation, findings and reactions over 10 sandbox systems holding 1,000,000
 /// accounts and 5,000,000 memberships for 100,000 people, end to end; then the same again with nothing changed.
-/// Prints <c>reconcile_s</c>, <c>rerun_s</c> and <c>peak_mb</c> (process peak working set, set-up included).
+/// Prints <c>reconcile_s</c>, <c>rerun_s</c> and <c>peak_mb</c> (process peak working set, set-up included), and for the
+/// first run its garbage collections (<c>first_run_gc</c>) and managed allocations (<c>first_run_alloc_mb</c>).
 /// </summary>
 internal static class ReconcileBench
 {
@@ -38,11 +39,11 @@ internal static class ReconcileBench
         Console.WriteLine($"after_setup_mb: {(Process.GetCurrentProcess().WorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
 
         var reconciler = new Reconciler(engine);
-        var (gen1, gen2, paused) = (GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+        var (gen1, gen2, paused, allocated) = (GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
         var sw = Stopwatch.StartNew();
         var first = await reconciler.ReconcileAsync(null, "admin:bench", force: false, null, ct);
         var reconcile = sw.Elapsed;
-        (gen1, gen2, paused) = (GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, GC.GetTotalPauseDuration() - paused);
+        (gen1, gen2, paused, allocated) = (GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, GC.GetTotalPauseDuration() - paused, GC.GetTotalAllocatedBytes() - allocated);
         sw.Restart();
         var rerun = await reconciler.ReconcileAsync(null, "admin:bench", force: false, null, ct);
         var again = sw.Elapsed;
@@ -52,6 +53,7 @@ internal static class ReconcileBench
         Console.WriteLine($"rerun_unchanged_systems: {rerun.Count(r => r.Unchanged)}/{rerun.Count}");
         Console.WriteLine($"reconcile_s: {reconcile.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"first_run_gc: {gen1} gen1 (of which {gen2} gen2), {paused.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms paused");
+        Console.WriteLine($"first_run_alloc_mb: {(allocated / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
         Console.WriteLine($"rerun_s: {again.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
         Console.WriteLine($"peak_mb: {(Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)).ToString(CultureInfo.InvariantCulture)}");
         return first.Any(r => r.Error is not null) ? 1 : 0;

@@ -74,19 +74,13 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
     }
 
     /// <summary>Everything the system holds, ending with its watermark. Called under the state's lock.</summary>
-    /// <remarks>A system holds up to millions of accounts and memberships: each account carries its two attributes in a
-    /// small fixed map rather than a dictionary, and each group's members come as one <see cref="DiscoveredMembers"/>.</remarks>
+    /// <remarks>A system holds up to millions of accounts and memberships: the accounts come as one
+    /// <see cref="DiscoveredAccounts"/> (columns, not an object and an attribute map each) and each group's members as
+    /// one <see cref="DiscoveredMembers"/>.</remarks>
     private List<DiscoveredObject> ListAll(string watermark)
     {
-        var items = new List<DiscoveredObject>(_state.Accounts.Count + _state.Groups.Count + _state.Members.Count + _state.Devices.Count + _state.Credentials.Count + 1);
-        foreach (var a in _state.Accounts.Values)
-        {
-            if (!a.Deleted)
-            {
-                items.Add(new DiscoveredAccount(a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, new AccountAttributes(a.UserName, a.EmployeeId)));
-            }
-        }
-
+        var items = new List<DiscoveredObject>(1 + _state.Groups.Count + _state.Members.Count + _state.Devices.Count + _state.Credentials.Count + 1);
+        items.Add(ListAccounts());
         foreach (var g in _state.Groups.Values)
         {
             items.Add(new DiscoveredEntitlement(g.Id, g.Name, g.Kind, g.Privileged));
@@ -121,6 +115,32 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
 
         items.Add(new DiscoveredWatermark(watermark, Unchanged: false));
         return items;
+    }
+
+    /// <summary>The accounts not deleted, as columns. Its attributes are <c>uid</c> (the user name column itself) and
+    /// <c>employeeNumber</c> (null where an account has none).</summary>
+    private DiscoveredAccounts ListAccounts()
+    {
+        var n = 0;
+        foreach (var a in _state.Accounts.Values)
+        {
+            n += a.Deleted ? 0 : 1;
+        }
+
+        var (ids, names, emails, enabled, kinds, signIns, employeeIds) =
+            (new string[n], new string[n], new string?[n], new bool[n], new AccountKind[n], new DateTimeOffset?[n], new string?[n]);
+        var i = 0;
+        foreach (var a in _state.Accounts.Values)
+        {
+            if (!a.Deleted)
+            {
+                (ids[i], names[i], emails[i], enabled[i], kinds[i], signIns[i], employeeIds[i]) = (a.Id, a.UserName, a.Email, a.Active, a.Kind, a.LastSignIn, a.EmployeeId);
+                i++;
+            }
+        }
+
+        return new DiscoveredAccounts(ids, names, emails, enabled, kinds, signIns,
+            new Dictionary<string, string?[]>(StringComparer.Ordinal) { ["uid"] = names, ["employeeNumber"] = employeeIds });
     }
 
     public async Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken)

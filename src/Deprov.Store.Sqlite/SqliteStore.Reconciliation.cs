@@ -45,11 +45,19 @@ public sealed partial class SqliteStore
     {
         var since = T(at);
         var (first, after) = AccountRange(systemId);
-        foreach (var a in snapshot.Accounts)
+
+        // Read as columns (discovery hands them over so; any other list is copied into them): no Account per account.
+        var accounts = AccountColumns.From(snapshot.Accounts);
+        if (accounts.Count > 0 && accounts.SystemId != systemId)
         {
-            if (!a.Id.StartsWith(first, StringComparison.Ordinal))
+            throw new ArgumentException($"Account '{accounts.IdAt(0)}' is of system '{accounts.SystemId}', not '{systemId}'.", nameof(snapshot));
+        }
+
+        for (var i = 0; i < accounts.Count; i++)
+        {
+            if (!accounts.IdAt(i).StartsWith(first, StringComparison.Ordinal))
             {
-                throw new ArgumentException($"Account '{a.Id}' of system '{systemId}' has an id that does not start with '{first}'; account ids are '<system>/<external id>'.",
+                throw new ArgumentException($"Account '{accounts.IdAt(i)}' of system '{systemId}' has an id that does not start with '{first}'; account ids are '<system>/<external id>'.",
                     nameof(snapshot));
             }
         }
@@ -72,7 +80,7 @@ public sealed partial class SqliteStore
         // The discovered memberships per account, as runs of the snapshot's list (discovery hands them over grouped by
         // account; any other order is grouped here first, keeping the order read). A membership of an account the
         // snapshot does not list has nowhere to live and is dropped (no reader could see it before either).
-        var (assignments, discovered) = GroupByAccount(snapshot.Assignments);
+        var (assignments, discovered) = GroupByAccount(snapshot.Assignments, accounts.Count);
 
         using var history = Prepared(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5,$6,$7)",
             "$1", "$2", "$3", "$4", "$5", "$6", "$7");
@@ -84,34 +92,37 @@ public sealed partial class SqliteStore
         using var delete = Prepared(c, tx, "DELETE FROM accounts WHERE id = $1", "$1");
 
         using var encoder = new MembershipSet.Encoder();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var fresh = new List<Account>();
+        var seen = new HashSet<string>(accounts.Count, StringComparer.Ordinal);
+        var fresh = new List<int>(old.Count == 0 ? accounts.Count : 0); // rows of accounts not stored yet
         var merged = new List<Membership>();
         var kept = new Dictionary<string, Membership>(StringComparer.Ordinal);
-        foreach (var a in snapshot.Accounts)
+        for (var row = 0; row < accounts.Count; row++)
         {
-            if (!seen.Add(a.Id))
+            var id = accounts.IdAt(row);
+            if (!seen.Add(id))
             {
                 continue;
             }
 
-            if (!old.Remove(a.Id, out var o))
+            if (!old.Remove(id, out var o))
             {
-                fresh.Add(a);
+                fresh.Add(row);
                 continue;
             }
 
-            var status = (int)a.Status;
-            var signIn = T(a.LastSignInAt);
-            var accountChanged = !(o.UserName == a.UserName && o.Email == a.Email && o.Person == a.PersonId && o.Kind == (int)a.Kind && o.Status == status
-                && o.SignIn == signIn && o.Rule == a.CorrelationRule);
-            var personChanged = o.Person != a.PersonId;
+            var (userName, email, personId, kind, rule) = (accounts.UserNameAt(row), accounts.EmailAt(row), accounts.PersonIdAt(row), (int)accounts.KindAt(row),
+                accounts.CorrelationRuleAt(row));
+            var status = (int)accounts.StatusAt(row);
+            var signIn = T(accounts.LastSignInAt(row));
+            var accountChanged = !(o.UserName == userName && o.Email == email && o.Person == personId && o.Kind == kind && o.Status == status
+                && o.SignIn == signIn && o.Rule == rule);
+            var personChanged = o.Person != personId;
             var newSince = o.Since;
             if (o.Status != status || personChanged)
             {
                 if (since is not null)
                 {
-                    Run(history, a.Id, null, systemId, o.Person, o.Status, o.Since, since);
+                    Run(history, id, null, systemId, o.Person, o.Status, o.Since, since);
                 }
 
                 newSince = since;
@@ -127,7 +138,7 @@ public sealed partial class SqliteStore
 
             merged.Clear();
             var membershipsChanged = false;
-            if (discovered.TryGetValue(a.Id, out var run))
+            if (discovered.TryGetValue(id, out var run))
             {
                 for (var k = run.Start; k < run.End; k++)
                 {
@@ -139,7 +150,7 @@ public sealed partial class SqliteStore
                             // Same membership, new owner: the old owner's interval ends, the new one's starts.
                             if (since is not null)
                             {
-                                Run(history, a.Id, x.EntitlementId, systemId, o.Person, 0, m.Since, since);
+                                Run(history, id, x.EntitlementId, systemId, o.Person, 0, m.Since, since);
                             }
 
                             m = m with { Since = since };
@@ -160,7 +171,7 @@ public sealed partial class SqliteStore
             {
                 if (since is not null)
                 {
-                    Run(history, a.Id, m.EntitlementId, systemId, o.Person, 0, m.Since, since);
+                    Run(history, id, m.EntitlementId, systemId, o.Person, 0, m.Since, since);
                 }
 
                 membershipsChanged = true;
@@ -168,7 +179,7 @@ public sealed partial class SqliteStore
 
             if (accountChanged || membershipsChanged)
             {
-                Run(update, a.Id, a.UserName, a.Email, a.PersonId, (int)a.Kind, status, signIn, a.CorrelationRule, newSince,
+                Run(update, id, userName, email, personId, kind, status, signIn, rule, newSince,
                     membershipsChanged ? encoder.EncodeString(merged) : o.Memberships);
             }
         }
@@ -188,11 +199,12 @@ public sealed partial class SqliteStore
         }
 
         // In key order, rows append to the B-tree instead of splitting pages all over it (a first discovery adds millions).
-        fresh.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-        foreach (var a in fresh)
+        fresh.Sort((x, y) => string.CompareOrdinal(accounts.IdAt(x), accounts.IdAt(y)));
+        foreach (var row in fresh)
         {
+            var id = accounts.IdAt(row);
             merged.Clear();
-            if (discovered.TryGetValue(a.Id, out var run))
+            if (discovered.TryGetValue(id, out var run))
             {
                 for (var k = run.Start; k < run.End; k++)
                 {
@@ -204,8 +216,9 @@ public sealed partial class SqliteStore
                 }
             }
 
-            insert.Text(1, a.Id).Text(2, a.SystemId).Text(3, a.ExternalId).Text(4, a.UserName).Text(5, a.Email).Text(6, a.PersonId).Int(7, (int)a.Kind)
-                .Int(8, (int)a.Status).Int(9, T(a.LastSignInAt)).Text(10, a.CorrelationRule).Int(11, since).Utf8(12, encoder.Encode(merged)).Execute();
+            insert.Text(1, id).Text(2, systemId).Text(3, accounts.ExternalIdAt(row)).Text(4, accounts.UserNameAt(row)).Text(5, accounts.EmailAt(row))
+                .Text(6, accounts.PersonIdAt(row)).Int(7, (int)accounts.KindAt(row)).Int(8, (int)accounts.StatusAt(row)).Int(9, T(accounts.LastSignInAt(row)))
+                .Text(10, accounts.CorrelationRuleAt(row)).Int(11, since).Utf8(12, encoder.Encode(merged)).Execute();
         }
 
         // Discovery's memberships are read as ids, without an Assignment each.
@@ -220,9 +233,9 @@ public sealed partial class SqliteStore
             return (x.EntitlementId, x.Source, x.ExpiresAt);
         }
 
-        static (IReadOnlyList<Assignment>, Dictionary<string, (int Start, int End)>) GroupByAccount(IReadOnlyList<Assignment> list)
+        static (IReadOnlyList<Assignment>, Dictionary<string, (int Start, int End)>) GroupByAccount(IReadOnlyList<Assignment> list, int accounts)
         {
-            if (list is DiscoveredAssignments d && GroupRuns(d) is { } found)
+            if (list is DiscoveredAssignments d && GroupRuns(d, accounts) is { } found)
             {
                 return (d, found);
             }
@@ -239,7 +252,7 @@ public sealed partial class SqliteStore
                 if (!runs.TryAdd(list[start].AccountId, (start, end)))
                 {
                     // Not grouped: a stable sort by account, then the runs again.
-                    return GroupByAccount([.. list.OrderBy(x => x.AccountId, StringComparer.Ordinal)]);
+                    return GroupByAccount([.. list.OrderBy(x => x.AccountId, StringComparer.Ordinal)], accounts);
                 }
 
                 start = end;
@@ -248,9 +261,9 @@ public sealed partial class SqliteStore
             return (list, runs);
         }
 
-        static Dictionary<string, (int Start, int End)>? GroupRuns(DiscoveredAssignments list)
+        static Dictionary<string, (int Start, int End)>? GroupRuns(DiscoveredAssignments list, int accounts)
         {
-            var runs = new Dictionary<string, (int Start, int End)>(StringComparer.Ordinal);
+            var runs = new Dictionary<string, (int Start, int End)>(Math.Min(accounts, list.Count), StringComparer.Ordinal); // about one run per account
             for (var start = 0; start < list.Count;)
             {
                 var account = list.AccountIdAt(start);

@@ -64,6 +64,149 @@ public sealed record DiscoveredAccount(
     DateTimeOffset? LastSignInAt,
     IReadOnlyDictionary<string, string> Attributes) : DiscoveredObject;
 
+/// <summary>
+/// Many accounts in one object, as parallel columns: row <c>i</c> of every column is one account, the same as one
+/// <see cref="DiscoveredAccount"/> each, without an object and an attribute map per account (a system can hold millions,
+/// and each object would live until the system's write has ended). The two forms may be mixed in one listing, and a
+/// listing may hold several blocks (one per page, say).
+/// </summary>
+/// <remarks>Attributes are named columns: <c>attributes["employeeNumber"][i]</c> is row <c>i</c>'s value, null where
+/// that account has no such attribute. One array may serve as several columns (a <c>uid</c> column may be the user-name
+/// array). The arrays are taken, not copied: the connector must not change them after yielding the block. An item is
+/// made when it is read; discovery reads the columns without making any.</remarks>
+public sealed record DiscoveredAccounts : DiscoveredObject, IReadOnlyList<DiscoveredAccount>
+{
+    private readonly string[] _externalIds;
+    private readonly string[] _userNames;
+    private readonly string?[] _emails;
+    private readonly bool[] _enabled;
+    private readonly AccountKind[] _kinds;
+    private readonly DateTimeOffset?[] _lastSignInAt;
+    private readonly string[] _attributeNames;
+    private readonly string?[][] _attributeColumns;
+
+    /// <exception cref="ArgumentException">A column's length differs from <paramref name="externalIds"/>'s.</exception>
+    public DiscoveredAccounts(string[] externalIds, string[] userNames, string?[] emails, bool[] enabled, AccountKind[] kinds, DateTimeOffset?[] lastSignInAt,
+        IReadOnlyDictionary<string, string?[]> attributes)
+    {
+        ArgumentNullException.ThrowIfNull(externalIds);
+        ArgumentNullException.ThrowIfNull(attributes);
+        Check(userNames, nameof(userNames));
+        Check(emails, nameof(emails));
+        Check(enabled, nameof(enabled));
+        Check(kinds, nameof(kinds));
+        Check(lastSignInAt, nameof(lastSignInAt));
+        _attributeNames = new string[attributes.Count];
+        _attributeColumns = new string?[attributes.Count][];
+        var c = 0;
+        foreach (var (name, column) in attributes)
+        {
+            Check(column, $"{nameof(attributes)}[{name}]");
+            (_attributeNames[c], _attributeColumns[c]) = (name, column);
+            c++;
+        }
+
+        (_externalIds, _userNames, _emails, _enabled, _kinds, _lastSignInAt) = (externalIds, userNames, emails, enabled, kinds, lastSignInAt);
+
+        void Check<T>(T[] column, string name)
+        {
+            ArgumentNullException.ThrowIfNull(column, name);
+            if (column.Length != externalIds.Length)
+            {
+                throw new ArgumentException($"Column '{name}' has {column.Length} rows; the block has {externalIds.Length} external ids.", name);
+            }
+        }
+    }
+
+    /// <summary>The same accounts as columns (the attribute columns are the union of their attribute names).</summary>
+    public static DiscoveredAccounts From(IReadOnlyList<DiscoveredAccount> accounts)
+    {
+        ArgumentNullException.ThrowIfNull(accounts);
+        var n = accounts.Count;
+        var (ids, names, emails, enabled, kinds, signIns) = (new string[n], new string[n], new string?[n], new bool[n], new AccountKind[n], new DateTimeOffset?[n]);
+        var attributes = new Dictionary<string, string?[]>(StringComparer.Ordinal);
+        for (var i = 0; i < n; i++)
+        {
+            var a = accounts[i];
+            (ids[i], names[i], emails[i], enabled[i], kinds[i], signIns[i]) = (a.ExternalId, a.UserName, a.Email, a.Enabled, a.Kind, a.LastSignInAt);
+            foreach (var (key, value) in a.Attributes)
+            {
+                if (!attributes.TryGetValue(key, out var column))
+                {
+                    attributes[key] = column = new string?[n];
+                }
+
+                column[i] = value;
+            }
+        }
+
+        return new DiscoveredAccounts(ids, names, emails, enabled, kinds, signIns, attributes);
+    }
+
+    public int Count => _externalIds.Length;
+
+    /// <summary>The number of attribute columns (see <see cref="AttributeNameAt"/>).</summary>
+    public int AttributeCount => _attributeNames.Length;
+
+    public DiscoveredAccount this[int index]
+    {
+        get
+        {
+            var attributes = new Dictionary<string, string>(_attributeNames.Length, StringComparer.Ordinal);
+            for (var c = 0; c < _attributeNames.Length; c++)
+            {
+                if (_attributeColumns[c][index] is { } value)
+                {
+                    attributes[_attributeNames[c]] = value;
+                }
+            }
+
+            return new(_externalIds[index], _userNames[index], _emails[index], _enabled[index], _kinds[index], _lastSignInAt[index], attributes);
+        }
+    }
+
+    public string ExternalIdAt(int index) => _externalIds[index];
+
+    public string UserNameAt(int index) => _userNames[index];
+
+    public string? EmailAt(int index) => _emails[index];
+
+    public bool EnabledAt(int index) => _enabled[index];
+
+    public AccountKind KindAt(int index) => _kinds[index];
+
+    public DateTimeOffset? LastSignInAt(int index) => _lastSignInAt[index];
+
+    public string AttributeNameAt(int column) => _attributeNames[column];
+
+    /// <summary>Row <paramref name="index"/>'s value of attribute column <paramref name="column"/>; null when it has none.</summary>
+    public string? AttributeAt(int index, int column) => _attributeColumns[column][index];
+
+    /// <summary>Row <paramref name="index"/>'s value of the attribute named <paramref name="name"/> (ordinal); null when it has none.</summary>
+    public string? AttributeAt(int index, string name)
+    {
+        for (var c = 0; c < _attributeNames.Length; c++)
+        {
+            if (string.Equals(_attributeNames[c], name, StringComparison.Ordinal))
+            {
+                return _attributeColumns[c][index];
+            }
+        }
+
+        return null;
+    }
+
+    public IEnumerator<DiscoveredAccount> GetEnumerator()
+    {
+        for (var i = 0; i < _externalIds.Length; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 /// <summary>The system's change position at the end of a listing (a USN, a change counter), sent last. Optional: a
 /// connector that cannot tell never sends it.</summary>
 /// <param name="Unchanged">True when the request's watermark is still current and nothing was listed.</param>

@@ -34,43 +34,44 @@ public static class FindingRules
         var sys = inv.SystemId;
         var (revokedAccounts, removedMemberships) = StillRevoked(inv.Revocations);
         var dormantBefore = now - TimeSpan.FromDays(inv.DormantDays);
-        var accounts = new Dictionary<string, Account>(inv.Accounts.Count, StringComparer.Ordinal);
 
-        foreach (var a in inv.Accounts)
+        // Read as columns (discovery hands them over so): no Account object per account, none per membership.
+        var accounts = AccountColumns.From(inv.Accounts);
+        for (var i = 0; i < accounts.Count; i++)
         {
-            accounts[a.Id] = a;
-            if (a.Status != AccountStatus.Active)
+            var id = accounts.IdAt(i);
+            if (accounts.StatusAt(i) != AccountStatus.Active)
             {
                 continue;
             }
 
-            var owner = a.PersonId is null ? null : inv.People.GetValueOrDefault(a.PersonId);
-            if (revokedAccounts.TryGetValue(a.Id, out var rev))
+            var (userName, personId, kind) = (accounts.UserNameAt(i), accounts.PersonIdAt(i), accounts.KindAt(i));
+            var owner = personId is null ? null : inv.People.GetValueOrDefault(personId);
+            if (revokedAccounts.Count > 0 && revokedAccounts.TryGetValue(id, out var rev))
             {
-                found.Add(new(FindingKind.Drift, sys, a.Id, a.Id, null, null, rev.PersonId,
-                    $"account {a.UserName} is active again; Deprov {rev.Action.ToSnake()} it in step {rev.StepId} (case {rev.CaseId}) at {rev.At:u}"));
+                found.Add(new(FindingKind.Drift, sys, id, id, null, null, rev.PersonId,
+                    $"account {userName} is active again; Deprov {rev.Action.ToSnake()} it in step {rev.StepId} (case {rev.CaseId}) at {rev.At:u}"));
             }
 
-            if (a.PersonId is null)
+            if (personId is null)
             {
-                found.Add(new(FindingKind.Orphan, sys, a.Id, a.Id, null, null, null,
-                    a.CorrelationRule is { } c && c.StartsWith("conflict", StringComparison.Ordinal)
-                        ? $"{Kind(a)} {a.UserName} is active and its owner is ambiguous: {c}"
-                        : $"{Kind(a)} {a.UserName} is active and matches no person (email {a.Email ?? "-"})"));
+                found.Add(new(FindingKind.Orphan, sys, id, id, null, null, null,
+                    accounts.CorrelationRuleAt(i) is { } c && c.StartsWith("conflict", StringComparison.Ordinal)
+                        ? $"{Kind(kind)} {userName} is active and its owner is ambiguous: {c}"
+                        : $"{Kind(kind)} {userName} is active and matches no person (email {accounts.EmailAt(i) ?? "-"})"));
             }
             else if (owner is null || owner.Status == PersonStatus.Left)
             {
-                var kind = a.Kind == AccountKind.Service ? FindingKind.OwnedByLeaver : FindingKind.LeaverStillActive;
-                found.Add(new(kind, sys, a.Id, a.Id, null, null, a.PersonId,
+                found.Add(new(kind == AccountKind.Service ? FindingKind.OwnedByLeaver : FindingKind.LeaverStillActive, sys, id, id, null, null, personId,
                     owner is null
-                        ? $"{Kind(a)} {a.UserName} is active; its owner {a.PersonId} is no longer in the HR data"
-                        : $"{Kind(a)} {a.UserName} is active; its owner {owner.Id} ({owner.DisplayName}) left{(owner.EndDate is { } end ? $" on {end:yyyy-MM-dd}" : string.Empty)} (matched by {a.CorrelationRule})"));
+                        ? $"{Kind(kind)} {userName} is active; its owner {personId} is no longer in the HR data"
+                        : $"{Kind(kind)} {userName} is active; its owner {owner.Id} ({owner.DisplayName}) left{(owner.EndDate is { } end ? $" on {end:yyyy-MM-dd}" : string.Empty)} (matched by {accounts.CorrelationRuleAt(i)})"));
             }
 
-            if (inv.DormantDays > 0 && inv.ReportsSignIns && a.LastSignInAt is { } last && last < dormantBefore)
+            if (inv.DormantDays > 0 && inv.ReportsSignIns && accounts.LastSignInAt(i) is { } last && last < dormantBefore)
             {
-                found.Add(new(FindingKind.Dormant, sys, a.Id, a.Id, null, null, a.PersonId,
-                    $"{Kind(a)} {a.UserName}: last sign-in {last:yyyy-MM-dd}, {(int)(now - last).TotalDays} days ago (threshold {inv.DormantDays})"));
+                found.Add(new(FindingKind.Dormant, sys, id, id, null, null, personId,
+                    $"{Kind(kind)} {userName}: last sign-in {last:yyyy-MM-dd}, {(int)(now - last).TotalDays} days ago (threshold {inv.DormantDays})"));
             }
         }
 
@@ -79,34 +80,57 @@ public static class FindingRules
         return found;
     }
 
-    private static void MembershipFindings(SystemInventory inv, DeprovPolicy policy, Dictionary<string, Account> accounts,
-        Dictionary<(string, string), Revocation> removed, List<DetectedFinding> found)
+    private static void MembershipFindings(SystemInventory inv, DeprovPolicy policy, AccountColumns accounts, Dictionary<(string, string), Revocation> removed,
+        List<DetectedFinding> found)
     {
-        var entitlements = inv.Entitlements.ToDictionary(e => e.Id, StringComparer.Ordinal);
-
         // Only entitlements some role grants are judged: anything else was granted by hand and is not a mover's leftover.
         var managed = policy.Roles.SelectMany(r => r.Entitlements).ToHashSet(StringComparer.Ordinal);
         var prefix = inv.SystemId + ":";
         var judgeMovers = managed.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
-        var roleCache = new Dictionary<(string, string), IReadOnlySet<string>?>();
-        foreach (var x in inv.Assignments)
+        if (!judgeMovers && removed.Count == 0)
         {
-            if (!accounts.TryGetValue(x.AccountId, out var a) || a.Status == AccountStatus.Deleted)
+            return; // nothing a membership could be found for
+        }
+
+        var entitlements = inv.Entitlements.ToDictionary(e => e.Id, StringComparer.Ordinal);
+        var rows = new Dictionary<string, int>(accounts.Count, StringComparer.Ordinal);
+        for (var i = 0; i < accounts.Count; i++)
+        {
+            rows[accounts.IdAt(i)] = i; // the last of a repeated id wins
+        }
+
+        var roleCache = new Dictionary<(string, string), IReadOnlySet<string>?>();
+        var discovered = inv.Assignments as DiscoveredAssignments; // read as ids, without an Assignment each
+        string? lastAccount = null;
+        var row = -1;
+        for (var k = 0; k < inv.Assignments.Count; k++)
+        {
+            var (accountId, entitlementId, source) = discovered is not null
+                ? (discovered.AccountIdAt(k), discovered.EntitlementIdAt(k), GrantSource.Discovered)
+                : inv.Assignments[k] is var x ? (x.AccountId, x.EntitlementId, x.Source) : default;
+
+            // Memberships come grouped by account: the previous lookup answers almost every one.
+            if (!ReferenceEquals(accountId, lastAccount))
+            {
+                (lastAccount, row) = (accountId, rows.TryGetValue(accountId, out var r) ? r : -1);
+            }
+
+            if (row < 0 || accounts.StatusAt(row) == AccountStatus.Deleted)
             {
                 continue;
             }
 
-            entitlements.TryGetValue(x.EntitlementId, out var ent);
-            var name = ent?.Name ?? x.EntitlementId;
-            if (removed.TryGetValue((x.AccountId, x.EntitlementId), out var rev))
+            var userName = accounts.UserNameAt(row);
+            if (removed.Count > 0 && removed.TryGetValue((accountId, entitlementId), out var rev))
             {
-                found.Add(new(FindingKind.Drift, inv.SystemId, $"{x.AccountId}|{x.EntitlementId}", x.AccountId, x.EntitlementId, null, rev.PersonId,
-                    $"{a.UserName} is in {name} again; Deprov removed it in step {rev.StepId} (case {rev.CaseId}) at {rev.At:u}"));
+                var name = entitlements.TryGetValue(entitlementId, out var e) ? e.Name : entitlementId;
+                found.Add(new(FindingKind.Drift, inv.SystemId, $"{accountId}|{entitlementId}", accountId, entitlementId, null, rev.PersonId,
+                    $"{userName} is in {name} again; Deprov removed it in step {rev.StepId} (case {rev.CaseId}) at {rev.At:u}"));
                 continue;
             }
 
-            if (!judgeMovers || ent is null || a.Status != AccountStatus.Active || a.PersonId is null || x.Source == GrantSource.Exception
-                || !inv.People.TryGetValue(a.PersonId, out var person) || person.Status == PersonStatus.Left)
+            if (!judgeMovers || accounts.StatusAt(row) != AccountStatus.Active || accounts.PersonIdAt(row) is not { } personId || source == GrantSource.Exception
+                || !entitlements.TryGetValue(entitlementId, out var ent) || !inv.People.TryGetValue(personId, out var person) || person.Status == PersonStatus.Left)
             {
                 continue;
             }
@@ -124,8 +148,8 @@ public static class FindingRules
 
             if (grants is null || !grants.Contains(key))
             {
-                found.Add(new(FindingKind.MoverLeftover, inv.SystemId, $"{x.AccountId}|{x.EntitlementId}", x.AccountId, x.EntitlementId, null, person.Id,
-                    $"{a.UserName} holds {key}, which a role grants, but {person.Id}'s role ({policy.RoleFor(person.Department, person.Title)?.Name ?? "none"}, {person.Department} / {person.Title}) does not"));
+                found.Add(new(FindingKind.MoverLeftover, inv.SystemId, $"{accountId}|{entitlementId}", accountId, entitlementId, null, person.Id,
+                    $"{userName} holds {key}, which a role grants, but {person.Id}'s role ({policy.RoleFor(person.Department, person.Title)?.Name ?? "none"}, {person.Department} / {person.Title}) does not"));
             }
         }
     }
@@ -192,5 +216,5 @@ public static class FindingRules
         return (accounts, memberships);
     }
 
-    private static string Kind(Account a) => a.Kind == AccountKind.Service ? "service account" : "account";
+    private static string Kind(AccountKind kind) => kind == AccountKind.Service ? "service account" : "account";
 }

@@ -46,53 +46,66 @@ public sealed class Correlator
         return "it is not a known rule.";
     }
 
-    public (string? PersonId, string? Rule) Correlate(DiscoveredAccount a, IReadOnlyList<string> rules, IReadOnlyDictionary<string, CorrelationLinkValue>? links)
+    /// <summary>Correlates row <paramref name="index"/> of <paramref name="accounts"/>.</summary>
+    public (string? PersonId, string? Rule) Correlate(DiscoveredAccounts accounts, int index, IReadOnlyList<string> rules, IReadOnlyDictionary<string, CorrelationLinkValue>? links)
     {
-        if (links is not null && links.TryGetValue(a.ExternalId, out var link))
+        if (links is not null && links.TryGetValue(accounts.ExternalIdAt(index), out var link))
         {
             return (link.PersonId, Core.Reconciliation.CorrelationLink.RuleFor(link.LinkedBy));
         }
 
-        foreach (var rule in rules)
+        for (var r = 0; r < rules.Count; r++) // by index: a foreach would box an enumerator per account
         {
-            var matches = Match(a, rule);
-            if (matches is { Count: 1 })
+            var rule = rules[r];
+            var matches = Match(accounts, index, rule);
+            if (matches.Count == 1)
             {
-                return (matches[0], rule);
+                return (matches.First, rule);
             }
 
-            if (matches is { Count: > 1 })
+            if (matches.Count > 1)
             {
-                return (null, $"conflict ({rule}): {string.Join(", ", matches.Take(5))}");
+                return (null, $"conflict ({rule}): {string.Join(", ", matches.Many!.Take(5))}");
             }
         }
 
         return (null, null);
     }
 
-    private List<string>? Match(DiscoveredAccount a, string rule)
+    /// <summary>The people a rule matches: one HR id (no list made for it), or a list the people index already holds.</summary>
+    private readonly record struct Candidates(string? One, List<string>? Many)
+    {
+        public int Count => One is not null ? 1 : Many?.Count ?? 0;
+
+        public string First => One ?? Many![0];
+
+        public static implicit operator Candidates(List<string>? many) => new(null, many);
+    }
+
+    private Candidates Match(DiscoveredAccounts accounts, int index, string rule)
     {
         switch (rule)
         {
             case "email":
-                return a.Email is null ? null : _people.ByEmail.GetValueOrDefault(a.Email);
+                return accounts.EmailAt(index) is { } email ? _people.ByEmail.GetValueOrDefault(email) : default;
             case "username":
-                return _people.ByEmail.GetValueOrDefault(a.UserName) ?? _people.ByLocalPart.GetValueOrDefault(a.UserName);
+                var userName = accounts.UserNameAt(index);
+                return _people.ByEmail.GetValueOrDefault(userName) ?? _people.ByLocalPart.GetValueOrDefault(userName);
             case "employee_id":
                 foreach (var name in EmployeeIdAttributes)
                 {
-                    if (a.Attributes.TryGetValue(name, out var id))
+                    if (accounts.AttributeAt(index, name) is { } id)
                     {
-                        return _people.ById.ContainsKey(id) ? [id] : null;
+                        return Person(id);
                     }
                 }
 
-                return null;
+                return default;
         }
 
         if (rule.StartsWith("attribute:", StringComparison.Ordinal))
         {
-            return a.Attributes.TryGetValue(rule[10..], out var v) && _people.ById.ContainsKey(v) ? [v] : null;
+            return accounts.AttributeAt(index, rule[10..]) is { } v ? Person(v) : default;
         }
 
         if (rule.StartsWith("username:", StringComparison.Ordinal))
@@ -101,20 +114,20 @@ public sealed class Correlator
             var hole = pattern.Contains("{local}", StringComparison.Ordinal) ? "{local}" : "{id}";
             var at = pattern.IndexOf(hole, StringComparison.Ordinal);
             var (prefix, suffix) = (pattern[..at], pattern[(at + hole.Length)..]);
-            var name = a.UserName;
+            var name = accounts.UserNameAt(index);
             if (name.Length <= prefix.Length + suffix.Length || !name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || !name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
             {
-                return null;
+                return default;
             }
 
             var middle = name[prefix.Length..^suffix.Length];
-            return hole == "{id}"
-                ? _people.ById.ContainsKey(middle) ? [middle] : null
-                : _people.ByLocalPart.GetValueOrDefault(middle);
+            return hole == "{id}" ? Person(middle) : _people.ByLocalPart.GetValueOrDefault(middle);
         }
 
-        return null;
+        return default;
     }
+
+    private Candidates Person(string id) => _people.ById.ContainsKey(id) ? new Candidates(id, null) : default;
 
     private static int Count(string s, string what)
     {

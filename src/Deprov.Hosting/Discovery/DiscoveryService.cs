@@ -73,9 +73,9 @@ public sealed class DiscoveryService
     {
         var started = _time.GetTimestamp();
         var sys = system.Config.System;
-        var raw = new List<DiscoveredAccount>();
+        var accounts = new AccountParts(); // columns, not an object per account: a system can hold millions
         var entitlements = new Dictionary<string, Entitlement>(StringComparer.Ordinal);
-        var memberships = new List<(string Account, string Entitlement)>(); // no object per membership: a system can hold millions
+        var memberships = new MembershipParts(); // one list of members per group, not an object per membership
         var devices = new List<DiscoveredDevice>();
         var credentials = new List<DiscoveredCredential>();
         ulong sum = 0;
@@ -109,22 +109,30 @@ public sealed class DiscoveryService
                     watermark = mark.Value;
                     break;
                 case DiscoveredAccount a:
-                    raw.Add(a);
+                    accounts.Add(a);
                     sum += Hash(a);
+                    break;
+                case DiscoveredAccounts block:
+                    accounts.Add(block);
+                    for (var i = 0; i < block.Count; i++)
+                    {
+                        sum += Hash(block, i); // the same as one DiscoveredAccount each
+                    }
+
                     break;
                 case DiscoveredEntitlement e:
                     entitlements[e.ExternalId] = new Entitlement($"{sys.Id}/{e.ExternalId}", sys.Id, e.ExternalId, e.Name, e.Kind, e.Privileged);
                     sum += Fnv.Mix(Fnv.Of("e", e.ExternalId, e.Name, ((int)e.Kind).ToString(CultureInfo.InvariantCulture), e.Privileged ? "1" : "0"));
                     break;
                 case DiscoveredMembership m:
-                    memberships.Add((m.AccountExternalId, m.EntitlementExternalId));
+                    memberships.Add(m);
                     sum += MembershipHash(m.AccountExternalId, m.EntitlementExternalId);
                     break;
                 case DiscoveredMembers g:
-                    foreach (var member in g.AccountExternalIds)
+                    memberships.Add(g);
+                    for (var i = 0; i < g.AccountExternalIds.Count; i++)
                     {
-                        memberships.Add((member, g.EntitlementExternalId));
-                        sum += MembershipHash(member, g.EntitlementExternalId); // the same as one DiscoveredMembership each
+                        sum += MembershipHash(g.AccountExternalIds[i], g.EntitlementExternalId); // the same as one DiscoveredMembership each
                     }
 
                     break;
@@ -143,118 +151,77 @@ public sealed class DiscoveryService
         progress?.Report(seen);
         var fingerprint = sum.ToString("x16", CultureInfo.InvariantCulture);
         var now = _time.GetUtcNow();
+        var blocks = accounts.Finish();
+        var groups = memberships.Finish();
         if (last is not null && last.Fingerprint == fingerprint && last.Context == contextHash)
         {
             var state1 = last with { CompletedAt = now, Watermark = watermark };
             await _store.ApplyDiscoveryAsync(sys.Id, null, state1, [], cancellationToken);
-            return new PreparedDiscovery(new DiscoveryResult(new DiscoveryReport(sys.Id, raw.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count, _time.GetElapsedTime(started)),
-                Unchanged: true, null, fingerprint), state1, null, started);
+            return new PreparedDiscovery(new DiscoveryResult(new DiscoveryReport(sys.Id, accounts.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count,
+                _time.GetElapsedTime(started)), Unchanged: true, null, fingerprint), state1, null, started);
         }
 
-        // 2. Correlate and build the snapshot.
+        // 2. Correlate, into columns.
         var correlator = new Correlator(context.People);
-        var accounts = new List<Account>(raw.Count);
-        var byUserName = new Dictionary<string, string?>(raw.Count, StringComparer.OrdinalIgnoreCase);
-        int correlated = 0, orphans = 0, conflicts = 0;
-        foreach (var a in raw)
+        var rules = system.Config.Correlate;
+        var n = accounts.Count;
+        var (ids, externalIds, userNames, emails, personIds) = (new string[n], new string[n], new string[n], new string?[n], new string?[n]);
+        var (kinds, statuses, signIns, matchedBy) = (new AccountKind[n], new AccountStatus[n], new DateTimeOffset?[n], new string?[n]);
+        var accountIndex = new Dictionary<string, int>(n, StringComparer.Ordinal);
+        int correlated = 0, orphans = 0, conflicts = 0, row = 0;
+        foreach (var block in blocks)
         {
-            var (personId, rule) = correlator.Correlate(a, system.Config.Correlate, context.Links);
-            if (rule?.StartsWith("conflict", StringComparison.Ordinal) == true)
+            for (var i = 0; i < block.Count; i++, row++)
             {
-                conflicts++;
-            }
-            else if (personId is null)
-            {
-                orphans++;
-            }
-            else
-            {
-                correlated++;
-            }
+                var (personId, rule) = correlator.Correlate(block, i, rules, context.Links);
+                if (rule?.StartsWith("conflict", StringComparison.Ordinal) == true)
+                {
+                    conflicts++;
+                }
+                else if (personId is null)
+                {
+                    orphans++;
+                }
+                else
+                {
+                    correlated++;
+                }
 
-            accounts.Add(new Account($"{sys.Id}/{a.ExternalId}", sys.Id, a.ExternalId, a.UserName, a.Email, personId, a.Kind,
-                a.Enabled ? AccountStatus.Active : AccountStatus.Disabled, a.LastSignInAt, rule));
-            byUserName[a.UserName] = personId;
-        }
-
-        string? Owner(string? userName) =>
-            userName is null ? null
-            : byUserName.TryGetValue(userName, out var p) ? p
-            : context.People.ByEmail.TryGetValue(userName, out var list) && list.Count == 1 ? list[0] : null;
-
-        // Memberships reuse the account and entitlement id strings (millions of them would otherwise each allocate two
-        // more) and are handed over grouped by account, in account order: the store writes an account's set with its
-        // row and need not group 500,000 memberships itself on the writer's thread.
-        var accountIndex = new Dictionary<string, int>(accounts.Count, StringComparer.Ordinal);
-        for (var i = 0; i < accounts.Count; i++)
-        {
-            accountIndex[accounts[i].ExternalId] = i;
-        }
-
-        var owners = new int[memberships.Count];
-        var entitlementIds = new string?[memberships.Count];
-        var starts = new int[accounts.Count + 1];
-        var unknown = new List<(string Account, string Entitlement)>();
-        string? lastKey = null, lastId = null;
-        for (var k = 0; k < memberships.Count; k++)
-        {
-            var m = memberships[k];
-            owners[k] = -1;
-
-            // Memberships come grouped by entitlement (one DiscoveredMembers, or a connector's group listing), so the
-            // previous lookup answers almost every one: one dictionary lookup per group instead of two per membership.
-            if (!ReferenceEquals(m.Entitlement, lastKey))
-            {
-                (lastKey, lastId) = (m.Entitlement, entitlements.TryGetValue(m.Entitlement, out var e) ? e.Id : null);
-            }
-
-            if (lastId is null)
-            {
-                continue;
-            }
-
-            entitlementIds[k] = lastId;
-            if (accountIndex.TryGetValue(m.Account, out var i))
-            {
-                owners[k] = i;
-                starts[i + 1]++;
-            }
-            else
-            {
-                unknown.Add(($"{sys.Id}/{m.Account}", lastId));
+                var externalId = block.ExternalIdAt(i);
+                (ids[row], externalIds[row], userNames[row], emails[row], personIds[row]) = ($"{sys.Id}/{externalId}", externalId, block.UserNameAt(i), block.EmailAt(i), personId);
+                (kinds[row], statuses[row], signIns[row], matchedBy[row]) =
+                    (block.KindAt(i), block.EnabledAt(i) ? AccountStatus.Active : AccountStatus.Disabled, block.LastSignInAt(i), rule);
+                accountIndex[externalId] = row;
             }
         }
 
-        memberships.Clear();
-        memberships.TrimExcess();
-        for (var i = 0; i < accounts.Count; i++)
-        {
-            starts[i + 1] += starts[i];
-        }
+        var columns = new AccountColumns(sys.Id, ids, externalIds, userNames, emails, personIds, kinds, statuses, signIns, matchedBy);
 
-        // Two arrays of id strings the accounts and entitlements already hold, not an object per membership.
-        var total = starts[accounts.Count];
-        var groupedAccounts = new string[total + unknown.Count];
-        var groupedEntitlements = new string[total + unknown.Count];
-        for (var k = 0; k < owners.Length; k++)
+        // Devices and credentials name their owners by user name: the index is built only for a system that has any.
+        Dictionary<string, string?>? byUserName = null;
+        string? Owner(string? userName)
         {
-            if (owners[k] is var i && i >= 0)
+            if (userName is null)
             {
-                var at = starts[i]++;
-                groupedAccounts[at] = accounts[i].Id;
-                groupedEntitlements[at] = entitlementIds[k]!;
+                return null;
             }
+
+            if (byUserName is null)
+            {
+                byUserName = new Dictionary<string, string?>(n, StringComparer.OrdinalIgnoreCase);
+                for (var i = 0; i < n; i++)
+                {
+                    byUserName[userNames[i]] = personIds[i]; // the last account of a user name wins, as it always has
+                }
+            }
+
+            return byUserName.TryGetValue(userName, out var p) ? p
+                : context.People.ByEmail.TryGetValue(userName, out var list) && list.Count == 1 ? list[0] : null;
         }
 
-        for (var k = 0; k < unknown.Count; k++)
-        {
-            (groupedAccounts[total + k], groupedEntitlements[total + k]) = unknown[k];
-        }
-
-        var assignments = new DiscoveredAssignments(groupedAccounts, groupedEntitlements);
-
+        var assignments = GroupByAccount(sys.Id, groups, memberships.Count, entitlements, accountIndex, ids);
         var snapshot = new InventorySnapshot(
-            accounts,
+            columns,
             [.. entitlements.Values],
             assignments,
             devices.Select(d => new Device($"{sys.Id}/{d.ExternalId}", sys.Id, d.ExternalId, d.SerialNumber, d.Model, Owner(d.OwnerUserName), d.Status)).ToList(),
@@ -262,27 +229,202 @@ public sealed class DiscoveryService
                 c.KnownByUserNames.Select(Owner).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
                 c.Active ? CredentialStatus.Active : (c.Kind == CredentialKind.ApiToken ? CredentialStatus.Revoked : CredentialStatus.Disabled), c.LastRotatedAt)).ToList());
 
-        var report = new DiscoveryReport(sys.Id, accounts.Count, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
+        var report = new DiscoveryReport(sys.Id, n, correlated, orphans, conflicts, entitlements.Count, assignments.Count, devices.Count, credentials.Count,
             _time.GetElapsedTime(started));
         var audit = new AuditEntry(now, "deprov", "discovery", sys.Id, sys.Id, null, null, null, null,
             $"{{\"accounts\":{report.Accounts},\"orphans\":{report.Orphans},\"conflicts\":{report.Conflicts},\"memberships\":{report.Memberships}}}", "ok", null);
         return new PreparedDiscovery(new DiscoveryResult(report, Unchanged: false, snapshot, fingerprint),
-            new DiscoveryState(sys.Id, fingerprint, now, accounts.Count, assignments.Count, watermark, contextHash), audit, started);
+            new DiscoveryState(sys.Id, fingerprint, now, n, assignments.Count, watermark, contextHash), audit, started);
+    }
+
+    /// <summary>
+    /// The memberships as two arrays of the id strings the accounts and entitlements already hold (not an object per
+    /// membership), grouped by account in account order: the store writes an account's set with its row and need not
+    /// group 500,000 memberships itself on the writer's thread. Memberships of an account not listed come last; those
+    /// of an entitlement not listed are dropped.
+    /// </summary>
+    private static DiscoveredAssignments GroupByAccount(string systemId, List<DiscoveredMembers> groups, int count, Dictionary<string, Entitlement> entitlements,
+        Dictionary<string, int> accountIndex, string[] accountIds)
+    {
+        // Pass 1: each membership's account row (-1: unknown entitlement or account), counted per account.
+        var owners = new int[count];
+        var starts = new int[accountIds.Length + 1];
+        var unknown = new List<(string Account, string Entitlement)>();
+        var k = 0;
+        foreach (var g in groups)
+        {
+            var members = g.AccountExternalIds;
+            var entitlementId = entitlements.TryGetValue(g.EntitlementExternalId, out var e) ? e.Id : null; // one lookup per group
+            for (var j = 0; j < members.Count; j++, k++)
+            {
+                owners[k] = -1;
+                if (entitlementId is null)
+                {
+                    continue;
+                }
+
+                if (accountIndex.TryGetValue(members[j], out var i))
+                {
+                    owners[k] = i;
+                    starts[i + 1]++;
+                }
+                else
+                {
+                    unknown.Add(($"{systemId}/{members[j]}", entitlementId));
+                }
+            }
+        }
+
+        for (var i = 0; i < accountIds.Length; i++)
+        {
+            starts[i + 1] += starts[i];
+        }
+
+        // Pass 2: a counting sort by account, keeping the order read within each account.
+        var total = starts[accountIds.Length];
+        var groupedAccounts = new string[total + unknown.Count];
+        var groupedEntitlements = new string[total + unknown.Count];
+        k = 0;
+        foreach (var g in groups)
+        {
+            var n = g.AccountExternalIds.Count;
+            var entitlementId = entitlements.TryGetValue(g.EntitlementExternalId, out var e) ? e.Id : null;
+            for (var end = k + n; k < end; k++)
+            {
+                if (owners[k] is var i && i >= 0)
+                {
+                    var at = starts[i]++;
+                    groupedAccounts[at] = accountIds[i];
+                    groupedEntitlements[at] = entitlementId!;
+                }
+            }
+        }
+
+        for (var j = 0; j < unknown.Count; j++)
+        {
+            (groupedAccounts[total + j], groupedEntitlements[total + j]) = unknown[j];
+        }
+
+        return new DiscoveredAssignments(groupedAccounts, groupedEntitlements);
     }
 
     private static ulong MembershipHash(string account, string entitlement) => Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, account), entitlement));
 
     private static ulong Hash(DiscoveredAccount a)
     {
-        var h = Fnv.Of("a", a.ExternalId, a.UserName, a.Email);
-        h = Fnv.Add(h, (a.Enabled ? 1L : 0L) | ((long)a.Kind << 1));
-        h = Fnv.Add(h, a.LastSignInAt?.UtcTicks ?? -1);
-        ulong attrs = 0;
+        ulong attributes = 0;
         foreach (var (k, v) in a.Attributes)
         {
-            attrs += Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, k), v)); // order-independent
+            attributes += AttributeHash(k, v);
         }
 
-        return Fnv.Mix(h ^ attrs);
+        return AccountHash(a.ExternalId, a.UserName, a.Email, a.Enabled, a.Kind, a.LastSignInAt, attributes);
+    }
+
+    /// <summary>Row <paramref name="i"/>'s hash: the same as <see cref="Hash(DiscoveredAccount)"/> of that row as one object.</summary>
+    private static ulong Hash(DiscoveredAccounts block, int i)
+    {
+        ulong attributes = 0;
+        for (var c = 0; c < block.AttributeCount; c++)
+        {
+            if (block.AttributeAt(i, c) is { } v)
+            {
+                attributes += AttributeHash(block.AttributeNameAt(c), v);
+            }
+        }
+
+        return AccountHash(block.ExternalIdAt(i), block.UserNameAt(i), block.EmailAt(i), block.EnabledAt(i), block.KindAt(i), block.LastSignInAt(i), attributes);
+    }
+
+    private static ulong AttributeHash(string name, string value) => Fnv.Mix(Fnv.Add(Fnv.Add(0xCBF29CE484222325UL, name), value)); // summed: order-independent
+
+    private static ulong AccountHash(string externalId, string userName, string? email, bool enabled, AccountKind kind, DateTimeOffset? lastSignInAt, ulong attributes)
+    {
+        var h = Fnv.Of("a", externalId, userName, email);
+        h = Fnv.Add(h, (enabled ? 1L : 0L) | ((long)kind << 1));
+        h = Fnv.Add(h, lastSignInAt?.UtcTicks ?? -1);
+        return Fnv.Mix(h ^ attributes);
+    }
+
+    /// <summary>The accounts read, as blocks in the order read: consecutive single accounts are gathered into one block.</summary>
+    private sealed class AccountParts
+    {
+        private readonly List<DiscoveredAccounts> _blocks = [];
+        private readonly List<DiscoveredAccount> _singles = [];
+
+        public int Count { get; private set; }
+
+        public void Add(DiscoveredAccount account)
+        {
+            _singles.Add(account);
+            Count++;
+        }
+
+        public void Add(DiscoveredAccounts block)
+        {
+            Flush();
+            _blocks.Add(block);
+            Count += block.Count;
+        }
+
+        public List<DiscoveredAccounts> Finish()
+        {
+            Flush();
+            return _blocks;
+        }
+
+        private void Flush()
+        {
+            if (_singles.Count > 0)
+            {
+                _blocks.Add(DiscoveredAccounts.From(_singles));
+                _singles.Clear();
+            }
+        }
+    }
+
+    /// <summary>The memberships read, one list of members per group in the order read: consecutive single memberships of
+    /// one entitlement (a connector's group listing) are gathered into one.</summary>
+    private sealed class MembershipParts
+    {
+        private readonly List<DiscoveredMembers> _groups = [];
+        private List<string>? _members;
+        private string? _entitlement;
+
+        public int Count { get; private set; }
+
+        public void Add(DiscoveredMembership membership)
+        {
+            if (_members is null || !string.Equals(_entitlement, membership.EntitlementExternalId, StringComparison.Ordinal))
+            {
+                Flush();
+                (_members, _entitlement) = ([], membership.EntitlementExternalId);
+            }
+
+            _members.Add(membership.AccountExternalId);
+            Count++;
+        }
+
+        public void Add(DiscoveredMembers group)
+        {
+            Flush();
+            _groups.Add(group);
+            Count += group.AccountExternalIds.Count;
+        }
+
+        public List<DiscoveredMembers> Finish()
+        {
+            Flush();
+            return _groups;
+        }
+
+        private void Flush()
+        {
+            if (_members is not null)
+            {
+                _groups.Add(new DiscoveredMembers(_entitlement!, _members));
+                (_members, _entitlement) = (null, null);
+            }
+        }
     }
 }

@@ -57,4 +57,22 @@ public sealed class FindingRulesTests
         Assert.Equal(first.Select(f => f.Id), second.Select(f => f.Id));
         Assert.Equal([FindingKind.Orphan, FindingKind.Dormant], first.Select(f => f.Kind));
     }
+
+    [Fact]
+    public void Detect_AccountColumnsAndDiscoveredAssignments_SameFindingsAsObjects()
+    {
+        Account[] accounts =
+        [
+            Acct("a1"), Acct("a2", person: null), Acct("a3") with { LastSignInAt = Now.AddDays(-100) }, Acct("a4", AccountStatus.Disabled), Acct("a5", person: "gone"),
+        ];
+        Assignment[] memberships = [new("app/a1", "app/g", GrantSource.Discovered, null), new("app/a4", "app/g", GrantSource.Discovered, null), new("app/x", "app/g", GrantSource.Discovered, null)];
+        Revocation[] revocations = [Rev(ActionKind.DisableAccount, Now.AddHours(-2)), Rev(ActionKind.RemoveEntitlement, Now.AddHours(-2), "app/g")];
+
+        var objects = FindingRules.Detect(Inventory(accounts, revocations, memberships), DeprovPolicy.Default, Now);
+        var columns = FindingRules.Detect(Inventory(AccountColumns.From(accounts), revocations,
+            new DiscoveredAssignments([.. memberships.Select(m => m.AccountId)], [.. memberships.Select(m => m.EntitlementId)])), DeprovPolicy.Default, Now);
+
+        Assert.Equal(5, objects.Count); // drift on a1 and on its membership, orphan a2, dormant a3, leaver-held a5
+        Assert.Equal(objects, columns);
+    }
 }

@@ -242,8 +242,10 @@ public sealed class ReconciliationTests
         Assert.DoesNotContain(await AuditActionsAsync(env), a => a == "alert"); // only drift alerts
     }
 
-    [Fact]
-    public async Task ReconcileAsync_DiscoveryFailsHalfWay_ChangesNothingForThatSystem_OthersGoOn()
+    [Theory]
+    [InlineData(1)] // right after the accounts (one block of columns)
+    [InlineData(3)] // after some entitlements as well
+    public async Task ReconcileAsync_DiscoveryFailsHalfWay_ChangesNothingForThatSystem_OthersGoOn(int failAfter)
     {
         const string yaml = """
             systems:
@@ -265,7 +267,7 @@ public sealed class ReconciliationTests
             world.System("slack").Touch();
         }
 
-        halfway.FailAfter = 3;
+        halfway.FailAfter = failAfter;
         time.Advance(TimeSpan.FromHours(1));
         var results = await ReconcileAsync(env);
 
@@ -328,15 +330,19 @@ public sealed class ReconciliationTests
         Assert.Equal("slack,slack,8.75,2,1,8.75,1,8.75", csv[1]);
     }
 
-    [Fact]
-    public async Task DiscoverAsync_MembersListedPerGroupOrOneByOne_SameInventoryAndFingerprint()
+    [Theory]
+    [InlineData(SplitMode.OneByOne)]
+    [InlineData(SplitMode.Mixed)]
+    public async Task DiscoverAsync_AccountsAndMembersInBlocksOrOneByOne_SameInventoryAndFingerprint(SplitMode mode)
     {
         var people = new List<Person> { Some.Person(), Some.Person(department: "Sales"), Some.Person() };
         var systems = Some.Systems(people);
-        const string yaml = "systems:\n  - { id: slack, kind: KIND, correlate: [email], settings: { flavour: app } }\n";
+        systems["slack"].Accounts["ghost"] = new SbAccount { Id = "ghost", UserName = "ghost@elsewhere.example", EmployeeId = "e-ghost", LastSignIn = Start.AddDays(-3) };
+        systems["slack"].Accounts["sl2"].Active = false;
+        const string yaml = "systems:\n  - { id: slack, kind: KIND, correlate: [employee_id, email], settings: { flavour: app } }\n";
         await using var grouped = await TestEnvironment.CreateAsync(yaml.Replace("KIND", "sandbox", StringComparison.Ordinal), time: new FakeTimeProvider(Start));
-        await using var single = await TestEnvironment.CreateAsync(yaml.Replace("KIND", "one-by-one", StringComparison.Ordinal), time: new FakeTimeProvider(Start),
-            factories: [new OneByOneConnectorFactory()]);
+        await using var single = await TestEnvironment.CreateAsync(yaml.Replace("KIND", "split", StringComparison.Ordinal), time: new FakeTimeProvider(Start),
+            factories: [new SplittingConnectorFactory(mode)]);
         await grouped.SeedAsync(people, systems);
         await single.SeedAsync(people, systems);
 
@@ -346,23 +352,36 @@ public sealed class ReconciliationTests
         Assert.Equal(
             b.SelectMany(m => m.Assignments).Select(x => (x.AccountId, x.EntitlementId)).Order(),
             a.SelectMany(m => m.Assignments).Select(x => (x.AccountId, x.EntitlementId)).Order());
+        Assert.Equal(b.SelectMany(m => m.Accounts).OrderBy(x => x.Id, StringComparer.Ordinal), a.SelectMany(m => m.Accounts).OrderBy(x => x.Id, StringComparer.Ordinal));
+        Assert.Equal(3, a.SelectMany(m => m.Accounts).Count());
+        Assert.Equal(await single.Engine.Store.GetAccountAsync("slack/ghost", None), await grouped.Engine.Store.GetAccountAsync("slack/ghost", None));
         Assert.Equal((await single.Engine.Store.GetDiscoveryStateAsync("slack", None))!.Fingerprint,
             (await grouped.Engine.Store.GetDiscoveryStateAsync("slack", None))!.Fingerprint);
     }
 
-    /// <summary>Connector kind <c>one-by-one</c>: a sandbox system that sends one <see cref="DiscoveredMembership"/> per
-    /// member instead of one <see cref="DiscoveredMembers"/> per group, as the SCIM and LDAP connectors do.</summary>
-    private sealed class OneByOneConnectorFactory : IConnectorFactory
+    public enum SplitMode
+    {
+        /// <summary>One <see cref="DiscoveredAccount"/> per account and one <see cref="DiscoveredMembership"/> per member.</summary>
+        OneByOne,
+
+        /// <summary>Accounts alternately as single objects and as blocks of two rows; members one by one.</summary>
+        Mixed,
+    }
+
+    /// <summary>Connector kind <c>split</c>: a sandbox system that sends its accounts one by one (or some one by one and
+    /// the rest in small blocks) instead of one <see cref="DiscoveredAccounts"/>, and one <see cref="DiscoveredMembership"/>
+    /// per member instead of one <see cref="DiscoveredMembers"/> per group, as the SCIM and LDAP connectors do.</summary>
+    private sealed class SplittingConnectorFactory(SplitMode mode) : IConnectorFactory
     {
         private readonly SandboxConnectorFactory _sandbox = new();
 
-        public string Kind => "one-by-one";
+        public string Kind => "split";
 
         public IReadOnlyList<ValidationError> Validate(ConnectedSystem system, SettingsNode settings) => _sandbox.Validate(system, settings);
 
-        public IConnector Create(ConnectedSystem system, SettingsNode settings, ConnectorContext context) => new Connector(_sandbox.Create(system, settings, context));
+        public IConnector Create(ConnectedSystem system, SettingsNode settings, ConnectorContext context) => new Connector(_sandbox.Create(system, settings, context), mode);
 
-        private sealed class Connector(IConnector inner) : IConnector, IAsyncDisposable
+        private sealed class Connector(IConnector inner, SplitMode mode) : IConnector, IAsyncDisposable
         {
             public ConnectorDescriptor Describe() => inner.Describe();
 
@@ -370,7 +389,22 @@ public sealed class ReconciliationTests
             {
                 await foreach (var o in inner.DiscoverAsync(request, cancellationToken))
                 {
-                    if (o is DiscoveredMembers g)
+                    if (o is DiscoveredAccounts block)
+                    {
+                        for (var i = 0; i < block.Count;)
+                        {
+                            if (mode == SplitMode.OneByOne || i % 3 == 0 || i + 1 == block.Count)
+                            {
+                                yield return block[i++];
+                            }
+                            else
+                            {
+                                yield return DiscoveredAccounts.From([block[i], block[i + 1]]);
+                                i += 2;
+                            }
+                        }
+                    }
+                    else if (o is DiscoveredMembers g)
                     {
                         foreach (var member in g.AccountExternalIds)
                         {

@@ -29,13 +29,18 @@ public abstract class ReconciliationStoreContractTests<TFactory>
 
     private static DiscoveryState State(DateTimeOffset at, string fingerprint = "f") => new("app", fingerprint, at, 0, 0);
 
-    private async Task<(IStore Store, string Person)> StoreAsync()
+    private async Task<IStore> StoreWithAsync(params string[] people)
     {
         var store = await _factory.CreateAsync();
-        var person = Some.Id("rc");
-        await store.UpsertPeopleAsync([Some.Person(person)], CancellationToken.None);
+        await store.UpsertPeopleAsync([.. people.Select(p => Some.Person(p))], CancellationToken.None);
         await store.UpsertSystemsAsync([new ConnectedSystem("app", "App", "sandbox", SystemRole.Application, RiskTier.Medium, 10m, 30)], CancellationToken.None);
-        return (store, person);
+        return store;
+    }
+
+    private async Task<(IStore Store, string Person)> StoreAsync()
+    {
+        var person = Some.Id("rc");
+        return (await StoreWithAsync(person), person);
     }
 
     [Fact]
@@ -52,6 +57,73 @@ public abstract class ReconciliationStoreContractTests<TFactory>
         var maps = await store.GetAccessMapsAsync([p, other], ct);
         Assert.Equal(["app/g1", "app/g2"], maps.Single(m => m.Person.Id == p).Assignments.Select(a => a.EntitlementId).Order(StringComparer.Ordinal));
         Assert.Equal(["app/g1"], maps.Single(m => m.Person.Id == other).Assignments.Select(a => a.EntitlementId));
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_AccountColumnsAndIdArrays_WriteTheSameRowsAndHistoryAsObjects()
+    {
+        var ct = CancellationToken.None;
+        var (p, other) = (Some.Id("rc"), Some.Id("rc"));
+        Account[] first = [Acct("a1", p), Acct("a2", null), Acct("a3", other) with { LastSignInAt = T0.AddDays(-3) }];
+        Assignment[] firstMembers = [Member("a1", "g1"), Member("a3", "g1"), Member("a1", "g2"), Member("a2", "g2")];
+        Account[] second = [Acct("a1", p, AccountStatus.Disabled), Acct("a3", p), Acct("a4", p) with { Kind = AccountKind.Service }];
+        Assignment[] secondMembers = [Member("a1", "g1"), Member("a3", "g1"), Member("a3", "g2"), Member("a4", "g2"), Member("zz", "g1")];
+
+        // One store is handed the accounts as objects and the memberships interleaved; the other as columns (made
+        // directly, as discovery does) and the memberships as id arrays grouped by account.
+        await using var objects = await StoreWithAsync(p, other);
+        await using var columns = await StoreWithAsync(p, other);
+        await objects.ApplyDiscoveryAsync("app", Snapshot(first, firstMembers), State(T0), [], ct);
+        await objects.ApplyDiscoveryAsync("app", Snapshot(second, secondMembers), State(T0.AddHours(2)), [], ct);
+        await columns.ApplyDiscoveryAsync("app", Snapshot(Columns(first), Grouped(firstMembers)), State(T0), [], ct);
+        await columns.ApplyDiscoveryAsync("app", Snapshot(Columns(second), Grouped(secondMembers)), State(T0.AddHours(2)), [], ct);
+
+        foreach (var id in new[] { "app/a1", "app/a2", "app/a3", "app/a4", "app/zz" })
+        {
+            Assert.Equal(await objects.GetAccountAsync(id, ct), await columns.GetAccountAsync(id, ct));
+        }
+
+        Assert.Equal(AccountKind.Service, (await columns.GetAccountAsync("app/a4", ct))!.Kind);
+        var (a, b) = (await objects.GetAccessMapsAsync([p, other], ct), await columns.GetAccessMapsAsync([p, other], ct));
+        Assert.Equal(a.SelectMany(m => m.Accounts).OrderBy(x => x.Id, StringComparer.Ordinal), b.SelectMany(m => m.Accounts).OrderBy(x => x.Id, StringComparer.Ordinal));
+        Assert.Equal(Memberships(a), Memberships(b));
+        Assert.Equal(4, Memberships(b).Count); // zz is not listed: its membership is dropped
+        foreach (var person in new[] { p, other })
+        {
+            foreach (var at in new[] { T0.AddHours(1), T0.AddHours(3) })
+            {
+                Assert.Equal(Intervals(await objects.GetAccessAtAsync(person, at, ct)), Intervals(await columns.GetAccessAtAsync(person, at, ct)));
+            }
+        }
+
+        Assert.Contains(await columns.GetAccessAtAsync(p, T0.AddHours(1), ct), r => r.AccountId == "app/a1" && r.EntitlementId == "app/g2" && r.To == T0.AddHours(2));
+
+        static AccountColumns Columns(Account[] list) => new("app", [.. list.Select(x => x.Id)], [.. list.Select(x => x.ExternalId)], [.. list.Select(x => x.UserName)],
+            [.. list.Select(x => x.Email)], [.. list.Select(x => x.PersonId)], [.. list.Select(x => x.Kind)], [.. list.Select(x => x.Status)],
+            [.. list.Select(x => x.LastSignInAt)], [.. list.Select(x => x.CorrelationRule)]);
+
+        static DiscoveredAssignments Grouped(Assignment[] list)
+        {
+            var grouped = list.OrderBy(x => x.AccountId, StringComparer.Ordinal).ToList(); // a stable sort: the order read within an account
+            return new DiscoveredAssignments([.. grouped.Select(x => x.AccountId)], [.. grouped.Select(x => x.EntitlementId)]);
+        }
+
+        static List<(string, string, GrantSource)> Memberships(IReadOnlyList<AccessMap> maps) =>
+            [.. maps.SelectMany(m => m.Assignments).Select(x => (x.AccountId, x.EntitlementId, x.Source)).Order()];
+
+        static List<string> Intervals(IReadOnlyList<AccessInterval> list) => [.. list.Select(r => r.ToString()).Order(StringComparer.Ordinal)];
+    }
+
+    [Fact]
+    public async Task ApplyDiscoveryAsync_ColumnsOfAnotherSystem_Throws()
+    {
+        var (store, p) = await StoreAsync();
+        await using var _ = store;
+        var accounts = new AccountColumns("crm", ["app/a1"], ["a1"], ["a1"], [null], [p], [AccountKind.User], [AccountStatus.Active], [null], ["email"]);
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.ApplyDiscoveryAsync("app", Snapshot(accounts, []), State(T0), [], CancellationToken.None));
+        Assert.Contains("'crm'", ex.Message, StringComparison.Ordinal);
+        Assert.Null(await store.GetAccountAsync("app/a1", CancellationToken.None));
     }
 
     [Fact]
