@@ -52,7 +52,11 @@ internal static class ApiBench
         var baseUri = new Uri($"http://127.0.0.1:{port}");
         var app = await DeprovServer.BuildAsync(new ServerOptions
         {
-            ConfigPath = env.ConfigPath, Urls = baseUri.ToString().TrimEnd('/'), Factories = [new SandboxConnectorFactory()], Announce = _ => { }, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            ConfigPath = env.ConfigPath,
+            Urls = baseUri.ToString().TrimEnd('/'),
+            Factories = [new SandboxConnectorFactory()],
+            Announce = _ => { },
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
         }, ct);
         await using (app)
         {

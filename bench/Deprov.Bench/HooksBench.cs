@@ -39,8 +39,13 @@ internal static class HooksBench
         var port = FreePort.Next();
         var app = await DeprovServer.BuildAsync(new ServerOptions
         {
-            ConfigPath = env.ConfigPath, Urls = $"http://127.0.0.1:{port}", Factories = [new SandboxConnectorFactory()], Announce = _ => { },
-            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, Hooks = new HookSecrets { Hr = [Secret] }, RunWorker = !args.Contains("--no-worker"),
+            ConfigPath = env.ConfigPath,
+            Urls = $"http://127.0.0.1:{port}",
+            Factories = [new SandboxConnectorFactory()],
+            Announce = _ => { },
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            Hooks = new HookSecrets { Hr = [Secret] },
+            RunWorker = !args.Contains("--no-worker"),
         }, ct);
         await using (app)
         {

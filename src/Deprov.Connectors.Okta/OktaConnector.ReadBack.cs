@@ -22,60 +22,60 @@ internal sealed partial class OktaConnector
         switch (action.Kind)
         {
             case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
+            {
+                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                if (user is null)
                 {
-                    var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
-                    if (user is null)
-                    {
-                        return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
-                    }
-
-                    var confirmed = action.Kind switch
-                    {
-                        ActionKind.DisableAccount => !user.CanSignIn,
-                        // Left as it was before the case (already cut then), or back to ACTIVE.
-                        ActionKind.EnableAccount => action.BeforeValue("status") is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged)
-                            ? user.Status == was
-                            : user.Status == OktaUser.Active,
-                        _ => false,
-                    };
-                    return new ReadBackResult(confirmed, user.ToMap());
+                    return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
                 }
+
+                var confirmed = action.Kind switch
+                {
+                    ActionKind.DisableAccount => !user.CanSignIn,
+                    // Left as it was before the case (already cut then), or back to ACTIVE.
+                    ActionKind.EnableAccount => action.BeforeValue("status") is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged)
+                        ? user.Status == was
+                        : user.Status == OktaUser.Active,
+                    _ => false,
+                };
+                return new ReadBackResult(confirmed, user.ToMap());
+            }
 
             case ActionKind.RevokeSessions:
+            {
+                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                if (user is null)
                 {
-                    var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
-                    if (user is null)
-                    {
-                        return new ReadBackResult(true, Absent);
-                    }
-
-                    var observed = user.ToMap();
-                    observed["sessions"] = "not listable through the Okta API; cleared by DELETE /sessions (204)";
-                    if (user.LastLogin is { } at)
-                    {
-                        observed["lastLogin"] = at.ToString("O", CultureInfo.InvariantCulture);
-                    }
-
-                    return new ReadBackResult(true, observed);
+                    return new ReadBackResult(true, Absent);
                 }
+
+                var observed = user.ToMap();
+                observed["sessions"] = "not listable through the Okta API; cleared by DELETE /sessions (204)";
+                if (user.LastLogin is { } at)
+                {
+                    observed["lastLogin"] = at.ToString("O", CultureInfo.InvariantCulture);
+                }
+
+                return new ReadBackResult(true, observed);
+            }
 
             case ActionKind.RevokeToken:
-                {
-                    var count = await CountGrantsAsync(AccountId(action), what, cancellationToken);
-                    return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
-                }
+            {
+                var count = await CountGrantsAsync(AccountId(action), what, cancellationToken);
+                return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
+            }
 
             default:
+            {
+                var groupId = GroupId(action);
+                var member = await IsMemberAsync(AccountId(action), groupId, what, cancellationToken);
+                if (member is null)
                 {
-                    var groupId = GroupId(action);
-                    var member = await IsMemberAsync(AccountId(action), groupId, what, cancellationToken);
-                    if (member is null)
-                    {
-                        return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);
-                    }
-
-                    return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member.Value : !member.Value, Membership(groupId, member.Value));
+                    return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);
                 }
+
+                return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member.Value : !member.Value, Membership(groupId, member.Value));
+            }
         }
     }
 }

@@ -85,7 +85,12 @@ public static class Some
 
         return new Dictionary<string, SandboxSystemState>(StringComparer.Ordinal)
         {
-            ["directory"] = dir, ["okta"] = okta, ["slack"] = slack, ["jamf"] = jamf, ["badges"] = badges, ["vault"] = vault,
+            ["directory"] = dir,
+            ["okta"] = okta,
+            ["slack"] = slack,
+            ["jamf"] = jamf,
+            ["badges"] = badges,
+            ["vault"] = vault,
         };
     }
 

@@ -60,14 +60,19 @@ internal sealed record ScimProfile(
         // DELETE /Users/{id} sets the user deactivated; there is no hard delete over SCIM, so DeleteAccount is not claimed.
         ScimProfileName.Slack => Generic with
         {
-            Name = name, Disable = DisableWire.Delete, SupportsDelete = false,
+            Name = name,
+            Disable = DisableWire.Delete,
+            SupportsDelete = false,
             FallbackServiceProviderConfigPath = "ServiceProviderConfigs",
         },
         // Organisation SCIM: no /Groups, no filters in PATCH paths; active=false removes the user from the org and
         // deletes the SCIM identity, so it cannot be undone with active=true.
         ScimProfileName.GithubOrg => Generic with
         {
-            Name = name, Disable = DisableWire.PatchNoPath, SupportsGroups = false, SupportsEnable = false,
+            Name = name,
+            Disable = DisableWire.PatchNoPath,
+            SupportsGroups = false,
+            SupportsEnable = false,
         },
         // Enterprise Managed Users: active=false is a reversible suspension; DELETE is an irreversible hard deprovision.
         // GitHub does not take filters in PATCH paths, so members are removed by value list.
@@ -77,8 +82,12 @@ internal sealed record ScimProfile(
         // groups listed without members.
         ScimProfileName.Entra => Generic with
         {
-            Name = name, Members = MemberWire.ValueList, CapitalisedOps = true, StringBooleans = true,
-            ExcludeMembersOnGroupList = true, MembershipFilterOnMembersAttribute = true,
+            Name = name,
+            Members = MemberWire.ValueList,
+            CapitalisedOps = true,
+            StringBooleans = true,
+            ExcludeMembersOnGroupList = true,
+            MembershipFilterOnMembersAttribute = true,
         },
         ScimProfileName.Salesforce => Generic with { Name = name, Members = MemberWire.ValueList },
         ScimProfileName.Zoom => Generic with { Name = name, Disable = DisableWire.PatchNoPath, ExcludeMembersOnGroupList = true },

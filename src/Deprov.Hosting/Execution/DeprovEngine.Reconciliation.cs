@@ -71,7 +71,8 @@ public sealed partial class DeprovEngine
             audit.Add(new AuditEntry(now, actor, "case_planned", null, caseId, map.Person.Id, caseId, null, null,
                 CoreJson.Serialize(new Dictionary<string, string>
                 {
-                    ["steps"] = plan.Steps.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), ["rule"] = "reconciliation",
+                    ["steps"] = plan.Steps.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["rule"] = "reconciliation",
                     ["findings"] = string.Join(',', group.Select(f => f.Id)),
                 }), "ok", string.Join("; ", plan.Notes)));
             foreach (var f in group)

@@ -236,7 +236,9 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             var audit = chunk.Select(p => new AuditEntry(now, "deprov", "case_planned", null, p.Plan.Case.Id, p.Event.PersonId, p.Plan.Case.Id, null, null,
                 CoreJson.Serialize(new Dictionary<string, string>
                 {
-                    ["steps"] = p.Plan.Steps.Count.ToString(CultureInfo.InvariantCulture), ["rule"] = p.Plan.Case.PolicyRule, ["plan"] = p.Plan.Case.Plan,
+                    ["steps"] = p.Plan.Steps.Count.ToString(CultureInfo.InvariantCulture),
+                    ["rule"] = p.Plan.Case.PolicyRule,
+                    ["plan"] = p.Plan.Case.Plan,
                 }), "ok", string.Join("; ", p.Plan.Notes))).ToList();
             await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
             foreach (var (index, e, plan) in chunk)
@@ -332,8 +334,11 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         new(e.ReceivedAt, actor, action, null, e.Kind.Snake(), e.PersonId, null, null, null,
             CoreJson.Serialize(new Dictionary<string, string>
             {
-                ["event"] = e.Id, ["kind"] = e.Kind.Snake(), ["effectiveAt"] = e.EffectiveAt.ToString("O", CultureInfo.InvariantCulture),
-                ["reason"] = e.Reason.Snake(), ["source"] = e.Source,
+                ["event"] = e.Id,
+                ["kind"] = e.Kind.Snake(),
+                ["effectiveAt"] = e.EffectiveAt.ToString("O", CultureInfo.InvariantCulture),
+                ["reason"] = e.Reason.Snake(),
+                ["source"] = e.Source,
             }),
             outcome, detail);
 

@@ -72,8 +72,14 @@ public sealed partial class GoogleTestServer
                 case ["users", var key, "tokens"] when get:
                     return Allowed(Security) ? ItemsAsync(ctx, "admin#directory#tokenList", FindUser(key)!.Tokens.Select(c => (JsonNode)new JsonObject
                     {
-                        ["kind"] = "admin#directory#token", ["clientId"] = c, ["displayText"] = "App " + c, ["anonymous"] = false, ["nativeApp"] = false,
-                        ["userKey"] = FindUser(key)!.Id, ["scopes"] = new JsonArray("https://mail.google.com/"), ["etag"] = "\"t\"",
+                        ["kind"] = "admin#directory#token",
+                        ["clientId"] = c,
+                        ["displayText"] = "App " + c,
+                        ["anonymous"] = false,
+                        ["nativeApp"] = false,
+                        ["userKey"] = FindUser(key)!.Id,
+                        ["scopes"] = new JsonArray("https://mail.google.com/"),
+                        ["etag"] = "\"t\"",
                     })) : Denied();
                 case ["users", var key, "tokens", var clientId] when method == "DELETE":
                     return !Allowed(Security) ? Denied()
@@ -81,8 +87,13 @@ public sealed partial class GoogleTestServer
                 case ["users", var key, "asps"] when get:
                     return Allowed(Security) ? ItemsAsync(ctx, "admin#directory#aspList", FindUser(key)!.Asps.Select(c => (JsonNode)new JsonObject
                     {
-                        ["kind"] = "admin#directory#asp", ["codeId"] = c, ["name"] = "Thunderbird", ["creationTime"] = "1700000000000", ["lastTimeUsed"] = "1710000000000",
-                        ["userKey"] = FindUser(key)!.Id, ["etag"] = "\"a\"",
+                        ["kind"] = "admin#directory#asp",
+                        ["codeId"] = c,
+                        ["name"] = "Thunderbird",
+                        ["creationTime"] = "1700000000000",
+                        ["lastTimeUsed"] = "1710000000000",
+                        ["userKey"] = FindUser(key)!.Id,
+                        ["etag"] = "\"a\"",
                     })) : Denied();
                 case ["users", var key, "asps", var codeId] when method == "DELETE":
                     return !Allowed(Security) ? Denied()
@@ -91,7 +102,10 @@ public sealed partial class GoogleTestServer
                 case ["users", var key, "verificationCodes"] when get:
                     return Allowed(Security) ? ItemsAsync(ctx, "admin#directory#verificationCodesList", FindUser(key)!.BackupCodes.Select(c => (JsonNode)new JsonObject
                     {
-                        ["kind"] = "admin#directory#verificationCode", ["userId"] = FindUser(key)!.Id, ["verificationCode"] = c, ["etag"] = "\"v\"",
+                        ["kind"] = "admin#directory#verificationCode",
+                        ["userId"] = FindUser(key)!.Id,
+                        ["verificationCode"] = c,
+                        ["etag"] = "\"v\"",
                     })) : Denied();
                 case ["users", var key, "verificationCodes", "invalidate"] when method == "POST":
                     if (!Allowed(Security))
@@ -268,17 +282,31 @@ public sealed partial class GoogleTestServer
 
     private static JsonObject GroupJson(FakeGroup g) => new()
     {
-        ["kind"] = "admin#directory#group", ["id"] = g.Id, ["email"] = g.Email, ["name"] = g.Name, ["directMembersCount"] = g.Members.Count.ToString(CultureInfo.InvariantCulture),
+        ["kind"] = "admin#directory#group",
+        ["id"] = g.Id,
+        ["email"] = g.Email,
+        ["name"] = g.Name,
+        ["directMembersCount"] = g.Members.Count.ToString(CultureInfo.InvariantCulture),
     };
 
     private JsonObject MemberJson(string userId, string role) => new()
     {
-        ["kind"] = "admin#directory#member", ["id"] = userId, ["email"] = _users.First(u => u.Id == userId).PrimaryEmail, ["role"] = role, ["type"] = "USER", ["status"] = "ACTIVE",
+        ["kind"] = "admin#directory#member",
+        ["id"] = userId,
+        ["email"] = _users.First(u => u.Id == userId).PrimaryEmail,
+        ["role"] = role,
+        ["type"] = "USER",
+        ["status"] = "ACTIVE",
     };
 
     private static JsonObject DeviceJson(FakeDevice d) => new()
     {
-        ["kind"] = "admin#directory#mobiledevice", ["resourceId"] = d.ResourceId, ["serialNumber"] = d.SerialNumber, ["model"] = d.Model,
-        ["email"] = new JsonArray(d.Email), ["status"] = d.Status, ["type"] = "IOS_SYNC",
+        ["kind"] = "admin#directory#mobiledevice",
+        ["resourceId"] = d.ResourceId,
+        ["serialNumber"] = d.SerialNumber,
+        ["model"] = d.Model,
+        ["email"] = new JsonArray(d.Email),
+        ["status"] = d.Status,
+        ["type"] = "IOS_SYNC",
     };
 }

@@ -22,8 +22,11 @@ internal static class ScimTest
             ScimAuthMode.Basic => new Dictionary<string, object> { ["type"] = "basic", ["username"] = server.Options.Username, ["password"] = "env:SCIM_PASSWORD" },
             ScimAuthMode.OAuthClientCredentials => new Dictionary<string, object>
             {
-                ["type"] = "oauth_client_credentials", ["token_url"] = server.TokenUrl.ToString(), ["client_id"] = server.Options.ClientId,
-                ["client_secret"] = "env:SCIM_CLIENT_SECRET", ["scope"] = "scim",
+                ["type"] = "oauth_client_credentials",
+                ["token_url"] = server.TokenUrl.ToString(),
+                ["client_id"] = server.Options.ClientId,
+                ["client_secret"] = "env:SCIM_CLIENT_SECRET",
+                ["scope"] = "scim",
             },
             _ => new Dictionary<string, object> { ["type"] = "bearer", ["token"] = "env:SCIM_TOKEN" },
         },

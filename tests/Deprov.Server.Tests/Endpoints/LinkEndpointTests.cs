@@ -96,7 +96,9 @@ public sealed class LinkEndpointTests
         using var client = _server.CookieClient(out _);
         var login = await client.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["__RequestVerificationToken"] = await SignInTests.TokenAsync(client), ["user"] = user, ["password"] = ServerFixture.Password,
+            ["__RequestVerificationToken"] = await SignInTests.TokenAsync(client),
+            ["user"] = user,
+            ["password"] = ServerFixture.Password,
         }));
         Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
 
