@@ -64,7 +64,8 @@ public sealed class ConsoleBrowserTests
         await page.ClickAsync("#submit-event");
         await page.WaitForURLAsync(u => u.Contains("/cases/", StringComparison.Ordinal));
         var caseId = page.Url[(page.Url.LastIndexOf('/') + 1)..];
-        await page.WaitForFunctionAsync("() => document.getElementById('cut-verified').textContent.trim() !== '—'");
+        // Null-safe: the predicate also runs while the case page is still loading.
+        await page.WaitForFunctionAsync("() => (document.getElementById('cut-verified')?.textContent ?? '—').trim() !== '—'");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "case.png"), FullPage = true });
 
         // The manual task of the case, completed from the queue with the keyboard-reachable form.
@@ -73,11 +74,14 @@ public sealed class ConsoleBrowserTests
         await row.First.Locator("input[name=note]").FillAsync("done in the browser test");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "tasks.png"), FullPage = true });
         await row.First.Locator("button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync(u => u.EndsWith("/tasks", StringComparison.Ordinal));
+        // The form posts and comes back to /tasks, which was already the URL: wait for the task to be gone from the
+        // queue, not for a URL change (waiting on the URL raced the navigation on a loaded machine).
+        await page.WaitForFunctionAsync($"() => document.readyState === 'complete' && !document.querySelector(\"a[href='/cases/{caseId}']\")");
+        Assert.EndsWith("/tasks", page.Url, StringComparison.Ordinal);
         Assert.Equal(0, await page.Locator($"a[href='/cases/{caseId}']").CountAsync());
         await page.GotoAsync(new Uri(_server.BaseAddress, $"/cases/{caseId}").ToString());
         // Every automated step and the manual task are done: verified, or scheduled when deletes after retention remain.
-        await page.WaitForFunctionAsync("() => ['verified', 'scheduled'].includes(document.getElementById('case-status').textContent)");
+        await page.WaitForFunctionAsync("() => ['verified', 'scheduled'].includes(document.getElementById('case-status')?.textContent)");
         await page.GotoAsync(new Uri(_server.BaseAddress, "/systems").ToString());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "systems.png"), FullPage = true });
         await context.CloseAsync();
