@@ -140,7 +140,11 @@ public sealed partial class SqliteStore : IStore
             var c = Writer();
             if (deferCheckpoint)
             {
-                await _checkpoint; // one at a time; a failed one fails this write
+                if (_checkpoint.IsFaulted)
+                {
+                    await _checkpoint; // a failed checkpoint fails the next large write
+                }
+
                 Exec(c, null, "PRAGMA wal_autocheckpoint=0");
             }
 
@@ -169,8 +173,12 @@ public sealed partial class SqliteStore : IStore
 
             if (deferCheckpoint)
             {
-                _checkpoint = Task.Run(() =>
+                // One checkpoint at a time, chained: this write did not wait for the previous one (a passive checkpoint
+                // copies committed pages while the writer appends new ones), the next checkpoint starts after it.
+                var previous = _checkpoint;
+                _checkpoint = Task.Run(async () =>
                 {
+                    await previous;
                     using var checkpointer = Open();
                     Exec(checkpointer, null, "PRAGMA wal_checkpoint(PASSIVE)");
                 }, CancellationToken.None);
