@@ -18,7 +18,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ActionResult> SetSuspendedAsync(ConnectorAction action, bool suspend, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label, "user id");
         var what = suspend ? "suspend" : "restore";
         var path = $"{Users}/{Escape(id)}";
         var user = await GetAsync(path, "read before " + what, Scopes.User, cancellationToken);
@@ -28,7 +28,7 @@ internal sealed partial class GoogleConnector
             // deliberate act in the Admin console, possible for 20 days).
             return suspend
                 ? ActionResult.Unchanged(Absent)
-                : throw new ConnectorException($"Google {_system.Id}: user '{id}' no longer exists; restore it in the Admin console (possible for 20 days after deletion) before unsuspending it.", isTransient: false);
+                : throw new ConnectorException($"{_label}: user '{id}' no longer exists; restore it in the Admin console (possible for 20 days after deletion) before unsuspending it.", isTransient: false);
         }
 
         var before = UserMap(user);
@@ -60,7 +60,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ReadBackResult> ReadBackSuspendedAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back " + action.Kind.ToSnake(), Scopes.User, cancellationToken);
+        var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", "read back " + action.Kind.ToSnake(), Scopes.User, cancellationToken);
         if (user is null)
         {
             return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
@@ -76,7 +76,7 @@ internal sealed partial class GoogleConnector
     /// </summary>
     private async Task<ActionResult> SignOutAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label, "user id");
         var user = await GetAsync($"{Users}/{Escape(id)}", "read before sign-out", Scopes.User, cancellationToken);
         if (user is null)
         {
@@ -109,7 +109,7 @@ internal sealed partial class GoogleConnector
     /// </summary>
     private async Task<ReadBackResult> ReadBackSignOutAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back sign-out", Scopes.User, cancellationToken);
+        var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", "read back sign-out", Scopes.User, cancellationToken);
         var accepted = _signOuts.TryRemove(action.IdempotencyKey, out var at);
         if (user is null)
         {
@@ -123,7 +123,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label, "user id");
         var path = $"{Users}/{Escape(id)}";
         var user = await GetAsync(path, "read before delete", Scopes.User, cancellationToken);
         if (user is null)
@@ -148,7 +148,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ReadBackResult> ReadBackDeletedAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var user = await GetAsync($"{Users}/{Escape(AccountId(action))}", "read back delete", Scopes.User, cancellationToken);
+        var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", "read back delete", Scopes.User, cancellationToken);
         return user is null ? new ReadBackResult(true, Absent) : new ReadBackResult(false, UserMap(user));
     }
 

@@ -25,7 +25,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ActionResult> WipeAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = DeviceId(action);
+        var id = action.RequireDeviceId(_label, "mobile device id");
         var device = await ReadDeviceAsync(id, "read before account wipe", cancellationToken);
         var before = DeviceMap(device);
         var status = GoogleResponse.Text(device, "status") ?? string.Empty;
@@ -48,7 +48,7 @@ internal sealed partial class GoogleConnector
     /// <summary>Confirmed only when Google reports the wipe done; a wipe still pending is not yet a wiped device.</summary>
     private async Task<ReadBackResult> ReadBackWipeAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var device = await ReadDeviceAsync(DeviceId(action), "read back account wipe", cancellationToken);
+        var device = await ReadDeviceAsync(action.RequireDeviceId(_label, "mobile device id"), "read back account wipe", cancellationToken);
         return new ReadBackResult(WipeDone.Contains(GoogleResponse.Text(device, "status") ?? string.Empty), DeviceMap(device));
     }
 
@@ -56,7 +56,7 @@ internal sealed partial class GoogleConnector
         await GetAsync(DevicePath(id), what, Scopes.ReadDevices, cancellationToken) ?? throw DeviceNotFound(id);
 
     private ConnectorException DeviceNotFound(string id) => new(
-        $"Google {_system.Id}: mobile device '{id}' not found (removed from management); wipe it by hand if it still holds company data.",
+        $"{_label}: mobile device '{id}' not found (removed from management); wipe it by hand if it still holds company data.",
         isTransient: false);
 
     private static Dictionary<string, string> DeviceMap(JsonObject device) => new(StringComparer.Ordinal)

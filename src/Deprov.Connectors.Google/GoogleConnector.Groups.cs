@@ -18,8 +18,8 @@ internal sealed partial class GoogleConnector
 
     private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
     {
-        var user = AccountId(action);
-        var group = GroupId(action);
+        var user = action.RequireAccountId(_label, "user id");
+        var group = action.RequireEntitlementId(_label);
         var what = add ? "add member" : "remove member";
         var memberPath = $"{Groups}/{Escape(group)}/members/{Escape(user)}";
         var member = await GetAsync(memberPath, "read before " + what, Scopes.Members, cancellationToken);
@@ -50,7 +50,7 @@ internal sealed partial class GoogleConnector
         var email = action.AccountUserName is { } n && n.Contains('@', StringComparison.Ordinal)
             ? n
             : GoogleResponse.Text(await GetAsync($"{Users}/{Escape(user)}", "read member email", Scopes.User, cancellationToken)
-                ?? throw new ConnectorException($"Google {_system.Id}: user '{user}' no longer exists; it cannot be added to group '{group}'.", isTransient: false), "primaryEmail");
+                ?? throw new ConnectorException($"{_label}: user '{user}' no longer exists; it cannot be added to group '{group}'.", isTransient: false), "primaryEmail");
         var role = action.BeforeValue("role") is { Length: > 0 } recorded && recorded != "none" ? recorded : "MEMBER";
         var path = $"{Groups}/{Escape(group)}/members";
         var insert = await Client.SendAsync(HttpMethod.Post, path, new JsonObject { ["email"] = email, ["role"] = role }, what, cancellationToken);
@@ -70,7 +70,7 @@ internal sealed partial class GoogleConnector
 
     private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var path = $"{Groups}/{Escape(GroupId(action))}/members/{Escape(AccountId(action))}";
+        var path = $"{Groups}/{Escape(action.RequireEntitlementId(_label))}/members/{Escape(action.RequireAccountId(_label, "user id"))}";
         var member = await GetAsync(path, "read back " + action.Kind.ToSnake(), Scopes.Members, cancellationToken);
         return new ReadBackResult((member is not null) == (action.Kind is ActionKind.AddEntitlement), MemberMap(member));
     }

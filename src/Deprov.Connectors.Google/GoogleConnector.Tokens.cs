@@ -102,7 +102,7 @@ internal sealed partial class GoogleConnector
         var id = action.CredentialExternalId ?? action.AccountExternalId;
         if (id is null)
         {
-            throw new ConnectorException($"Google {_system.Id}: {action.Describe()} names no user whose tokens to revoke.", isTransient: false);
+            throw new ConnectorException($"{_label}: {action.Describe()} names no user whose tokens to revoke.", isTransient: false);
         }
 
         return id.StartsWith(CredentialPrefix, StringComparison.Ordinal) ? id[CredentialPrefix.Length..] : id;

@@ -40,6 +40,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
 
     private readonly ConnectedSystem _system;
+    private readonly string _label;
     private readonly GoogleSettings _settings;
     private readonly TimeProvider _time;
     private readonly GoogleServiceAccount _account;
@@ -51,6 +52,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
     public GoogleConnector(ConnectedSystem system, GoogleSettings settings, ConnectorContext context)
     {
         _system = system;
+        _label = $"Google {system.Id}";
         _settings = settings;
         _time = context.Time;
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
@@ -116,7 +118,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
     {
         if (!_supported.Contains(action.Kind))
         {
-            throw new ConnectorException($"Google {_system.Id}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+            throw new ConnectorException($"{_label}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
         }
     }
 
@@ -132,14 +134,8 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         return r.IsSuccess && r.Object is { } o ? o : throw Client.Failure(r, HttpMethod.Get, path, what, scope);
     }
 
-    private string AccountId(ConnectorAction action) => action.AccountExternalId
-        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no user id.", isTransient: false);
 
-    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
-        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
 
-    private string DeviceId(ConnectorAction action) => action.DeviceExternalId
-        ?? throw new ConnectorException($"Google {_system.Id}: {action.Describe()} has no mobile device id.", isTransient: false);
 
     private static string Escape(string id) => Uri.EscapeDataString(id);
 

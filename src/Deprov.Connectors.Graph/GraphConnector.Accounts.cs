@@ -23,7 +23,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ActionResult> SetEnabledAsync(ConnectorAction action, bool enabled, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var what = enabled ? "enable" : "disable";
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read before " + what, Permissions.ReadUsers, cancellationToken);
         if (user is null)
@@ -31,7 +31,7 @@ internal sealed partial class GraphConnector
             // A deleted user cannot sign in: the disable holds. An enable cannot bring it back (restoring from deleted
             // items is a different, deliberate act).
             return enabled
-                ? throw new ConnectorException($"Graph {_system.Id}: user '{id}' no longer exists; restore it from deleted items (kept 30 days) before enabling it.", isTransient: false)
+                ? throw new ConnectorException($"{_label}: user '{id}' no longer exists; restore it from deleted items (kept 30 days) before enabling it.", isTransient: false)
                 : ActionResult.Unchanged(Absent);
         }
 
@@ -64,7 +64,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ReadBackResult> ReadBackEnabledAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
@@ -82,7 +82,7 @@ internal sealed partial class GraphConnector
     /// </summary>
     private async Task<ActionResult> RevokeSessionsAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var user = await GetAsync($"users/{Escape(id)}?$select=id,userPrincipalName,signInSessionsValidFromDateTime", "read before revoke sessions", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
@@ -116,7 +116,7 @@ internal sealed partial class GraphConnector
     /// </summary>
     private async Task<ReadBackResult> ReadBackSessionsAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var user = await GetAsync($"users/{Escape(id)}?$select=id,userPrincipalName,signInSessionsValidFromDateTime", "read back revoke sessions", Permissions.ReadUsers, cancellationToken);
         _revocations.TryRemove(action.IdempotencyKey, out var sent);
         if (user is null)
@@ -132,7 +132,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read before delete", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
@@ -157,7 +157,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ReadBackResult> ReadBackDeletedAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var user = await GetAsync($"users/{Escape(AccountId(action))}?{UserSelect}", "read back delete", Permissions.ReadUsers, cancellationToken);
+        var user = await GetAsync($"users/{Escape(action.RequireAccountId(_label))}?{UserSelect}", "read back delete", Permissions.ReadUsers, cancellationToken);
         return user is null ? new ReadBackResult(true, Absent) : new ReadBackResult(false, UserMap(user));
     }
 

@@ -19,7 +19,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ActionResult> LockAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = DeviceId(action);
+        var id = action.RequireDeviceId(_label);
         var device = await ReadDeviceAsync(id, "read before lock", cancellationToken);
         var before = DeviceMap(device, LockAction);
         if (LatestAction(device, LockAction) is "pending" or "active")
@@ -34,7 +34,7 @@ internal sealed partial class GraphConnector
 
     private async Task<ActionResult> WipeAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = DeviceId(action);
+        var id = action.RequireDeviceId(_label);
         var device = await ReadDeviceAsync(id, "read before wipe", cancellationToken);
         var before = DeviceMap(device, WipeAction);
         if (LatestAction(device, WipeAction) is "pending" or "active" or "done"
@@ -71,7 +71,7 @@ internal sealed partial class GraphConnector
     private async Task<ReadBackResult> ReadBackDeviceAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
         var name = action.Kind is ActionKind.LockDevice ? LockAction : WipeAction;
-        var device = await ReadDeviceAsync(DeviceId(action), "read back " + action.Kind.ToSnake(), cancellationToken);
+        var device = await ReadDeviceAsync(action.RequireDeviceId(_label), "read back " + action.Kind.ToSnake(), cancellationToken);
         return new ReadBackResult(LatestAction(device, name) == "done", DeviceMap(device, name));
     }
 
@@ -79,7 +79,7 @@ internal sealed partial class GraphConnector
         await GetAsync($"deviceManagement/managedDevices/{Escape(id)}", what, Permissions.ReadDevices, cancellationToken) ?? throw DeviceNotFound(id);
 
     private ConnectorException DeviceNotFound(string id) => new(
-        $"Graph {_system.Id}: managed device '{id}' not found in Intune (retired or deleted); lock or wipe it by hand if it still holds company data.",
+        $"{_label}: managed device '{id}' not found in Intune (retired or deleted); lock or wipe it by hand if it still holds company data.",
         isTransient: false);
 
     /// <summary>The state of the most recent <paramref name="name"/> command (<c>pending</c>, <c>done</c>, ...), or null.</summary>

@@ -126,7 +126,7 @@ internal sealed partial class GraphConnector
 
             if (!Uri.TryCreate(next, UriKind.Absolute, out var link) || !_client.IsOwnLink(link))
             {
-                throw new ConnectorException($"Graph {_system.Id}: {what}: the next page link points outside {_settings.BaseUrl.GetLeftPart(UriPartial.Authority)}; not following it with the app's token.", isTransient: false);
+                throw new ConnectorException($"{_label}: {what}: the next page link points outside {_settings.BaseUrl.GetLeftPart(UriPartial.Authority)}; not following it with the app's token.", isTransient: false);
             }
 
             target = link;

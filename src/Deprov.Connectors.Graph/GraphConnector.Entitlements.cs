@@ -12,8 +12,8 @@ internal sealed partial class GraphConnector
 {
     private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
     {
-        var groupId = EntitlementId(action);
-        var userId = AccountId(action);
+        var groupId = action.RequireEntitlementId(_label, "group or licence id");
+        var userId = action.RequireAccountId(_label);
         var what = add ? "add member" : "remove member";
         var member = await IsMemberAsync(groupId, userId, what + " (membership check)", cancellationToken);
         if (member == add)
@@ -57,8 +57,8 @@ internal sealed partial class GraphConnector
 
     private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var groupId = EntitlementId(action);
-        var member = await IsMemberAsync(groupId, AccountId(action), "read back " + action.Kind.ToSnake(), cancellationToken);
+        var groupId = action.RequireEntitlementId(_label, "group or licence id");
+        var member = await IsMemberAsync(groupId, action.RequireAccountId(_label), "read back " + action.Kind.ToSnake(), cancellationToken);
         return new ReadBackResult(member == (action.Kind is ActionKind.AddEntitlement), MemberMap(groupId, member));
     }
 
@@ -81,15 +81,15 @@ internal sealed partial class GraphConnector
     /// </summary>
     private async Task<ActionResult> ChangeLicenceAsync(ConnectorAction action, bool assign, CancellationToken cancellationToken)
     {
-        var skuId = EntitlementId(action);
-        var userId = AccountId(action);
+        var skuId = action.RequireEntitlementId(_label, "group or licence id");
+        var userId = action.RequireAccountId(_label);
         var what = assign ? "assign licence" : "reclaim licence";
         var user = await GetAsync($"users/{Escape(userId)}?$select=id,userPrincipalName,assignedLicenses", what + " (read licences)", Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
             // A deleted user cannot use a licence; an assign needs the user.
             return assign
-                ? throw new ConnectorException($"Graph {_system.Id}: user '{userId}' no longer exists; cannot assign licence '{skuId}'.", isTransient: false)
+                ? throw new ConnectorException($"{_label}: user '{userId}' no longer exists; cannot assign licence '{skuId}'.", isTransient: false)
                 : ActionResult.Unchanged(Absent);
         }
 
@@ -142,8 +142,8 @@ internal sealed partial class GraphConnector
 
     private async Task<ReadBackResult> ReadBackLicenceAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var skuId = EntitlementId(action);
-        var user = await GetAsync($"users/{Escape(AccountId(action))}?$select=id,userPrincipalName,assignedLicenses", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
+        var skuId = action.RequireEntitlementId(_label, "group or licence id");
+        var user = await GetAsync($"users/{Escape(action.RequireAccountId(_label))}?$select=id,userPrincipalName,assignedLicenses", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
             return new ReadBackResult(action.Kind is ActionKind.ReclaimLicence, Absent);

@@ -48,6 +48,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
 
     private readonly ConnectedSystem _system;
+    private readonly string _label;
     private readonly GraphSettings _settings;
     private readonly TimeProvider _time;
     private readonly HttpCredentials _credentials;
@@ -58,6 +59,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
     public GraphConnector(ConnectedSystem system, GraphSettings settings, ConnectorContext context)
     {
         _system = system;
+        _label = $"Graph {system.Id}";
         _settings = settings;
         _time = context.Time;
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
@@ -111,7 +113,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
     {
         if (!SupportedKinds.Contains(action.Kind))
         {
-            throw new ConnectorException($"Graph {_system.Id}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+            throw new ConnectorException($"{_label}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
         }
     }
 
@@ -127,14 +129,8 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         return r.IsSuccess && r.Object is { } o ? o : throw _client.Failure(r, HttpMethod.Get, path, what, permission);
     }
 
-    private string AccountId(ConnectorAction action) => action.AccountExternalId
-        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
 
-    private string EntitlementId(ConnectorAction action) => action.EntitlementExternalId
-        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no group or licence id.", isTransient: false);
 
-    private string DeviceId(ConnectorAction action) => action.DeviceExternalId
-        ?? throw new ConnectorException($"Graph {_system.Id}: {action.Describe()} has no device id.", isTransient: false);
 
     private static string Escape(string id) => Uri.EscapeDataString(id);
 

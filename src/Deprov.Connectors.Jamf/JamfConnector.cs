@@ -187,8 +187,7 @@ internal sealed partial class JamfConnector : IConnector, IDisposable
     /// <summary>Reads the device's current <c>managementId</c>; a device gone from Jamf, or not MDM-managed, is a refusal.</summary>
     private async Task<DeviceRef> ResolveAsync(ConnectorAction action, string what, CancellationToken cancellationToken)
     {
-        var reference = action.DeviceExternalId
-            ?? throw new ConnectorException($"{_label}: {action.Describe()} has no device id.", isTransient: false);
+        var reference = action.RequireDeviceId(_label);
         var device = DeviceRef.Parse(reference)
             ?? throw new ConnectorException($"{_label}: device id '{reference}' is not 'computers/<id>' or 'mobile-devices/<id>'; run discovery again.", isTransient: false);
         var path = device.IsComputer

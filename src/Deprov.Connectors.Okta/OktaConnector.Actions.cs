@@ -14,7 +14,7 @@ internal sealed partial class OktaConnector
     /// </summary>
     private async Task<ActionResult> DisableAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         for (var attempt = 0; ; attempt++)
         {
             var before = await ReadUserAsync(id, "read before disable", cancellationToken);
@@ -61,9 +61,9 @@ internal sealed partial class OktaConnector
     /// </summary>
     private async Task<ActionResult> EnableAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var current = await ReadUserAsync(id, "read before enable", cancellationToken)
-            ?? throw new ConnectorException($"Okta {_system.Id}: user '{id}' no longer exists; it cannot be re-activated, only created again.", isTransient: false);
+            ?? throw new ConnectorException($"{_label}: user '{id}' no longer exists; it cannot be re-activated, only created again.", isTransient: false);
         if (action.BeforeValue("status") is { } was && (OktaUser.IsCut(was) || was == OktaUser.Staged))
         {
             return Already(current, $"status was {was} before the disable; left as it is");
@@ -97,7 +97,7 @@ internal sealed partial class OktaConnector
     /// </summary>
     private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var before = await ReadUserAsync(id, "read before delete", cancellationToken);
         if (before is null)
         {
@@ -127,7 +127,7 @@ internal sealed partial class OktaConnector
     /// <summary>Clears every session, revokes the OAuth tokens Okta issued to them, and (by default) forgets remembered devices.</summary>
     private async Task<ActionResult> RevokeSessionsAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var path = $"{UserPath(id)}/sessions?oauthTokens=true&forgetDevices={(_settings.ForgetDevices ? "true" : "false")}";
         var r = await _client.SendAsync(HttpMethod.Delete, path, "clear sessions", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
@@ -154,7 +154,7 @@ internal sealed partial class OktaConnector
     /// <summary>Revokes every OAuth 2.0 consent grant of the user (and with them the tokens minted from them).</summary>
     private async Task<ActionResult> RevokeGrantsAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var count = await CountGrantsAsync(id, "read grants before revoke", cancellationToken);
         if (count is null or 0)
         {
@@ -178,14 +178,14 @@ internal sealed partial class OktaConnector
 
     private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
     {
-        var userId = AccountId(action);
-        var groupId = GroupId(action);
+        var userId = action.RequireAccountId(_label);
+        var groupId = action.RequireEntitlementId(_label);
         var what = add ? "add to group" : "remove from group";
         var member = await IsMemberAsync(userId, groupId, what + " (membership check)", cancellationToken);
         if (member is null)
         {
             return add
-                ? throw new ConnectorException($"Okta {_system.Id}: user '{userId}' not found; cannot add it to group '{groupId}'.", isTransient: false)
+                ? throw new ConnectorException($"{_label}: user '{userId}' not found; cannot add it to group '{groupId}'.", isTransient: false)
                 : Already(null);
         }
 

@@ -23,7 +23,7 @@ internal sealed partial class OktaConnector
         {
             case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
             {
-                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
                     return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
@@ -43,7 +43,7 @@ internal sealed partial class OktaConnector
 
             case ActionKind.RevokeSessions:
             {
-                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
                     return new ReadBackResult(true, Absent);
@@ -61,14 +61,14 @@ internal sealed partial class OktaConnector
 
             case ActionKind.RevokeToken:
             {
-                var count = await CountGrantsAsync(AccountId(action), what, cancellationToken);
+                var count = await CountGrantsAsync(action.RequireAccountId(_label), what, cancellationToken);
                 return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
             }
 
             default:
             {
-                var groupId = GroupId(action);
-                var member = await IsMemberAsync(AccountId(action), groupId, what, cancellationToken);
+                var groupId = action.RequireEntitlementId(_label);
+                var member = await IsMemberAsync(action.RequireAccountId(_label), groupId, what, cancellationToken);
                 if (member is null)
                 {
                     return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);

@@ -32,6 +32,7 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
         new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
 
     private readonly ConnectedSystem _system;
+    private readonly string _label;
     private readonly OktaSettings _settings;
     private readonly HttpCredentials _credentials;
     private readonly OktaClient _client;
@@ -40,6 +41,7 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
     public OktaConnector(ConnectedSystem system, OktaSettings settings, ConnectorContext context)
     {
         _system = system;
+        _label = $"Okta {system.Id}";
         _settings = settings;
         // Okta counts requests in per-minute windows and announces the reset: wait for it rather than slow down for good.
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time) { WindowQuota = true };
@@ -121,7 +123,7 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
     {
         if (!Descriptor.Supported.Contains(action.Kind))
         {
-            throw new ConnectorException($"Okta {_system.Id}: this connector cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
+            throw new ConnectorException($"{_label}: this connector cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
         }
     }
 
@@ -130,11 +132,7 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
             ? new ActionResult(Absent, Absent, AlreadyInState: true, detail)
             : new ActionResult(user.ToMap(), user.ToMap(), AlreadyInState: true, detail);
 
-    private string AccountId(ConnectorAction action) => action.AccountExternalId
-        ?? throw new ConnectorException($"Okta {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
 
-    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
-        ?? throw new ConnectorException($"Okta {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
 
     private static string UserPath(string id) => "api/v1/users/" + Uri.EscapeDataString(id);
 

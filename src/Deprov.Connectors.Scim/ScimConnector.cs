@@ -23,6 +23,7 @@ namespace Deprov.Connectors.Scim;
 internal sealed class ScimConnector : IConnector, IDisposable
 {
     private readonly ConnectedSystem _system;
+    private readonly string _label;
     private readonly ScimSettings _settings;
     private readonly ScimProfile _profile;
     private readonly HttpCredentials _credentials;
@@ -45,6 +46,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
     public ScimConnector(ConnectedSystem system, ScimSettings settings, ConnectorContext context)
     {
         _system = system;
+        _label = $"SCIM {system.Id}";
         _settings = settings;
         _profile = ScimProfile.For(settings.Profile);
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time);
@@ -206,7 +208,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
         {
             case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
             {
-                var user = await ReadUserAsync(AccountId(action), what, cancellationToken);
+                var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
                     return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
@@ -219,11 +221,11 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
             default:
             {
-                var member = await IsMemberAsync(GroupId(action), AccountId(action), what, cancellationToken);
+                var member = await IsMemberAsync(action.RequireEntitlementId(_label), action.RequireAccountId(_label), what, cancellationToken);
                 var observed = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["member"] = member is true ? "true" : "false",
-                    ["group"] = GroupId(action),
+                    ["group"] = action.RequireEntitlementId(_label),
                 };
                 if (member is null)
                 {
@@ -237,7 +239,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
     private async Task<ActionResult> DisableAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var caps = await CapabilitiesAsync(cancellationToken);
         if (_profile.Disable is DisableWire.Delete)
         {
@@ -277,9 +279,9 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
     private async Task<ActionResult> EnableAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var current = await ReadUserAsync(id, "read before enable", cancellationToken)
-            ?? throw new ConnectorException($"SCIM {_system.Id}: user '{id}' no longer exists; it cannot be re-activated, only provisioned again.", isTransient: false);
+            ?? throw new ConnectorException($"{_label}: user '{id}' no longer exists; it cannot be re-activated, only provisioned again.", isTransient: false);
         if (WasInactiveBefore(action))
         {
             // The account was already inactive before the leaver case: restoring means leaving it inactive.
@@ -378,7 +380,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
     private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var id = AccountId(action);
+        var id = action.RequireAccountId(_label);
         var caps = await CapabilitiesAsync(cancellationToken);
         var path = UserPath(id);
         var before = await ReadUserAsync(id, "read before delete", cancellationToken);
@@ -411,14 +413,14 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
     private async Task<ActionResult> ChangeMembershipAsync(ConnectorAction action, bool add, CancellationToken cancellationToken)
     {
-        var groupId = GroupId(action);
-        var userId = AccountId(action);
+        var groupId = action.RequireEntitlementId(_label);
+        var userId = action.RequireAccountId(_label);
         var what = add ? "add member" : "remove member";
         var member = await IsMemberAsync(groupId, userId, what, cancellationToken);
         Dictionary<string, string> Map(bool isMember) => new(StringComparer.Ordinal) { ["member"] = isMember ? "true" : "false", ["group"] = groupId };
         if (member is null && add)
         {
-            throw new ConnectorException($"SCIM {_system.Id}: group '{groupId}' not found; cannot add user '{userId}' back.", isTransient: false);
+            throw new ConnectorException($"{_label}: group '{groupId}' not found; cannot add user '{userId}' back.", isTransient: false);
         }
 
         if (member is null || member == add)
@@ -602,7 +604,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
         if (!Describe().Supported.Contains(action.Kind))
         {
             throw new ConnectorException(
-                $"SCIM {_system.Id}: profile '{_settings.Profile.Snake()}' cannot {action.Kind.ToSnake()} ({action.Describe()}).",
+                $"{_label}: profile '{_settings.Profile.Snake()}' cannot {action.Kind.ToSnake()} ({action.Describe()}).",
                 isTransient: false);
         }
     }
@@ -611,7 +613,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
         string.Equals(action.BeforeValue("active"), "false", StringComparison.OrdinalIgnoreCase);
 
     private ConnectorException NotFound(string id) =>
-        new($"SCIM {_system.Id}: user '{id}' not found.", isTransient: false);
+        new($"{_label}: user '{id}' not found.", isTransient: false);
 
     private static ActionResult Already(UserState? state) =>
         state is null ? new ActionResult(Absent, Absent, AlreadyInState: true) : new ActionResult(state.ToMap(), state.ToMap(), AlreadyInState: true);
@@ -619,11 +621,7 @@ internal sealed class ScimConnector : IConnector, IDisposable
     private static readonly IReadOnlyDictionary<string, string> Absent =
         new Dictionary<string, string>(StringComparer.Ordinal) { ["present"] = "false" };
 
-    private string AccountId(ConnectorAction action) => action.AccountExternalId
-        ?? throw new ConnectorException($"SCIM {_system.Id}: {action.Describe()} has no account id.", isTransient: false);
 
-    private string GroupId(ConnectorAction action) => action.EntitlementExternalId
-        ?? throw new ConnectorException($"SCIM {_system.Id}: {action.Describe()} has no group id.", isTransient: false);
 
     private static string UserPath(string id) => "Users/" + Uri.EscapeDataString(id);
 

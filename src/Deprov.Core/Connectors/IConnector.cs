@@ -267,6 +267,19 @@ public sealed record ConnectorAction(
         $"{Kind.ToSnake()} {SystemId}:{AccountUserName ?? AccountExternalId ?? DeviceExternalId ?? CredentialExternalId}"
         + (EntitlementExternalId is null ? string.Empty : $" / {EntitlementExternalId}");
 
+    /// <summary>The account's id in the system, or a refusal that says so (a non-transient <see cref="ConnectorException"/>).</summary>
+    /// <param name="system">How the connector names itself in errors, e.g. <c>"Okta okta-prod"</c>.</param>
+    /// <param name="what">What the id is called in that system.</param>
+    public string RequireAccountId(string system, string what = "account id") => AccountExternalId ?? throw MissingId(system, what);
+
+    /// <summary>The entitlement's (group's, licence's) id in the system, or a refusal that says so.</summary>
+    public string RequireEntitlementId(string system, string what = "group id") => EntitlementExternalId ?? throw MissingId(system, what);
+
+    /// <summary>The device's id in the system, or a refusal that says so.</summary>
+    public string RequireDeviceId(string system, string what = "device id") => DeviceExternalId ?? throw MissingId(system, what);
+
+    private ConnectorException MissingId(string system, string what) => new($"{system}: {Describe()} has no {what}.", isTransient: false);
+
     /// <summary>For a restore: the value of <paramref name="key"/> in the state the cut step recorded before it changed
     /// anything (the <c>before</c> parameter), or null when not recorded.</summary>
     public string? BeforeValue(string key) =>
