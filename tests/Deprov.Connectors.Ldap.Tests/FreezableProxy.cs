@@ -16,6 +16,7 @@ public sealed class FreezableProxy : IAsyncDisposable
     private readonly List<TcpClient> _clients = [];
     private readonly Task _accepting;
     private readonly TaskCompletionSource _silentConnectionClosedByClient = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _silentConnectionAccepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _frozen = true;
     private int _silentConnections;
 
@@ -31,6 +32,9 @@ public sealed class FreezableProxy : IAsyncDisposable
 
     /// <summary>Connections accepted while frozen.</summary>
     public int SilentConnections => Volatile.Read(ref _silentConnections);
+
+    /// <summary>Completes when the first connection is accepted while frozen.</summary>
+    public Task SilentConnectionAccepted => _silentConnectionAccepted.Task;
 
     /// <summary>Completes when a client closes (or shuts down) a connection the proxy never answered.</summary>
     public Task SilentConnectionClosedByClient => _silentConnectionClosedByClient.Task;
@@ -63,6 +67,7 @@ public sealed class FreezableProxy : IAsyncDisposable
     private async Task HoldSilentAsync(TcpClient client)
     {
         Interlocked.Increment(ref _silentConnections);
+        _silentConnectionAccepted.TrySetResult();
         var buffer = new byte[4096];
         var stream = client.GetStream();
         try

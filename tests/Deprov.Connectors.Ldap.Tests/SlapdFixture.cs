@@ -68,8 +68,8 @@ public sealed class SlapdFixture : IAsyncLifetime
 
     internal LdapConnector Create(Dictionary<string, object> settings) => Create(settings, Server.ServicePassword);
 
-    internal static LdapConnector Create(Dictionary<string, object> settings, ISecretResolver secrets) =>
-        (LdapConnector)new LdapConnectorFactory().Create(Some.System(), Settings.From(settings), new ConnectorContext(TimeProvider.System, Path.GetTempPath(), secrets));
+    internal static LdapConnector Create(Dictionary<string, object> settings, ISecretResolver secrets, TimeProvider? time = null) =>
+        (LdapConnector)new LdapConnectorFactory().Create(Some.System(), Settings.From(settings), new ConnectorContext(time ?? TimeProvider.System, Path.GetTempPath(), secrets));
 
     public async Task<string> EntryUuidAsync(string dn) => await EntryUuidAsync(Server, dn);
 

@@ -1,0 +1,59 @@
+using System.Threading.Channels;
+
+namespace Deprov.Connectors.Ldap.Tests;
+
+/// <summary>
+/// The real clock, except that no timer fires until the test fires it. The connection pool's per-call deadline is such a
+/// timer, so a test decides which call misses its deadline instead of racing a one-second limit on a loaded machine:
+/// a call the test does not expire has only libldap's own (generous) timeout left.
+/// </summary>
+internal sealed class HeldDeadlines : TimeProvider
+{
+    private readonly Channel<HeldTimer> _created = Channel.CreateUnbounded<HeldTimer>();
+
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow();
+
+    public override long GetTimestamp() => System.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new HeldTimer(callback, state);
+        _created.Writer.TryWrite(timer);
+        return timer;
+    }
+
+    /// <summary>Waits for a timer still pending (a call waiting on its deadline) and fires it; finished ones are passed over.</summary>
+    public async Task ExpireNextAsync(CancellationToken cancellationToken)
+    {
+        while (!(await _created.Reader.ReadAsync(cancellationToken)).Fire())
+        {
+        }
+    }
+
+    private sealed class HeldTimer(TimerCallback callback, object? state) : ITimer
+    {
+        private int _done;
+
+        /// <summary>Runs the callback unless the timer already fired or was disposed (its call finished in time).</summary>
+        public bool Fire()
+        {
+            if (Interlocked.Exchange(ref _done, 1) != 0)
+            {
+                return false;
+            }
+
+            callback(state);
+            return true;
+        }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period) => Volatile.Read(ref _done) == 0;
+
+        public void Dispose() => Interlocked.Exchange(ref _done, 1);
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
