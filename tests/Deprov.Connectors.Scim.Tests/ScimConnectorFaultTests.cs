@@ -132,8 +132,10 @@ public sealed class ScimConnectorFaultTests
     {
         var (server, id) = await ServerWithUserAsync();
         await using var _ = server;
-        using var connector = ScimTest.Connect(server, configure: s => s["timeout_seconds"] = "1");
-        server.Faults.SlowNext(1, TimeSpan.FromSeconds(4), method: "PATCH");
+        // The lookup and the retried PATCH must each answer within the limit, on a machine busy with the whole suite:
+        // 3 s, not 1. The slow answer would take 30 s; the fake drops it when the client gives up.
+        using var connector = ScimTest.Connect(server, configure: s => s["timeout_seconds"] = "3");
+        server.Faults.SlowNext(1, TimeSpan.FromSeconds(30), method: "PATCH");
 
         await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, id), default);
 
