@@ -83,8 +83,8 @@ public sealed partial class SqliteStore
         r.GetString(0), (EventKind)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), (ExitReason)r.GetInt32(4), r.GetString(5), r.GetString(6),
         D(r.GetInt64(7)), SN(r, 8), SN(r, 9), SN(r, 10), SN(r, 11));
 
-    public Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
-        WriteAsync((c, tx) =>
+    public Task<IReadOnlyDictionary<string, string>> CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
+        WriteAsync<IReadOnlyDictionary<string, string>>((c, tx) =>
         {
             // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
             var insertCase = WriterStatement.For(c, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
@@ -95,7 +95,7 @@ public sealed partial class SqliteStore
             var insertGate = WriterStatement.For(c, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
             using var insertTask = PrepareTaskInsert(c, tx);
             var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
-            var skipped = new HashSet<string>(StringComparer.Ordinal);
+            var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var plan in plans)
             {
                 var k = plan.Case;
@@ -103,7 +103,8 @@ public sealed partial class SqliteStore
                 if (insertCase.Run(k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
                     T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail) == 0)
                 {
-                    skipped.Add(k.Id);
+                    skipped[k.Id] = Scalar(c, tx, "SELECT id FROM cases WHERE event_id = $e", ("$e", k.EventId)) as string
+                        ?? throw new InvalidOperationException($"Case {k.Id} was not stored, and no case is recorded for its event {k.EventId}.");
                     continue;
                 }
 
@@ -135,8 +136,8 @@ public sealed partial class SqliteStore
                 }
             }
 
-            AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.Contains(a.CaseId)));
-            return 0;
+            AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId)));
+            return skipped;
         }, cancellationToken);
 
     public Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>

@@ -119,7 +119,11 @@ public interface IStore : IAsyncDisposable
     // Cases and steps
 
     /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>
-    Task CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+    /// <returns>
+    /// The plans not persisted because their event already has a case (two planners raced on one event: the first plan
+    /// is kept): planned case id → the id of the case recorded for that event. Empty when every plan was persisted.
+    /// </returns>
+    Task<IReadOnlyDictionary<string, string>> CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
 
     Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -48,6 +49,8 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly EngineOptions _options;
     private readonly Planner _planner;
+    /// <summary>Events a <see cref="SubmitManyAsync"/> call is recording and planning right now.</summary>
+    private readonly ConcurrentDictionary<string, byte> _planning = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public DeprovEngine(DeprovConfig config, IStore store, IReadOnlyDictionary<string, SystemRuntime> systems, TimeProvider time, ILogger logger, EngineOptions? options = null)
@@ -87,43 +90,61 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     {
         var results = new SubmitResult?[events.Count];
         var validated = events.Select(Validate).ToList();
-        var maps = (await _store.GetAccessMapsAsync(validated.Select(e => e.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
-            .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
-        var records = validated.Select(e => maps.ContainsKey(e.PersonId)
-            ? new EventRecord(e, null, Audit(e, actor, "event_received", "ok", e.Note))
-            : new EventRecord(e, UnknownPerson(e), Audit(e, actor, "event_parked", "parked", UnknownPerson(e)))).ToList();
-        var recorded = await _store.RecordEventsAsync(records, cancellationToken);
-        var toPlan = new List<(int Index, LifecycleEvent Event)>();
-        for (var i = 0; i < records.Count; i++)
+        // The loop that plans recorded events (RunAsync) leaves these to this call; planning one event twice would be
+        // wasted work, and only one of the two plans can be kept.
+        foreach (var e in validated)
         {
-            var e = records[i].Event;
-            if (!recorded[i])
-            {
-                results[i] = new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
-            }
-            else if (records[i].ParkedReason is { } reason)
-            {
-                results[i] = new SubmitResult(e, SubmitOutcome.Parked, null, reason);
-            }
-            else
-            {
-                toPlan.Add((i, e));
-            }
+            _planning.TryAdd(e.Id, 0);
         }
 
-        foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken, maps))
+        try
         {
-            results[index] = result;
-        }
+            var maps = (await _store.GetAccessMapsAsync(validated.Select(e => e.PersonId).Distinct(StringComparer.Ordinal).ToList(), cancellationToken))
+                .ToDictionary(m => m.Person.Id, StringComparer.Ordinal);
+            var records = validated.Select(e => maps.ContainsKey(e.PersonId)
+                ? new EventRecord(e, null, Audit(e, actor, "event_received", "ok", e.Note))
+                : new EventRecord(e, UnknownPerson(e), Audit(e, actor, "event_parked", "parked", UnknownPerson(e)))).ToList();
+            var recorded = await _store.RecordEventsAsync(records, cancellationToken);
+            var toPlan = new List<(int Index, LifecycleEvent Event)>();
+            for (var i = 0; i < records.Count; i++)
+            {
+                var e = records[i].Event;
+                if (!recorded[i])
+                {
+                    results[i] = new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
+                }
+                else if (records[i].ParkedReason is { } reason)
+                {
+                    results[i] = new SubmitResult(e, SubmitOutcome.Parked, null, reason);
+                }
+                else
+                {
+                    toPlan.Add((i, e));
+                }
+            }
 
-        Wake();
-        return results!;
+            foreach (var (index, result) in await HandleAsync(toPlan, actor, cancellationToken, maps))
+            {
+                results[index] = result;
+            }
+
+            Wake();
+            return results!;
+        }
+        finally
+        {
+            foreach (var e in validated)
+            {
+                _planning.TryRemove(e.Id, out _);
+            }
+        }
     }
 
-    /// <summary>Handles events that were recorded but not handled before the process stopped.</summary>
+    /// <summary>Handles events that were recorded but not handled: the process stopped in between, or another process
+    /// (the API server) recorded them. Events a <see cref="SubmitManyAsync"/> call of this engine is planning are left to it.</summary>
     public async Task<int> HandleUnhandledEventsAsync(CancellationToken cancellationToken)
     {
-        var pending = await _store.ListUnhandledEventsAsync(cancellationToken);
+        var pending = (await _store.ListUnhandledEventsAsync(cancellationToken)).Where(e => !_planning.ContainsKey(e.Id)).ToList();
         foreach (var chunk in pending.Chunk(1000))
         {
             await HandleAsync(chunk.Select((e, i) => (i, e)).ToList(), "deprov", cancellationToken);
@@ -179,7 +200,7 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                     if (e.Kind != EventKind.Move)
                     {
                         // A new termination date supersedes a leaver case whose cut has not happened yet (the date moved).
-                        var superseded = openByPerson[e.PersonId].Where(c => c.Kind == CaseKind.Leaver && c.CutAt > now && c.CutVerifiedAt is null && !supersededIds.Contains(c.Id))
+                        var superseded = openByPerson[e.PersonId].Where(c => c.Kind == CaseKind.Leaver && c.EventId != e.Id && c.CutAt > now && c.CutVerifiedAt is null && !supersededIds.Contains(c.Id))
                             .Select(c => c.Id).ToList();
                         if (superseded.Count > 0)
                         {
@@ -240,14 +261,29 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                     ["rule"] = p.Plan.Case.PolicyRule,
                     ["plan"] = p.Plan.Case.Plan,
                 }), "ok", string.Join("; ", p.Plan.Notes))).ToList();
-            await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
+            var alreadyPlanned = await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
             foreach (var (index, e, plan) in chunk)
             {
-                results.Add((index, new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'")));
+                results.Add((index, alreadyPlanned.TryGetValue(plan.Case.Id, out var recorded)
+                    ? await RecordedPlanAsync(e, recorded, cancellationToken)
+                    : new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'")));
             }
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// The answer for an event another planner (the worker's loop, another process) planned at the same moment: its plan
+    /// was kept and this one dropped, so the caller is given the recorded case, never the id of a case that does not exist.
+    /// </summary>
+    private async Task<SubmitResult> RecordedPlanAsync(LifecycleEvent e, string caseId, CancellationToken cancellationToken)
+    {
+        var recorded = await _store.GetCaseAsync(caseId, cancellationToken)
+            ?? throw new InvalidOperationException($"Case {caseId}, recorded for event {e.Id}, cannot be read.");
+        var steps = await _store.GetStepsAsync(caseId, cancellationToken);
+        return new SubmitResult(e, SubmitOutcome.Planned, new Plan(recorded, steps, [], [], ["planned at the same moment by another planner; this is the recorded case"]),
+            $"case {caseId}: {steps.Count} step(s), rule '{recorded.PolicyRule}' (planned at the same moment by another planner)");
     }
 
     /// <summary>

@@ -168,6 +168,27 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task CreateCasesAsync_SecondPlanForTheSameEvent_KeepsTheFirstAndNamesIt()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        var first = NewCase("C-first", pid, T0);
+        var created = await store.CreateCasesAsync([new Plan(first, [], [], [], [])], [Audit("case_planned", pid, "C-first")], CancellationToken.None);
+
+        // Another planner planned the same event at the same moment, with its own case id.
+        var raced = await store.CreateCasesAsync([new Plan(first with { Id = "C-second" }, [], [], [], []), new Plan(NewCase("C-other", pid, T0), [], [], [], [])],
+            [Audit("case_planned", pid, "C-second"), Audit("case_planned", pid, "C-other")], CancellationToken.None);
+
+        Assert.Empty(created);
+        Assert.Equal(new Dictionary<string, string> { ["C-second"] = "C-first" }, raced);
+        Assert.Null(await store.GetCaseAsync("C-second", CancellationToken.None));
+        Assert.NotNull(await store.GetCaseAsync("C-other", CancellationToken.None));
+        var history = (await store.GetPersonProfileAsync(pid, 50, CancellationToken.None))!.History.Select(h => h.Entry.CaseId).ToList();
+        Assert.DoesNotContain("C-second", history);
+        Assert.Contains("C-first", history);
+    }
+
+    [Fact]
     public async Task ListCasesAsync_PersonIds_ReturnsOnlyThosePeoplesCases()
     {
         var (p1, p2, p3) = (Some.Id(), Some.Id(), Some.Id());
