@@ -10,7 +10,7 @@ namespace Deprov.Connectors.Graph;
 
 /// <summary>
 /// Discovery: users (with their licences and, when allowed, last sign-in), subscribed SKUs as licence entitlements,
-/// groups and their direct user members, and Intune managed devices with their owners. Every listing follows
+/// groups and their direct user members, directory role assignments of users, and Intune managed devices with their owners. Every listing follows
 /// <c>@odata.nextLink</c> to the end.
 /// </summary>
 internal sealed partial class GraphConnector
@@ -20,6 +20,7 @@ internal sealed partial class GraphConnector
         // Device records carry the owner's UPN as Intune last saw it; accounts are reported with Entra's spelling, and
         // discovery links a device to the person whose account has exactly that user name.
         var upns = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var userIds = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var select = "id,userPrincipalName,mail,employeeId,accountEnabled,userType,assignedLicenses" + (_settings.SignInActivity ? ",signInActivity" : string.Empty);
         var usersPermission = _settings.SignInActivity ? $"{Permissions.ReadUsers} and {Permissions.SignInActivity}" : Permissions.ReadUsers;
         await foreach (var user in PagesAsync($"users?$select={select}&$top={_settings.PageSize}", "discover users", usersPermission, cancellationToken))
@@ -31,6 +32,7 @@ internal sealed partial class GraphConnector
 
             var upn = GraphResponse.Text(user, "userPrincipalName") ?? id;
             upns[upn] = upn;
+            userIds.Add(id);
             var mail = GraphResponse.Text(user, "mail");
             var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { ["userPrincipalName"] = upn };
             AddIfPresent(attributes, "mail", mail);
@@ -79,6 +81,14 @@ internal sealed partial class GraphConnector
                 {
                     yield return new DiscoveredMembership(memberId, groupId);
                 }
+            }
+        }
+
+        if (_settings.DirectoryRoles)
+        {
+            await foreach (var role in DiscoverRolesAsync(userIds, cancellationToken))
+            {
+                yield return role;
             }
         }
 

@@ -14,10 +14,10 @@ using Deprov.Core.Policy;
 namespace Deprov.Connectors.Graph;
 
 /// <summary>
-/// Microsoft Entra ID (users, groups, licences) and Intune (managed devices) through Microsoft Graph v1.0. Follows the
+/// Microsoft Entra ID (users, groups, licences, directory role assignments) and Intune (managed devices) through Microsoft Graph v1.0. Follows the
 /// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
 /// system, the request, Graph's error code and message and, for a 403, the application permission to grant — never a
-/// credential. Split by concern: accounts, entitlements (groups and licences), devices, discovery.
+/// credential. Split by concern: accounts, entitlements (groups and licences), directory roles, devices, discovery.
 /// </summary>
 internal sealed partial class GraphConnector : IConnector, IDisposable
 {
@@ -35,6 +35,8 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         public const string SignInActivity = "AuditLog.Read.All (on a tenant with Microsoft Entra ID P1 or P2)";
         public const string ReadDevices = "DeviceManagementManagedDevices.Read.All";
         public const string DeviceActions = "DeviceManagementManagedDevices.PrivilegedOperations.All";
+        public const string ReadRoles = "RoleManagement.Read.Directory";
+        public const string WriteRoles = "RoleManagement.ReadWrite.Directory";
     }
 
     private static readonly HashSet<ActionKind> SupportedKinds = new()
@@ -85,6 +87,8 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
             ActionKind.EnableAccount => SetEnabledAsync(action, enabled: true, cancellationToken),
             ActionKind.RevokeSessions => RevokeSessionsAsync(action, cancellationToken),
             ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: false, cancellationToken),
+            ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: true, cancellationToken),
             ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
             ActionKind.AddEntitlement => ChangeMembershipAsync(action, add: true, cancellationToken),
             ActionKind.ReclaimLicence => ChangeLicenceAsync(action, assign: false, cancellationToken),
@@ -103,6 +107,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
             ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackEnabledAsync(action, cancellationToken),
             ActionKind.RevokeSessions => ReadBackSessionsAsync(action, cancellationToken),
             ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement or ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId) => ReadBackRoleAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),
             ActionKind.ReclaimLicence or ActionKind.AssignLicence => ReadBackLicenceAsync(action, cancellationToken),
             _ => ReadBackDeviceAsync(action, cancellationToken),

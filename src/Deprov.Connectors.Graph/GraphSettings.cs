@@ -22,7 +22,8 @@ public sealed partial record GraphSettings(
     IReadOnlyList<string> PrivilegedGroups,
     bool SignInActivity,
     bool Devices,
-    GraphWipeOptions Wipe)
+    GraphWipeOptions Wipe,
+    bool DirectoryRoles)
 {
     public static readonly Uri DefaultBaseUrl = new("https://graph.microsoft.com/v1.0/");
 
@@ -32,7 +33,7 @@ public sealed partial record GraphSettings(
     internal static readonly string[] Keys =
     [
         "tenant", "base_url", "auth", "page_size", "timeout_seconds", "max_concurrency", "rate_limit_per_second",
-        "max_retries", "max_retry_after_seconds", "privileged_groups", "sign_in_activity", "devices", "wipe",
+        "max_retries", "max_retry_after_seconds", "privileged_groups", "sign_in_activity", "devices", "wipe", "directory_roles",
     ];
 
     private static readonly string[] WipeKeys = ["keep_enrollment_data", "keep_user_data", "persist_esim_data_plan"];
@@ -101,6 +102,7 @@ public sealed partial record GraphSettings(
         var privileged = settings.GetStringList("privileged_groups", errors);
         var signIns = settings.GetBool("sign_in_activity", true, errors);
         var devices = settings.GetBool("devices", true, errors);
+        var directoryRoles = settings.GetBool("directory_roles", true, errors);
 
         var wipe = new GraphWipeOptions(false, false, false);
         var wipeNode = settings["wipe"];
@@ -121,7 +123,7 @@ public sealed partial record GraphSettings(
         }
 
         return new GraphSettings(tenant, baseUrl, parsedAuth, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
-            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, signIns, devices, wipe);
+            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, signIns, devices, wipe, directoryRoles);
     }
 
     // A GUID, or a DNS name (contoso.onmicrosoft.com, contoso.com).

@@ -8,7 +8,8 @@ namespace Deprov.Connectors.Okta;
 internal sealed partial class OktaConnector
 {
     /// <summary>
-    /// Lists users, then groups and their members. Okta leaves DEPROVISIONED users out of a plain user listing, so they
+    /// Lists users, then (with <c>admin_roles</c>) the admin role assignments of users who hold any, then groups and their
+    /// members. Okta leaves DEPROVISIONED users out of a plain user listing, so they
     /// are listed on their own (<c>filter=status eq "DEPROVISIONED"</c>): a deactivated account must stay in the inventory
     /// until it is deleted. Only <c>OKTA_GROUP</c> groups are reported: Okta lets no one change the membership of an
     /// <c>APP_GROUP</c> (it is mastered in AD or an app, and cut there) or of the <c>BUILT_IN</c> Everyone group.
@@ -39,6 +40,16 @@ internal sealed partial class OktaConnector
             }
         }
 
+        // Admin roles before groups: a group that holds a role is privileged whatever its name.
+        var roleGroups = new HashSet<string>(StringComparer.Ordinal);
+        if (_settings.AdminRoles)
+        {
+            await foreach (var role in DiscoverRolesAsync(seen, roleGroups, cancellationToken))
+            {
+                yield return role;
+            }
+        }
+
         var groups = new List<string>();
         await foreach (var group in _client.PagesAsync($"api/v1/groups?limit={_settings.PageSize}", "discover groups", cancellationToken))
         {
@@ -50,7 +61,7 @@ internal sealed partial class OktaConnector
 
             var name = OktaUser.Text(group["profile"] as System.Text.Json.Nodes.JsonObject, "name") ?? id;
             groups.Add(id);
-            yield return new DiscoveredEntitlement(id, name, EntitlementKind.Group, _privileged.Any(p => p.IsMatch(name)));
+            yield return new DiscoveredEntitlement(id, name, EntitlementKind.Group, roleGroups.Contains(id) || _privileged.Any(p => p.IsMatch(name)));
         }
 
         foreach (var groupId in groups)

@@ -8,11 +8,11 @@ namespace Deprov.Connectors.Okta;
 internal sealed partial class OktaConnector
 {
     /// <summary>
-    /// Reads the target back. Account actions read the user's <c>status</c>; memberships read the user's groups; grants
-    /// are listed again. Sessions are the exception: Okta's API offers no way to list a user's sessions, so the read-back
-    /// of <c>RevokeSessions</c> confirms what can be observed — that the user still exists (or is gone, which ends every
-    /// session) — and records <c>lastLogin</c>, so a sign-in after the clear shows in the evidence. The clear itself is
-    /// confirmed by Okta's 204 to the DELETE.
+    /// Reads the target back. Account actions read the user's <c>status</c>; memberships read the user's groups; admin
+    /// roles read the user's role assignments; grants are listed again. Sessions are the exception: Okta's API offers no
+    /// way to list a user's sessions, so the read-back of <c>RevokeSessions</c> confirms what can be observed — that the
+    /// user still exists (or is gone, which ends every session) — and records <c>lastLogin</c>, so a sign-in after the
+    /// clear shows in the evidence. The clear itself is confirmed by Okta's 204 to the DELETE.
     /// </summary>
     public async Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
@@ -64,6 +64,9 @@ internal sealed partial class OktaConnector
                 var count = await CountGrantsAsync(action.RequireAccountId(_label), what, cancellationToken);
                 return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
             }
+
+            case ActionKind.RemoveEntitlement or ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId):
+                return await ReadBackRoleAsync(action, cancellationToken);
 
             default:
             {

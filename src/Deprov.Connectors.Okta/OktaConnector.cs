@@ -12,7 +12,7 @@ namespace Deprov.Connectors.Okta;
 
 /// <summary>
 /// An Okta org through its Management API: users' lifecycle (suspend or deactivate, unsuspend or activate, delete),
-/// sessions, OAuth grants and group memberships. Follows the <see cref="IConnector"/> error contract: every failure is a
+/// sessions, OAuth grants, group memberships and admin role assignments. Follows the <see cref="IConnector"/> error contract: every failure is a
 /// <see cref="ConnectorException"/> whose message names the system, the request and Okta's <c>errorCode</c>/<c>errorSummary</c>,
 /// never a credential. Split by concern: actions, read-back and discovery are in their own files.
 /// </summary>
@@ -67,6 +67,8 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
             ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
             ActionKind.RevokeSessions => RevokeSessionsAsync(action, cancellationToken),
             ActionKind.RevokeToken => RevokeGrantsAsync(action, cancellationToken),
+            ActionKind.RemoveEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: false, cancellationToken),
+            ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: true, cancellationToken),
             ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
             _ => ChangeMembershipAsync(action, add: true, cancellationToken),
         };

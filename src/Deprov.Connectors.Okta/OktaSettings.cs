@@ -29,12 +29,13 @@ public sealed record OktaSettings(
     int MaxRetries,
     TimeSpan MaxRetryAfter,
     IReadOnlyList<string> PrivilegedGroups,
-    string UserAgent)
+    string UserAgent,
+    bool AdminRoles)
 {
     internal static readonly string[] Keys =
     [
         "base_url", "auth", "disable_mode", "forget_devices", "page_size", "timeout_seconds", "max_concurrency",
-        "rate_limit_per_second", "max_retries", "max_retry_after_seconds", "privileged_groups", "user_agent",
+        "rate_limit_per_second", "max_retries", "max_retry_after_seconds", "privileged_groups", "user_agent", "admin_roles",
     ];
 
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
@@ -59,9 +60,10 @@ public sealed record OktaSettings(
         var maxRetryAfter = settings.GetInt("max_retry_after_seconds", 60, errors, 0, 3600);
         var privileged = settings.GetStringList("privileged_groups", errors);
         var userAgent = settings.GetString("user_agent", errors) ?? "Deprov-Okta/1.0";
+        var adminRoles = settings.GetBool("admin_roles", true, errors);
 
         return new OktaSettings(orgUrl, auth, disableMode, forgetDevices, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
-            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, userAgent);
+            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, userAgent, adminRoles);
     }
 
     private static Uri ParseOrgUrl(SettingsNode settings, List<ValidationError> errors)

@@ -77,4 +77,66 @@ public sealed class GraphEngineLeaverTests
             Assert.DoesNotContain(server.ClientSecret, $"{r.Entry.Before}{r.Entry.After}{r.Entry.Detail}", StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Leave_PersonHoldingDirectoryRoles_RolesRemovedAsPrivilegedStepsAndRehireRestoresThem()
+    {
+        await using var server = await GraphTestServer.StartAsync();
+        server.PageSize = 2;
+        var ann = server.AddUser("ann@example.com", mail: "ann@example.com", employeeId: "ann");
+        var bob = server.AddUser("bob@example.com", mail: "bob@example.com", employeeId: "bob");
+        var global = server.AddRoleDefinition("Global Administrator");
+        var users = server.AddRoleDefinition("User Administrator");
+        server.AssignRole(global, ann.Id);
+        server.AssignRole(users, ann.Id, "/administrativeUnits/au-paris");
+        server.AssignRole(global, bob.Id);
+        Environment.SetEnvironmentVariable("DEPROV_E2E_GRAPH_ROLES_SECRET", server.ClientSecret);
+        var yaml = $$"""
+            systems:
+              - id: entra
+                kind: graph
+                role: identity_provider
+                risk: critical
+                correlate: [employee_id, email]
+                settings:
+                  tenant: {{GraphTestServer.Tenant}}
+                  base_url: "{{server.BaseUrl}}"
+                  auth:
+                    type: oauth_client_credentials
+                    client_id: {{GraphTestServer.ClientId}}
+                    client_secret: env:DEPROV_E2E_GRAPH_ROLES_SECRET
+                    token_url: "{{server.TokenUrl}}"
+                  devices: false
+            """;
+        var env = await TestEnvironment.CreateAsync(yaml, factories: [new GraphConnectorFactory()]);
+        await using var _ = env;
+        var people = new[] { "ann", "bob" }.Select(n => new Person(n, $"{n}@example.com", n, null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")).ToList();
+        await env.Engine.Store.UpsertPeopleAsync(people, CancellationToken.None);
+        await env.DiscoverAsync();
+        var map = (await env.Engine.Store.GetAccessMapsAsync(["ann"], CancellationToken.None)).Single();
+        var roles = map.Entitlements.Where(e => e.Kind == EntitlementKind.Role).ToList();
+        Assert.Equal(2, roles.Count);
+        Assert.All(roles, r => Assert.True(r.Privileged));
+
+        var leave = await env.Engine.SubmitAsync(Some.Leave("ann", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var steps = await env.Engine.Store.GetStepsAsync(leave.Plan!.Case.Id, CancellationToken.None);
+        var roleSteps = steps.Where(s => s.Action == ActionKind.RemoveEntitlement && s.EntitlementId!.Contains("/role:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, roleSteps.Count);
+        Assert.All(roleSteps, s => Assert.Equal((StepCategory.Privileged, StepStatus.Verified), (s.Category, s.Status)));
+        Assert.Empty(server.RoleAssignmentsOf(ann.Id));
+        Assert.Single(server.RoleAssignmentsOf(bob.Id));
+        var kase = (await env.Engine.Store.GetCaseAsync(leave.Plan.Case.Id, CancellationToken.None))!;
+        Assert.True(kase.CutVerifiedAt is not null, string.Join("\n", steps.Select(s => $"{s.Action} {s.Target} {s.Status} {s.Error}")));
+
+        var rehire = await env.Engine.SubmitAsync(Some.Event(EventKind.Rehire, "ann", env.Time.GetUtcNow()), "admin:hr", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        Assert.Equal(CaseKind.Restore, rehire.Plan!.Case.Kind);
+        var back = server.RoleAssignmentsOf(ann.Id).Select(a => (a.RoleDefinitionId, a.DirectoryScopeId)).Order().ToList();
+        Assert.Equal(new[] { (global.Id, "/"), (users.Id, "/administrativeUnits/au-paris") }.Order(), back);
+        var restoreSteps = await env.Engine.Store.GetStepsAsync(rehire.Plan.Case.Id, CancellationToken.None);
+        Assert.Equal(2, restoreSteps.Count(s => s.Action == ActionKind.AddEntitlement && s.Status == StepStatus.Verified));
+    }
 }

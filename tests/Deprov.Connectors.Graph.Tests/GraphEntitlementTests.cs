@@ -57,7 +57,7 @@ public sealed class GraphEntitlementTests
         var ann = server.AddUser(GraphTest.Unique("ann"));
         var group = server.AddGroup("g", members: ann);
         using var http = new HttpClient { BaseAddress = server.BaseUrl };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await TokenAsync(server));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await GraphTest.TokenAsync(server));
 
         using var refused = await http.DeleteAsync($"groups/{group.Id}/members/{ann.Id}");
         server.Granted.Add("User.ReadWrite.All");
@@ -223,7 +223,7 @@ public sealed class GraphEntitlementTests
         var ann = server.AddUser(GraphTest.Unique("ann"));
         ann.Licences[sku.SkuId] = [];
         using var http = new HttpClient { BaseAddress = server.BaseUrl };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", await TokenAsync(server));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await GraphTest.TokenAsync(server));
         using var body = new StringContent($"{{\"removeLicenses\":[\"{sku.SkuId}\"]}}", System.Text.Encoding.UTF8, "application/json");
 
         using var response = await http.PostAsync($"users/{ann.Id}/assignLicense", body);
@@ -231,20 +231,5 @@ public sealed class GraphEntitlementTests
         Assert.Equal(400, (int)response.StatusCode);
         Assert.Contains("The missing parameters are: addLicenses", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Single(ann.Licences);
-    }
-
-    private static async Task<string> TokenAsync(GraphTestServer server)
-    {
-        using var http = new HttpClient();
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = "client_credentials",
-            ["client_id"] = GraphTestServer.ClientId,
-            ["client_secret"] = server.ClientSecret,
-            ["scope"] = "https://graph.microsoft.com/.default",
-        });
-        using var response = await http.PostAsync(server.TokenUrl, form);
-        var json = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        return json["access_token"]!.GetValue<string>();
     }
 }

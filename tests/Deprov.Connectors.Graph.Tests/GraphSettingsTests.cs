@@ -39,7 +39,20 @@ public sealed class GraphSettingsTests
         Assert.Equal(500, settings.PageSize);
         Assert.True(settings.SignInActivity);
         Assert.True(settings.Devices);
+        Assert.True(settings.DirectoryRoles);
         Assert.Equal(new GraphWipeOptions(false, false, false), settings.Wipe);
+    }
+
+    [Fact]
+    public void Parse_DirectoryRolesFalse_TurnsRoleDiscoveryOff()
+    {
+        var values = Minimal();
+        values["directory_roles"] = "false";
+
+        var (settings, errors) = Parse(values);
+
+        Assert.Empty(errors);
+        Assert.False(settings.DirectoryRoles);
     }
 
     [Fact]

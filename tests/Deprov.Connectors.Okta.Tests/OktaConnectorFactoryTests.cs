@@ -42,6 +42,7 @@ public sealed class OktaConnectorFactoryTests
         Assert.Equal(OktaDisableMode.Suspend, parsed.DisableMode);
         Assert.Equal("SSWS", parsed.Auth.Scheme);
         Assert.True(parsed.ForgetDevices);
+        Assert.True(parsed.AdminRoles);
         Assert.Equal(200, parsed.PageSize);
         Assert.Equal(TimeSpan.FromSeconds(60), parsed.MaxRetryAfter);
     }

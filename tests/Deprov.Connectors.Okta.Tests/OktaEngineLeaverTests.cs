@@ -58,4 +58,61 @@ public sealed class OktaEngineLeaverTests
             Assert.DoesNotContain("00e2e-okta-token", $"{r.Entry.Before}{r.Entry.After}{r.Entry.Detail}", StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Leave_AdminOnOkta_OwnRolesRemovedAsPrivilegedStepsGroupRoleLeftWithTheGroupRehireRestores()
+    {
+        await using var server = await OktaFakeServer.StartAsync(new OktaFakeOptions { ApiToken = "00e2e-okta-roles-token" });
+        var ann = server.AddUser("ann@example.com");
+        var bob = server.AddUser("bob@example.com");
+        server.AssignRole(ann, "SUPER_ADMIN");
+        server.AssignRole(ann, "HELP_DESK_ADMIN");
+        server.AssignRole(bob, "SUPER_ADMIN");
+        var platform = server.AddGroup("platform-team", ann, bob);
+        server.AssignGroupRole(platform, "APP_ADMIN");
+        Environment.SetEnvironmentVariable("DEPROV_E2E_OKTA_ROLES_TOKEN", "00e2e-okta-roles-token");
+        var yaml = $$"""
+            systems:
+              - id: okta
+                kind: okta
+                role: identity_provider
+                risk: critical
+                correlate: [email]
+                settings:
+                  base_url: "{{server.OrgUrl}}"
+                  auth: { type: bearer, token: env:DEPROV_E2E_OKTA_ROLES_TOKEN }
+            """;
+        var env = await TestEnvironment.CreateAsync(yaml, factories: [new OktaConnectorFactory()]);
+        await using var _ = env;
+        var people = new[] { "ann", "bob" }.Select(n => new Person(n, $"{n}@example.com", n, null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")).ToList();
+        await env.Engine.Store.UpsertPeopleAsync(people, CancellationToken.None);
+        await env.DiscoverAsync();
+        var map = (await env.Engine.Store.GetAccessMapsAsync(["ann"], CancellationToken.None)).Single();
+        Assert.Equal(2, map.Entitlements.Count(e => e.Kind == EntitlementKind.Role && e.Privileged));
+        Assert.Contains(map.Entitlements, e => e.Name == "platform-team" && e.Privileged);
+
+        var leave = await env.Engine.SubmitAsync(Some.Leave("ann", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var steps = await env.Engine.Store.GetStepsAsync(leave.Plan!.Case.Id, CancellationToken.None);
+        var kase = (await env.Engine.Store.GetCaseAsync(leave.Plan.Case.Id, CancellationToken.None))!;
+        Assert.True(kase.CutVerifiedAt is not null, string.Join("\n", steps.Select(s => $"{s.Action} {s.Target} {s.Status} {s.Error}")));
+        var privileged = steps.Where(s => s.Action == ActionKind.RemoveEntitlement).ToList();
+        Assert.Equal(3, privileged.Count);
+        Assert.All(privileged, s => Assert.Equal((StepCategory.Privileged, StepStatus.Verified), (s.Category, s.Status)));
+        Assert.Empty(server.RoleTypesOf(ann));
+        Assert.False(server.IsMember(platform, ann));
+        Assert.Equal(["SUPER_ADMIN"], server.RoleTypesOf(bob));
+        Assert.True(server.IsMember(platform, bob));
+
+        var rehire = await env.Engine.SubmitAsync(Some.Event(EventKind.Rehire, "ann", env.Time.GetUtcNow()), "admin:hr", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        // SUPER_ADMIN comes back; HELP_DESK_ADMIN may have been limited to some groups, so it is left to a person.
+        Assert.Equal(["SUPER_ADMIN"], server.RoleTypesOf(ann));
+        Assert.True(server.IsMember(platform, ann));
+        var restoreSteps = await env.Engine.Store.GetStepsAsync(rehire.Plan!.Case.Id, CancellationToken.None);
+        Assert.Contains(restoreSteps, s => s.Action == ActionKind.AddEntitlement && s.EntitlementId!.EndsWith("role:HELP_DESK_ADMIN", StringComparison.Ordinal)
+            && s.Error is { } error && error.Contains("by hand", StringComparison.Ordinal));
+    }
 }

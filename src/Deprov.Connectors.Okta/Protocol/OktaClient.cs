@@ -48,11 +48,15 @@ internal sealed partial class OktaClient : IDisposable
     }
 
     /// <summary>Sends one request; <paramref name="target"/> is relative to the org URL (<c>api/v1/users/x</c>) or a next-page link.</summary>
-    public async Task<OktaResponse> SendAsync(HttpMethod method, string target, string what, CancellationToken cancellationToken)
+    public Task<OktaResponse> SendAsync(HttpMethod method, string target, string what, CancellationToken cancellationToken) =>
+        SendAsync(method, target, null, what, cancellationToken);
+
+    /// <summary>Sends one request with a JSON <paramref name="body"/> (none when null).</summary>
+    public async Task<OktaResponse> SendAsync(HttpMethod method, string target, JsonNode? body, string what, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var response = await SendOnceAsync(method, target, what, cancellationToken);
+            var response = await SendOnceAsync(method, target, body, what, cancellationToken);
             if (response.Status != HttpStatusCode.TooManyRequests || attempt >= _settings.MaxRetries
                 || response.RetryAfter is not { } wait || wait > _settings.MaxRetryAfter)
             {
@@ -65,9 +69,14 @@ internal sealed partial class OktaClient : IDisposable
         }
     }
 
-    private async Task<OktaResponse> SendOnceAsync(HttpMethod method, string target, string what, CancellationToken cancellationToken)
+    private async Task<OktaResponse> SendOnceAsync(HttpMethod method, string target, JsonNode? body, string what, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, target);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        }
+
         request.Headers.TryAddWithoutValidation("Accept", "application/json");
         request.Headers.TryAddWithoutValidation("User-Agent", _settings.UserAgent);
         if (method == HttpMethod.Get)
@@ -108,7 +117,12 @@ internal sealed partial class OktaClient : IDisposable
 
     /// <inheritdoc cref="PagesAsync(string, string, CancellationToken)"/>
     /// <param name="missingIsEmpty">A 404 means the listed thing went away (a group deleted while discovery ran): no items.</param>
-    public async IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, bool missingIsEmpty, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, bool missingIsEmpty, CancellationToken cancellationToken) =>
+        PagesAsync(first, what, missingIsEmpty, OktaRights.Read, cancellationToken);
+
+    /// <inheritdoc cref="PagesAsync(string, string, bool, CancellationToken)"/>
+    /// <param name="right">The admin right a 403 names.</param>
+    public async IAsyncEnumerable<JsonObject> PagesAsync(string first, string what, bool missingIsEmpty, string right, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? target = first;
         while (target is not null)
@@ -121,7 +135,7 @@ internal sealed partial class OktaClient : IDisposable
 
             if (!r.IsSuccess || r.Array is not { } items)
             {
-                throw Failure(r, HttpMethod.Get, target, what, OktaRights.Read);
+                throw Failure(r, HttpMethod.Get, target, what, right);
             }
 
             foreach (var item in items.OfType<JsonObject>())
@@ -196,23 +210,35 @@ internal sealed partial class OktaClient : IDisposable
         {
             foreach (Match m in NextPattern().Matches(value))
             {
-                if (!Uri.TryCreate(_settings.OrgUrl, m.Groups[1].Value, out var next))
+                if (OwnLink(m.Groups[1].Value, target, what) is { } next)
                 {
-                    continue;
+                    return next;
                 }
-
-                if (Uri.Compare(next, _settings.OrgUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
-                {
-                    throw new ConnectorException(
-                        $"Okta {_systemId}: GET {Shown(target)} ({what}) returned a next-page link to {next.GetLeftPart(UriPartial.Authority)}, not to {_settings.OrgUrl.GetLeftPart(UriPartial.Authority)}; not followed.",
-                        isTransient: false);
-                }
-
-                return next;
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A next-page link (from a <c>Link</c> header or a body's <c>_links.next.href</c>) resolved against the org URL; null
+    /// when it is not a URL; refused when it points anywhere but the org: the credential goes with every request.
+    /// </summary>
+    public Uri? OwnLink(string href, string target, string what)
+    {
+        if (!Uri.TryCreate(_settings.OrgUrl, href, out var next))
+        {
+            return null;
+        }
+
+        if (Uri.Compare(next, _settings.OrgUrl, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+        {
+            throw new ConnectorException(
+                $"Okta {_systemId}: GET {Shown(target)} ({what}) returned a next-page link to {next.GetLeftPart(UriPartial.Authority)}, not to {_settings.OrgUrl.GetLeftPart(UriPartial.Authority)}; not followed.",
+                isTransient: false);
+        }
+
+        return next;
     }
 
     /// <summary>A target for messages: next-page links are shown relative to the org, never with another host's name.</summary>
@@ -235,4 +261,8 @@ internal static class OktaRights
     public const string Sessions = "okta.users.manage (an API token of an admin who may clear users' sessions, e.g. Org Admin)";
 
     public const string Groups = "okta.groups.manage (an API token of an admin who may manage this group's membership, e.g. Group Membership Admin)";
+
+    public const string ReadRoles = "okta.roles.read (an API token of a Read-only Admin or above)";
+
+    public const string ManageRoles = "okta.roles.manage (an API token of an admin who may assign admin roles, e.g. Super Admin)";
 }

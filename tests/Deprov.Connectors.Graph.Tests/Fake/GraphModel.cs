@@ -70,3 +70,9 @@ public sealed class FakeDeviceAction
 
 /// <summary>One request as the fake received it.</summary>
 public sealed record GraphRecordedRequest(string Method, string Path, string Query, string? Body, string? AuthScheme);
+
+/// <summary>A directory role definition (<c>unifiedRoleDefinition</c>): built-in ones have the template id as their id.</summary>
+public sealed record FakeRoleDefinition(string Id, string DisplayName);
+
+/// <summary>A directory role assignment (<c>unifiedRoleAssignment</c>) of a role at a scope to a principal.</summary>
+public sealed record FakeRoleAssignment(string Id, string PrincipalId, string RoleDefinitionId, string DirectoryScopeId);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
 namespace Deprov.Connectors.Graph.Tests.Fake;
@@ -127,6 +128,9 @@ public sealed partial class GraphTestServer
                 return;
             case (_, "groups") when s.Length >= 3 && s[2] == "members":
                 await MembersAsync(ctx, method, s, body);
+                return;
+            case (_, "roleManagement") when s.Length >= 3 && s[1] == "directory":
+                await RolesAsync(ctx, method, s, body);
                 return;
             case (_, "deviceManagement") when s.Length >= 2 && s[1] == "managedDevices":
                 await DevicesAsync(ctx, method, s, body);
@@ -352,6 +356,135 @@ public sealed partial class GraphTestServer
 
         await ErrorAsync(ctx, status, status == 404 ? "Request_ResourceNotFound" : "Request_BadRequest", error);
     }
+
+    private static readonly string[] RoleRead = ["RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"];
+
+    /// <summary>
+    /// <c>roleManagement/directory/roleDefinitions</c> (list) and <c>roleAssignments</c> (list with an optional
+    /// <c>$filter=principalId eq '…'</c>, get, delete, create), with the permissions the v1.0 reference lists: any of
+    /// <see cref="RoleRead"/> to read, <c>RoleManagement.ReadWrite.Directory</c> to write.
+    /// </summary>
+    private async Task RolesAsync(HttpContext ctx, string method, string[] s, JsonObject? body)
+    {
+        var write = method != "GET";
+        if (!await (write ? RequireAsync(ctx, "RoleManagement.ReadWrite.Directory") : RequireAsync(ctx, RoleRead)))
+        {
+            return;
+        }
+
+        var q = ctx.Request.Query;
+        switch (method, s[2], s.Length)
+        {
+            case ("GET", "roleDefinitions", 3):
+                await PageAsync(ctx, Snapshot(_roleDefinitions).Select(d => Project(new JsonObject
+                {
+                    ["id"] = d.Id,
+                    ["displayName"] = d.DisplayName,
+                    ["isBuiltIn"] = true,
+                    ["isEnabled"] = true,
+                    ["templateId"] = d.Id,
+                }, Selected(q))).ToList());
+                return;
+            case ("GET", "roleAssignments", 3):
+                var all = Snapshot(_roleAssignments);
+                if (q["$filter"].ToString() is { Length: > 0 } filter)
+                {
+                    var match = PrincipalFilter().Match(filter);
+                    if (!match.Success)
+                    {
+                        await ErrorAsync(ctx, 400, "BadRequest", $"Invalid filter clause: this fake models only principalId eq '<id>', not '{filter}'.");
+                        return;
+                    }
+
+                    all = [.. all.Where(a => a.PrincipalId == match.Groups[1].Value)];
+                }
+
+                await PageAsync(ctx, all.Select(a => Project(RoleAssignmentJson(a), Selected(q))).ToList());
+                return;
+            case ("GET", "roleAssignments", 4):
+                if (Find(_roleAssignments, a => a.Id == s[3]) is { } found)
+                {
+                    await JsonAsync(ctx, 200, RoleAssignmentJson(found));
+                    return;
+                }
+
+                await NotFoundAsync(ctx, s[3]);
+                return;
+            case ("DELETE", "roleAssignments", 4):
+                bool removed;
+                lock (_lock)
+                {
+                    removed = _roleAssignments.RemoveAll(a => a.Id == s[3]) > 0;
+                }
+
+                if (removed)
+                {
+                    ctx.Response.StatusCode = 204;
+                    return;
+                }
+
+                await NotFoundAsync(ctx, s[3]);
+                return;
+            case ("POST", "roleAssignments", 3):
+                var principal = body?["principalId"]?.GetValue<string>();
+                var definition = body?["roleDefinitionId"]?.GetValue<string>();
+                var scope = body?["directoryScopeId"]?.GetValue<string>();
+                if (principal is null || definition is null || scope is null)
+                {
+                    await ErrorAsync(ctx, 400, "Request_BadRequest", "principalId, roleDefinitionId and directoryScopeId are required.");
+                    return;
+                }
+
+                FakeRoleAssignment? created = null;
+                string? problem = null;
+                lock (_lock)
+                {
+                    if (!_roleDefinitions.Any(d => d.Id == definition))
+                    {
+                        problem = NotFoundMessage(definition);
+                    }
+                    else if (!_users.Any(u => u.Id == principal))
+                    {
+                        problem = NotFoundMessage(principal);
+                    }
+                    else if (_roleAssignments.Any(a => a.PrincipalId == principal && a.RoleDefinitionId == definition && a.DirectoryScopeId == scope))
+                    {
+                        problem = "A conflicting object with one or more of the specified property values is present in the directory.";
+                    }
+                    else
+                    {
+                        created = AssignRoleLocked(principal, definition, scope);
+                    }
+                }
+
+                if (created is null)
+                {
+                    await ErrorAsync(ctx, problem!.StartsWith("Resource", StringComparison.Ordinal) ? 404 : 400,
+                        problem.StartsWith("Resource", StringComparison.Ordinal) ? "Request_ResourceNotFound" : "Request_BadRequest", problem);
+                    return;
+                }
+
+                var json = RoleAssignmentJson(created);
+                json["@odata.context"] = $"{BaseUrl}$metadata#roleManagement/directory/roleAssignments/$entity";
+                await JsonAsync(ctx, 201, json);
+                return;
+            default:
+                await ErrorAsync(ctx, 405, "Request_BadRequest", "The specified HTTP method is not allowed for the request.");
+                return;
+        }
+    }
+
+    private static JsonObject RoleAssignmentJson(FakeRoleAssignment a) => new()
+    {
+        ["id"] = a.Id,
+        ["principalId"] = a.PrincipalId,
+        ["resourceScope"] = a.DirectoryScopeId,
+        ["directoryScopeId"] = a.DirectoryScopeId,
+        ["roleDefinitionId"] = a.RoleDefinitionId,
+    };
+
+    [GeneratedRegex(@"^\s*principalId\s+eq\s+'([^']*)'\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex PrincipalFilter();
 
     private async Task DevicesAsync(HttpContext ctx, string method, string[] s, JsonObject? body)
     {

@@ -17,7 +17,8 @@ namespace Deprov.Connectors.Graph.Tests.Fake;
 /// docs/connectors/graph.md and the vendor reference describe them: users ($select, $top, @odata.nextLink), PATCH
 /// accountEnabled, revokeSignInSessions (200 + boolean, the known issue), DELETE, assignLicense (refused without
 /// addLicenses), subscribedSkus, groups and members ($ref writes; a DELETE without /$ref deletes the user when the app
-/// may write users, else 403), Intune managedDevices with remoteLock and wipe; Graph's error body; application
+/// may write users, else 403), directory role definitions and role assignments (unified RBAC: list with $filter on
+/// principalId, get, DELETE, POST), Intune managedDevices with remoteLock and wipe; Graph's error body; application
 /// permissions checked per request (403 Authorization_RequestDenied); injectable faults (<see cref="Faults"/>).
 /// </summary>
 public sealed partial class GraphTestServer : IAsyncDisposable
@@ -27,7 +28,7 @@ public sealed partial class GraphTestServer : IAsyncDisposable
     [
         "User.Read.All", "User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.DeleteRestore.All", "AuditLog.Read.All",
         "GroupMember.ReadWrite.All", "LicenseAssignment.ReadWrite.All", "DeviceManagementManagedDevices.Read.All",
-        "DeviceManagementManagedDevices.PrivilegedOperations.All",
+        "DeviceManagementManagedDevices.PrivilegedOperations.All", "RoleManagement.ReadWrite.Directory",
     ];
 
     private readonly WebApplication _app;
@@ -36,6 +37,8 @@ public sealed partial class GraphTestServer : IAsyncDisposable
     private readonly List<FakeGroup> _groups = [];
     private readonly List<FakeSku> _skus = [];
     private readonly List<FakeDevice> _devices = [];
+    private readonly List<FakeRoleDefinition> _roleDefinitions = [];
+    private readonly List<FakeRoleAssignment> _roleAssignments = [];
     private readonly ConcurrentDictionary<string, byte> _tokens = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private int _tokensIssued;
@@ -148,6 +151,53 @@ public sealed partial class GraphTestServer : IAsyncDisposable
         }
 
         return device;
+    }
+
+    public FakeRoleDefinition AddRoleDefinition(string displayName)
+    {
+        var role = new FakeRoleDefinition(Guid.NewGuid().ToString(), displayName);
+        lock (_lock)
+        {
+            _roleDefinitions.Add(role);
+        }
+
+        return role;
+    }
+
+    /// <summary>Assigns <paramref name="role"/> to a principal (a user, or any other object id) at <paramref name="scope"/>.</summary>
+    public FakeRoleAssignment AssignRole(FakeRoleDefinition role, string principalId, string scope = "/")
+    {
+        lock (_lock)
+        {
+            return AssignRoleLocked(principalId, role.Id, scope);
+        }
+    }
+
+    /// <summary>Removes an assignment as an administrator in the portal would.</summary>
+    public void UnassignRole(FakeRoleAssignment assignment)
+    {
+        lock (_lock)
+        {
+            _roleAssignments.RemoveAll(a => a.Id == assignment.Id);
+        }
+    }
+
+    /// <summary>The current assignments of <paramref name="principalId"/>.</summary>
+    public List<FakeRoleAssignment> RoleAssignmentsOf(string principalId)
+    {
+        lock (_lock)
+        {
+            return [.. _roleAssignments.Where(a => a.PrincipalId == principalId)];
+        }
+    }
+
+    // Graph's ids for role assignments are opaque strings (base64-like, not GUIDs); a fresh one each time.
+    private FakeRoleAssignment AssignRoleLocked(string principalId, string roleDefinitionId, string scope)
+    {
+        var assignment = new FakeRoleAssignment(Convert.ToBase64String(Guid.NewGuid().ToByteArray()).TrimEnd('=').Replace('/', '_').Replace('+', '-') + "-1",
+            principalId, roleDefinitionId, scope);
+        _roleAssignments.Add(assignment);
+        return assignment;
     }
 
     public FakeUser? User(string id)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Deprov.Connectors.Graph.Tests.Fake;
 using Deprov.Core;
 using Deprov.Core.Configuration;
@@ -43,4 +44,20 @@ internal static class GraphTest
         new($"step-{Guid.NewGuid():N}", kind, System.Id, userId, "user", entitlementId, deviceId, null, parameters ?? []);
 
     public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)] + "@contoso.com";
+
+    /// <summary>A token from the fake's token endpoint, for tests that call the fake directly.</summary>
+    public static async Task<string> TokenAsync(GraphTestServer server)
+    {
+        using var http = new HttpClient();
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = GraphTestServer.ClientId,
+            ["client_secret"] = server.ClientSecret,
+            ["scope"] = "https://graph.microsoft.com/.default",
+        });
+        using var response = await http.PostAsync(server.TokenUrl, form);
+        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return json["access_token"]!.GetValue<string>();
+    }
 }

@@ -23,6 +23,12 @@ public sealed class OktaFakeOptions
     /// <summary>A read-only admin's token: every write answers <c>403 E0000006</c>.</summary>
     public bool ReadOnlyAdmin { get; init; }
 
+    /// <summary>
+    /// Whether the token's admin may assign and unassign admin roles (a Super Admin's token, or a service app granted
+    /// <c>okta.roles.manage</c>); when false, role writes answer <c>403 E0000006</c> and role reads still work.
+    /// </summary>
+    public bool SuperAdmin { get; init; } = true;
+
     /// <summary>Lifecycle calls answer <c>200</c> with an empty body instead of <c>{}</c> (the docs and SDKs disagree).</summary>
     public bool EmptyLifecycleBodies { get; init; }
 

@@ -9,6 +9,23 @@ public sealed partial class OktaFakeServer
 {
     private const int MaxUserPage = 200;
     private const int MaxGroupPage = 10_000;
+    private const int MaxRolePage = 100;
+
+    private static readonly Dictionary<string, string> StandardRoles = new(StringComparer.Ordinal)
+    {
+        ["SUPER_ADMIN"] = "Super Administrator",
+        ["ORG_ADMIN"] = "Organizational Administrator",
+        ["APP_ADMIN"] = "Application Administrator",
+        ["USER_ADMIN"] = "Group Administrator",
+        ["HELP_DESK_ADMIN"] = "Help Desk Administrator",
+        ["READ_ONLY_ADMIN"] = "Read-only Administrator",
+        ["MOBILE_ADMIN"] = "Mobile Administrator",
+        ["API_ACCESS_MANAGEMENT_ADMIN"] = "API Access Management Administrator",
+        ["REPORT_ADMIN"] = "Report Administrator",
+        ["GROUP_MEMBERSHIP_ADMIN"] = "Group Membership Administrator",
+    };
+
+    private static string StandardLabel(string type) => StandardRoles.GetValueOrDefault(type, type);
 
     private Task RouteAsync(HttpContext ctx, string[] s)
     {
@@ -33,6 +50,12 @@ public sealed partial class OktaFakeServer
             (3, "groups", "GET") when s[2] == "users" => PageAsync(ctx, $"api/v1/groups/{s[1]}/users",
                 Locked(() => RequireGroup(s[1]).Members.Select(FindUser).OfType<FakeUser>().Select(u => (u.Id, UserJson(u))).ToList()), MaxUserPage, null),
             (4, "groups", "PUT" or "DELETE") when s[2] == "users" => MembershipAsync(ctx, s[1], s[3], add: method == "PUT"),
+            (3, "iam", "GET") when s[1] == "assignees" && s[2] == "users" => ListRoleAssigneesAsync(ctx),
+            (3, "users", "GET") when s[2] == "roles" => PageAsync(ctx, $"api/v1/users/{s[1]}/roles", Locked(() => RolesOf(RequireUser(s[1])).Select(r => (r.Id, RoleJson(r))).ToList()), MaxRolePage, null),
+            (4, "users", "GET") when s[2] == "roles" => WriteJsonAsync(ctx, Locked(() => RoleJson(RolesOf(RequireUser(s[1])).FirstOrDefault(r => r.Id == s[3] && r.UserId is not null)
+                ?? throw new OktaError(404, "E0000007", $"Not found: Resource not found: {s[3]} (Role)")))),
+            (4, "users", "DELETE") when s[2] == "roles" => UnassignRoleAsync(ctx, s[1], s[3]),
+            (3, "users", "POST") when s[2] == "roles" => AssignRoleAsync(ctx, s[1]),
             _ => throw new OktaError(404, "E0000022", "The endpoint does not support the provided HTTP method"),
         };
     }
@@ -236,6 +259,126 @@ public sealed partial class OktaFakeServer
 
         ctx.Response.StatusCode = 204;
         return Task.CompletedTask;
+    }
+
+    /// <summary>A user's roles: assigned to the user, then held through the groups the user is a member of.</summary>
+    private List<FakeRole> RolesOf(FakeUser u) =>
+        [.. _roles.Where(r => r.UserId == u.Id), .. _roles.Where(r => r.GroupId is { } g && _groups.Any(x => x.Id == g && x.Members.Contains(u.Id)))];
+
+    /// <summary>
+    /// <c>GET /api/v1/iam/assignees/users</c>: every user holding a role, directly or through a group, as
+    /// <c>{"value": [{id, orn, _links}], "_links": {"next": {"href"}}}</c> (the page link is in the body, not a header).
+    /// </summary>
+    private async Task ListRoleAssigneesAsync(HttpContext ctx)
+    {
+        var limit = int.TryParse(ctx.Request.Query["limit"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? Math.Clamp(l, 1, MaxRolePage) : MaxRolePage;
+        var ids = Locked(() => _users.Where(u => RolesOf(u).Count > 0).Select(u => u.Id).ToList());
+        var start = 0;
+        if (ctx.Request.Query["after"].ToString() is { Length: > 0 } after)
+        {
+            var i = ids.IndexOf(after);
+            start = i < 0 ? ids.Count : i + 1;
+        }
+
+        var page = ids.Skip(start).Take(limit).ToList();
+        var origin = Options.NextLinkOrigin ?? OrgUrl;
+        var value = new JsonArray();
+        foreach (var id in page)
+        {
+            value.Add(new JsonObject
+            {
+                ["id"] = id,
+                ["orn"] = $"orn:okta:directory:00ofake:users:{id}",
+                ["_links"] = new JsonObject
+                {
+                    ["self"] = new JsonObject { ["href"] = $"{OrgUrl}api/v1/users/{id}" },
+                    ["roles"] = new JsonObject { ["href"] = $"{OrgUrl}api/v1/users/{id}/roles" },
+                },
+            });
+        }
+
+        var links = new JsonObject();
+        if (start + page.Count < ids.Count)
+        {
+            links["next"] = new JsonObject { ["href"] = $"{origin}api/v1/iam/assignees/users?after={Uri.EscapeDataString(page[^1])}&limit={limit}" };
+        }
+
+        await WriteJsonAsync(ctx, new JsonObject { ["value"] = value, ["_links"] = links });
+    }
+
+    private Task UnassignRoleAsync(HttpContext ctx, string userId, string assignmentId)
+    {
+        RequireRoleAdmin();
+        lock (_lock)
+        {
+            var u = RequireUser(userId);
+            // Only the user's own assignments: one held through a group is unassigned from the group.
+            if (_roles.RemoveAll(r => r.Id == assignmentId && r.UserId == u.Id) == 0)
+            {
+                throw new OktaError(404, "E0000007", $"Not found: Resource not found: {assignmentId} (Role)");
+            }
+        }
+
+        ctx.Response.StatusCode = 204;
+        return Task.CompletedTask;
+    }
+
+    private async Task AssignRoleAsync(HttpContext ctx, string userId)
+    {
+        RequireRoleAdmin();
+        var body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted) as JsonObject;
+        var type = body?["type"] is JsonValue v && v.TryGetValue<string>(out var t) ? t : null;
+        JsonObject json;
+        lock (_lock)
+        {
+            var u = RequireUser(userId);
+            if (type is null || !StandardRoles.ContainsKey(type))
+            {
+                throw new OktaError(400, "E0000001", "Api validation failed: type", $"type: '{type}' is not a standard role type");
+            }
+
+            if (_roles.Any(r => r.UserId == u.Id && r.Type == type))
+            {
+                throw new OktaError(409, "E0000090", "Duplicate role assignment exception.");
+            }
+
+            json = RoleJson(AddRoleLocked(u.Id, null, type, null, null, null));
+        }
+
+        await WriteJsonAsync(ctx, json, 201);
+    }
+
+    private void RequireRoleAdmin()
+    {
+        if (!Options.SuperAdmin)
+        {
+            throw new OktaError(403, "E0000006", "You do not have permission to perform the requested action");
+        }
+    }
+
+    private JsonObject RoleJson(FakeRole r)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = r.Id,
+            ["label"] = r.Label,
+            ["type"] = r.Type,
+            ["status"] = "ACTIVE",
+            ["created"] = "2024-01-02T03:04:05.000Z",
+            ["lastUpdated"] = "2024-01-02T03:04:05.000Z",
+            ["assignmentType"] = r.UserId is null ? "GROUP" : "USER",
+            ["_links"] = new JsonObject
+            {
+                ["assignee"] = new JsonObject { ["href"] = r.UserId is { } uid ? $"{OrgUrl}api/v1/users/{uid}" : $"{OrgUrl}api/v1/groups/{r.GroupId}" },
+            },
+        };
+        if (r.CustomRole is not null)
+        {
+            json["role"] = r.CustomRole;
+            json["resource-set"] = r.ResourceSet;
+        }
+
+        return json;
     }
 
     private FakeUser RequireUser(string idOrLogin) =>

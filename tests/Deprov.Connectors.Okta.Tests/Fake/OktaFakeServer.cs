@@ -19,7 +19,8 @@ public sealed record OktaRecordedRequest(string Method, string Path, string Quer
 /// their lifecycle (suspend only ACTIVE, unsuspend only SUSPENDED, deactivate, activate, DELETE that deactivates first
 /// and deletes on the second call), sessions, OAuth grants, groups and memberships; cursor paging with <c>limit</c>/<c>after</c>
 /// and <c>Link: &lt;...&gt;; rel="next"</c>; plain user listings without DEPROVISIONED users; Okta's error body;
-/// <c>X-Rate-Limit-*</c> headers on every answer; SSWS or OAuth client-credentials auth; injectable faults. Test only.
+/// admin role assignments (<c>iam/assignees/users</c> paged by <c>_links.next</c>, a user's roles with those held through
+/// groups, unassign, assign a standard role; writes need a Super Admin); <c>X-Rate-Limit-*</c> headers on every answer; SSWS or OAuth client-credentials auth; injectable faults. Test only.
 /// </summary>
 public sealed partial class OktaFakeServer : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<FakeUser> _users = [];
     private readonly List<FakeGroup> _groups = [];
+    private readonly List<FakeRole> _roles = [];
     private readonly ConcurrentDictionary<string, bool> _issuedTokens = new(StringComparer.Ordinal);
     private int _tokensIssued;
     private long _nextId;
@@ -94,6 +96,58 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
             _groups.Add(group);
             return group.Id;
         }
+    }
+
+    /// <summary>Assigns a standard admin role (<c>SUPER_ADMIN</c>, <c>ORG_ADMIN</c>, …) to a user; returns the assignment id.</summary>
+    public string AssignRole(string userId, string type) => AddRole(userId, null, type, null, null);
+
+    /// <summary>Assigns a standard admin role to a group (its members hold it through the group).</summary>
+    public string AssignGroupRole(string groupId, string type) => AddRole(null, groupId, type, null, null);
+
+    /// <summary>Binds a custom role and a resource set to a user.</summary>
+    public string AssignCustomRole(string userId, string roleId, string resourceSetId, string label) => AddRole(userId, null, "CUSTOM", roleId, resourceSetId, label);
+
+    /// <summary>Unassigns a role behind the client's back, as another admin would.</summary>
+    public void UnassignRole(string assignmentId)
+    {
+        lock (_lock)
+        {
+            _roles.RemoveAll(r => r.Id == assignmentId);
+        }
+    }
+
+    /// <summary>The types of the roles assigned to the user directly (not through groups).</summary>
+    public List<string> RoleTypesOf(string userId)
+    {
+        lock (_lock)
+        {
+            return [.. _roles.Where(r => r.UserId == userId).Select(r => r.Type)];
+        }
+    }
+
+    /// <summary>The ids of the user's direct role assignments.</summary>
+    public List<string> RoleAssignmentsOf(string userId)
+    {
+        lock (_lock)
+        {
+            return [.. _roles.Where(r => r.UserId == userId).Select(r => r.Id)];
+        }
+    }
+
+    private string AddRole(string? userId, string? groupId, string type, string? customRole, string? resourceSet, string? label = null)
+    {
+        lock (_lock)
+        {
+            return AddRoleLocked(userId, groupId, type, customRole, resourceSet, label).Id;
+        }
+    }
+
+    // Okta's role assignment ids are opaque strings (e.g. "ra1b8aahBZuGJRRa30g4", or a base32 text for older ones).
+    private FakeRole AddRoleLocked(string? userId, string? groupId, string type, string? customRole, string? resourceSet, string? label)
+    {
+        var role = new FakeRole($"ra{++_nextId:D6}{Guid.NewGuid():N}"[..20], type, label ?? StandardLabel(type), userId, groupId, customRole, resourceSet);
+        _roles.Add(role);
+        return role;
     }
 
     /// <summary>The user's status, or null when it was deleted.</summary>
@@ -333,6 +387,8 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
 
         public List<string> Members { get; } = [];
     }
+
+    private sealed record FakeRole(string Id, string Type, string Label, string? UserId, string? GroupId, string? CustomRole, string? ResourceSet);
 
     private sealed class OktaError(int status, string code, string summary, params string[] causes) : Exception(summary)
     {
