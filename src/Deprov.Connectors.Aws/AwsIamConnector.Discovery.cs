@@ -42,9 +42,9 @@ internal sealed partial class AwsIamConnector
                 var used = r.IsSuccess ? IamClient.Date(r.Result?.Element(IamClient.Ns + "AccessKeyLastUsed"), "LastUsedDate")
                     : r.IsNoSuchEntity ? null : throw _client.Failure(r, "GetAccessKeyLastUsed", "discover access key use");
                 keyUse[key.Id] = used;
-                if (used > lastUse || lastUse is null)
+                if (used is { } at && (lastUse is null || at > lastUse))
                 {
-                    lastUse = used ?? lastUse;
+                    lastUse = at;
                 }
             }
 

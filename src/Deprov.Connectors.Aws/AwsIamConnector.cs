@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using System.Xml.Linq;
 using Deprov.Connectors.Aws.Protocol;
 using Deprov.Connectors.Http.RateLimiting;
 using Deprov.Core;
@@ -129,9 +128,6 @@ internal sealed partial class AwsIamConnector : IConnector, IDisposable
     private static string Join(IEnumerable<string> ids) => string.Join(',', ids);
 
     private static string[] Split(string? list) => list is null ? [] : list.Split(',', StringSplitOptions.RemoveEmptyEntries);
-
-    private static XElement? Single(IEnumerable<XElement> members, string name, string value) =>
-        members.FirstOrDefault(m => IamClient.Text(m, name) == value);
 
     public void Dispose() => _client.Dispose();
 }

@@ -39,7 +39,8 @@ internal sealed class SigV4Handler : DelegatingHandler
         request.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
         var headers = new List<KeyValuePair<string, string>>
         {
-            new("host", uri.IsDefaultPort ? uri.Host : uri.Authority),
+            // What HttpClient sends as Host: the authority, with the port only when it is not the scheme's default.
+            new("host", uri.Authority),
             new("x-amz-date", amzDate),
         };
         if (request.Content?.Headers.ContentType is { } type)
