@@ -58,4 +58,51 @@ public sealed class AwsIamEngineLeaverTests
             Assert.DoesNotContain(server.Options.SecretAccessKey, $"{r.Entry.Before}{r.Entry.After}{r.Entry.Detail}", StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Rehire_TokensPhasedAfterAppAccess_KeysAndGroupsBackConsolePasswordNot()
+    {
+        await using var server = await IamFakeServer.StartAsync();
+        var ann = server.AddUser("ann", keys: 1, emailTag: "ann@example.com");
+        var developers = server.AddGroup("developers", null, ann);
+        Environment.SetEnvironmentVariable("DEPROV_E2E_AWS_SECRET_REHIRE", server.Options.SecretAccessKey);
+        var yaml = $$"""
+            systems:
+              - id: aws
+                kind: aws_iam
+                role: application
+                risk: critical
+                correlate: [email]
+                settings:
+                  endpoint: "{{server.Endpoint}}"
+                  access_key_id: {{server.Options.AccessKeyId}}
+                  secret_access_key: env:DEPROV_E2E_AWS_SECRET_REHIRE
+            """;
+        // The disable and the key revocations are in one phase by default, and whichever reads the keys last records
+        // them as already inactive; a phase of its own for tokens makes the disable record them (docs/connectors/aws-iam.md).
+        const string Policy = """
+            policy:
+              ordering:
+                phases: [sign_in, [app_access, privileged, shared_credentials, devices, physical], tokens, licences]
+            """;
+        var env = await TestEnvironment.CreateAsync(yaml, Policy, factories: [new AwsIamConnectorFactory()]);
+        await using var _ = env;
+        await env.Engine.Store.UpsertPeopleAsync([new Person("ann", "ann@example.com", "ann", null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")],
+            CancellationToken.None);
+        await env.DiscoverAsync();
+        await env.Engine.SubmitAsync(Some.Leave("ann", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+        var key = Assert.Single(server.KeysOf(ann));
+        Assert.Equal("Inactive", server.KeyStatus(ann, key));
+
+        var rehire = await env.Engine.SubmitAsync(Some.Event(EventKind.Rehire, "ann", env.Time.GetUtcNow()), "admin:hr", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var steps = await env.Engine.Store.GetStepsAsync(rehire.Plan!.Case.Id, CancellationToken.None);
+        var enable = Assert.Single(steps, s => s.Action == ActionKind.EnableAccount);
+        Assert.True(enable.Status.IsSuccess(), $"{enable.Status} {enable.Error}");
+        Assert.True(server.IsMember(developers, ann));
+        Assert.False(server.HasLoginProfile(ann));
+        Assert.Equal("Active", server.KeyStatus(ann, key));
+    }
 }
