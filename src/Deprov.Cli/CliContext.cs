@@ -48,7 +48,7 @@ public sealed class CliContext
 
     public IReadOnlyList<IConnectorFactory> Factories { get; }
 
-    public static IReadOnlyList<IConnectorFactory> DefaultFactories() => [new SandboxConnectorFactory(), new Connectors.Scim.ScimConnectorFactory(), new Connectors.Ldap.LdapConnectorFactory(), new Connectors.Okta.OktaConnectorFactory(), new Connectors.Graph.GraphConnectorFactory(), new Connectors.Jamf.JamfConnectorFactory(), new Connectors.Vault.VaultConnectorFactory(), new Connectors.Google.GoogleConnectorFactory()];
+    public static IReadOnlyList<IConnectorFactory> DefaultFactories() => [new SandboxConnectorFactory(), new Connectors.Scim.ScimConnectorFactory(), new Connectors.Ldap.LdapConnectorFactory(), new Connectors.Okta.OktaConnectorFactory(), new Connectors.Graph.GraphConnectorFactory(), new Connectors.Jamf.JamfConnectorFactory(), new Connectors.Vault.VaultConnectorFactory(), new Connectors.Google.GoogleConnectorFactory(), new Connectors.Aws.AwsIamConnectorFactory()];
 
     public string ConfigPath(ParseResult pr) =>
         pr.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable("DEPROV_CONFIG") ?? "deprov.yaml";

@@ -37,9 +37,18 @@ public sealed record HttpEndpoint(Uri BaseUrl, TimeSpan Timeout, int MaxConcurre
 /// </remarks>
 public static class ResilientHttp
 {
-    public static HttpClient Create(HttpEndpoint endpoint, HttpCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time)
+    public static HttpClient Create(HttpEndpoint endpoint, HttpCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time) =>
+        Create(endpoint, new AuthenticationHandler(credentials), limiter, time);
+
+    /// <summary>
+    /// The same client with another authentication step: <paramref name="authentication"/> runs once per attempt, under the
+    /// retry and the timeout, so a scheme that signs each request (AWS Signature Version 4 signs the time and the body)
+    /// signs every retry afresh. It must not have an inner handler: the sockets handler is set here.
+    /// </summary>
+    public static HttpClient Create(HttpEndpoint endpoint, DelegatingHandler authentication, AdaptiveRateLimiter limiter, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(authentication);
         var sockets = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = endpoint.MaxConcurrency,
@@ -48,7 +57,8 @@ public static class ResilientHttp
             // No AutomaticDecompression: it would advertise and check encodings on every request. Callers ask for
             // compression where it pays (large reads) and decode with HttpContentDecoder.
         };
-        var auth = new AuthenticationHandler(credentials) { InnerHandler = sockets };
+        var auth = authentication;
+        auth.InnerHandler = sockets;
         var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
         if (endpoint.MaxRetries > 0)
         {
