@@ -72,22 +72,27 @@ internal sealed partial class AwsIamConnector
             notes.Add($"access keys {Join(missing)} no longer exist");
         }
 
-        if (action.BeforeValue("loginProfile") == "true" && !console)
-        {
-            notes.Add("the console password was deleted by the disable and cannot be restored: an administrator must set a new one (CreateLoginProfile)");
-        }
-
         var detail = notes.Count == 0 ? null : string.Join("; ", notes);
         var toActivate = keys.Where(k => !k.Active && wanted.Contains(k.Id, StringComparer.Ordinal)).Select(k => k.Id).ToList();
-        if (toActivate.Count == 0)
-        {
-            return ActionResult.Unchanged(before, detail);
-        }
-
         foreach (var key in toActivate)
         {
             await MustAsync("UpdateAccessKey", Params(("UserName", user), ("AccessKeyId", key), ("Status", "Active")),
                 "enable (re-activate access key)", missingIsDone: false, cancellationToken);
+        }
+
+        if (action.BeforeValue("loginProfile") == "true" && !console)
+        {
+            // No API gives a deleted password back: the step fails permanently, so the engine hands it to a person as a task.
+            // The keys are active again by now; running the step again re-activates nothing and says the same.
+            var keysNote = wanted.Length == 0 ? "no access key was active before" : $"access keys {Join(wanted.Where(id => keys.Any(k => k.Id == id)).ToList())} are active again";
+            throw new ConnectorException($"{_label}: {keysNote}, but the console password was deleted by the disable and cannot be restored: " +
+                $"set a new one by hand (IAM console, or 'aws iam create-login-profile --user-name {user} --password-reset-required') and give it to the person" +
+                (detail is null ? "." : $" ({detail})."), isTransient: false);
+        }
+
+        if (toActivate.Count == 0)
+        {
+            return ActionResult.Unchanged(before, detail);
         }
 
         var after = State(console, keys.Where(k => k.Active).Select(k => k.Id).Concat(toActivate), keys.Count);

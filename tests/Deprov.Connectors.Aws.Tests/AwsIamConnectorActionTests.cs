@@ -79,7 +79,7 @@ public sealed class AwsIamConnectorActionTests
     }
 
     [Fact]
-    public async Task EnableAccount_AfterDisable_RecordedKeysActiveAgainPasswordNotRestorable()
+    public async Task EnableAccount_AfterDisable_RecordedKeysActiveAgainPasswordLeftToAPerson()
     {
         await using var server = await IamFakeServer.StartAsync();
         var ann = server.AddUser("ann", keys: 1, inactiveKeys: 1);
@@ -88,14 +88,36 @@ public sealed class AwsIamConnectorActionTests
         var disabled = await connector.ExecuteAsync(AwsTest.Action(ActionKind.DisableAccount, ann), None);
         var restore = AwsTest.Restore(ActionKind.EnableAccount, ann, disabled.Before);
 
+        // The keys come back; the deleted console password cannot, so the step fails permanently (the engine makes it a task).
+        var e = await Assert.ThrowsAsync<ConnectorException>(() => connector.ExecuteAsync(restore, None));
+        var again = await Assert.ThrowsAsync<ConnectorException>(() => connector.ExecuteAsync(restore, None));
+
+        Assert.False(e.IsTransient);
+        Assert.Contains($"access keys {keys[0]} are active again", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"aws iam create-login-profile --user-name {ann} --password-reset-required", e.Message, StringComparison.Ordinal);
+        Assert.Equal(e.Message, again.Message);
+        Assert.Equal("Active", server.KeyStatus(ann, keys[0]));
+        Assert.Equal("Inactive", server.KeyStatus(ann, keys[1]));
+        Assert.False(server.HasLoginProfile(ann));
+    }
+
+    [Fact]
+    public async Task EnableAccount_AfterDisableOfAUserWithoutConsolePassword_RecordedKeysActiveAgain()
+    {
+        await using var server = await IamFakeServer.StartAsync();
+        var ann = server.AddUser("ann", keys: 1, inactiveKeys: 1);
+        var keys = server.KeysOf(ann);
+        using var connector = AwsTest.Connect(server);
+        var disabled = await connector.ExecuteAsync(AwsTest.Action(ActionKind.DisableAccount, ann), None);
+        var before = new Dictionary<string, string>(disabled.Before) { ["loginProfile"] = "false" };
+        var restore = AwsTest.Restore(ActionKind.EnableAccount, ann, before);
+
         var result = await connector.ExecuteAsync(restore, None);
 
         Assert.False(result.AlreadyInState);
         Assert.Equal(keys[0], result.After["activeAccessKeys"]);
         Assert.Equal("Active", server.KeyStatus(ann, keys[0]));
         Assert.Equal("Inactive", server.KeyStatus(ann, keys[1]));
-        Assert.False(server.HasLoginProfile(ann));
-        Assert.Contains("console password was deleted by the disable and cannot be restored", result.Detail, StringComparison.Ordinal);
         Assert.True((await connector.ReadBackAsync(restore, None)).Confirmed);
         Assert.True((await connector.ExecuteAsync(restore, None)).AlreadyInState);
     }
