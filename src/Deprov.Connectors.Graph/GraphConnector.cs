@@ -14,7 +14,7 @@ using Deprov.Core.Policy;
 namespace Deprov.Connectors.Graph;
 
 /// <summary>
-/// Microsoft Entra ID (users, groups, licences, directory role assignments) and Intune (managed devices) through Microsoft Graph v1.0. Follows the
+/// Microsoft Entra ID (users and their passwords, groups, licences, directory role assignments) and Intune (managed devices) through Microsoft Graph v1.0. Follows the
 /// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
 /// system, the request, Graph's error code and message and, for a 403, the application permission to grant — never a
 /// credential. Split by concern: accounts, entitlements (groups and licences), directory roles, devices, discovery.
@@ -37,9 +37,13 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         public const string DeviceActions = "DeviceManagementManagedDevices.PrivilegedOperations.All";
         public const string ReadRoles = "RoleManagement.Read.Directory";
         public const string WriteRoles = "RoleManagement.ReadWrite.Directory";
+
+        // Graph checks a Microsoft Entra role of the app's service principal on top of the permission, with a 403 for either.
+        public const string ResetPassword = "User-PasswordProfile.ReadWrite.All (and, for its service principal, the Microsoft Entra role "
+            + "User Administrator; Privileged Authentication Administrator to reset the password of a user who holds an admin role)";
     }
 
-    private static readonly HashSet<ActionKind> SupportedKinds = new()
+    private static readonly HashSet<ActionKind> AlwaysSupported = new()
     {
         ActionKind.DisableAccount, ActionKind.EnableAccount, ActionKind.DeleteAccount, ActionKind.RevokeSessions,
         ActionKind.RemoveEntitlement, ActionKind.AddEntitlement, ActionKind.ReclaimLicence, ActionKind.AssignLicence,
@@ -68,7 +72,15 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         _credentials = new HttpCredentials($"Graph {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);
         _client = new GraphClient(system.Id, settings, _credentials, Limiter, context.Time);
         _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
-        _descriptor = new ConnectorDescriptor("graph", SupportedKinds, IncrementalDiscovery: false, ReportsSignIns: settings.SignInActivity);
+        // reset_password needs a permission and an Entra role the other actions do not: it is advertised (and so planned)
+        // only when the settings say the app holds them.
+        var supported = new HashSet<ActionKind>(AlwaysSupported);
+        if (settings.ResetPassword)
+        {
+            supported.Add(ActionKind.ResetPassword);
+        }
+
+        _descriptor = new ConnectorDescriptor("graph", supported, IncrementalDiscovery: false, ReportsSignIns: settings.SignInActivity);
     }
 
     internal AdaptiveRateLimiter Limiter { get; }
@@ -86,6 +98,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
             ActionKind.DisableAccount => SetEnabledAsync(action, enabled: false, cancellationToken),
             ActionKind.EnableAccount => SetEnabledAsync(action, enabled: true, cancellationToken),
             ActionKind.RevokeSessions => RevokeSessionsAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ResetPasswordAsync(action, cancellationToken),
             ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: false, cancellationToken),
             ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId) => ChangeRoleAsync(action, add: true, cancellationToken),
@@ -106,6 +119,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
         {
             ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackEnabledAsync(action, cancellationToken),
             ActionKind.RevokeSessions => ReadBackSessionsAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ReadBackPasswordAsync(action, cancellationToken),
             ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement or ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId) => ReadBackRoleAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),
@@ -116,7 +130,7 @@ internal sealed partial class GraphConnector : IConnector, IDisposable
 
     private void RequireSupported(ConnectorAction action)
     {
-        if (!SupportedKinds.Contains(action.Kind))
+        if (!_descriptor.Supported.Contains(action.Kind))
         {
             throw new ConnectorException($"{_label}: cannot {action.Kind.ToSnake()} ({action.Describe()}).", isTransient: false);
         }

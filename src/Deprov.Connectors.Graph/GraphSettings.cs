@@ -23,7 +23,8 @@ public sealed partial record GraphSettings(
     bool SignInActivity,
     bool Devices,
     GraphWipeOptions Wipe,
-    bool DirectoryRoles)
+    bool DirectoryRoles,
+    bool ResetPassword)
 {
     public static readonly Uri DefaultBaseUrl = new("https://graph.microsoft.com/v1.0/");
 
@@ -34,6 +35,7 @@ public sealed partial record GraphSettings(
     [
         "tenant", "base_url", "auth", "page_size", "timeout_seconds", "max_concurrency", "rate_limit_per_second",
         "max_retries", "max_retry_after_seconds", "privileged_groups", "sign_in_activity", "devices", "wipe", "directory_roles",
+        "reset_password",
     ];
 
     private static readonly string[] WipeKeys = ["keep_enrollment_data", "keep_user_data", "persist_esim_data_plan"];
@@ -103,6 +105,7 @@ public sealed partial record GraphSettings(
         var signIns = settings.GetBool("sign_in_activity", true, errors);
         var devices = settings.GetBool("devices", true, errors);
         var directoryRoles = settings.GetBool("directory_roles", true, errors);
+        var resetPassword = settings.GetBool("reset_password", true, errors);
 
         var wipe = new GraphWipeOptions(false, false, false);
         var wipeNode = settings["wipe"];
@@ -123,7 +126,7 @@ public sealed partial record GraphSettings(
         }
 
         return new GraphSettings(tenant, baseUrl, parsedAuth, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
-            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, signIns, devices, wipe, directoryRoles);
+            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, signIns, devices, wipe, directoryRoles, resetPassword);
     }
 
     // A GUID, or a DNS name (contoso.onmicrosoft.com, contoso.com).

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Deprov.Connectors.Graph.Tests.Fake;
 using Deprov.Core.Model;
+using Deprov.Core.Store;
 using Deprov.Testing;
 
 namespace Deprov.Connectors.Graph.Tests;
@@ -66,16 +68,63 @@ public sealed class GraphEngineLeaverTests
         Assert.Contains(server.ApiRequests, r => r.Path == $"/v1.0/users/{ann.Id}/revokeSignInSessions");
         Assert.Contains(server.ApiRequests, r => r.Path == $"/v1.0/deviceManagement/managedDevices/{phone.Id}/remoteLock");
         Assert.Equal(0, server.UsersDeletedByMissingRef);
-        foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.RemoveEntitlement, ActionKind.ReclaimLicence, ActionKind.LockDevice })
+        Assert.Equal(1, server.User(ann.Id)!.PasswordResets);
+        Assert.Equal(0, server.User(bob.Id)!.PasswordResets);
+        foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.ResetPassword, ActionKind.RemoveEntitlement, ActionKind.ReclaimLicence, ActionKind.LockDevice })
         {
             Assert.Contains(steps, s => s.Action == action && s.Status == StepStatus.Verified);
         }
 
+        var password = JsonNode.Parse(Assert.Single(server.ApiRequests, r => r.Method == "PATCH" && r.Body!.Contains("passwordProfile", StringComparison.Ordinal)).Body!)!
+            ["passwordProfile"]!["password"]!.GetValue<string>();
         Assert.True((await env.Engine.Store.VerifyAuditChainAsync(CancellationToken.None)).Ok);
         await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
         {
             Assert.DoesNotContain(server.ClientSecret, $"{r.Entry.Before}{r.Entry.After}{r.Entry.Detail}", StringComparison.Ordinal);
+            Assert.DoesNotContain(password, $"{r.Entry.Before}{r.Entry.After}{r.Entry.Detail}", StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Leave_PersonSyncedFromOnPremises_AccountCutAndPasswordResetBecomesATaskNamingActiveDirectory()
+    {
+        await using var server = await GraphTestServer.StartAsync();
+        var ann = server.AddUser("ann@example.com", mail: "ann@example.com", employeeId: "ann");
+        ann.OnPremisesSyncEnabled = true;
+        Environment.SetEnvironmentVariable("DEPROV_E2E_GRAPH_SYNCED_SECRET", server.ClientSecret);
+        var yaml = $$"""
+            systems:
+              - id: entra
+                kind: graph
+                role: identity_provider
+                risk: critical
+                correlate: [employee_id, email]
+                settings:
+                  tenant: {{GraphTestServer.Tenant}}
+                  base_url: "{{server.BaseUrl}}"
+                  auth:
+                    type: oauth_client_credentials
+                    client_id: {{GraphTestServer.ClientId}}
+                    client_secret: env:DEPROV_E2E_GRAPH_SYNCED_SECRET
+                    token_url: "{{server.TokenUrl}}"
+                  devices: false
+            """;
+        var env = await TestEnvironment.CreateAsync(yaml, factories: [new GraphConnectorFactory()]);
+        await using var _ = env;
+        await env.Engine.Store.UpsertPeopleAsync([new Person("ann", "ann@example.com", "ann", null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")], CancellationToken.None);
+        await env.DiscoverAsync();
+
+        var leave = await env.Engine.SubmitAsync(Some.Leave("ann", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+        await env.RunUntilIdleAsync();
+
+        var steps = await env.Engine.Store.GetStepsAsync(leave.Plan!.Case.Id, CancellationToken.None);
+        Assert.Contains(steps, s => s.Action == ActionKind.DisableAccount && s.Status == StepStatus.Verified);
+        var reset = Assert.Single(steps, s => s.Action == ActionKind.ResetPassword);
+        Assert.Equal(StepStatus.Failed, reset.Status);
+        Assert.False(server.User(ann.Id)!.AccountEnabled);
+        Assert.Equal(0, server.User(ann.Id)!.PasswordResets);
+        var tasks = await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: "ann"), CancellationToken.None);
+        Assert.Contains(tasks, t => t.StepId == reset.Id && t.Detail.Contains("Reset it in Active Directory", StringComparison.Ordinal));
     }
 
     [Fact]

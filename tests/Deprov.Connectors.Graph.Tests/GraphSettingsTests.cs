@@ -40,7 +40,20 @@ public sealed class GraphSettingsTests
         Assert.True(settings.SignInActivity);
         Assert.True(settings.Devices);
         Assert.True(settings.DirectoryRoles);
+        Assert.True(settings.ResetPassword);
         Assert.Equal(new GraphWipeOptions(false, false, false), settings.Wipe);
+    }
+
+    [Fact]
+    public void Parse_ResetPasswordFalse_TurnsPasswordResetOff()
+    {
+        var values = Minimal();
+        values["reset_password"] = "false";
+
+        var (settings, errors) = Parse(values);
+
+        Assert.Empty(errors);
+        Assert.False(settings.ResetPassword);
     }
 
     [Fact]

@@ -19,6 +19,16 @@ public sealed class FakeUser
 
     public DateTimeOffset SignInSessionsValidFrom { get; set; }
 
+    /// <summary>Synchronized from on-premises AD by Microsoft Entra Connect: the password is mastered there.</summary>
+    public bool OnPremisesSyncEnabled { get; set; }
+
+    public DateTimeOffset? LastPasswordChange { get; set; }
+
+    public bool ForceChangePasswordNextSignIn { get; set; }
+
+    /// <summary>How many times a password was set through <c>passwordProfile</c>. The fake keeps no password.</summary>
+    public int PasswordResets { get; set; }
+
     /// <summary>skuId → disabled service plan ids.</summary>
     public Dictionary<string, List<string>> Licences { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -143,6 +143,12 @@ public sealed partial class GraphTestServer
 
     private async Task PatchUserAsync(HttpContext ctx, string id, JsonObject? body)
     {
+        if (body is { Count: 1 } && body["passwordProfile"] is JsonObject profile)
+        {
+            await PatchPasswordAsync(ctx, id, profile);
+            return;
+        }
+
         if (body is null || body.Count != 1 || body["accountEnabled"] is not JsonValue v || !v.TryGetValue<bool>(out var enabled))
         {
             // Only what the connector sends is modelled; anything else would need User.ReadWrite.All.
@@ -166,6 +172,83 @@ public sealed partial class GraphTestServer
         }
 
         await NotFoundAsync(ctx, id);
+    }
+
+    private static readonly HashSet<string> ResetAnyone = new(StringComparer.OrdinalIgnoreCase) { "Privileged Authentication Administrator", "Global Administrator" };
+
+    private async Task PatchPasswordAsync(HttpContext ctx, string id, JsonObject profile)
+    {
+        // The least-privileged permission is User-PasswordProfile.ReadWrite.All; User.ReadWrite.All and
+        // Directory.ReadWrite.All are higher-privileged ones that also allow it. User.EnableDisableAccount.All does not.
+        if (!await RequireAsync(ctx, "User-PasswordProfile.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"))
+        {
+            return;
+        }
+
+        var password = profile["password"] is JsonValue pv && pv.TryGetValue<string>(out var p) ? p : null;
+        bool? force = profile["forceChangePasswordNextSignIn"] is JsonValue fv && fv.TryGetValue<bool>(out var f) ? f : null;
+        if (password is null)
+        {
+            // Graph answers 204 and changes nothing when only forceChangePasswordNextSignIn is sent (a known issue); the fake
+            // refuses it so a test notices.
+            await ErrorAsync(ctx, 400, "Request_BadRequest", "The fake requires passwordProfile.password.");
+            return;
+        }
+
+        FakeUser? user;
+        bool admin;
+        lock (_lock)
+        {
+            user = _users.FirstOrDefault(u => u.Id == id);
+            admin = user is not null && _roleAssignments.Any(a => a.PrincipalId == user.Id);
+        }
+
+        if (user is null)
+        {
+            await NotFoundAsync(ctx, id);
+            return;
+        }
+
+        if (AppDirectoryRole is not { } role || (admin && !ResetAnyone.Contains(role)) || (!admin && !ResetAnyone.Contains(role) && !string.Equals(role, "User Administrator", StringComparison.OrdinalIgnoreCase)))
+        {
+            await ErrorAsync(ctx, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+            return;
+        }
+
+        if (user.OnPremisesSyncEnabled)
+        {
+            await ErrorAsync(ctx, 400, "Request_BadRequest", "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.");
+            return;
+        }
+
+        if (!MeetsDefaultPolicy(password))
+        {
+            await ErrorAsync(ctx, 400, "Request_BadRequest", "The specified password does not comply with password complexity requirements. Please provide a different password.");
+            return;
+        }
+
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            user.LastPasswordChange = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond));
+            user.ForceChangePasswordNextSignIn = force ?? false;
+            user.PasswordResets++;
+        }
+
+        ctx.Response.StatusCode = 204;
+    }
+
+    /// <summary>Entra's default policy for cloud users: 8 to 256 characters from the allowed set, 3 of the 4 character classes.</summary>
+    public static bool MeetsDefaultPolicy(string password)
+    {
+        const string symbols = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> ";
+        if (password.Length is < 8 or > 256 || password.Any(c => !char.IsAsciiLetterOrDigit(c) && !symbols.Contains(c, StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        var classes = new[] { password.Any(char.IsAsciiLetterUpper), password.Any(char.IsAsciiLetterLower), password.Any(char.IsAsciiDigit), password.Any(c => symbols.Contains(c, StringComparison.Ordinal)) };
+        return classes.Count(x => x) >= 3;
     }
 
     private async Task AssignLicenseAsync(HttpContext ctx, string id, JsonObject? body)
@@ -603,6 +686,9 @@ public sealed partial class GraphTestServer
                 ["userType"] = u.UserType,
                 ["displayName"] = u.UserPrincipalName.Split('@')[0],
                 ["signInSessionsValidFromDateTime"] = u.SignInSessionsValidFrom.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                // Graph returns null (not false) for a cloud-only user.
+                ["onPremisesSyncEnabled"] = u.OnPremisesSyncEnabled ? true : null,
+                ["lastPasswordChangeDateTime"] = u.LastPasswordChange?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
                 ["assignedLicenses"] = new JsonArray([.. u.Licences.Select(l => (JsonNode)new JsonObject { ["disabledPlans"] = new JsonArray([.. l.Value.Select(p => (JsonNode)JsonValue.Create(p))]), ["skuId"] = l.Key })]),
                 ["signInActivity"] = new JsonObject { ["lastSignInDateTime"] = u.LastSignIn?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) },
             };

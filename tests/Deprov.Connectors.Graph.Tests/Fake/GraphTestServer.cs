@@ -18,7 +18,8 @@ namespace Deprov.Connectors.Graph.Tests.Fake;
 /// accountEnabled, revokeSignInSessions (200 + boolean, the known issue), DELETE, assignLicense (refused without
 /// addLicenses), subscribedSkus, groups and members ($ref writes; a DELETE without /$ref deletes the user when the app
 /// may write users, else 403), directory role definitions and role assignments (unified RBAC: list with $filter on
-/// principalId, get, DELETE, POST), Intune managedDevices with remoteLock and wipe; Graph's error body; application
+/// principalId, get, DELETE, POST), PATCH passwordProfile (permission and Entra role of the app, complexity, synced users
+/// refused; the password is checked and dropped, never kept or echoed), Intune managedDevices with remoteLock and wipe; Graph's error body; application
 /// permissions checked per request (403 Authorization_RequestDenied); injectable faults (<see cref="Faults"/>).
 /// </summary>
 public sealed partial class GraphTestServer : IAsyncDisposable
@@ -29,6 +30,7 @@ public sealed partial class GraphTestServer : IAsyncDisposable
         "User.Read.All", "User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.DeleteRestore.All", "AuditLog.Read.All",
         "GroupMember.ReadWrite.All", "LicenseAssignment.ReadWrite.All", "DeviceManagementManagedDevices.Read.All",
         "DeviceManagementManagedDevices.PrivilegedOperations.All", "RoleManagement.ReadWrite.Directory",
+        "User-PasswordProfile.ReadWrite.All",
     ];
 
     private readonly WebApplication _app;
@@ -67,6 +69,13 @@ public sealed partial class GraphTestServer : IAsyncDisposable
 
     /// <summary>The application permissions the app registration holds (admin-consented). Default: <see cref="LeastPrivilege"/>.</summary>
     public HashSet<string> Granted { get; } = new(LeastPrivilege, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The Microsoft Entra role held by the app's service principal, which Graph checks (beside the permission) for a
+    /// password reset: User Administrator resets users without an admin role, Privileged Authentication Administrator (or
+    /// Global Administrator) anyone. Null: no role, every reset is 403. Default: Privileged Authentication Administrator.
+    /// </summary>
+    public string? AppDirectoryRole { get; set; } = "Privileged Authentication Administrator";
 
     /// <summary>Items per page of every collection (Graph's own default varies by resource; tests use small pages).</summary>
     public int PageSize { get; set; } = 100;
@@ -110,6 +119,7 @@ public sealed partial class GraphTestServer : IAsyncDisposable
             AccountEnabled = enabled,
             LastSignIn = lastSignIn,
             SignInSessionsValidFrom = _time.GetUtcNow().AddDays(-30),
+            LastPasswordChange = _time.GetUtcNow().AddDays(-90),
         };
         lock (_lock)
         {

@@ -32,11 +32,11 @@ internal static class GraphTest
 
     public static TestSecrets SecretsFor(GraphTestServer server) => new(new Dictionary<string, string> { ["GRAPH_CLIENT_SECRET"] = server.ClientSecret });
 
-    public static GraphConnector Connect(GraphTestServer server, Action<Dictionary<string, object>>? configure = null, TestSecrets? secrets = null)
+    public static GraphConnector Connect(GraphTestServer server, Action<Dictionary<string, object>>? configure = null, TestSecrets? secrets = null, TimeProvider? time = null)
     {
         var settings = BaseSettings(server);
         configure?.Invoke(settings);
-        var context = new ConnectorContext(TimeProvider.System, Path.GetTempPath(), secrets ?? SecretsFor(server));
+        var context = new ConnectorContext(time ?? TimeProvider.System, Path.GetTempPath(), secrets ?? SecretsFor(server));
         return (GraphConnector)new GraphConnectorFactory().Create(System, Settings(settings), context);
     }
 
