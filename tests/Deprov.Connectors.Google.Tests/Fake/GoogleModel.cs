@@ -60,4 +60,19 @@ public sealed class FakeDevice
     public List<string> Actions { get; } = [];
 }
 
+/// <summary>A product SKU the customer subscribes to, and who holds its licences.</summary>
+public sealed class FakeSku
+{
+    public required string ProductId { get; init; }
+
+    public required string SkuId { get; init; }
+
+    public required string ProductName { get; init; }
+
+    public required string SkuName { get; init; }
+
+    /// <summary>Ids of the users holding a licence, in assignment order.</summary>
+    public List<string> Holders { get; } = [];
+}
+
 public sealed record GoogleRecordedRequest(string Method, string Path, string Query, string? Body);

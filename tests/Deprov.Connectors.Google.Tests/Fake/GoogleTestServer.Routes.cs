@@ -60,6 +60,12 @@ public sealed partial class GoogleTestServer
                         g.Members.Remove(gone.Id);
                     }
 
+                    // Deleting a user releases its licences.
+                    foreach (var sku in _skus)
+                    {
+                        sku.Holders.Remove(gone.Id);
+                    }
+
                     return NoContent(ctx);
                 case ["users", var key, "signOut"] when method == "POST":
                     if (!Allowed(Security))
@@ -152,7 +158,7 @@ public sealed partial class GoogleTestServer
                     return !Allowed(Group, Member) ? Denied()
                         : FindUser(m) is { } leaving && FindGroup(g)!.Members.Remove(leaving.Id) ? NoContent(ctx)
                         : ErrorAsync(ctx, 404, "notFound", "Resource Not Found: memberKey");
-                case ["customer", var c, "devices", "mobile", ..] when c != "my_customer":
+                case ["customer", var c, "devices", "mobile", ..] when c is not ("my_customer" or CustomerId):
                     return ErrorAsync(ctx, 400, "badRequest", "Bad Request");
                 case ["customer", _, "devices", "mobile"] when get:
                     return Allowed(Mobile, MobileReadonly) ? ListAsync(ctx, "admin#directory#mobiledevices", "mobiledevices", _devices.Select(DeviceJson)) : Denied();
@@ -190,7 +196,8 @@ public sealed partial class GoogleTestServer
         }
     }
 
-    private static bool CustomerOk(HttpContext ctx) => ctx.Request.Query["customer"].ToString() is "my_customer";
+    /// <summary>The Directory API takes the <c>my_customer</c> alias or the customer id itself.</summary>
+    private static bool CustomerOk(HttpContext ctx) => ctx.Request.Query["customer"].ToString() is "my_customer" or CustomerId;
 
     private FakeUser? FindUser(string key) => _users.FirstOrDefault(u => u.Id == key
         || string.Equals(u.PrimaryEmail, key, StringComparison.OrdinalIgnoreCase) || u.Aliases.Contains(key, StringComparer.OrdinalIgnoreCase));
