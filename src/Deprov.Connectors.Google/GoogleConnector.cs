@@ -13,13 +13,13 @@ using Deprov.Core.Policy;
 namespace Deprov.Connectors.Google;
 
 /// <summary>
-/// Google Workspace through the Admin SDK Directory API v1: users (suspend, restore, sign-out, delete), their OAuth
+/// Google Workspace through the Admin SDK Directory API v1: users (suspend, restore, sign-out, password reset, delete), their OAuth
 /// grants, app passwords and backup codes, group memberships, mobile devices (account wipe), and licences through the
 /// Enterprise License Manager API (when <see cref="GoogleSettings.Licences"/> lists SKUs). Authenticates as a
 /// service account with domain-wide delegation, impersonating <see cref="GoogleSettings.AdminEmail"/>. Follows the
 /// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
 /// system, the request, Google's reason and message and, for a 403, the scope to delegate — never a key or token.
-/// Split by concern: accounts, tokens, groups, devices, licences, discovery.
+/// Split by concern: accounts, passwords, tokens, groups, devices, licences, discovery.
 /// </summary>
 internal sealed partial class GoogleConnector : IConnector, IDisposable
 {
@@ -80,6 +80,11 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
             _supported.Add(ActionKind.WipeDevice);
         }
 
+        if (settings.ResetPassword)
+        {
+            _supported.Add(ActionKind.ResetPassword);
+        }
+
         if (settings.Licences.Count > 0)
         {
             _supported.Add(ActionKind.ReclaimLicence);
@@ -109,6 +114,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
             ActionKind.DisableAccount => SetSuspendedAsync(action, suspend: true, cancellationToken),
             ActionKind.EnableAccount => SetSuspendedAsync(action, suspend: false, cancellationToken),
             ActionKind.RevokeSessions => SignOutAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ResetPasswordAsync(action, cancellationToken),
             ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
             ActionKind.RevokeToken => RevokeCredentialsAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
@@ -127,6 +133,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         {
             ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackSuspendedAsync(action, cancellationToken),
             ActionKind.RevokeSessions => ReadBackSignOutAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ReadBackPasswordResetAsync(action, cancellationToken),
             ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
             ActionKind.RevokeToken => ReadBackCredentialsAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),

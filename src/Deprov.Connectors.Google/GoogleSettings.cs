@@ -11,6 +11,7 @@ namespace Deprov.Connectors.Google;
 /// <param name="Scopes">The OAuth scopes asked for; each must be delegated to the service account's client id.</param>
 /// <param name="Licences">The product/SKU pairs whose licence assignments are discovered and reclaimed (none by default).</param>
 /// <param name="LicensingBaseUrl">The Enterprise License Manager API root (<c>https://licensing.googleapis.com/</c>).</param>
+/// <param name="ResetPassword">Whether <c>reset_password</c> is offered (default true): leavers then get a random password.</param>
 public sealed partial record GoogleSettings(
     string AdminEmail,
     string KeyRef,
@@ -27,7 +28,8 @@ public sealed partial record GoogleSettings(
     bool Devices,
     bool Tokens,
     IReadOnlyList<GoogleLicenceSku> Licences,
-    Uri LicensingBaseUrl)
+    Uri LicensingBaseUrl,
+    bool ResetPassword)
 {
     public static readonly Uri DefaultBaseUrl = new("https://admin.googleapis.com/");
 
@@ -60,7 +62,7 @@ public sealed partial record GoogleSettings(
     [
         "admin_email", "key", "customer", "base_url", "scopes", "page_size", "timeout_seconds", "max_concurrency",
         "rate_limit_per_second", "max_retries", "max_retry_after_seconds", "privileged_groups", "devices", "tokens",
-        "licences", "licensing_base_url",
+        "licences", "licensing_base_url", "reset_password",
     ];
 
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
@@ -134,9 +136,10 @@ public sealed partial record GoogleSettings(
         var maxRetryAfter = settings.GetInt("max_retry_after_seconds", 30, errors, 0, 3600);
         var privileged = settings.GetStringList("privileged_groups", errors);
         var tokens = settings.GetBool("tokens", true, errors);
+        var resetPassword = settings.GetBool("reset_password", true, errors);
 
         return new GoogleSettings(admin ?? string.Empty, key ?? string.Empty, customer, baseUrl, scopes, pageSize, TimeSpan.FromSeconds(timeout),
-            maxConcurrency, rate, maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, devices, tokens, licences, licensingBaseUrl);
+            maxConcurrency, rate, maxRetries, TimeSpan.FromSeconds(maxRetryAfter), privileged, devices, tokens, licences, licensingBaseUrl, resetPassword);
     }
 
     private static Uri ParseBaseUrl(SettingsNode settings, string key, Uri defaultUrl, List<ValidationError> errors)

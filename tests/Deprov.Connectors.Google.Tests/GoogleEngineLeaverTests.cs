@@ -8,7 +8,7 @@ namespace Deprov.Connectors.Google.Tests;
 public sealed class GoogleEngineLeaverTests
 {
     [Fact]
-    public async Task Leave_PersonInWorkspace_SuspendedSignedOutTokensRevokedGroupsRemovedCaseVerified()
+    public async Task Leave_PersonInWorkspace_SuspendedSignedOutPasswordResetTokensRevokedGroupsRemovedCaseVerified()
     {
         await using var server = await GoogleTestServer.StartAsync();
         var ann = server.AddUser("ann@example.com", employeeId: "ann");
@@ -63,11 +63,14 @@ public sealed class GoogleEngineLeaverTests
             Assert.False(server.Read(() => eng.Members.ContainsKey(ann.Id)));
             Assert.False(server.Read(() => admins.Members.ContainsKey(ann.Id)));
             Assert.True(server.Read(() => eng.Members.ContainsKey(bob.Id)));
-            foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.RemoveEntitlement, ActionKind.RevokeToken })
+            foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.ResetPassword, ActionKind.RemoveEntitlement, ActionKind.RevokeToken })
             {
                 Assert.Contains(steps, s => s.Action == action && s.Status == StepStatus.Verified);
             }
 
+            var password = server.User(ann.Id)!.Password!;
+            Assert.True(server.User(ann.Id)!.ChangePasswordAtNextLogin);
+            Assert.Null(server.User(bob.Id)!.Password);
             Assert.True((await env.Engine.Store.VerifyAuditChainAsync(CancellationToken.None)).Ok);
             var pem = keyJson.Split("\\n")[1];
             await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
@@ -76,6 +79,7 @@ public sealed class GoogleEngineLeaverTests
                 Assert.DoesNotContain(pem, text, StringComparison.Ordinal);
                 Assert.DoesNotContain("48213307", text, StringComparison.Ordinal);
                 Assert.DoesNotContain("ya29.", text, StringComparison.Ordinal);
+                Assert.DoesNotContain(password, text, StringComparison.Ordinal);
             }
         }
         finally

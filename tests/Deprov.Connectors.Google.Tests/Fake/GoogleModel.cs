@@ -30,6 +30,13 @@ public sealed class FakeUser
     public List<string> BackupCodes { get; } = [];
 
     public int SignOuts { get; set; }
+
+    /// <summary>The password last set through the API: held for assertions only, never in an answer (Google returns none).</summary>
+    public string? Password { get; set; }
+
+    public int PasswordSets { get; set; }
+
+    public bool ChangePasswordAtNextLogin { get; set; }
 }
 
 public sealed class FakeGroup

@@ -41,6 +41,23 @@ public sealed partial class GoogleTestServer
                     }
 
                     var user = FindUser(key)!;
+                    if (body?["password"] is JsonValue pv && pv.TryGetValue<string>(out var password))
+                    {
+                        // Without hashFunction the password is clear text of 8 to 100 ASCII characters.
+                        if (body["hashFunction"] is not null || password.Length is < 8 or > 100 || password.Any(ch => ch is < ' ' or > '~'))
+                        {
+                            return ErrorAsync(ctx, 400, "invalid", "Invalid Password");
+                        }
+
+                        user.Password = password;
+                        user.PasswordSets++;
+                    }
+
+                    if (body?["changePasswordAtNextLogin"] is JsonValue cv && cv.TryGetValue<bool>(out var change))
+                    {
+                        user.ChangePasswordAtNextLogin = change;
+                    }
+
                     if (body?["suspended"] is JsonValue v && v.TryGetValue<bool>(out var suspended))
                     {
                         user.Suspended = suspended;
@@ -265,6 +282,7 @@ public sealed partial class GoogleTestServer
             ["lastLoginTime"] = (u.LastLogin ?? DateTimeOffset.UnixEpoch).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
             ["creationTime"] = "2021-03-01T09:00:00.000Z",
             ["suspended"] = u.Suspended,
+            ["changePasswordAtNextLogin"] = u.ChangePasswordAtNextLogin,
             ["archived"] = false,
             ["orgUnitPath"] = "/",
             ["customerId"] = "C03az79cb",

@@ -181,7 +181,7 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         }
 
         var path = request.Path.Value ?? "/";
-        Requests.Enqueue(new GoogleRecordedRequest(request.Method, path, request.QueryString.Value ?? string.Empty, path == "/token" ? null : body));
+        Requests.Enqueue(new GoogleRecordedRequest(request.Method, path, request.QueryString.Value ?? string.Empty, path == "/token" ? null : Redacted(body)));
         if (path == "/token")
         {
             await TokenAsync(ctx, request.Method, body ?? string.Empty);
@@ -335,6 +335,25 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         _tokens[token] = new HashSet<string>(asked, StringComparer.Ordinal);
         Interlocked.Increment(ref _tokensIssued);
         await JsonAsync(ctx, 200, new JsonObject { ["access_token"] = token, ["expires_in"] = 3599, ["token_type"] = "Bearer" });
+    }
+
+    /// <summary>A request body as recorded: a <c>password</c> is replaced by its length, so nothing the tests read echoes it.</summary>
+    private static string? Redacted(string? body)
+    {
+        try
+        {
+            if (body is not null && JsonNode.Parse(body) is JsonObject o && o["password"] is JsonValue v && v.TryGetValue<string>(out var password))
+            {
+                o["password"] = $"redacted, {password.Length} characters";
+                return o.ToJsonString();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: recorded as sent (the request is answered 400 below).
+        }
+
+        return body;
     }
 
     private static string[] Segments(string rest) => [.. rest.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString)];
