@@ -10,7 +10,8 @@ namespace Deprov.Connectors.Google;
 /// <summary>
 /// Discovery: users (with last sign-in, admin flags and the employee id from <c>externalIds</c>), one credential per
 /// user for their OAuth grants, app passwords and backup codes, groups and their direct user members, and mobile devices
-/// with their owners. Every listing follows <c>nextPageToken</c> to the end.
+/// with their owners, and the licence assignments of the configured product SKUs. Every listing follows
+/// <c>nextPageToken</c> to the end.
 /// </summary>
 internal sealed partial class GoogleConnector
 {
@@ -23,6 +24,7 @@ internal sealed partial class GoogleConnector
         // case); accounts are reported under their primary address, and discovery links a device to the person whose
         // account has exactly that user name.
         var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var userIds = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var customer = Escape(_settings.Customer);
         await foreach (var user in PagesAsync($"{Users}?customer={customer}&maxResults={Math.Min(_settings.PageSize, 500)}&projection=full", "users", "discover users", Scopes.User, cancellationToken))
         {
@@ -33,6 +35,7 @@ internal sealed partial class GoogleConnector
 
             var email = GoogleResponse.Text(user, "primaryEmail") ?? id;
             owners[email] = email;
+            userIds[email] = id;
             foreach (var alias in (user["aliases"] as JsonArray)?.Select(a => a is JsonValue v && v.TryGetValue<string>(out var s) ? s : null).OfType<string>() ?? [])
             {
                 owners.TryAdd(alias, email);
@@ -57,6 +60,11 @@ internal sealed partial class GoogleConnector
                 yield return new DiscoveredCredential(CredentialPrefix + id, $"OAuth grants, app passwords and backup codes of {email}", CredentialKind.ApiToken,
                     email, [], Active: true, LastRotatedAt: null);
             }
+        }
+
+        await foreach (var licence in DiscoverLicencesAsync(userIds, cancellationToken))
+        {
+            yield return licence;
         }
 
         var groups = new List<string>();
@@ -107,16 +115,20 @@ internal sealed partial class GoogleConnector
     }
 
     /// <summary>Every item of a listing (<paramref name="field"/> holds the page's items), page after page along <c>nextPageToken</c>.</summary>
-    private async IAsyncEnumerable<JsonObject> PagesAsync(string first, string field, string what, string scope, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private IAsyncEnumerable<JsonObject> PagesAsync(string first, string field, string what, string scope, CancellationToken cancellationToken) =>
+        PagesAsync(Client, first, field, what, scope, cancellationToken);
+
+    private static async IAsyncEnumerable<JsonObject> PagesAsync(GoogleClient client, string first, string field, string what, string scope,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? pageToken = null;
         do
         {
             var path = pageToken is null ? first : $"{first}&pageToken={Uri.EscapeDataString(pageToken)}";
-            var r = await Client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
+            var r = await client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
             if (!r.IsSuccess || r.Object is not { } page)
             {
-                throw Client.Failure(r, HttpMethod.Get, first, what, scope);
+                throw client.Failure(r, HttpMethod.Get, first, what, scope);
             }
 
             foreach (var item in (page[field] as JsonArray)?.OfType<JsonObject>() ?? [])

@@ -13,12 +13,13 @@ using Deprov.Core.Policy;
 namespace Deprov.Connectors.Google;
 
 /// <summary>
-/// Google Workspace through the Admin SDK Directory API v1: users (suspend, restore, sign-out, delete), their OAuth
-/// grants, app passwords and backup codes, group memberships, and mobile devices (account wipe). Authenticates as a
+/// Google Workspace through the Admin SDK Directory API v1: users (suspend, restore, sign-out, password reset, delete), their OAuth
+/// grants, app passwords and backup codes, group memberships, mobile devices (account wipe), and licences through the
+/// Enterprise License Manager API (when <see cref="GoogleSettings.Licences"/> lists SKUs). Authenticates as a
 /// service account with domain-wide delegation, impersonating <see cref="GoogleSettings.AdminEmail"/>. Follows the
 /// <see cref="IConnector"/> error contract: every failure is a <see cref="ConnectorException"/> whose message names the
 /// system, the request, Google's reason and message and, for a 403, the scope to delegate — never a key or token.
-/// Split by concern: accounts, tokens, groups, devices, discovery.
+/// Split by concern: accounts, passwords, tokens, groups, devices, licences, discovery.
 /// </summary>
 internal sealed partial class GoogleConnector : IConnector, IDisposable
 {
@@ -32,6 +33,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         public const string Members = Prefix + "admin.directory.group.member";
         public const string ReadDevices = Prefix + "admin.directory.device.mobile.readonly";
         public const string DeviceAction = Prefix + "admin.directory.device.mobile.action";
+        public const string Licensing = GoogleSettings.LicensingScope;
     }
 
     internal const string Users = "admin/directory/v1/users";
@@ -59,7 +61,14 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         var label = $"Google {system.Id}";
         _account = new GoogleServiceAccount(label, settings, context.Secrets, context.Time);
         _credentials = HttpCredentials.FromExchange(label, _account.ExchangeAsync, context.Time);
-        Client = new GoogleClient(system.Id, settings, _credentials, Limiter, context.Time);
+        Client = new GoogleClient(system.Id, settings, settings.BaseUrl, _credentials, Limiter, context.Time);
+        if (settings.Licences.Count > 0)
+        {
+            // Another API with its own quota: its own rate limiter, so its throttling does not slow the Directory API.
+            LicensingClient = new GoogleClient(system.Id, settings, settings.LicensingBaseUrl, _credentials,
+                new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time), context.Time);
+        }
+
         _privileged = [.. settings.PrivilegedGroups.Select(Wildcard.ToRegex)];
         _supported =
         [
@@ -71,12 +80,26 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
             _supported.Add(ActionKind.WipeDevice);
         }
 
+        if (settings.ResetPassword)
+        {
+            _supported.Add(ActionKind.ResetPassword);
+        }
+
+        if (settings.Licences.Count > 0)
+        {
+            _supported.Add(ActionKind.ReclaimLicence);
+            _supported.Add(ActionKind.AssignLicence);
+        }
+
         _descriptor = new ConnectorDescriptor("google", _supported, IncrementalDiscovery: false, ReportsSignIns: true);
     }
 
     internal AdaptiveRateLimiter Limiter { get; }
 
     internal GoogleClient Client { get; }
+
+    /// <summary>The Enterprise License Manager API; null unless <see cref="GoogleSettings.Licences"/> lists a SKU.</summary>
+    internal GoogleClient? LicensingClient { get; }
 
     internal int TokensFetched => _credentials.TokensFetched;
 
@@ -91,10 +114,13 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
             ActionKind.DisableAccount => SetSuspendedAsync(action, suspend: true, cancellationToken),
             ActionKind.EnableAccount => SetSuspendedAsync(action, suspend: false, cancellationToken),
             ActionKind.RevokeSessions => SignOutAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ResetPasswordAsync(action, cancellationToken),
             ActionKind.DeleteAccount => DeleteAsync(action, cancellationToken),
             ActionKind.RevokeToken => RevokeCredentialsAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement => ChangeMembershipAsync(action, add: false, cancellationToken),
             ActionKind.AddEntitlement => ChangeMembershipAsync(action, add: true, cancellationToken),
+            ActionKind.ReclaimLicence => ChangeLicenceAsync(action, assign: false, cancellationToken),
+            ActionKind.AssignLicence => ChangeLicenceAsync(action, assign: true, cancellationToken),
             _ => WipeAsync(action, cancellationToken),
         };
     }
@@ -107,9 +133,11 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
         {
             ActionKind.DisableAccount or ActionKind.EnableAccount => ReadBackSuspendedAsync(action, cancellationToken),
             ActionKind.RevokeSessions => ReadBackSignOutAsync(action, cancellationToken),
+            ActionKind.ResetPassword => ReadBackPasswordResetAsync(action, cancellationToken),
             ActionKind.DeleteAccount => ReadBackDeletedAsync(action, cancellationToken),
             ActionKind.RevokeToken => ReadBackCredentialsAsync(action, cancellationToken),
             ActionKind.RemoveEntitlement or ActionKind.AddEntitlement => ReadBackMembershipAsync(action, cancellationToken),
+            ActionKind.ReclaimLicence or ActionKind.AssignLicence => ReadBackLicenceAsync(action, cancellationToken),
             _ => ReadBackWipeAsync(action, cancellationToken),
         };
     }
@@ -123,15 +151,18 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
     }
 
     /// <summary>GETs one object: null on 404, the object on 2xx, a <see cref="ConnectorException"/> otherwise.</summary>
-    private async Task<JsonObject?> GetAsync(string path, string what, string scope, CancellationToken cancellationToken)
+    private Task<JsonObject?> GetAsync(string path, string what, string scope, CancellationToken cancellationToken) =>
+        GetAsync(Client, path, what, scope, cancellationToken);
+
+    private static async Task<JsonObject?> GetAsync(GoogleClient client, string path, string what, string scope, CancellationToken cancellationToken)
     {
-        var r = await Client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
+        var r = await client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
             return null;
         }
 
-        return r.IsSuccess && r.Object is { } o ? o : throw Client.Failure(r, HttpMethod.Get, path, what, scope);
+        return r.IsSuccess && r.Object is { } o ? o : throw client.Failure(r, HttpMethod.Get, path, what, scope);
     }
 
 
@@ -144,6 +175,7 @@ internal sealed partial class GoogleConnector : IConnector, IDisposable
     public void Dispose()
     {
         Client.Dispose();
+        LicensingClient?.Dispose();
         _credentials.Dispose();
         _account.Dispose();
     }

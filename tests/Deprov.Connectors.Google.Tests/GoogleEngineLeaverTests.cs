@@ -8,7 +8,7 @@ namespace Deprov.Connectors.Google.Tests;
 public sealed class GoogleEngineLeaverTests
 {
     [Fact]
-    public async Task Leave_PersonInWorkspace_SuspendedSignedOutTokensRevokedGroupsRemovedCaseVerified()
+    public async Task Leave_PersonInWorkspace_SuspendedSignedOutPasswordResetTokensRevokedGroupsRemovedCaseVerified()
     {
         await using var server = await GoogleTestServer.StartAsync();
         var ann = server.AddUser("ann@example.com", employeeId: "ann");
@@ -63,11 +63,14 @@ public sealed class GoogleEngineLeaverTests
             Assert.False(server.Read(() => eng.Members.ContainsKey(ann.Id)));
             Assert.False(server.Read(() => admins.Members.ContainsKey(ann.Id)));
             Assert.True(server.Read(() => eng.Members.ContainsKey(bob.Id)));
-            foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.RemoveEntitlement, ActionKind.RevokeToken })
+            foreach (var action in new[] { ActionKind.DisableAccount, ActionKind.RevokeSessions, ActionKind.ResetPassword, ActionKind.RemoveEntitlement, ActionKind.RevokeToken })
             {
                 Assert.Contains(steps, s => s.Action == action && s.Status == StepStatus.Verified);
             }
 
+            var password = server.User(ann.Id)!.Password!;
+            Assert.True(server.User(ann.Id)!.ChangePasswordAtNextLogin);
+            Assert.Null(server.User(bob.Id)!.Password);
             Assert.True((await env.Engine.Store.VerifyAuditChainAsync(CancellationToken.None)).Ok);
             var pem = keyJson.Split("\\n")[1];
             await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
@@ -76,7 +79,69 @@ public sealed class GoogleEngineLeaverTests
                 Assert.DoesNotContain(pem, text, StringComparison.Ordinal);
                 Assert.DoesNotContain("48213307", text, StringComparison.Ordinal);
                 Assert.DoesNotContain("ya29.", text, StringComparison.Ordinal);
+                Assert.DoesNotContain(password, text, StringComparison.Ordinal);
             }
+        }
+        finally
+        {
+            File.Delete(keyPath);
+        }
+    }
+
+    [Fact]
+    public async Task Leave_PersonHoldingWorkspaceLicence_SeatReclaimedAndRehireAssignsItBack()
+    {
+        await using var server = await GoogleTestServer.StartAsync();
+        var ann = server.AddUser("ann@example.com", employeeId: "ann");
+        var bob = server.AddUser("bob@example.com", employeeId: "bob");
+        var sku = server.AddSku("Google-Apps", "1010020027", "Google Workspace Business Starter", ann, bob);
+        var keyPath = Path.Combine(Path.GetTempPath(), $"google-sa-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(keyPath, server.KeyJson());
+        try
+        {
+            var yaml = $$"""
+                systems:
+                  - id: workspace
+                    kind: google
+                    role: identity_provider
+                    correlate: [employee_id, email]
+                    settings:
+                      admin_email: {{GoogleTestServer.AdminEmail}}
+                      key: file:{{keyPath}}
+                      customer: {{GoogleTestServer.CustomerId}}
+                      base_url: "{{server.Root}}"
+                      licensing_base_url: "{{server.Root}}"
+                      devices: false
+                      tokens: false
+                      licences:
+                        - {product: Google-Apps, sku: "1010020027"}
+                """;
+            var env = await TestEnvironment.CreateAsync(yaml, factories: [new GoogleConnectorFactory()]);
+            await using var _ = env;
+            var people = new[] { "ann", "bob" }.Select(n => new Person(n, $"{n}@example.com", n, null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC")).ToList();
+            await env.Engine.Store.UpsertPeopleAsync(people, CancellationToken.None);
+            await env.DiscoverAsync();
+            var map = (await env.Engine.Store.GetAccessMapsAsync(["ann"], CancellationToken.None)).Single();
+            var licence = Assert.Single(map.Entitlements, e => e.Kind == EntitlementKind.Licence);
+            Assert.Equal("Google Workspace Business Starter", licence.Name);
+
+            var leave = await env.Engine.SubmitAsync(Some.Leave("ann", env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
+            await env.RunUntilIdleAsync();
+
+            var steps = await env.Engine.Store.GetStepsAsync(leave.Plan!.Case.Id, CancellationToken.None);
+            var reclaim = Assert.Single(steps, s => s.Action == ActionKind.ReclaimLicence);
+            Assert.Equal((StepCategory.Licences, StepStatus.Verified), (reclaim.Category, reclaim.Status));
+            Assert.Equal([bob.Id], server.Read(() => sku.Holders.ToList()));
+            Assert.True(server.User(ann.Id)!.Suspended);
+
+            var rehire = await env.Engine.SubmitAsync(Some.Event(EventKind.Rehire, "ann", env.Time.GetUtcNow()), "admin:hr", CancellationToken.None);
+            await env.RunUntilIdleAsync();
+
+            Assert.Equal(CaseKind.Restore, rehire.Plan!.Case.Kind);
+            var restoreSteps = await env.Engine.Store.GetStepsAsync(rehire.Plan.Case.Id, CancellationToken.None);
+            Assert.Contains(restoreSteps, s => s.Action == ActionKind.AssignLicence && s.Status == StepStatus.Verified);
+            Assert.Equal([bob.Id, ann.Id], server.Read(() => sku.Holders.ToList()));
+            Assert.False(server.User(ann.Id)!.Suspended);
         }
         finally
         {

@@ -25,14 +25,15 @@ internal sealed class GoogleClient : IDisposable
     private readonly AdaptiveRateLimiter _limiter;
     private readonly TimeProvider _time;
 
-    public GoogleClient(string systemId, GoogleSettings settings, HttpCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time)
+    /// <param name="baseUrl">The API root: the Admin SDK's (<see cref="GoogleSettings.BaseUrl"/>) or the Licensing API's.</param>
+    public GoogleClient(string systemId, GoogleSettings settings, Uri baseUrl, HttpCredentials credentials, AdaptiveRateLimiter limiter, TimeProvider time)
     {
         _systemId = systemId;
         _settings = settings;
         _limiter = limiter;
         _time = time;
         _http = ResilientHttp.Create(
-            new HttpEndpoint(settings.BaseUrl, settings.Timeout, settings.MaxConcurrency, settings.MaxRetries, settings.MaxRetryAfter),
+            new HttpEndpoint(baseUrl, settings.Timeout, settings.MaxConcurrency, settings.MaxRetries, settings.MaxRetryAfter),
             credentials,
             limiter,
             time);

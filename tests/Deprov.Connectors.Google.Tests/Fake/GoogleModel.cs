@@ -30,6 +30,13 @@ public sealed class FakeUser
     public List<string> BackupCodes { get; } = [];
 
     public int SignOuts { get; set; }
+
+    /// <summary>The password last set through the API: held for assertions only, never in an answer (Google returns none).</summary>
+    public string? Password { get; set; }
+
+    public int PasswordSets { get; set; }
+
+    public bool ChangePasswordAtNextLogin { get; set; }
 }
 
 public sealed class FakeGroup
@@ -58,6 +65,21 @@ public sealed class FakeDevice
     public string Status { get; set; } = "APPROVED";
 
     public List<string> Actions { get; } = [];
+}
+
+/// <summary>A product SKU the customer subscribes to, and who holds its licences.</summary>
+public sealed class FakeSku
+{
+    public required string ProductId { get; init; }
+
+    public required string SkuId { get; init; }
+
+    public required string ProductName { get; init; }
+
+    public required string SkuName { get; init; }
+
+    /// <summary>Ids of the users holding a licence, in assignment order.</summary>
+    public List<string> Holders { get; } = [];
 }
 
 public sealed record GoogleRecordedRequest(string Method, string Path, string Query, string? Body);

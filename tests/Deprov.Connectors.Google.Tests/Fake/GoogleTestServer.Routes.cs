@@ -41,6 +41,23 @@ public sealed partial class GoogleTestServer
                     }
 
                     var user = FindUser(key)!;
+                    if (body?["password"] is JsonValue pv && pv.TryGetValue<string>(out var password))
+                    {
+                        // Without hashFunction the password is clear text of 8 to 100 ASCII characters.
+                        if (body["hashFunction"] is not null || password.Length is < 8 or > 100 || password.Any(ch => ch is < ' ' or > '~'))
+                        {
+                            return ErrorAsync(ctx, 400, "invalid", "Invalid Password");
+                        }
+
+                        user.Password = password;
+                        user.PasswordSets++;
+                    }
+
+                    if (body?["changePasswordAtNextLogin"] is JsonValue cv && cv.TryGetValue<bool>(out var change))
+                    {
+                        user.ChangePasswordAtNextLogin = change;
+                    }
+
                     if (body?["suspended"] is JsonValue v && v.TryGetValue<bool>(out var suspended))
                     {
                         user.Suspended = suspended;
@@ -58,6 +75,12 @@ public sealed partial class GoogleTestServer
                     foreach (var g in _groups)
                     {
                         g.Members.Remove(gone.Id);
+                    }
+
+                    // Deleting a user releases its licences.
+                    foreach (var sku in _skus)
+                    {
+                        sku.Holders.Remove(gone.Id);
                     }
 
                     return NoContent(ctx);
@@ -152,7 +175,7 @@ public sealed partial class GoogleTestServer
                     return !Allowed(Group, Member) ? Denied()
                         : FindUser(m) is { } leaving && FindGroup(g)!.Members.Remove(leaving.Id) ? NoContent(ctx)
                         : ErrorAsync(ctx, 404, "notFound", "Resource Not Found: memberKey");
-                case ["customer", var c, "devices", "mobile", ..] when c != "my_customer":
+                case ["customer", var c, "devices", "mobile", ..] when c is not ("my_customer" or CustomerId):
                     return ErrorAsync(ctx, 400, "badRequest", "Bad Request");
                 case ["customer", _, "devices", "mobile"] when get:
                     return Allowed(Mobile, MobileReadonly) ? ListAsync(ctx, "admin#directory#mobiledevices", "mobiledevices", _devices.Select(DeviceJson)) : Denied();
@@ -190,7 +213,8 @@ public sealed partial class GoogleTestServer
         }
     }
 
-    private static bool CustomerOk(HttpContext ctx) => ctx.Request.Query["customer"].ToString() is "my_customer";
+    /// <summary>The Directory API takes the <c>my_customer</c> alias or the customer id itself.</summary>
+    private static bool CustomerOk(HttpContext ctx) => ctx.Request.Query["customer"].ToString() is "my_customer" or CustomerId;
 
     private FakeUser? FindUser(string key) => _users.FirstOrDefault(u => u.Id == key
         || string.Equals(u.PrimaryEmail, key, StringComparison.OrdinalIgnoreCase) || u.Aliases.Contains(key, StringComparer.OrdinalIgnoreCase));
@@ -258,6 +282,7 @@ public sealed partial class GoogleTestServer
             ["lastLoginTime"] = (u.LastLogin ?? DateTimeOffset.UnixEpoch).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
             ["creationTime"] = "2021-03-01T09:00:00.000Z",
             ["suspended"] = u.Suspended,
+            ["changePasswordAtNextLogin"] = u.ChangePasswordAtNextLogin,
             ["archived"] = false,
             ["orgUnitPath"] = "/",
             ["customerId"] = "C03az79cb",

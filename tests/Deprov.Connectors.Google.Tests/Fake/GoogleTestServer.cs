@@ -38,11 +38,18 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
 
     public const string AdminEmail = "admin@example.com";
 
+    /// <summary>The Enterprise License Manager API's only scope.</summary>
+    public const string LicensingScope = ScopePrefix + "apps.licensing";
+
+    /// <summary>The customer id users carry (<c>customerId</c>); the Licensing API takes only this, never <c>my_customer</c>.</summary>
+    public const string CustomerId = "C03az79cb";
+
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
     private readonly List<FakeUser> _users = [];
     private readonly List<FakeGroup> _groups = [];
     private readonly List<FakeDevice> _devices = [];
+    private readonly List<FakeSku> _skus = [];
     private readonly ConcurrentDictionary<string, HashSet<string>> _tokens = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly RSA _key = RSA.Create(2048);
@@ -63,7 +70,7 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
     public GoogleFaults Faults { get; } = new();
 
     /// <summary>The scopes delegated to the service account's client id in the Admin console.</summary>
-    public HashSet<string> Delegated { get; } = new(LeastPrivilege, StringComparer.Ordinal);
+    public HashSet<string> Delegated { get; } = new([.. LeastPrivilege, LicensingScope], StringComparer.Ordinal);
 
     /// <summary>Items per page when the request asks for more (Google's own maximums are larger).</summary>
     public int PageSize { get; set; } = 100;
@@ -141,6 +148,18 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A product SKU the customer subscribes to, with a licence for each of <paramref name="holders"/>.</summary>
+    public FakeSku AddSku(string productId, string skuId, string skuName, params FakeUser[] holders)
+    {
+        lock (_lock)
+        {
+            var sku = new FakeSku { ProductId = productId, SkuId = skuId, SkuName = skuName, ProductName = productId == "Google-Apps" ? "Google Workspace" : productId };
+            sku.Holders.AddRange(holders.Select(h => h.Id));
+            _skus.Add(sku);
+            return sku;
+        }
+    }
+
     public T Read<T>(Func<T> read)
     {
         lock (_lock)
@@ -162,7 +181,7 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         }
 
         var path = request.Path.Value ?? "/";
-        Requests.Enqueue(new GoogleRecordedRequest(request.Method, path, request.QueryString.Value ?? string.Empty, path == "/token" ? null : body));
+        Requests.Enqueue(new GoogleRecordedRequest(request.Method, path, request.QueryString.Value ?? string.Empty, path == "/token" ? null : Redacted(body)));
         if (path == "/token")
         {
             await TokenAsync(ctx, request.Method, body ?? string.Empty);
@@ -204,7 +223,8 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         }
 
         const string prefix = "/admin/directory/v1/";
-        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+        const string licensing = "/apps/licensing/v1/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal) && !path.StartsWith(licensing, StringComparison.Ordinal))
         {
             await ErrorAsync(ctx, 404, "notFound", "Not Found");
             return;
@@ -224,8 +244,13 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
             }
         }
 
-        var segments = path[prefix.Length..].Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
-        await RouteAsync(ctx, request.Method, segments, json, scopes);
+        if (path.StartsWith(licensing, StringComparison.Ordinal))
+        {
+            await LicensingRouteAsync(ctx, request.Method, Segments(path[licensing.Length..]), json, scopes);
+            return;
+        }
+
+        await RouteAsync(ctx, request.Method, Segments(path[prefix.Length..]), json, scopes);
     }
 
     private async Task TokenAsync(HttpContext ctx, string method, string body)
@@ -311,6 +336,27 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
         Interlocked.Increment(ref _tokensIssued);
         await JsonAsync(ctx, 200, new JsonObject { ["access_token"] = token, ["expires_in"] = 3599, ["token_type"] = "Bearer" });
     }
+
+    /// <summary>A request body as recorded: a <c>password</c> is replaced by its length, so nothing the tests read echoes it.</summary>
+    private static string? Redacted(string? body)
+    {
+        try
+        {
+            if (body is not null && JsonNode.Parse(body) is JsonObject o && o["password"] is JsonValue v && v.TryGetValue<string>(out var password))
+            {
+                o["password"] = $"redacted, {password.Length} characters";
+                return o.ToJsonString();
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: recorded as sent (the request is answered 400 below).
+        }
+
+        return body;
+    }
+
+    private static string[] Segments(string rest) => [.. rest.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString)];
 
     private static byte[] FromBase64Url(string text)
     {
