@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Deprov.Connectors.Google.Protocol;
+using Deprov.Core.Security;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 
@@ -17,12 +18,6 @@ namespace Deprov.Connectors.Google;
 internal sealed partial class GoogleConnector
 {
     private const string PasswordReset = "reset to a random secret (not stored)";
-
-    // Four character classes, so an organisation's "strong password" rule accepts it. ASCII only, no space or quote.
-    private const string Upper = "ABCDEFGHJKLMNPQRSTUVWXYZ";
-    private const string Lower = "abcdefghijkmnopqrstuvwxyz";
-    private const string Digits = "23456789";
-    private const string Symbols = "!#%+-.:=?@_";
 
     // Per step (idempotency key): when Google accepted our reset. The Directory API never returns a password, so the
     // read-back can only confirm what this process saw accepted, together with changePasswordAtNextLogin.
@@ -42,7 +37,7 @@ internal sealed partial class GoogleConnector
             return ActionResult.Unchanged(Absent, "the user no longer exists: no password is left");
         }
 
-        var body = new JsonObject { ["password"] = NewPassword(), ["changePasswordAtNextLogin"] = true };
+        var body = new JsonObject { ["password"] = RandomPassword.New(), ["changePasswordAtNextLogin"] = true };
         var r = await Client.SendAsync(HttpMethod.Patch, path, body, "reset password", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
         {
@@ -84,18 +79,6 @@ internal sealed partial class GoogleConnector
         var observed = PasswordMap(user, accepted ? PasswordReset : "unknown (the Directory API does not return passwords)");
         observed["resetAcceptedAt"] = accepted ? Iso(at) : "unknown";
         return new ReadBackResult(accepted && GoogleResponse.Flag(user, "changePasswordAtNextLogin"), observed);
-    }
-
-    /// <summary>32 characters, 28 of them uniform over the whole alphabet, from the OS's cryptographic generator.</summary>
-    internal static string NewPassword()
-    {
-        var chars = new List<char>(32);
-        chars.AddRange(RandomNumberGenerator.GetString(Upper + Lower + Digits + Symbols, 28));
-        chars.AddRange([RandomNumberGenerator.GetItems<char>(Upper, 1)[0], RandomNumberGenerator.GetItems<char>(Lower, 1)[0],
-            RandomNumberGenerator.GetItems<char>(Digits, 1)[0], RandomNumberGenerator.GetItems<char>(Symbols, 1)[0]]);
-        var array = chars.ToArray();
-        RandomNumberGenerator.Shuffle(array.AsSpan());
-        return new string(array);
     }
 
     private static Dictionary<string, string> PasswordMap(JsonObject user, string password)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Deprov.Connectors.Graph.Protocol;
+using Deprov.Core.Security;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 
@@ -20,15 +21,8 @@ internal sealed partial class GraphConnector
     // Graph's answer when a property mastered on-premises (Microsoft Entra Connect sync) is written in the cloud.
     private const string OnPremisesMastered = "on-premises mastered";
 
-    // Entra's default password policy allows A-Z, a-z, 0-9 and a set of symbols; these symbols are all in that set and
-    // need no escaping anywhere. Look-alike characters are left out only because it costs nothing.
-    private const string Upper = "ABCDEFGHJKLMNPQRSTUVWXYZ";
-    private const string Lower = "abcdefghijkmnopqrstuvwxyz";
-    private const string Digits = "23456789";
-    private const string Symbols = "!#%+-.:=?@_";
-
-    /// <summary>Length of the generated password: well inside Entra's 8–256, about 190 bits of entropy.</summary>
-    internal const int PasswordLength = 32;
+    // The password is RandomPassword.New(): 32 characters (Entra allows 8–256), four classes (the default policy asks for
+    // three), symbols all in Entra's allowed set.
 
     // Per step (idempotency key): lastPasswordChangeDateTime before our PATCH and when we sent it, so the read-back can
     // tell that the timestamp moved because of this request. Never the password. Removed by the read-back.
@@ -60,7 +54,7 @@ internal sealed partial class GraphConnector
         var path = $"users/{Escape(id)}";
         var body = new JsonObject
         {
-            ["passwordProfile"] = new JsonObject { ["password"] = NewPassword(), ["forceChangePasswordNextSignIn"] = true },
+            ["passwordProfile"] = new JsonObject { ["password"] = RandomPassword.New(), ["forceChangePasswordNextSignIn"] = true },
         };
         var r = await _client.SendAsync(HttpMethod.Patch, path, body, "reset password", cancellationToken);
         if (r.Status == HttpStatusCode.NotFound)
@@ -115,22 +109,6 @@ internal sealed partial class GraphConnector
         + "(onPremisesSyncEnabled), so its password is mastered there: Graph refuses the write, and a cloud-only reset would "
         + "leave the Active Directory password valid. Reset it in Active Directory (an ldap system with flavour ad, or by hand).",
         isTransient: false);
-
-    /// <summary>
-    /// A password for Entra's default policy: <see cref="PasswordLength"/> characters with all four character classes
-    /// (the policy asks for three), drawn with a CSPRNG and shuffled so no class sits at a fixed position.
-    /// </summary>
-    internal static string NewPassword()
-    {
-        var chars = new char[PasswordLength];
-        chars[0] = Upper[RandomNumberGenerator.GetInt32(Upper.Length)];
-        chars[1] = Lower[RandomNumberGenerator.GetInt32(Lower.Length)];
-        chars[2] = Digits[RandomNumberGenerator.GetInt32(Digits.Length)];
-        chars[3] = Symbols[RandomNumberGenerator.GetInt32(Symbols.Length)];
-        RandomNumberGenerator.GetItems<char>(Upper + Lower + Digits + Symbols, chars.AsSpan(4));
-        RandomNumberGenerator.Shuffle(chars.AsSpan());
-        return new string(chars);
-    }
 
     private static DateTimeOffset? LastPasswordChange(JsonObject user) =>
         GraphResponse.Text(user, "lastPasswordChangeDateTime") is { } text

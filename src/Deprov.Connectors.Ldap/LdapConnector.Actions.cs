@@ -2,6 +2,7 @@ using System.DirectoryServices.Protocols;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Deprov.Core.Security;
 using Deprov.Core;
 using Deprov.Core.Connectors;
 using Deprov.Core.Planning;
@@ -385,7 +386,7 @@ internal sealed partial class LdapConnector
         var entry = await RequireAccountAsync(action, [changedAttribute, .. StateAttributes], cancellationToken);
         var dn = entry.DistinguishedName;
         var before = new Dictionary<string, string>(StringComparer.Ordinal) { ["dn"] = dn, [changedAttribute] = Attr(entry, changedAttribute) ?? string.Empty };
-        var password = NewPassword();
+        var password = RandomPassword.New();
         if (IsAd)
         {
             var value = Encoding.Unicode.GetBytes("\"" + password + "\"");
@@ -411,15 +412,6 @@ internal sealed partial class LdapConnector
             ["password"] = "set to a random value that was not stored",
         };
         return new ActionResult(before, after, AlreadyInState: false);
-    }
-
-    internal static string NewPassword()
-    {
-        // Four character classes so AD's complexity rule accepts it; 32 characters of which 28 are uniform random.
-        const string upper = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower = "abcdefghijkmnopqrstuvwxyz", digits = "23456789", symbols = "!#%+-.:=?@_";
-        var body = RandomNumberGenerator.GetString(upper + lower + digits + symbols, 28);
-        return RandomNumberGenerator.GetString(upper, 1) + RandomNumberGenerator.GetString(lower, 1) + body
-            + RandomNumberGenerator.GetString(digits, 1) + RandomNumberGenerator.GetString(symbols, 1);
     }
 
     /// <summary>BER of PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0] OCTET STRING, newPasswd [2] OCTET STRING }.</summary>

@@ -1,3 +1,4 @@
+using Deprov.Core.Security;
 using Deprov.Connectors.Google.Tests.Fake;
 using Deprov.Connectors.Google.Tests.Support;
 using Deprov.Core;
@@ -112,9 +113,9 @@ public sealed class GooglePasswordTests
     }
 
     [Fact]
-    public void NewPassword_RandomAsciiOfFourClasses()
+    public void RandomPassword_ManyDraws_AllMeetGooglesAsciiRule()
     {
-        var passwords = Enumerable.Range(0, 200).Select(_ => GoogleConnector.NewPassword()).ToList();
+        var passwords = Enumerable.Range(0, 200).Select(_ => RandomPassword.New()).ToList();
 
         Assert.Equal(200, passwords.Distinct(StringComparer.Ordinal).Count());
         Assert.All(passwords, p =>

@@ -1,3 +1,4 @@
+using Deprov.Core.Security;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -80,9 +81,9 @@ public sealed class GraphPasswordTests
     }
 
     [Fact]
-    public void NewPassword_ManyDraws_AllMeetEntraPolicyWithFourClassesAndNoneRepeats()
+    public void RandomPassword_ManyDraws_AllMeetEntraPolicy()
     {
-        var passwords = Enumerable.Range(0, 500).Select(_ => GraphConnector.NewPassword()).ToList();
+        var passwords = Enumerable.Range(0, 500).Select(_ => RandomPassword.New()).ToList();
 
         Assert.All(passwords, AssertStrong);
         Assert.Equal(passwords.Count, passwords.Distinct(StringComparer.Ordinal).Count());
@@ -198,7 +199,7 @@ public sealed class GraphPasswordTests
         await using var server = await GraphTestServer.StartAsync();
         var user = server.AddUser(GraphTest.Unique("ann"));
         user.OnPremisesSyncEnabled = true;
-        var password = GraphConnector.NewPassword();
+        var password = RandomPassword.New();
 
         var (status, error) = await PatchPasswordAsync(server, user.Id, password);
 
@@ -209,7 +210,7 @@ public sealed class GraphPasswordTests
 
     private static void AssertStrong(string password)
     {
-        Assert.Equal(GraphConnector.PasswordLength, password.Length);
+        Assert.Equal(RandomPassword.Length, password.Length);
         Assert.True(GraphTestServer.MeetsDefaultPolicy(password), password);
         Assert.Contains(password, char.IsAsciiLetterUpper);
         Assert.Contains(password, char.IsAsciiLetterLower);

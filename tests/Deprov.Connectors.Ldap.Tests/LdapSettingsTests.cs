@@ -113,18 +113,4 @@ public sealed class LdapSettingsTests
         Assert.Equal([0x30, 0x81, 0xCF, 0x80, 0x81, 0xC8], value[..6]);
         Assert.Equal([0x82, 0x02, (byte)'p', (byte)'w'], value[^4..]);
     }
-
-    [Fact]
-    public void NewPassword_TwoCalls_DifferAndHaveFourCharacterClasses()
-    {
-        var a = LdapConnector.NewPassword();
-        var b = LdapConnector.NewPassword();
-
-        Assert.NotEqual(a, b);
-        Assert.Equal(32, a.Length);
-        Assert.Contains(a, char.IsUpper);
-        Assert.Contains(a, char.IsLower);
-        Assert.Contains(a, char.IsDigit);
-        Assert.Contains(a, c => !char.IsLetterOrDigit(c));
-    }
 }
