@@ -189,13 +189,27 @@ public sealed class SambaAdDc : IAsyncDisposable
     /// </summary>
     private async Task DelegateAsync(CancellationToken cancellationToken)
     {
+        // Samba, freshly started on a loaded machine, now and then drops a connection mid-request (serverDown): connect
+        // again and carry on, taking what the dropped attempt already created as done.
         string sid;
-        using (var admin = AdminConnection())
+        for (var attempt = 1; ; attempt++)
         {
-            AddOu(admin, "Staff");
-            AddUser(admin, "svc-deprov", ServicePassword, userAccountControl: 0x10200, parentDn: $"CN=Users,{DomainDn}");
-            var response = (SearchResponse)admin.SendRequest(new SearchRequest(ServiceDn, "(objectClass=*)", SearchScope.Base, "objectSid"));
-            sid = SidToString((byte[])response.Entries[0].Attributes["objectSid"].GetValues(typeof(byte[]))[0]);
+            try
+            {
+                using var admin = AdminConnection();
+                Created(attempt, () => AddOu(admin, "Staff"));
+                if (!Created(attempt, () => AddUser(admin, "svc-deprov", ServicePassword, userAccountControl: 0x10200, parentDn: $"CN=Users,{DomainDn}")))
+                {
+                    admin.SendRequest(new ModifyRequest(ServiceDn, DirectoryAttributeOperation.Replace, "userAccountControl", "66048"));
+                }
+
+                var response = (SearchResponse)admin.SendRequest(new SearchRequest(ServiceDn, "(objectClass=*)", SearchScope.Base, "objectSid"));
+                sid = SidToString((byte[])response.Entries[0].Attributes["objectSid"].GetValues(typeof(byte[]))[0]);
+                break;
+            }
+            catch (LdapException e) when (e.ErrorCode == ServerDown && attempt < 4)
+            {
+            }
         }
 
         var sddl = string.Concat(Delegation.Select(d => string.Format(System.Globalization.CultureInfo.InvariantCulture, d.Ace, sid)));
@@ -204,6 +218,20 @@ public sealed class SambaAdDc : IAsyncDisposable
             "dsacl", "set", "-H", Path.Combine(Directory, "private", "sam.ldb"), "-s", Path.Combine(Directory, "etc", "smb.conf"),
             $"--objectdn={StaffOu}", $"--sddl={sddl}",
         ], null, cancellationToken);
+    }
+
+    /// <summary>Runs an add; after a dropped attempt, an entry that already exists counts as created. False when it existed.</summary>
+    private static bool Created(int attempt, Action add)
+    {
+        try
+        {
+            add();
+            return true;
+        }
+        catch (DirectoryOperationException e) when (attempt > 1 && e.Response?.ResultCode == ResultCode.EntryAlreadyExists)
+        {
+            return false;
+        }
     }
 
     /// <summary>The S-1-… form of a binary SID (revision, sub-authority count, 48-bit authority, little-endian sub-authorities).</summary>
@@ -225,16 +253,36 @@ public sealed class SambaAdDc : IAsyncDisposable
         return text.ToString();
     }
 
-    /// <summary>Opens an LDAPS connection bound as Administrator (for test setup and inspection).</summary>
+    /// <summary>
+    /// Opens an LDAPS connection bound as Administrator (for test setup and inspection). Samba on a loaded two-core machine
+    /// now and then drops a connection during the TLS handshake or the bind (<c>serverDown</c>, 81): the fixture connects
+    /// again, a few times, with a short pause growing each time, before it gives up.
+    /// </summary>
     public LdapConnection AdminConnection()
     {
-        var connection = new LdapConnection(new LdapDirectoryIdentifier(Host, 636), new NetworkCredential(AdministratorDn, AdministratorPassword), AuthType.Basic);
-        connection.SessionOptions.ProtocolVersion = 3;
-        connection.SessionOptions.SecureSocketLayer = true;
-        connection.SessionOptions.TrustedCertificatesDirectory = CaDirectory;
-        connection.SessionOptions.StartNewTlsSessionContext();
-        connection.Bind();
-        return connection;
+        for (var attempt = 1; ; attempt++)
+        {
+            var connection = new LdapConnection(new LdapDirectoryIdentifier(Host, 636), new NetworkCredential(AdministratorDn, AdministratorPassword), AuthType.Basic);
+            try
+            {
+                connection.SessionOptions.ProtocolVersion = 3;
+                connection.SessionOptions.SecureSocketLayer = true;
+                connection.SessionOptions.TrustedCertificatesDirectory = CaDirectory;
+                connection.SessionOptions.StartNewTlsSessionContext();
+                connection.Bind();
+                return connection;
+            }
+            catch (LdapException e) when (e.ErrorCode == ServerDown && attempt < 5)
+            {
+                connection.Dispose();
+                Thread.Sleep(TimeSpan.FromMilliseconds(250 * attempt));
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>
