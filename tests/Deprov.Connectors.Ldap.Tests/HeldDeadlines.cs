@@ -22,11 +22,21 @@ internal sealed class HeldDeadlines : TimeProvider
         return timer;
     }
 
-    /// <summary>Waits for a timer still pending (a call waiting on its deadline) and fires it; finished ones are passed over.</summary>
-    public async Task ExpireNextAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Fires every timer started so far and each one started later, until <paramref name="call"/> completes: the call's
+    /// deadline is among them. Firing a timer whose call already finished does nothing, and an earlier call's timer may
+    /// not be disposed yet when the next call starts (Task.WaitAsync disposes it in a continuation), so no single timer
+    /// can be told apart as "the" deadline.
+    /// </summary>
+    public async Task ExpireUntilAsync(Task call, CancellationToken cancellationToken)
     {
-        while (!(await _created.Reader.ReadAsync(cancellationToken)).Fire())
+        while (!call.IsCompleted)
         {
+            var next = _created.Reader.ReadAsync(cancellationToken).AsTask();
+            if (await Task.WhenAny(call, next) == next)
+            {
+                (await next).Fire();
+            }
         }
     }
 

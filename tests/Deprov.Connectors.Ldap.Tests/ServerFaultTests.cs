@@ -98,7 +98,7 @@ public sealed class ServerFaultTests
         // The call's connection reaches the frozen proxy and gets no answer; then its deadline passes.
         var frozenCall = connector.ExecuteAsync(action, CancellationToken.None);
         await proxy.SilentConnectionAccepted.WaitAsync(bound.Token);
-        await deadlines.ExpireNextAsync(bound.Token);
+        await deadlines.ExpireUntilAsync(frozenCall, bound.Token);
         var frozen = await Assert.ThrowsAsync<ConnectorException>(() => frozenCall);
         proxy.Thaw();
         var result = await connector.ExecuteAsync(action, CancellationToken.None);
@@ -130,7 +130,7 @@ public sealed class ServerFaultTests
         try
         {
             var call = connector.ExecuteAsync(Some.Action(ActionKind.DisableAccount, ids[1]), CancellationToken.None);
-            await deadlines.ExpireNextAsync(bound.Token);
+            await deadlines.ExpireUntilAsync(call, bound.Token);
             ex = await Assert.ThrowsAsync<ConnectorException>(() => call);
         }
         finally
