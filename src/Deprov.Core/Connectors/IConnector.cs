@@ -31,7 +31,17 @@ public interface IConnector
     Task<ActionResult> ExecuteAsync(ConnectorAction action, CancellationToken cancellationToken);
 
     /// <summary>Reads the target back and says whether the action's effect holds.</summary>
+    /// <remarks>Confirmed must come from a read that could have shown otherwise: an empty answer to a search or filter,
+    /// a target not found, or an answer the system gives to questions it does not support is never a confirmation
+    /// (except that "not found" confirms a delete of that target read by its id).</remarks>
     Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken);
+
+    /// <summary>Reads the target through a second path, independent of <see cref="ReadBackAsync"/> (the group entry
+    /// rather than the user's memberships, the resource by id rather than a filter), to settle a contradiction: the
+    /// inventory says the access is there and the first read says it is already gone.</summary>
+    /// <returns>Null when the system offers no second path; the engine then reports the step unconfirmed.</returns>
+    Task<ReadBackResult?> ReadIndependentlyAsync(ConnectorAction action, CancellationToken cancellationToken) =>
+        Task.FromResult<ReadBackResult?>(null);
 }
 
 /// <summary>Capabilities of a connector instance.</summary>
