@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# ./test.sh — installs what the tests need (Debian packages listed in eng/apt-packages.txt), builds, runs the whole test
+# ./test.sh [--install-only] — installs what the tests need (Debian packages listed in eng/apt-packages.txt), builds, runs the whole test
 # suite, and ends with one line CI can read: "tests: N passed, M failed".
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
+install_only=false
+[ "${1:-}" = "--install-only" ] && install_only=true
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # 1. Debian packages the tests use (real slapd, samba AD DC, ...), installed only when missing.
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' eng/apt-packages.txt 2>/dev/null | awk '{print $1}')
+# A line is "package [command]": a package is wanted unless it is installed, or the command it names is on PATH.
 missing=()
-for p in "${wanted[@]}"; do
+while read -r p cmd; do
+  [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1 && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+done < <(grep -vE '^\s*(#|$)' eng/apt-packages.txt 2>/dev/null)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing Debian packages: ${missing[*]}. Run as root, or: sudo apt-get install -y ${missing[*]}" >&2
@@ -30,6 +33,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   for svc in slapd samba-ad-dc smbd nmbd winbind; do
     (service "$svc" stop || true) >/dev/null 2>&1
   done
+fi
+
+if $install_only; then
+  echo "test.sh: the Debian packages the tests need are installed."
+  exit 0
 fi
 
 # 2. Build once, then run every test project.

@@ -40,7 +40,12 @@ public sealed class SambaAdDc : IAsyncDisposable
         ("write member on group objects", "(OA;CIIO;WP;bf9679c0-0de6-11d0-a285-00aa003049e2;bf967a9c-0de6-11d0-a285-00aa003049e2;{0})"),
         ("delete and delete subtree of user objects (delete_account)", "(OA;CIIO;SDDT;;bf967aba-0de6-11d0-a285-00aa003049e2;{0})"),
     ];
-    private const string Install = "install it with: apt-get install -y samba samba-ad-dc openssl (the list is in eng/apt-packages.txt)";
+    private const string Install = "install it with: apt-get install -y --no-install-recommends samba samba-ad-dc samba-ad-provision openssl (the list is in eng/apt-packages.txt)";
+
+    /// <summary>What <c>samba-tool domain provision</c> reads the AD schema from. It comes in <c>samba-ad-provision</c>, a
+    /// Recommends of <c>samba-ad-dc</c> that an install without Recommends leaves out; provisioning then fails deep inside
+    /// Python, so the fixture names the package first.</summary>
+    private const string AdSchema = "/usr/share/samba/setup/ad-schema";
 
     private Process? _process;
 
@@ -65,6 +70,11 @@ public sealed class SambaAdDc : IAsyncDisposable
             {
                 throw new InvalidOperationException($"{binary} is missing: {Install}.");
             }
+        }
+
+        if (!System.IO.Directory.Exists(AdSchema))
+        {
+            throw new InvalidOperationException($"{AdSchema} is missing (package samba-ad-provision, which samba-ad-dc only recommends): {Install}.");
         }
 
         if (!string.Equals(Environment.UserName, "root", StringComparison.Ordinal))
