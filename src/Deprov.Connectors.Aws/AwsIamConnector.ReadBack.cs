@@ -24,7 +24,8 @@ internal sealed partial class AwsIamConnector
                 var keys = await ReadKeysAsync(user, what, cancellationToken);
                 if (keys is null)
                 {
-                    return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
+                    // NoSuchEntity by user name confirms nothing but a delete: a wrong name looks the same.
+                    return new ReadBackResult(false, Absent);
                 }
 
                 var console = await HasLoginProfileAsync(user, what, cancellationToken);
@@ -47,8 +48,15 @@ internal sealed partial class AwsIamConnector
             case ActionKind.RevokeToken:
             {
                 var (user, keyId) = KeyOf(action);
-                var key = (await ReadKeysAsync(user, what, cancellationToken))?.FirstOrDefault(k => k.Id == keyId);
-                return key is null ? new ReadBackResult(true, Absent) : new ReadBackResult(!key.Active, KeyState(key.Status));
+                var keys = await ReadKeysAsync(user, what, cancellationToken);
+                if (keys is null)
+                {
+                    return new ReadBackResult(false, Absent);
+                }
+
+                // The user's whole key list was read: a key missing from it was deleted, and a deleted key signs nothing.
+                var key = keys.FirstOrDefault(k => k.Id == keyId);
+                return key is null ? new ReadBackResult(true, KeyState("Deleted")) : new ReadBackResult(!key.Active, KeyState(key.Status));
             }
 
             default:
@@ -57,7 +65,7 @@ internal sealed partial class AwsIamConnector
                 var groups = await GroupsOfAsync(action.RequireAccountId(_label, "user name"), what, cancellationToken);
                 if (groups is null)
                 {
-                    return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);
+                    return new ReadBackResult(false, Absent);
                 }
 
                 var member = groups.Contains(group, StringComparer.Ordinal);

@@ -63,7 +63,8 @@ internal sealed partial class GoogleConnector
         var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", "read back " + action.Kind.ToSnake(), Scopes.User, cancellationToken);
         if (user is null)
         {
-            return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
+            // Not found by id confirms nothing but a delete: it may as well be a wrong id or a user moved away.
+            return new ReadBackResult(false, Absent);
         }
 
         var wantSuspended = action.Kind is ActionKind.DisableAccount || string.Equals(action.BeforeValue("suspended"), "true", StringComparison.OrdinalIgnoreCase);
@@ -113,7 +114,7 @@ internal sealed partial class GoogleConnector
         var accepted = _signOuts.TryRemove(action.IdempotencyKey, out var at);
         if (user is null)
         {
-            return new ReadBackResult(true, Absent);
+            return new ReadBackResult(false, Absent);
         }
 
         var observed = UserMap(user);

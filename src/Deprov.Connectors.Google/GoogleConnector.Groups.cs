@@ -70,8 +70,26 @@ internal sealed partial class GoogleConnector
 
     private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var path = $"{Groups}/{Escape(action.RequireEntitlementId(_label))}/members/{Escape(action.RequireAccountId(_label, "user id"))}";
-        var member = await GetAsync(path, "read back " + action.Kind.ToSnake(), Scopes.Members, cancellationToken);
+        var (group, user) = (action.RequireEntitlementId(_label), action.RequireAccountId(_label, "user id"));
+        var what = "read back " + action.Kind.ToSnake();
+        var member = await GetAsync($"{Groups}/{Escape(group)}/members/{Escape(user)}", what, Scopes.Members, cancellationToken);
+        if (member is null)
+        {
+            // The directory answers 404 for "not a member", and also for a group or user that is not there (a wrong id).
+            // members.hasMember answers a plain isMember for a group and user that both exist, counting nested
+            // membership too: only its "false" confirms that the access is gone.
+            var has = await GetAsync($"{Groups}/{Escape(group)}/hasMember/{Escape(user)}", what + " (hasMember)", Scopes.Members, cancellationToken);
+            if (has?["isMember"] is null)
+            {
+                return new ReadBackResult(false, new Dictionary<string, string>(StringComparer.Ordinal) { ["member"] = "unknown", ["group_or_user_exists"] = "false" });
+            }
+
+            if (GoogleResponse.Flag(has, "isMember"))
+            {
+                return new ReadBackResult(false, new Dictionary<string, string>(StringComparer.Ordinal) { ["member"] = "false", ["nested_member"] = "true" });
+            }
+        }
+
         return new ReadBackResult((member is not null) == (action.Kind is ActionKind.AddEntitlement), MemberMap(member));
     }
 

@@ -116,7 +116,7 @@ internal sealed partial class GoogleConnector
         var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", what, Scopes.User, cancellationToken);
         if (user is null)
         {
-            return new ReadBackResult(reclaim, LicenceMap(sku, null, userId: null));
+            return new ReadBackResult(false, LicenceMap(sku, null, userId: null));
         }
 
         var email = GoogleResponse.Text(user, "primaryEmail") ?? string.Empty;

@@ -73,7 +73,7 @@ internal sealed partial class GoogleConnector
         var accepted = _passwordResets.TryRemove(action.IdempotencyKey, out var at);
         if (user is null)
         {
-            return new ReadBackResult(true, Absent);
+            return new ReadBackResult(false, Absent);
         }
 
         var observed = PasswordMap(user, accepted ? PasswordReset : "unknown (the Directory API does not return passwords)");

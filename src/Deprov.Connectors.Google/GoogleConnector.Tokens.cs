@@ -60,7 +60,7 @@ internal sealed partial class GoogleConnector
     {
         var now = await ReadCredentialsAsync(CredentialUser(action), "read back revoke", cancellationToken);
         return now is null
-            ? new ReadBackResult(true, Absent)
+            ? new ReadBackResult(false, Absent)
             : new ReadBackResult(now.Tokens.Count == 0 && now.Asps.Count == 0 && now.Codes == 0, now.Map());
     }
 

@@ -68,7 +68,8 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            return new ReadBackResult(action.Kind is ActionKind.DisableAccount, Absent);
+            // Not found by id confirms nothing but a delete: it may as well be a wrong id or a user moved away.
+            return new ReadBackResult(false, Absent);
         }
 
         var want = action.Kind is ActionKind.EnableAccount && !string.Equals(action.BeforeValue("accountEnabled"), "false", StringComparison.OrdinalIgnoreCase);
@@ -121,7 +122,7 @@ internal sealed partial class GraphConnector
         _revocations.TryRemove(action.IdempotencyKey, out var sent);
         if (user is null)
         {
-            return new ReadBackResult(true, Absent);
+            return new ReadBackResult(false, Absent);
         }
 
         var validFrom = SessionsValidFrom(user);

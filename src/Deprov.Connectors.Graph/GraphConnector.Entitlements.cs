@@ -58,7 +58,24 @@ internal sealed partial class GraphConnector
     private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
         var groupId = action.RequireEntitlementId(_label, "group or licence id");
-        var member = await IsMemberAsync(groupId, action.RequireAccountId(_label), "read back " + action.Kind.ToSnake(), cancellationToken);
+        var userId = action.RequireAccountId(_label);
+        var what = "read back " + action.Kind.ToSnake();
+        var member = await IsMemberAsync(groupId, userId, what, cancellationToken);
+        if (!member)
+        {
+            // Graph answers 404 for "not a member", and also for a group or user that is not there (a wrong id): only
+            // when both are read by id does the 404 mean the membership is gone.
+            var group = await GetAsync($"groups/{Escape(groupId)}?$select=id", what + " (group)", Permissions.ReadMembers, cancellationToken);
+            var user = group is null ? null : await GetAsync($"users/{Escape(userId)}?$select=id", what + " (user)", Permissions.ReadUsers, cancellationToken);
+            if (group is null || user is null)
+            {
+                var observed = MemberMap(groupId, false);
+                observed["member"] = "unknown";
+                observed[group is null ? "group_exists" : "user_exists"] = "false";
+                return new ReadBackResult(false, observed);
+            }
+        }
+
         return new ReadBackResult(member == (action.Kind is ActionKind.AddEntitlement), MemberMap(groupId, member));
     }
 
@@ -146,7 +163,7 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(action.RequireAccountId(_label))}?$select=id,userPrincipalName,assignedLicenses", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            return new ReadBackResult(action.Kind is ActionKind.ReclaimLicence, Absent);
+            return new ReadBackResult(false, Absent);
         }
 
         var held = AssignedLicence(user, skuId);

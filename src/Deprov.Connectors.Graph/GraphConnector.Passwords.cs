@@ -93,8 +93,8 @@ internal sealed partial class GraphConnector
         var known = _passwordResets.TryRemove(action.IdempotencyKey, out var sent);
         if (user is null)
         {
-            // A deleted user cannot sign in with any password.
-            return new ReadBackResult(true, Absent);
+            // Not found by id: a deleted user signs in with no password, but a wrong id looks the same; not a confirmation.
+            return new ReadBackResult(false, Absent);
         }
 
         var changedAt = LastPasswordChange(user);

@@ -26,7 +26,8 @@ internal sealed partial class OktaConnector
                 var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
-                    return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
+                    // Not found by id confirms only a delete: for a disable it may be a wrong id or a user moved away.
+                    return new ReadBackResult(action.Kind is ActionKind.DeleteAccount, Absent);
                 }
 
                 var confirmed = action.Kind switch
@@ -46,7 +47,7 @@ internal sealed partial class OktaConnector
                 var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
-                    return new ReadBackResult(true, Absent);
+                    return new ReadBackResult(false, Absent);
                 }
 
                 var observed = user.ToMap();
@@ -62,7 +63,7 @@ internal sealed partial class OktaConnector
             case ActionKind.RevokeToken:
             {
                 var count = await CountGrantsAsync(action.RequireAccountId(_label), what, cancellationToken);
-                return count is null ? new ReadBackResult(true, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
+                return count is null ? new ReadBackResult(false, Absent) : new ReadBackResult(count == 0, Grants(count.Value));
             }
 
             case ActionKind.RemoveEntitlement or ActionKind.AddEntitlement when IsRole(action.EntitlementExternalId):
@@ -74,7 +75,7 @@ internal sealed partial class OktaConnector
                 var member = await IsMemberAsync(action.RequireAccountId(_label), groupId, what, cancellationToken);
                 if (member is null)
                 {
-                    return new ReadBackResult(action.Kind is ActionKind.RemoveEntitlement, Absent);
+                    return new ReadBackResult(false, Absent);
                 }
 
                 return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member.Value : !member.Value, Membership(groupId, member.Value));

@@ -214,7 +214,7 @@ internal sealed partial class OktaConnector
         var wanted = action.Kind is ActionKind.AddEntitlement && !string.Equals(action.BeforeValue("assigned"), "false", StringComparison.Ordinal);
         if (held is null)
         {
-            return new ReadBackResult(!wanted, Absent);
+            return new ReadBackResult(false, Absent);
         }
 
         return new ReadBackResult(held.Value.Direct.Count > 0 == wanted, RoleMap(entitlementId, held.Value));

@@ -49,7 +49,7 @@ public sealed class AwsIamConnectorActionTests
     }
 
     [Fact]
-    public async Task DisableAccount_UnknownUser_AlreadyInStateAbsent()
+    public async Task DisableAccount_UnknownUser_AlreadyInStateAbsentNotConfirmed()
     {
         await using var server = await IamFakeServer.StartAsync();
         using var connector = AwsTest.Connect(server);
@@ -59,7 +59,7 @@ public sealed class AwsIamConnectorActionTests
 
         Assert.True(result.AlreadyInState);
         Assert.Equal("false", result.After["present"]);
-        Assert.True((await connector.ReadBackAsync(action, None)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(action, None)).Confirmed);
     }
 
     [Fact]

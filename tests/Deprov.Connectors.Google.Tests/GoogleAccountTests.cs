@@ -29,14 +29,14 @@ public sealed class GoogleAccountTests
     }
 
     [Fact]
-    public async Task Disable_UnknownUser_AlreadyInStateAndConfirmed()
+    public async Task Disable_UnknownUser_AlreadyInStateButNotConfirmed()
     {
         await using var server = await GoogleTestServer.StartAsync();
         using var connector = GoogleTest.Connect(server);
         var action = GoogleTest.Action(ActionKind.DisableAccount, "999");
 
         Assert.True((await connector.ExecuteAsync(action, CancellationToken.None)).AlreadyInState);
-        Assert.True((await connector.ReadBackAsync(action, CancellationToken.None)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(action, CancellationToken.None)).Confirmed);
     }
 
     [Fact]

@@ -31,6 +31,22 @@ public sealed class GoogleGroupDeviceTests
     }
 
     [Fact]
+    public async Task ReadBackRemoveMember_UnknownUserKey_IsNotConfirmed()
+    {
+        // The member read answers 404 for an unknown user key, the same as for "not a member"; hasMember tells them apart.
+        await using var server = await GoogleTestServer.StartAsync();
+        var ann = server.AddUser("ann@example.com");
+        var eng = server.AddGroup("eng@example.com", ann);
+        using var connector = GoogleTest.Connect(server);
+
+        var readBack = await connector.ReadBackAsync(GoogleTest.Action(ActionKind.RemoveEntitlement, "no-such-user", eng.Id), CancellationToken.None);
+
+        Assert.False(readBack.Confirmed);
+        Assert.Equal("unknown", readBack.Observed["member"]);
+        Assert.Equal([ann.Id], server.Read(() => eng.Members.Keys.ToList()));
+    }
+
+    [Fact]
     public async Task AddMember_RestoresRecordedRoleThenReplayAlready()
     {
         await using var server = await GoogleTestServer.StartAsync();

@@ -28,6 +28,21 @@ public sealed class GraphEntitlementTests
     }
 
     [Fact]
+    public async Task ReadBackRemoveEntitlement_WrongGroupId_IsNotConfirmed()
+    {
+        // Graph answers the member read with 404 for a group that is not there, the same as for "not a member".
+        await using var server = await GraphTestServer.StartAsync();
+        var ann = server.AddUser(GraphTest.Unique("ann"));
+        server.AddGroup("engineering", members: ann);
+        using var connector = GraphTest.Connect(server);
+
+        var readBack = await connector.ReadBackAsync(GraphTest.Action(ActionKind.RemoveEntitlement, ann.Id, Guid.NewGuid().ToString()), default);
+
+        Assert.False(readBack.Confirmed);
+        Assert.Equal("false", readBack.Observed["group_exists"]);
+    }
+
+    [Fact]
     public async Task RemoveEntitlement_AppMayAlsoWriteUsers_AlwaysSendsRefSoTheUserSurvives()
     {
         await using var server = await GraphTestServer.StartAsync();

@@ -100,7 +100,7 @@ public sealed class OktaConnectorActionTests
     }
 
     [Fact]
-    public async Task DisableAsync_UserDeleted_IsAlreadyInState()
+    public async Task DisableAsync_UserDeleted_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await OktaFakeServer.StartAsync();
         using var connector = OktaTest.Connect(server);
@@ -111,7 +111,7 @@ public sealed class OktaConnectorActionTests
 
         Assert.True(result.AlreadyInState);
         Assert.Equal("false", result.After["present"]);
-        Assert.True(readBack.Confirmed);
+        Assert.False(readBack.Confirmed);
     }
 
     [Fact]
@@ -300,7 +300,7 @@ public sealed class OktaConnectorActionTests
     }
 
     [Fact]
-    public async Task RevokeSessionsAsync_UserDeleted_IsAlreadyInStateAndConfirmed()
+    public async Task RevokeSessionsAsync_UserDeleted_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await OktaFakeServer.StartAsync();
         using var connector = OktaTest.Connect(server);
@@ -309,7 +309,7 @@ public sealed class OktaConnectorActionTests
         var result = await connector.ExecuteAsync(action, default);
 
         Assert.True(result.AlreadyInState);
-        Assert.True((await connector.ReadBackAsync(action, default)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(action, default)).Confirmed);
     }
 
     // ---- RevokeToken (OAuth grants) ---------------------------------------------------------------------------------
@@ -336,14 +336,14 @@ public sealed class OktaConnectorActionTests
     }
 
     [Fact]
-    public async Task RevokeTokenAsync_UserDeleted_IsAlreadyInStateAndConfirmed()
+    public async Task RevokeTokenAsync_UserDeleted_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await OktaFakeServer.StartAsync();
         using var connector = OktaTest.Connect(server);
         var action = OktaTest.Action(ActionKind.RevokeToken, "00ugone");
 
         Assert.True((await connector.ExecuteAsync(action, default)).AlreadyInState);
-        Assert.True((await connector.ReadBackAsync(action, default)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(action, default)).Confirmed);
     }
 
     [Fact]
@@ -401,7 +401,7 @@ public sealed class OktaConnectorActionTests
     }
 
     [Fact]
-    public async Task RemoveEntitlementAsync_UserDeleted_IsAlreadyInState()
+    public async Task RemoveEntitlementAsync_UserDeleted_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await OktaFakeServer.StartAsync();
         var group = server.AddGroup("engineering");
@@ -409,7 +409,7 @@ public sealed class OktaConnectorActionTests
         var action = OktaTest.Action(ActionKind.RemoveEntitlement, "00ugone", group);
 
         Assert.True((await connector.ExecuteAsync(action, default)).AlreadyInState);
-        Assert.True((await connector.ReadBackAsync(action, default)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(action, default)).Confirmed);
     }
 
     [Fact]

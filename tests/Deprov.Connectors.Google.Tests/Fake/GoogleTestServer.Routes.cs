@@ -142,6 +142,17 @@ public sealed partial class GoogleTestServer
                     return Allowed(Group, GroupReadonly) ? ListAsync(ctx, "admin#directory#groups", "groups", CustomerOk(ctx) ? _groups.Select(GroupJson) : null) : Denied();
                 case ["groups", var g, ..] when FindGroup(g) is null:
                     return ErrorAsync(ctx, 404, "notFound", "Resource Not Found: groupKey");
+                case ["groups", var g, "hasMember", var m] when get:
+                    if (!Allowed(Group, GroupReadonly, Member, MemberReadonly))
+                    {
+                        return Denied();
+                    }
+
+                    // members.hasMember: 404 for an unknown member key, else isMember (direct or nested; this fake's groups
+                    // hold users only, so the two are the same here).
+                    return FindUser(m) is not { } candidate
+                        ? ErrorAsync(ctx, 404, "notFound", "Resource Not Found: memberKey")
+                        : GoogleTestServer.JsonAsync(ctx, 200, new JsonObject { ["isMember"] = FindGroup(g)!.Members.ContainsKey(candidate.Id) });
                 case ["groups", var g, "members"] when get:
                     return Allowed(Group, GroupReadonly, Member, MemberReadonly)
                         ? ListAsync(ctx, "admin#directory#members", "members", FindGroup(g)!.Members.Select(m => MemberJson(m.Key, m.Value)))

@@ -126,6 +126,26 @@ public sealed partial class GraphTestServer
                     ["groupTypes"] = g.Dynamic ? new JsonArray("DynamicMembership") : new JsonArray(),
                 }, Selected(q))).ToList());
                 return;
+            case ("GET", "groups") when s.Length == 2:
+                if (!await RequireAsync(ctx, "GroupMember.Read.All", "GroupMember.ReadWrite.All", "Group.Read.All"))
+                {
+                    return;
+                }
+
+                if (Snapshot(_groups).FirstOrDefault(g => g.Id == s[1]) is { } one)
+                {
+                    await JsonAsync(ctx, 200, Project(new JsonObject
+                    {
+                        ["id"] = one.Id,
+                        ["displayName"] = one.DisplayName,
+                        ["isAssignableToRole"] = one.IsAssignableToRole,
+                        ["groupTypes"] = one.Dynamic ? new JsonArray("DynamicMembership") : new JsonArray(),
+                    }, Selected(q)));
+                    return;
+                }
+
+                await NotFoundAsync(ctx, s[1]);
+                return;
             case (_, "groups") when s.Length >= 3 && s[2] == "members":
                 await MembersAsync(ctx, method, s, body);
                 return;
