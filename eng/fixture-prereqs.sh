@@ -24,11 +24,16 @@ include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/nis.schema
 include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload ppolicy
+moduleload memberof
+moduleload refint
 database mdb
 suffix "dc=example,dc=org"
 directory $tmp
 CONF
-probe "slaptest accepts the fixture's schema" slapd /usr/sbin/slaptest -u -f "$tmp/slapd.conf"
+probe "slaptest accepts the fixture's schema and modules" slapd /usr/sbin/slaptest -u -f "$tmp/slapd.conf"
 for c in ldapmodify ldapsearch ldapwhoami; do probe "$c" ldap-utils /usr/bin/$c -VV; done
 
 # Samba AD fixture (tests/Deprov.Testing/Ldap/SambaAdDc.cs): a real provision, which needs the AD schema files.
