@@ -1,0 +1,210 @@
+using System.Globalization;
+using Deprov.Connectors.Sandbox;
+using Deprov.Core.Connectors;
+using Deprov.Core.Model;
+using Deprov.Core.Planning;
+using Deprov.Hosting.Execution;
+using Deprov.Testing;
+
+namespace Deprov.Bench.Truth;
+
+/// <summary>One scenario's count: what the engine said about each access-cutting step, against what the system holds.</summary>
+/// <param name="FalseVerified">Steps reported verified whose target still holds the access: the figure that must be 0.</param>
+/// <param name="Loud">Steps whose access remains and that say so: unconfirmed or failed (with a task), or scheduled to try again.</param>
+/// <param name="Silent">Steps whose access remains and that are neither verified nor loud (cancelled, skipped, …).</param>
+/// <param name="EvidenceLost">Verified steps whose recorded before-state already shows the access gone.</param>
+internal sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost)
+{
+    public static TruthTally Zero { get; } = new(0, 0, 0, 0, 0, 0);
+
+    public TruthTally Add(TruthTally o) => new(Steps + o.Steps, Verified + o.Verified, FalseVerified + o.FalseVerified, Loud + o.Loud,
+        Silent + o.Silent, EvidenceLost + o.EvidenceLost);
+}
+
+internal sealed record TruthScenario(string Name, Func<CancellationToken, Task<TruthTally>> RunAsync);
+
+/// <summary>
+/// `deprov bench truth`: a matrix of misbehaving systems (ignored writes, fooled reads, not-found answers, outages,
+/// crashes between the call and the commit, …) on every connector kind where it applies. Each scenario offboards a few
+/// people, then asks the system itself whether each step reported verified really cut the access.
+/// </summary>
+internal static class TruthBench
+{
+    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    {
+        var people = EngineBench.Arg(args, "--people", 4);
+        var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+        var scenarios = SandboxScenarios(people).Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)).ToList();
+        var total = TruthTally.Zero;
+        foreach (var scenario in scenarios)
+        {
+            TruthTally tally;
+            try
+            {
+                tally = await scenario.RunAsync(ct);
+            }
+#pragma warning disable CA1031 // The harness's boundary: a scenario that breaks is reported by name and fails the run.
+            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+            {
+                // A harness failure is reported with the scenario, never counted as a pass.
+                Console.WriteLine($"scenario {scenario.Name}: ERROR {ex.GetType().Name}: {ex.Message}");
+                return 1;
+            }
+
+            total = total.Add(tally);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, evidence_lost {tally.EvidenceLost}"));
+        }
+
+        Console.WriteLine($"truth_scenarios: {scenarios.Count}");
+        Console.WriteLine($"truth_steps: {total.Steps}");
+        Console.WriteLine($"false_verified: {total.FalseVerified}");
+        Console.WriteLine($"unconfirmed_loud: {total.Loud}");
+        Console.WriteLine($"silent_open: {total.Silent}");
+        Console.WriteLine($"evidence_lost: {total.EvidenceLost}");
+        return total.FalseVerified == 0 && total.Silent == 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<TruthScenario> SandboxScenarios(int people) =>
+        Enum.GetValues<Habit>().Select(h => new TruthScenario($"sandbox/{Snake(h)}", ct => RunSandboxAsync(h, people, ct)));
+
+    private static async Task<TruthTally> RunSandboxAsync(Habit habit, int people, CancellationToken ct)
+    {
+        const string System = "app";
+        var recorder = new TruthRecorder { Budget = habit == Habit.PartialOutage ? 4 : 2 };
+        var factory = new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", habit, recorder);
+        var yaml = $$"""
+            systems:
+              - { id: {{System}}, kind: truth_sandbox, role: application, correlate: [attribute:employeeNumber], settings: { flavour: app } }
+            """;
+        const string Policy = "policy:\n  safety_brake: { enabled: false }\n  execution: { max_attempts: 2, base_delay: 10ms, max_delay: 50ms }\n";
+        var env = await TestEnvironment.CreateAsync(yaml, Policy, factories: [factory]);
+        try
+        {
+            var (persons, state) = Company(System, people);
+            await env.SeedAsync(persons, new Dictionary<string, SandboxSystemState>(StringComparer.Ordinal) { [System] = state });
+            var now = env.Time.GetUtcNow();
+            await env.Engine.SubmitManyAsync(
+                persons.Select(p => new LifecycleEvent(string.Empty, EventKind.Leave, p.Id, now, ExitReason.Involuntary, "bench", string.Empty, default)).ToList(),
+                "admin:bench", ct);
+            var engine = env.Engine;
+            if (habit == Habit.CrashAfterCall)
+            {
+                using var crash = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                recorder.Crash = crash.Cancel;
+                try
+                {
+                    await engine.RunAsync(RunMode.UntilIdle, crash.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // The "crash": steps whose call was made stay running in the store.
+                }
+
+                recorder.Crash = null;
+                await engine.DisposeAsync();
+                var restarted = await TestEnvironment.CreateAsync(yaml, Policy, factories: [new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", Habit.None, recorder)], directory: env.Directory);
+                env = restarted;
+                engine = restarted.Engine;
+            }
+
+            await engine.RunAsync(RunMode.UntilIdle, ct);
+            var world = env.AcquireWorld();
+            await using (world)
+            {
+                var truth = world.System(System);
+                return await TallyAsync(engine, persons, recorder, System, action => SandboxAccessRemains(truth, action), ct);
+            }
+        }
+        finally
+        {
+            await env.DisposeAsync();
+        }
+    }
+
+    /// <summary>People with one account each in <paramref name="system"/>, member of a privileged and an ordinary group.</summary>
+    private static (List<Person> People, SandboxSystemState State) Company(string system, int people)
+    {
+        var state = new SandboxSystemState();
+        state.Groups["admins"] = new SbGroup { Id = "admins", Name = "admins", Kind = EntitlementKind.Group, Privileged = true };
+        state.Groups["eng"] = new SbGroup { Id = "eng", Name = "eng", Kind = EntitlementKind.Group };
+        state.Members["admins"] = [];
+        state.Members["eng"] = [];
+        var list = new List<Person>();
+        for (var i = 0; i < people; i++)
+        {
+            var id = $"t{i:D3}";
+            list.Add(new Person(id, $"{id}@truth.example", $"Truth {i}", null, "Engineering", "Engineer", "Remote", WorkerType.Employee, PersonStatus.Active, null, null, "UTC"));
+            var account = $"{system}-{id}";
+            state.Accounts[account] = new SbAccount { Id = account, UserName = id, Email = $"{id}@truth.example", EmployeeId = id, Sessions = 1 };
+            state.Members["admins"].Add(account);
+            state.Members["eng"].Add(account);
+        }
+
+        return (list, state);
+    }
+
+    private static bool? SandboxAccessRemains(SandboxSystemState truth, ConnectorAction action)
+    {
+        lock (truth.Sync)
+        {
+            var account = action.AccountExternalId is { } id && truth.Accounts.TryGetValue(id, out var a) ? a : null;
+            return action.Kind switch
+            {
+                ActionKind.DisableAccount => account is { Active: true, Deleted: false },
+                ActionKind.RevokeSessions => account is { Sessions: > 0, Deleted: false },
+                ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence => truth.IsMember(action.EntitlementExternalId!, action.AccountExternalId!),
+                _ => null,
+            };
+        }
+    }
+
+    /// <summary>Counts every access-cutting step of the leavers' cases in <paramref name="system"/> against the system.</summary>
+    internal static async Task<TruthTally> TallyAsync(DeprovEngine engine, IReadOnlyList<Person> people, TruthRecorder recorder, string system,
+        Func<ConnectorAction, bool?> accessRemains, CancellationToken ct)
+    {
+        var tally = TruthTally.Zero;
+        foreach (var person in people)
+        {
+            foreach (var step in await engine.Store.GetPersonStepsAsync(person.Id, ct))
+            {
+                if (step.SystemId != system || !step.CutsAccess || !recorder.Actions.TryGetValue(step.Id, out var action)
+                    || accessRemains(action) is not { } remains)
+                {
+                    continue;
+                }
+
+                var verified = step.Status == StepStatus.Verified;
+                var loud = step.Status is StepStatus.Unconfirmed or StepStatus.Failed or StepStatus.Pending or StepStatus.Running or StepStatus.Held;
+                var lost = verified && BeforeShowsGone(step);
+                tally = tally.Add(new TruthTally(1, verified ? 1 : 0, verified && remains ? 1 : 0, !verified && remains && loud ? 1 : 0,
+                    !verified && remains && !loud ? 1 : 0, lost ? 1 : 0));
+            }
+        }
+
+        return tally;
+    }
+
+    /// <summary>The step's recorded before-state already shows the access gone (it recorded the after-state).</summary>
+    private static bool BeforeShowsGone(Step step)
+    {
+        if (step.Before is null)
+        {
+            return false;
+        }
+
+        var before = CoreJson.ParseMap(step.Before);
+        return step.Action switch
+        {
+            ActionKind.DisableAccount => before.TryGetValue("active", out var active) && active == "false",
+            ActionKind.RemoveEntitlement => before.TryGetValue("member", out var member) && member == "false",
+            _ => false,
+        };
+    }
+
+    private static string Snake(Habit habit) => habit.ToString() switch
+    {
+        var s => string.Concat(s.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
+    };
+}
