@@ -13,12 +13,13 @@ namespace Deprov.Bench.Truth;
 /// <param name="Loud">Steps whose access remains and that say so: unconfirmed or failed (with a task), or scheduled to try again.</param>
 /// <param name="Silent">Steps whose access remains and that are neither verified nor loud (cancelled, skipped, …).</param>
 /// <param name="EvidenceLost">Verified steps whose recorded before-state already shows the access gone.</param>
-internal sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost)
+/// <param name="NotAttempted">Steps the engine never sent (held back behind a step that did not succeed); they stay open in their case.</param>
+internal sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost, int NotAttempted = 0)
 {
     public static TruthTally Zero { get; } = new(0, 0, 0, 0, 0, 0);
 
     public TruthTally Add(TruthTally o) => new(Steps + o.Steps, Verified + o.Verified, FalseVerified + o.FalseVerified, Loud + o.Loud,
-        Silent + o.Silent, EvidenceLost + o.EvidenceLost);
+        Silent + o.Silent, EvidenceLost + o.EvidenceLost, NotAttempted + o.NotAttempted);
 }
 
 internal sealed record TruthScenario(string Name, Func<CancellationToken, Task<TruthTally>> RunAsync);
@@ -54,7 +55,7 @@ internal static class TruthBench
 
             total = total.Add(tally);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, evidence_lost {tally.EvidenceLost}"));
+                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, not_attempted {tally.NotAttempted}, evidence_lost {tally.EvidenceLost}"));
         }
 
         Console.WriteLine($"truth_scenarios: {scenarios.Count}");
@@ -62,27 +63,40 @@ internal static class TruthBench
         Console.WriteLine($"false_verified: {total.FalseVerified}");
         Console.WriteLine($"unconfirmed_loud: {total.Loud}");
         Console.WriteLine($"silent_open: {total.Silent}");
+        Console.WriteLine($"not_attempted: {total.NotAttempted}");
         Console.WriteLine($"evidence_lost: {total.EvidenceLost}");
         return total.FalseVerified == 0 && total.Silent == 0 ? 0 : 1;
     }
 
+    /// <summary>Each sandbox flavour plays one role (directory, identity provider, app, device manager, badge system,
+    /// vault) with the real sandbox connector inside; every habit is played around it.</summary>
     private static IEnumerable<TruthScenario> SandboxScenarios(int people) =>
-        Enum.GetValues<Habit>().Select(h => new TruthScenario($"sandbox/{Snake(h)}", ct => RunSandboxAsync(h, people, ct)));
+        from flavour in new[] { SandboxFlavour.Directory, SandboxFlavour.Idp, SandboxFlavour.App, SandboxFlavour.Mdm, SandboxFlavour.Badge, SandboxFlavour.Vault }
+        from habit in Enum.GetValues<Habit>()
+        select new TruthScenario($"sandbox-{Snake(flavour.ToString())}/{Snake(habit.ToString())}", ct => RunSandboxAsync(flavour, habit, people, ct));
 
-    private static async Task<TruthTally> RunSandboxAsync(Habit habit, int people, CancellationToken ct)
+    private static async Task<TruthTally> RunSandboxAsync(SandboxFlavour flavour, Habit habit, int people, CancellationToken ct)
     {
-        const string System = "app";
+        const string System = "sys";
         var recorder = new TruthRecorder { Budget = habit == Habit.PartialOutage ? 4 : 2 };
-        var factory = new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", habit, recorder);
+        var role = flavour switch
+        {
+            SandboxFlavour.Directory => "directory",
+            SandboxFlavour.Idp => "identity_provider",
+            SandboxFlavour.Mdm => "device_manager",
+            SandboxFlavour.Badge => "badge",
+            SandboxFlavour.Vault => "vault",
+            _ => "application",
+        };
         var yaml = $$"""
             systems:
-              - { id: {{System}}, kind: truth_sandbox, role: application, correlate: [attribute:employeeNumber], settings: { flavour: app } }
+              - { id: {{System}}, kind: truth_sandbox, role: {{role}}, correlate: [attribute:employeeNumber, email], settings: { flavour: {{Snake(flavour.ToString())}} } }
             """;
         const string Policy = "policy:\n  safety_brake: { enabled: false }\n  execution: { max_attempts: 2, base_delay: 10ms, max_delay: 50ms }\n";
-        var env = await TestEnvironment.CreateAsync(yaml, Policy, factories: [factory]);
+        var env = await TestEnvironment.CreateAsync(yaml, Policy, factories: [new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", habit, recorder)]);
         try
         {
-            var (persons, state) = Company(System, people);
+            var (persons, state) = Company(System, flavour, people);
             await env.SeedAsync(persons, new Dictionary<string, SandboxSystemState>(StringComparer.Ordinal) { [System] = state });
             var now = env.Time.GetUtcNow();
             await env.Engine.SubmitManyAsync(
@@ -104,9 +118,9 @@ internal static class TruthBench
 
                 recorder.Crash = null;
                 await engine.DisposeAsync();
-                var restarted = await TestEnvironment.CreateAsync(yaml, Policy, factories: [new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", Habit.None, recorder)], directory: env.Directory);
-                env = restarted;
-                engine = restarted.Engine;
+                env = await TestEnvironment.CreateAsync(yaml, Policy, directory: env.Directory,
+                    factories: [new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", Habit.None, recorder)]);
+                engine = env.Engine;
             }
 
             await engine.RunAsync(RunMode.UntilIdle, ct);
@@ -123,23 +137,49 @@ internal static class TruthBench
         }
     }
 
-    /// <summary>People with one account each in <paramref name="system"/>, member of a privileged and an ordinary group.</summary>
-    private static (List<Person> People, SandboxSystemState State) Company(string system, int people)
+    /// <summary>People with what a system of <paramref name="flavour"/> holds for them: an account in a privileged and an
+    /// ordinary group, a laptop, or an API token and a shared secret they know.</summary>
+    private static (List<Person> People, SandboxSystemState State) Company(string system, SandboxFlavour flavour, int people)
     {
         var state = new SandboxSystemState();
-        state.Groups["admins"] = new SbGroup { Id = "admins", Name = "admins", Kind = EntitlementKind.Group, Privileged = true };
-        state.Groups["eng"] = new SbGroup { Id = "eng", Name = "eng", Kind = EntitlementKind.Group };
-        state.Members["admins"] = [];
-        state.Members["eng"] = [];
+        var groups = flavour is SandboxFlavour.Directory or SandboxFlavour.Idp or SandboxFlavour.App or SandboxFlavour.Badge;
+        if (groups)
+        {
+            state.Groups["admins"] = new SbGroup { Id = "admins", Name = "admins", Kind = EntitlementKind.Group, Privileged = true };
+            state.Groups["eng"] = new SbGroup { Id = "eng", Name = "eng", Kind = EntitlementKind.Group };
+            state.Members["admins"] = [];
+            state.Members["eng"] = [];
+        }
+
         var list = new List<Person>();
+        var knowers = new List<string>();
         for (var i = 0; i < people; i++)
         {
             var id = $"t{i:D3}";
-            list.Add(new Person(id, $"{id}@truth.example", $"Truth {i}", null, "Engineering", "Engineer", "Remote", WorkerType.Employee, PersonStatus.Active, null, null, "UTC"));
+            var email = $"{id}@truth.example";
+            list.Add(new Person(id, email, $"Truth {i}", null, "Engineering", "Engineer", "Remote", WorkerType.Employee, PersonStatus.Active, null, null, "UTC"));
             var account = $"{system}-{id}";
-            state.Accounts[account] = new SbAccount { Id = account, UserName = id, Email = $"{id}@truth.example", EmployeeId = id, Sessions = 1 };
-            state.Members["admins"].Add(account);
-            state.Members["eng"].Add(account);
+            switch (flavour)
+            {
+                case SandboxFlavour.Mdm:
+                    state.Devices[$"d-{id}"] = new SbDevice { Id = $"d-{id}", Serial = $"SN{i:D5}", Model = "Laptop", Owner = email, Status = DeviceStatus.Active };
+                    break;
+                case SandboxFlavour.Vault:
+                    state.Accounts[account] = new SbAccount { Id = account, UserName = id, Email = email, EmployeeId = id, Sessions = 1 };
+                    state.Credentials[$"tok-{id}"] = new SbCredential { Id = $"tok-{id}", Name = $"API token of {id}", Kind = CredentialKind.ApiToken, Owner = email };
+                    knowers.Add(email);
+                    break;
+                default:
+                    state.Accounts[account] = new SbAccount { Id = account, UserName = id, Email = email, EmployeeId = id, Sessions = 1 };
+                    state.Members["admins"].Add(account);
+                    state.Members["eng"].Add(account);
+                    break;
+            }
+        }
+
+        if (flavour == SandboxFlavour.Vault)
+        {
+            state.Credentials["sec-shared"] = new SbCredential { Id = "sec-shared", Name = "Shared admin secret", Kind = CredentialKind.SharedSecret, KnownBy = knowers };
         }
 
         return (list, state);
@@ -150,11 +190,18 @@ internal static class TruthBench
         lock (truth.Sync)
         {
             var account = action.AccountExternalId is { } id && truth.Accounts.TryGetValue(id, out var a) ? a : null;
+            var device = action.DeviceExternalId is { } did && truth.Devices.TryGetValue(did, out var d) ? d : null;
+            var credential = action.CredentialExternalId is { } cid && truth.Credentials.TryGetValue(cid, out var c) ? c : null;
             return action.Kind switch
             {
                 ActionKind.DisableAccount => account is { Active: true, Deleted: false },
                 ActionKind.RevokeSessions => account is { Sessions: > 0, Deleted: false },
+                ActionKind.ResetPassword => account is { Deleted: false } && account.PasswordResetKey != action.IdempotencyKey,
                 ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence => truth.IsMember(action.EntitlementExternalId!, action.AccountExternalId!),
+                ActionKind.LockDevice => device is { Status: DeviceStatus.Active },
+                ActionKind.WipeDevice => device is not null && device.Status != DeviceStatus.Wiped,
+                ActionKind.RevokeToken or ActionKind.DisableServiceAccount => credential is { Active: true },
+                ActionKind.RotateCredential => credential is not null && !credential.Rotations.Contains(action.IdempotencyKey),
                 _ => null,
             };
         }
@@ -169,8 +216,18 @@ internal static class TruthBench
         {
             foreach (var step in await engine.Store.GetPersonStepsAsync(person.Id, ct))
             {
-                if (step.SystemId != system || !step.CutsAccess || !recorder.Actions.TryGetValue(step.Id, out var action)
-                    || accessRemains(action) is not { } remains)
+                if (step.SystemId != system || !step.CutsAccess)
+                {
+                    continue;
+                }
+
+                if (!recorder.Actions.TryGetValue(step.Id, out var action))
+                {
+                    tally = tally.Add(TruthTally.Zero with { NotAttempted = 1, Verified = step.Status == StepStatus.Verified ? 1 : 0, FalseVerified = step.Status == StepStatus.Verified ? 1 : 0 });
+                    continue;
+                }
+
+                if (accessRemains(action) is not { } remains)
                 {
                     continue;
                 }
@@ -203,8 +260,6 @@ internal static class TruthBench
         };
     }
 
-    private static string Snake(Habit habit) => habit.ToString() switch
-    {
-        var s => string.Concat(s.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())),
-    };
+    private static string Snake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }
