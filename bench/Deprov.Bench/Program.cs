@@ -10,7 +10,7 @@ var benches = new SortedDictionary<string, (string Description, Func<string[], C
     ["reconcile"] = ("reconciliation: 1,000,000 accounts / 5,000,000 memberships over 10 sandbox systems, then an unchanged re-run", ReconcileBench.RunAsync),
     ["scim"] = ("deactivate 10,000 users over SCIM vs a raw HttpClient loop; rate-limit use", ScimBench.RunAsync),
     ["ldap"] = ("disable 10,000 accounts on a local slapd vs parallel ldapmodify", LdapBench.RunAsync),
-    ["truth"] = ("misbehaving systems (ignored writes, fooled reads, not-found, outages, crashes): steps reported verified whose access remains", Deprov.Bench.Truth.TruthBench.RunAsync),
+    ["truth"] = ("misbehaving systems (ignored writes, fooled reads, not-found, outages, crashes): steps reported verified whose access remains", TruthBench.RunAsync),
 };
 
 if (args.Length == 0 || !benches.TryGetValue(args[0], out var bench))

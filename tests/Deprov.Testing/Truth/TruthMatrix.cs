@@ -1,4 +1,3 @@
-using System.Globalization;
 using Deprov.Connectors.Sandbox;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
@@ -6,7 +5,7 @@ using Deprov.Core.Planning;
 using Deprov.Hosting.Execution;
 using Deprov.Testing;
 
-namespace Deprov.Bench.Truth;
+namespace Deprov.Testing.Truth;
 
 /// <summary>One scenario's count: what the engine said about each access-cutting step, against what the system holds.</summary>
 /// <param name="FalseVerified">Steps reported verified whose target still holds the access: the figure that must be 0.</param>
@@ -14,7 +13,7 @@ namespace Deprov.Bench.Truth;
 /// <param name="Silent">Steps whose access remains and that are neither verified nor loud (cancelled, skipped, …).</param>
 /// <param name="EvidenceLost">Verified steps whose recorded before-state already shows the access gone.</param>
 /// <param name="NotAttempted">Steps the engine never sent (held back behind a step that did not succeed); they stay open in their case.</param>
-internal sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost, int NotAttempted = 0)
+public sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost, int NotAttempted = 0)
 {
     public static TruthTally Zero { get; } = new(0, 0, 0, 0, 0, 0);
 
@@ -22,51 +21,18 @@ internal sealed record TruthTally(int Steps, int Verified, int FalseVerified, in
         Silent + o.Silent, EvidenceLost + o.EvidenceLost, NotAttempted + o.NotAttempted);
 }
 
-internal sealed record TruthScenario(string Name, Func<CancellationToken, Task<TruthTally>> RunAsync);
+public sealed record TruthScenario(string Name, Func<CancellationToken, Task<TruthTally>> RunAsync);
 
 /// <summary>
-/// `deprov bench truth`: a matrix of misbehaving systems (ignored writes, fooled reads, not-found answers, outages,
-/// crashes between the call and the commit, …) on every connector kind where it applies. Each scenario offboards a few
-/// people, then asks the system itself whether each step reported verified really cut the access.
+/// The truth matrix: misbehaving systems (ignored writes, fooled reads, not-found answers, outages, crashes between
+/// the call and the commit, …) on every connector kind where they apply. Each scenario offboards a few people, then
+/// asks the system itself whether each step reported verified really cut the access. Run in full by
+/// <c>deprov bench truth</c>; the suite runs it too.
 /// </summary>
-internal static class TruthBench
+public static class TruthMatrix
 {
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
-    {
-        var people = EngineBench.Arg(args, "--people", 4);
-        var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
-        var scenarios = SandboxScenarios(people).Where(s => only is null || s.Name.Contains(only, StringComparison.Ordinal)).ToList();
-        var total = TruthTally.Zero;
-        foreach (var scenario in scenarios)
-        {
-            TruthTally tally;
-            try
-            {
-                tally = await scenario.RunAsync(ct);
-            }
-#pragma warning disable CA1031 // The harness's boundary: a scenario that breaks is reported by name and fails the run.
-            catch (Exception ex) when (ex is not OperationCanceledException)
-#pragma warning restore CA1031
-            {
-                // A harness failure is reported with the scenario, never counted as a pass.
-                Console.WriteLine($"scenario {scenario.Name}: ERROR {ex.GetType().Name}: {ex.Message}");
-                return 1;
-            }
-
-            total = total.Add(tally);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, not_attempted {tally.NotAttempted}, evidence_lost {tally.EvidenceLost}"));
-        }
-
-        Console.WriteLine($"truth_scenarios: {scenarios.Count}");
-        Console.WriteLine($"truth_steps: {total.Steps}");
-        Console.WriteLine($"false_verified: {total.FalseVerified}");
-        Console.WriteLine($"unconfirmed_loud: {total.Loud}");
-        Console.WriteLine($"silent_open: {total.Silent}");
-        Console.WriteLine($"not_attempted: {total.NotAttempted}");
-        Console.WriteLine($"evidence_lost: {total.EvidenceLost}");
-        return total.FalseVerified == 0 && total.Silent == 0 ? 0 : 1;
-    }
+    /// <summary>Every scenario, offboarding <paramref name="people"/> people each.</summary>
+    public static IReadOnlyList<TruthScenario> Scenarios(int people) => [.. SandboxScenarios(people)];
 
     /// <summary>Each sandbox flavour plays one role (directory, identity provider, app, device manager, badge system,
     /// vault) with the real sandbox connector inside; every habit is played around it.</summary>

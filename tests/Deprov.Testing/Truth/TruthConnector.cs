@@ -4,10 +4,10 @@ using Deprov.Core.Configuration;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
 
-namespace Deprov.Bench.Truth;
+namespace Deprov.Testing.Truth;
 
 /// <summary>The bad habits a system can have, played at the connector's boundary around a real connector.</summary>
-internal enum Habit
+public enum Habit
 {
     /// <summary>Behaves: the baseline every other habit is compared with.</summary>
     None,
@@ -34,7 +34,7 @@ internal enum Habit
 /// Wraps the connector of one kind: records every action the engine sent (by step id, so the harness can ask the
 /// system afterwards whether that step's access is really gone) and plays a <see cref="Habit"/>.
 /// </summary>
-internal sealed class TruthConnectorFactory(IConnectorFactory inner, string kind, Habit habit, TruthRecorder recorder) : IConnectorFactory
+public sealed class TruthConnectorFactory(IConnectorFactory inner, string kind, Habit habit, TruthRecorder recorder) : IConnectorFactory
 {
     public string Kind => kind;
 
@@ -45,7 +45,7 @@ internal sealed class TruthConnectorFactory(IConnectorFactory inner, string kind
 }
 
 /// <summary>What the engine asked of the systems, and the hooks a habit needs.</summary>
-internal sealed class TruthRecorder
+public sealed class TruthRecorder
 {
     private int _calls;
 
@@ -60,7 +60,7 @@ internal sealed class TruthRecorder
     public int NextCall() => Interlocked.Increment(ref _calls);
 }
 
-internal sealed class TruthConnector(IConnector inner, Habit habit, TruthRecorder recorder) : IConnector, IAsyncDisposable
+public sealed class TruthConnector(IConnector inner, Habit habit, TruthRecorder recorder) : IConnector, IAsyncDisposable
 {
     private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>(StringComparer.Ordinal);
 
