@@ -45,7 +45,7 @@ public sealed class ScimConnectorActionTests
     }
 
     [Fact]
-    public async Task DisableAccount_MissingUser_IsAlreadyInState()
+    public async Task DisableAccount_MissingUser_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await ScimTestServer.StartAsync();
         using var connector = ScimTest.Connect(server);
@@ -53,8 +53,10 @@ public sealed class ScimConnectorActionTests
         var result = await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, "no-such-user"), default);
         var readBack = await connector.ReadBackAsync(ScimTest.Action(ActionKind.DisableAccount, "no-such-user"), default);
 
+        // A 404 confirms only a delete: a wrong id must not pass as a disabled account.
         Assert.True(result.AlreadyInState);
-        Assert.True(readBack.Confirmed);
+        Assert.False(readBack.Confirmed);
+        Assert.Equal("false", readBack.Observed["present"]);
     }
 
     [Fact]
