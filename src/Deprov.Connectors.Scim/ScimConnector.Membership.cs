@@ -138,7 +138,12 @@ internal sealed partial class ScimConnector
     private async Task<Membership?> MembersFilterAsync(string groupId, string userId, string what, List<string> doubts, CancellationToken cancellationToken)
     {
         var caps = await CapabilitiesAsync(cancellationToken);
-        if (!caps.Filter || _memberFilterUnusable)
+        if (!caps.Filter)
+        {
+            _memberFilterUnusable = true;
+        }
+
+        if (_memberFilterUnusable)
         {
             doubts.Add(caps.Filter ? "this server does not evaluate a members filter" : "ServiceProviderConfig says filters are not supported");
             return null;
@@ -171,13 +176,39 @@ internal sealed partial class ScimConnector
             return new Membership(groupId, true, GroupPresent: true, "members_filter", null);
         }
 
-        if (_memberFilterProven)
+        if (_memberFilterProven || await ProveMembersFilterAsync(groupId, userId, what, cancellationToken))
         {
             return new Membership(groupId, false, GroupPresent: true, "members_filter", null);
         }
 
         doubts.Add("the members filter came back empty, and this server has not yet answered it positively (an unsupported filter answers the same)");
         return null;
+    }
+
+    /// <summary>
+    /// Proves the members filter on a known positive: another member the group read shows must match, and a value that
+    /// cannot be a member must not. The group read only supplies the known member; the answer about
+    /// <paramref name="userId"/> still comes from the filter.
+    /// </summary>
+    private async Task<bool> ProveMembersFilterAsync(string groupId, string userId, string what, CancellationToken cancellationToken)
+    {
+        var full = await ReadResourceAsync(GroupPath(groupId) + "?attributes=members", what + " (known member for the filter proof)", cancellationToken);
+        var known = full?.Resource["members"] is JsonArray members
+            ? members.OfType<JsonObject>().Select(m => ScimResource.String(m, "value")).FirstOrDefault(v => v is not null && v != userId)
+            : null;
+        if (known is null || _memberFilterUnusable || await GroupMatchesAsync(groupId, known, what + " (proof)", cancellationToken) is not true)
+        {
+            return false;
+        }
+
+        if (await GroupMatchesAsync(groupId, "deprov-control-" + Guid.NewGuid().ToString("N"), what + " (control)", cancellationToken) is not false)
+        {
+            _memberFilterUnusable = true;
+            return false;
+        }
+
+        _memberFilterProven = true;
+        return true;
     }
 
     /// <summary>True when the filtered group list returns this group, false when it comes back empty, null when the
@@ -199,7 +230,8 @@ internal sealed partial class ScimConnector
                     continue;
                 }
 
-                _memberFilterUnusable = true;
+                // No answer this time, but not proof the filter never works: scimmy refuses every members filter with
+                // 400 invalidValue while any group has no members attribute, and answers it again once none is empty.
                 return null;
             }
 

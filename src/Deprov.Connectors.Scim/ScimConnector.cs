@@ -256,7 +256,13 @@ internal sealed partial class ScimConnector : IConnector, IDisposable
             {
                 // ReadBackAsync reads the group's members; the second path is the user's groups or a proven members filter.
                 var membership = await ReadMembershipAsync(action.RequireEntitlementId(_label), action.RequireAccountId(_label), what, viaGroup: false, cancellationToken);
-                return membership.IsMember is null ? null : new ReadBackResult(membership.Confirms(add: action.Kind is ActionKind.AddEntitlement), membership.ToMap());
+                if (membership.IsMember is null && _memberFilterUnusable && !_userGroupsListed)
+                {
+                    // Neither second path exists on this server (only the group's own members can be read).
+                    return null;
+                }
+
+                return new ReadBackResult(membership.Confirms(add: action.Kind is ActionKind.AddEntitlement), membership.ToMap());
             }
         }
     }
@@ -491,7 +497,7 @@ internal sealed partial class ScimConnector : IConnector, IDisposable
         {
             // The server says there is nothing to remove (the member left, or the group went, since our read). The
             // read-back still has to show it.
-            return ActionResult.Unchanged(before.ToMap(), "the server found no such member");
+            return new ActionResult(before.ToMap(), Asked(member: false), AlreadyInState: true, "the server found no such member");
         }
 
         if (!r.IsSuccess)
@@ -499,11 +505,11 @@ internal sealed partial class ScimConnector : IConnector, IDisposable
             throw _client.Failure(r, HttpMethod.Patch, path, what);
         }
 
-        // After is what was asked for; only the read-back says whether the server did it.
-        var after = new Dictionary<string, string>(before.ToMap(), StringComparer.Ordinal) { ["member"] = add ? "true" : "false" };
-        after.Remove("source");
-        after.Remove("unconfirmed");
-        return new ActionResult(before.ToMap(), after, AlreadyInState: false);
+        return new ActionResult(before.ToMap(), Asked(add), AlreadyInState: false);
+
+        // After is what the server was asked for and accepted; only the read-back says whether it holds.
+        Dictionary<string, string> Asked(bool member) =>
+            new(StringComparer.Ordinal) { ["member"] = member ? "true" : "false", ["group"] = groupId, ["source"] = "write" };
     }
 
     /// <summary>Membership change on a server without PATCH: GET the group, edit members, PUT with If-Match; one retry on 412.</summary>
