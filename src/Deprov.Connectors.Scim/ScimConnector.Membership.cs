@@ -31,26 +31,13 @@ internal sealed partial class ScimConnector
     private async Task<Membership> ReadMembershipAsync(string groupId, string userId, string what, bool viaGroup, CancellationToken cancellationToken)
     {
         var doubts = new List<string>();
-        if (viaGroup)
-        {
-            var byGroup = await MembersOfGroupAsync(groupId, userId, what, doubts, cancellationToken);
-            if (byGroup is not null)
-            {
-                return byGroup;
-            }
-        }
+        var answer = viaGroup ? await MembersOfGroupAsync(groupId, userId, what, doubts, cancellationToken) : null;
+        answer ??= await GroupsOfUserAsync(groupId, userId, what, doubts, cancellationToken);
+        answer ??= await MembersFilterAsync(groupId, userId, what, doubts, cancellationToken);
+        answer ??= new Membership(groupId, null, GroupPresent: true, "none", null);
 
-        if (await GroupsOfUserAsync(groupId, userId, what, doubts, cancellationToken) is { } byUser)
-        {
-            return byUser;
-        }
-
-        if (await MembersFilterAsync(groupId, userId, what, doubts, cancellationToken) is { } byFilter)
-        {
-            return byFilter;
-        }
-
-        return new Membership(groupId, null, GroupPresent: true, "none", string.Join("; ", doubts));
+        // Why the reads before the one that answered could not tell: kept as evidence.
+        return doubts.Count == 0 ? answer : answer with { Doubt = string.Join("; ", doubts) };
     }
 
     private async Task<Membership?> MembersOfGroupAsync(string groupId, string userId, string what, List<string> doubts, CancellationToken cancellationToken)
@@ -285,7 +272,7 @@ internal sealed partial class ScimConnector
 
     /// <summary>One membership read: <see cref="IsMember"/> is null when no read could tell.</summary>
     /// <param name="Source">Which read answered: <c>group</c>, <c>user_groups</c>, <c>members_filter</c> or <c>none</c>.</param>
-    /// <param name="Doubt">Why the reads that did not answer could not tell.</param>
+    /// <param name="Doubt">Why the reads tried before the one that answered (or all of them) could not tell.</param>
     private sealed record Membership(string GroupId, bool? IsMember, bool GroupPresent, string Source, string? Doubt)
     {
         /// <summary>Whether this read shows the effect of an add (member) or a removal (not a member, in a group that exists).</summary>
@@ -306,7 +293,7 @@ internal sealed partial class ScimConnector
 
             if (!string.IsNullOrEmpty(Doubt))
             {
-                map["unconfirmed"] = Doubt;
+                map["doubts"] = Doubt;
             }
 
             return map;

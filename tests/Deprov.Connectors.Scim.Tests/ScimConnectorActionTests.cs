@@ -191,7 +191,7 @@ public sealed class ScimConnectorActionTests
         Assert.Equal("unknown", result.Before["member"]);
         Assert.Single(server.Requests, r => r.Method == "PATCH");
         Assert.False(readBack.Confirmed, string.Join(", ", readBack.Observed.Select(kv => $"{kv.Key}={kv.Value}")));
-        Assert.Contains("not yet", readBack.Observed["unconfirmed"], StringComparison.Ordinal);
+        Assert.Contains("not yet", readBack.Observed["doubts"], StringComparison.Ordinal);
     }
 
     [Fact]
