@@ -20,7 +20,7 @@ namespace Deprov.Connectors.Scim;
 /// every failure is a <see cref="ConnectorException"/> whose message names the system, the request and the SCIM
 /// <c>scimType</c>/<c>detail</c>, never a credential.
 /// </summary>
-internal sealed class ScimConnector : IConnector, IDisposable
+internal sealed partial class ScimConnector : IConnector, IDisposable
 {
     private readonly ConnectedSystem _system;
     private readonly string _label;
@@ -137,6 +137,11 @@ internal sealed class ScimConnector : IConnector, IDisposable
                 }
 
                 withMembers = r.IsSuccess && r.Object is { } o ? o : throw _client.Failure(r, HttpMethod.Get, path, "discover members");
+                if (withMembers["members"] is JsonArray { Count: > 0 })
+                {
+                    // Evidence for membership reads: this server shows members on a group read by id.
+                    _groupReadsListMembers = true;
+                }
             }
 
             if (withMembers["members"] is JsonArray members)
@@ -208,33 +213,65 @@ internal sealed class ScimConnector : IConnector, IDisposable
         {
             case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
             {
+                // The user read by id: a 404 confirms only a delete; a disable or enable is confirmed only by an
+                // explicit "active" value (a user without one is an answer that cannot show the change).
                 var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
                 if (user is null)
                 {
-                    return new ReadBackResult(action.Kind is not ActionKind.EnableAccount, Absent);
+                    return new ReadBackResult(action.Kind is ActionKind.DeleteAccount, Absent);
                 }
 
-                var wantActive = action.Kind is ActionKind.EnableAccount && !WasInactiveBefore(action);
-                var confirmed = action.Kind is not ActionKind.DeleteAccount && user.Active == wantActive;
-                return new ReadBackResult(confirmed, user.ToMap());
+                return new ReadBackResult(action.Kind is not ActionKind.DeleteAccount && ActiveAsWanted(action, user), user.ToMap());
             }
 
             default:
             {
-                var member = await IsMemberAsync(action.RequireEntitlementId(_label), action.RequireAccountId(_label), what, cancellationToken);
-                var observed = new Dictionary<string, string>(StringComparer.Ordinal)
-                {
-                    ["member"] = member is true ? "true" : "false",
-                    ["group"] = action.RequireEntitlementId(_label),
-                };
-                if (member is null)
-                {
-                    observed["groupPresent"] = "false";
-                }
-
-                return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member is true : member is not true, observed);
+                var membership = await ReadMembershipAsync(action.RequireEntitlementId(_label), action.RequireAccountId(_label), what, viaGroup: true, cancellationToken);
+                return new ReadBackResult(membership.Confirms(add: action.Kind is ActionKind.AddEntitlement), membership.ToMap());
             }
         }
+    }
+
+    public async Task<ReadBackResult?> ReadIndependentlyAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        var what = "independent read " + action.Kind.ToSnake();
+        switch (action.Kind)
+        {
+            case ActionKind.DisableAccount or ActionKind.EnableAccount or ActionKind.DeleteAccount:
+            {
+                // ReadBackAsync reads /Users/{id}; the second path is the users list filtered by id. Only a listed user
+                // is an answer: an empty list may be a filter the server does not evaluate, so it confirms nothing.
+                var listed = await FindUserByFilterAsync(action.RequireAccountId(_label), what, cancellationToken);
+                if (listed is null)
+                {
+                    return null;
+                }
+
+                return new ReadBackResult(action.Kind is not ActionKind.DeleteAccount && ActiveAsWanted(action, listed), listed.ToMap());
+            }
+
+            default:
+            {
+                // ReadBackAsync reads the group's members; the second path is the user's groups or a proven members filter.
+                var membership = await ReadMembershipAsync(action.RequireEntitlementId(_label), action.RequireAccountId(_label), what, viaGroup: false, cancellationToken);
+                if (membership.IsMember is null && _memberFilterUnusable && !_userGroupsListed)
+                {
+                    // Neither second path exists on this server (only the group's own members can be read).
+                    return null;
+                }
+
+                return new ReadBackResult(membership.Confirms(add: action.Kind is ActionKind.AddEntitlement), membership.ToMap());
+            }
+        }
+    }
+
+    /// <summary>True when the user reports <c>active</c> explicitly and it is what the action wants.</summary>
+    private static bool ActiveAsWanted(ConnectorAction action, UserState user)
+    {
+        var wantActive = action.Kind is ActionKind.EnableAccount && !WasInactiveBefore(action);
+        return user.ReportsActive && user.Active == wantActive;
     }
 
     private async Task<ActionResult> DisableAsync(ConnectorAction action, CancellationToken cancellationToken)
@@ -416,18 +453,26 @@ internal sealed class ScimConnector : IConnector, IDisposable
         var groupId = action.RequireEntitlementId(_label);
         var userId = action.RequireAccountId(_label);
         var what = add ? "add member" : "remove member";
-        var member = await IsMemberAsync(groupId, userId, what, cancellationToken);
-        Dictionary<string, string> Map(bool isMember) => new(StringComparer.Ordinal) { ["member"] = isMember ? "true" : "false", ["group"] = groupId };
-        if (member is null && add)
+        var before = await ReadMembershipAsync(groupId, userId, what, viaGroup: true, cancellationToken);
+        if (!before.GroupPresent)
         {
-            throw new ConnectorException($"{_label}: group '{groupId}' not found; cannot add user '{userId}' back.", isTransient: false);
+            if (add)
+            {
+                throw new ConnectorException($"{_label}: group '{groupId}' not found; cannot add user '{userId}' back.", isTransient: false);
+            }
+
+            // Nothing to change, but nothing confirmed either: the read-back says "group not found" and the engine
+            // reports the step unconfirmed (a wrong group id must not pass as a removed membership).
+            return ActionResult.Unchanged(before.ToMap(), $"group '{groupId}' not found");
         }
 
-        if (member is null || member == add)
+        if (before.IsMember == add)
         {
-            return new ActionResult(Map(member is true), Map(member is true), AlreadyInState: true);
+            return ActionResult.Unchanged(before.ToMap());
         }
 
+        // Not a member, or no read could tell: send the change. Removing a non-member is harmless (the server answers
+        // 2xx or noTarget); adding an existing member is too.
         var caps = await CapabilitiesAsync(cancellationToken);
         var path = GroupPath(groupId);
         ScimResponse r;
@@ -450,8 +495,9 @@ internal sealed class ScimConnector : IConnector, IDisposable
 
         if (!add && (r.Status == HttpStatusCode.NotFound || (r.Status == HttpStatusCode.BadRequest && string.Equals(r.ScimType, "noTarget", StringComparison.OrdinalIgnoreCase))))
         {
-            // The member left (or the group went) between our check and the PATCH: the effect holds.
-            return new ActionResult(Map(false), Map(false), AlreadyInState: true);
+            // The server says there is nothing to remove (the member left, or the group went, since our read). The
+            // read-back still has to show it.
+            return new ActionResult(before.ToMap(), Asked(member: false), AlreadyInState: true, "the server found no such member");
         }
 
         if (!r.IsSuccess)
@@ -459,7 +505,11 @@ internal sealed class ScimConnector : IConnector, IDisposable
             throw _client.Failure(r, HttpMethod.Patch, path, what);
         }
 
-        return new ActionResult(Map(!add), Map(add), AlreadyInState: false);
+        return new ActionResult(before.ToMap(), Asked(add), AlreadyInState: false);
+
+        // After is what the server was asked for and accepted; only the read-back says whether it holds.
+        Dictionary<string, string> Asked(bool member) =>
+            new(StringComparer.Ordinal) { ["member"] = member ? "true" : "false", ["group"] = groupId, ["source"] = "write" };
     }
 
     /// <summary>Membership change on a server without PATCH: GET the group, edit members, PUT with If-Match; one retry on 412.</summary>
@@ -475,6 +525,16 @@ internal sealed class ScimConnector : IConnector, IDisposable
             }
 
             var (group, etag) = full.Value;
+            var shown = group["members"] as JsonArray;
+            if ((shown is null && !_groupReadsListMembers) || (_settings.MembersCap is { } cap && shown?.Count >= cap))
+            {
+                // A PUT replaces every member: from a read that may not show them all, it would remove the rest.
+                throw new ConnectorException(
+                    $"{_label}: cannot {what} in group by PUT: the group read may not show all its members "
+                    + "(no members attribute, or as many as members_cap), and a PUT would drop the ones not shown. Enable PATCH on the server, or change the membership by hand.",
+                    isTransient: false);
+            }
+
             var body = group.DeepClone().AsObject();
             body.Remove("meta");
             var members = body["members"] as JsonArray ?? [];
@@ -496,40 +556,6 @@ internal sealed class ScimConnector : IConnector, IDisposable
                 return r;
             }
         }
-    }
-
-    /// <summary>True/false for membership, null when the group does not exist (or the filter cannot tell).</summary>
-    private async Task<bool?> IsMemberAsync(string groupId, string userId, string what, CancellationToken cancellationToken)
-    {
-        var caps = await CapabilitiesAsync(cancellationToken);
-        if (caps.Filter)
-        {
-            var filter = _profile.MembershipFilterOnMembersAttribute
-                ? $"id eq {ScimResource.Quote(groupId)} and members eq {ScimResource.Quote(userId)}"
-                : $"id eq {ScimResource.Quote(groupId)} and members[value eq {ScimResource.Quote(userId)}]";
-            var query = $"Groups?filter={Uri.EscapeDataString(filter)}&excludedAttributes=members";
-            var r = await _client.SendAsync(HttpMethod.Get, query, null, null, what + " (membership check)", cancellationToken);
-            if (r.IsSuccess && r.Object is { } page)
-            {
-                if ((ScimResource.Int(page["totalResults"]) ?? 0) > 0)
-                {
-                    return true;
-                }
-
-                // Zero matches: either not a member or no such group. Only a group read can tell which, and only matters
-                // when adding; for a removal both mean "done".
-                return false;
-            }
-
-            if (!(r.Status == HttpStatusCode.BadRequest && string.Equals(r.ScimType, "invalidFilter", StringComparison.OrdinalIgnoreCase)))
-            {
-                throw _client.Failure(r, HttpMethod.Get, query, what + " (membership check)");
-            }
-        }
-
-        var path = GroupPath(groupId) + "?attributes=members";
-        var full = await ReadResourceAsync(path, what + " (read members)", cancellationToken);
-        return full is null ? null : ScimResource.HasMember(full.Value.Resource, userId);
     }
 
     private async Task<UserState?> ReadUserAsync(string id, string what, CancellationToken cancellationToken)
@@ -643,10 +669,12 @@ internal sealed class ScimConnector : IConnector, IDisposable
     }
 
     /// <summary>The attributes of a user the connector reports and remembers. Never a secret.</summary>
-    private sealed record UserState(string UserName, bool Active, string? ETag)
+    /// <param name="ReportsActive">Whether the server sent <c>active</c> at all: only then can a read confirm it.</param>
+    private sealed record UserState(string UserName, bool Active, string? ETag, bool ReportsActive = true)
     {
         public static UserState From(JsonObject user, string? etagHeader) =>
-            new(ScimResource.String(user, "userName") ?? string.Empty, ScimResource.Active(user), ScimResource.Version(user, etagHeader));
+            new(ScimResource.String(user, "userName") ?? string.Empty, ScimResource.Active(user), ScimResource.Version(user, etagHeader),
+                ScimResource.Bool(user["active"]) is not null);
 
         public Dictionary<string, string> ToMap()
         {
@@ -655,6 +683,11 @@ internal sealed class ScimConnector : IConnector, IDisposable
                 ["active"] = Active ? "true" : "false",
                 ["userName"] = UserName,
             };
+            if (!ReportsActive)
+            {
+                map["activeReported"] = "false";
+            }
+
             if (ETag is not null)
             {
                 map["etag"] = ETag;

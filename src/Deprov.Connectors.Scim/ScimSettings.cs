@@ -29,13 +29,14 @@ public sealed record ScimSettings(
     string? UserFilter,
     string? GroupFilter,
     IReadOnlyList<string> PrivilegedGroups,
-    string UserAgent)
+    string UserAgent,
+    int? MembersCap = null)
 {
     internal static readonly string[] Keys =
     [
         "base_url", "profile", "auth", "page_size", "timeout_seconds", "max_concurrency", "rate_limit_per_second",
         "max_retries", "max_retry_after_seconds", "patch", "etag", "user_filter", "group_filter", "privileged_groups",
-        "user_agent",
+        "user_agent", "members_cap",
     ];
 
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
@@ -74,6 +75,7 @@ public sealed record ScimSettings(
         var groupFilter = settings.GetString("group_filter", errors);
         var privileged = settings.GetStringList("privileged_groups", errors);
         var userAgent = settings.GetString("user_agent", errors) ?? "Deprov-SCIM/1.0";
+        int? membersCap = settings.Has("members_cap") ? settings.GetInt("members_cap", 0, errors, 1, 1_000_000) : null;
 
         if (profile is ScimProfileName.GithubOrg && settings.Has("group_filter"))
         {
@@ -81,6 +83,6 @@ public sealed record ScimSettings(
         }
 
         return new ScimSettings(baseUrl, profile, auth, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
-            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), patch, etag, userFilter, groupFilter, privileged, userAgent);
+            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), patch, etag, userFilter, groupFilter, privileged, userAgent, membersCap);
     }
 }

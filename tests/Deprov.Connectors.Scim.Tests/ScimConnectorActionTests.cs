@@ -45,7 +45,7 @@ public sealed class ScimConnectorActionTests
     }
 
     [Fact]
-    public async Task DisableAccount_MissingUser_IsAlreadyInState()
+    public async Task DisableAccount_MissingUser_IsAlreadyInStateButNotConfirmed()
     {
         await using var server = await ScimTestServer.StartAsync();
         using var connector = ScimTest.Connect(server);
@@ -53,8 +53,10 @@ public sealed class ScimConnectorActionTests
         var result = await connector.ExecuteAsync(ScimTest.Action(ActionKind.DisableAccount, "no-such-user"), default);
         var readBack = await connector.ReadBackAsync(ScimTest.Action(ActionKind.DisableAccount, "no-such-user"), default);
 
+        // A 404 confirms only a delete: a wrong id must not pass as a disabled account.
         Assert.True(result.AlreadyInState);
-        Assert.True(readBack.Confirmed);
+        Assert.False(readBack.Confirmed);
+        Assert.Equal("false", readBack.Observed["present"]);
     }
 
     [Fact]
@@ -163,13 +165,33 @@ public sealed class ScimConnectorActionTests
     {
         await using var server = await ScimTestServer.StartAsync();
         var id = server.AddUser(ScimTest.Unique("jo"));
-        var group = server.AddGroup("Sales");
+        var group = server.AddGroup("Sales", server.AddUser(ScimTest.Unique("kim")));
         using var connector = ScimTest.Connect(server);
 
         var result = await connector.ExecuteAsync(ScimTest.Action(ActionKind.RemoveEntitlement, id, group), default);
 
         Assert.True(result.AlreadyInState);
+        Assert.Equal("false", result.Before["member"]);
+        Assert.Equal("group", result.Before["source"]);
         Assert.DoesNotContain(server.Requests, r => r.Method == "PATCH");
+    }
+
+    [Fact]
+    public async Task RemoveEntitlement_EmptyGroupOnFreshConnector_SendsTheRemovalAndDoesNotConfirm()
+    {
+        // An empty members list from a server that has never shown members could be members withheld: not an answer.
+        await using var server = await ScimTestServer.StartAsync();
+        var id = server.AddUser(ScimTest.Unique("jo"));
+        var group = server.AddGroup("Sales");
+        using var connector = ScimTest.Connect(server);
+
+        var result = await connector.ExecuteAsync(ScimTest.Action(ActionKind.RemoveEntitlement, id, group), default);
+        var readBack = await connector.ReadBackAsync(ScimTest.Action(ActionKind.RemoveEntitlement, id, group), default);
+
+        Assert.Equal("unknown", result.Before["member"]);
+        Assert.Single(server.Requests, r => r.Method == "PATCH");
+        Assert.False(readBack.Confirmed, string.Join(", ", readBack.Observed.Select(kv => $"{kv.Key}={kv.Value}")));
+        Assert.Contains("not yet", readBack.Observed["doubts"], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -59,6 +59,27 @@ public sealed record ScimServerOptions
     /// <summary>Gzip JSON answers for requests that accept gzip (counted in <see cref="ScimTestServer.GzippedResponses"/>).</summary>
     public bool GzipResponses { get; init; }
 
+    /// <summary>
+    /// Bad habit of several real servers (and of scimmy for a malformed filter): a filter it does not support (a value
+    /// path <c>attr[...]</c>, anything on <c>members</c> or <c>groups</c>) or cannot parse answers 200 with an empty list.
+    /// </summary>
+    public bool LenientFilters { get; init; }
+
+    /// <summary>Bad habit: PATCH and PUT answer 200 with the resource as it would be, and store nothing.</summary>
+    public bool IgnoreWrites { get; init; }
+
+    /// <summary>Bad habit: group reads (by id and listed) never include <c>members</c>, whatever is asked.</summary>
+    public bool GroupReadsOmitMembers { get; init; }
+
+    /// <summary>Bad habit: a group read shows at most this many members (the first ones), without saying so.</summary>
+    public int? MembersCap { get; init; }
+
+    /// <summary>scimmy's habit (RFC 7643 §2.5 allows it): a group without members has no <c>members</c> attribute.</summary>
+    public bool OmitEmptyMembers { get; init; }
+
+    /// <summary>Users carry the read-only <c>groups</c> attribute (RFC 7643 §4.1.2), derived from group membership.</summary>
+    public bool UserGroups { get; init; }
+
     /// <summary>Keep a log of requests for wire-format assertions (the bench turns it off).</summary>
     public bool RecordRequests { get; init; } = true;
 }

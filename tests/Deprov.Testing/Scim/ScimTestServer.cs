@@ -456,6 +456,12 @@ public sealed class ScimTestServer : IAsyncDisposable
             var stored = store.TryGetValue(id, out var s) ? s : throw new ScimProtocolException(404, null, $"Resource {id} not found");
             CheckIfMatch(request, stored);
             var updated = change(stored.Data);
+            if (Options.IgnoreWrites && request.Method is "PATCH" or "PUT")
+            {
+                // Answers as if the write had applied; nothing is stored.
+                return (Render(isUser, id, new Stored(updated) { Version = stored.Version + 1 }), stored.Version + 1);
+            }
+
             if (!JsonNode.DeepEquals(updated, stored.Data))
             {
                 stored.Data = updated;
@@ -497,6 +503,15 @@ public sealed class ScimTestServer : IAsyncDisposable
     private JsonObject Render(bool isUser, string id, Stored s)
     {
         var r = s.Data.DeepClone().AsObject();
+        if (isUser && Options.UserGroups)
+        {
+            r["groups"] = UserGroupsOf(id);
+        }
+        else if (!isUser)
+        {
+            ShapeMembers(r);
+        }
+
         var meta = new JsonObject
         {
             ["resourceType"] = isUser ? "User" : "Group",
@@ -511,9 +526,65 @@ public sealed class ScimTestServer : IAsyncDisposable
         return r;
     }
 
+    /// <summary>The user's direct groups, as the read-only <c>groups</c> attribute (caller holds the lock).</summary>
+    private JsonArray UserGroupsOf(string userId)
+    {
+        var groups = new JsonArray();
+        foreach (var gid in _groupOrder)
+        {
+            var g = _groups[gid].Data;
+            if (g["members"] is JsonArray m && m.OfType<JsonObject>().Any(x => (string?)x["value"] == userId))
+            {
+                groups.Add(new JsonObject { ["value"] = gid, ["display"] = (string?)g["displayName"], ["type"] = "direct" });
+            }
+        }
+
+        return groups;
+    }
+
+    /// <summary>Applies the group-read habits: omitted, capped or (when empty) absent members.</summary>
+    private void ShapeMembers(JsonObject group)
+    {
+        if (Options.GroupReadsOmitMembers || (Options.OmitEmptyMembers && group["members"] is not JsonArray { Count: > 0 }))
+        {
+            group.Remove("members");
+        }
+        else if (Options.MembersCap is { } cap && group["members"] is JsonArray m && m.Count > cap)
+        {
+            group["members"] = new JsonArray([.. m.Take(cap).Select(x => x?.DeepClone())]);
+        }
+    }
+
+    /// <summary>Lenient mode: a filter this fake pretends not to support, answered with an empty list.</summary>
+    private static bool UnsupportedWhenLenient(string filter) =>
+        filter.Contains('[', StringComparison.Ordinal)
+        || filter.Contains("members", StringComparison.OrdinalIgnoreCase)
+        || filter.Contains("groups", StringComparison.OrdinalIgnoreCase);
+
     private JsonObject List(bool isUser, IQueryCollection query)
     {
-        ScimFilter? filter = query.TryGetValue("filter", out var f) && f.ToString().Length > 0 ? ScimFilter.Parse(f.ToString()) : null;
+        var filterText = query.TryGetValue("filter", out var f) ? f.ToString() : string.Empty;
+        ScimFilter? filter = null;
+        var answerEmpty = false;
+        if (filterText.Length > 0)
+        {
+            if (Options.LenientFilters && UnsupportedWhenLenient(filterText))
+            {
+                answerEmpty = true;
+            }
+            else
+            {
+                try
+                {
+                    filter = ScimFilter.Parse(filterText);
+                }
+                catch (ScimProtocolException) when (Options.LenientFilters)
+                {
+                    answerEmpty = true;
+                }
+            }
+        }
+
         var startIndex = Math.Max(1, ParseInt(query, "startIndex") ?? 1);
         var count = Math.Clamp(ParseInt(query, "count") ?? Options.MaxPageSize, 0, Options.MaxPageSize);
         JsonNode[] page;
@@ -522,7 +593,12 @@ public sealed class ScimTestServer : IAsyncDisposable
         {
             var store = isUser ? _users : _groups;
             var order = isUser ? _userOrder : _groupOrder;
-            if (filter is null)
+            if (answerEmpty)
+            {
+                total = 0;
+                page = [];
+            }
+            else if (filter is null)
             {
                 // Unfiltered pages are slices: listing N resources in pages must not cost N²/page (it held the lock
                 // against every other request while it copied the whole store).
