@@ -32,7 +32,7 @@ internal static class TruthBench
 
             total = total.Add(tally);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, not_attempted {tally.NotAttempted}, evidence_lost {tally.EvidenceLost}"));
+                $"scenario {scenario.Name}: steps {tally.Steps}, verified {tally.Verified}, false_verified {tally.FalseVerified}, loud {tally.Loud}, silent {tally.Silent}, not_attempted {tally.NotAttempted}, unplanned {tally.Unplanned}, evidence_lost {tally.EvidenceLost}"));
         }
 
         Console.WriteLine($"truth_scenarios: {scenarios.Count}");
@@ -41,6 +41,7 @@ internal static class TruthBench
         Console.WriteLine($"unconfirmed_loud: {total.Loud}");
         Console.WriteLine($"silent_open: {total.Silent}");
         Console.WriteLine($"not_attempted: {total.NotAttempted}");
+        Console.WriteLine($"unplanned_remaining: {total.Unplanned}");
         Console.WriteLine($"evidence_lost: {total.EvidenceLost}");
         return total.FalseVerified == 0 && total.Silent == 0 ? 0 : 1;
     }

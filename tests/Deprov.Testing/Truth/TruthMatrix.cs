@@ -3,6 +3,7 @@ using Deprov.Core.Connectors;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Hosting.Execution;
+using Deprov.Testing.Scim;
 using Deprov.Testing;
 
 namespace Deprov.Testing.Truth;
@@ -13,12 +14,14 @@ namespace Deprov.Testing.Truth;
 /// <param name="Silent">Steps whose access remains and that are neither verified nor loud (cancelled, skipped, …).</param>
 /// <param name="EvidenceLost">Verified steps whose recorded before-state already shows the access gone.</param>
 /// <param name="NotAttempted">Steps the engine never sent (held back behind a step that did not succeed); they stay open in their case.</param>
-public sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost, int NotAttempted = 0)
+/// <param name="Unplanned">Access the system still holds for a leaver that no step was ever planned for (discovery did
+/// not see it): not a false success, but access nobody will cut.</param>
+public sealed record TruthTally(int Steps, int Verified, int FalseVerified, int Loud, int Silent, int EvidenceLost, int NotAttempted = 0, int Unplanned = 0)
 {
     public static TruthTally Zero { get; } = new(0, 0, 0, 0, 0, 0);
 
     public TruthTally Add(TruthTally o) => new(Steps + o.Steps, Verified + o.Verified, FalseVerified + o.FalseVerified, Loud + o.Loud,
-        Silent + o.Silent, EvidenceLost + o.EvidenceLost, NotAttempted + o.NotAttempted);
+        Silent + o.Silent, EvidenceLost + o.EvidenceLost, NotAttempted + o.NotAttempted, Unplanned + o.Unplanned);
 }
 
 public sealed record TruthScenario(string Name, Func<CancellationToken, Task<TruthTally>> RunAsync);
@@ -32,7 +35,7 @@ public sealed record TruthScenario(string Name, Func<CancellationToken, Task<Tru
 public static class TruthMatrix
 {
     /// <summary>Every scenario, offboarding <paramref name="people"/> people each.</summary>
-    public static IReadOnlyList<TruthScenario> Scenarios(int people) => [.. SandboxScenarios(people)];
+    public static IReadOnlyList<TruthScenario> Scenarios(int people) => [.. SandboxScenarios(people), .. ScimScenarios(people)];
 
     /// <summary>Each sandbox flavour plays one role (directory, identity provider, app, device manager, badge system,
     /// vault) with the real sandbox connector inside; every habit is played around it.</summary>
@@ -171,6 +174,100 @@ public static class TruthMatrix
                 _ => null,
             };
         }
+    }
+
+    /// <summary>The server's own bad habits, in the SCIM fake (the connector is the real one, unwrapped but recorded).</summary>
+    public enum ScimHabit
+    {
+        /// <summary>Answers filters it does not support with an empty list.</summary>
+        LenientFilters,
+
+        /// <summary>Accepts PATCH and PUT with 200 and stores nothing.</summary>
+        IgnoredWrites,
+
+        /// <summary>No PATCH, no ETags: every leaver of a group is a read-modify-write PUT of the whole member list, at once.</summary>
+        PutOnlyNoEtag,
+
+        /// <summary>Group reads never show members.</summary>
+        OmitsMembers,
+
+        /// <summary>The first calls fail with 503, then the server recovers.</summary>
+        PartialOutage,
+    }
+
+    private static readonly string[] ScimProfiles = ["generic", "slack", "okta", "entra", "salesforce", "zoom", "github_emu"];
+
+    private static IEnumerable<TruthScenario> ScimScenarios(int people) =>
+        from profile in ScimProfiles
+        from habit in Enum.GetValues<ScimHabit>()
+        select new TruthScenario($"scim-{profile}/{Snake(habit.ToString())}", ct => RunScimAsync(profile, habit, people, ct));
+
+    private static async Task<TruthTally> RunScimAsync(string profile, ScimHabit habit, int people, CancellationToken ct)
+    {
+        const string System = "app";
+        var options = profile switch
+        {
+            "slack" => new ScimServerOptions { DeleteDeactivates = true, EtagSupported = false },
+            "entra" => new ScimServerOptions { PatchReturnsNoContent = true },
+            "github_emu" => new ScimServerOptions { RejectFilterInPatchPath = true },
+            _ => new ScimServerOptions(),
+        };
+        options = habit switch
+        {
+            ScimHabit.LenientFilters => options with { LenientFilters = true },
+            ScimHabit.IgnoredWrites => options with { IgnoreWrites = true },
+            ScimHabit.PutOnlyNoEtag => options with { PatchSupported = false, EtagSupported = false },
+            ScimHabit.OmitsMembers => options with { GroupReadsOmitMembers = true },
+            _ => options,
+        };
+        await using var server = await ScimTestServer.StartAsync(options with { RecordRequests = false }, ct);
+        var persons = new List<Person>();
+        var users = new List<string>();
+        for (var i = 0; i < people; i++)
+        {
+            var email = $"s{i:D3}@truth.example";
+            persons.Add(new Person($"s{i:D3}", email, $"Scim {i}", null, "Engineering", "Engineer", "Remote", WorkerType.Employee, PersonStatus.Active, null, null, "UTC"));
+            users.Add(server.AddUser(email, email: email));
+        }
+
+        string[] groups = [server.AddGroup("workspace-admins", [.. users]), server.AddGroup("engineering", [.. users])];
+        var recorder = new TruthRecorder();
+        Environment.SetEnvironmentVariable("DEPROV_TRUTH_SCIM_TOKEN", "truth-token"); // the fake takes any token
+        var yaml = $$"""
+            systems:
+              - id: {{System}}
+                kind: truth_scim
+                role: application
+                correlate: [email]
+                settings:
+                  base_url: "{{server.BaseUrl}}"
+                  profile: {{profile}}
+                  auth: { type: bearer, token: env:DEPROV_TRUTH_SCIM_TOKEN }
+                  privileged_groups: ["*admin*"]
+            """;
+        const string Policy = "policy:\n  safety_brake: { enabled: false }\n  execution: { max_attempts: 2, base_delay: 10ms, max_delay: 50ms }\n";
+        await using var env = await TestEnvironment.CreateAsync(yaml, Policy, factories: [new TruthConnectorFactory(new Deprov.Connectors.Scim.ScimConnectorFactory(), "truth_scim", Habit.None, recorder)]);
+        await env.Engine.Store.UpsertPeopleAsync(persons, ct);
+        await env.DiscoverAsync();
+        if (habit == ScimHabit.PartialOutage)
+        {
+            server.Faults.FailNext(6, 503);
+        }
+
+        var now = env.Time.GetUtcNow();
+        await env.Engine.SubmitManyAsync(
+            persons.Select(p => new LifecycleEvent(string.Empty, EventKind.Leave, p.Id, now, ExitReason.Involuntary, "bench", string.Empty, default)).ToList(),
+            "admin:bench", ct);
+        await env.RunUntilIdleAsync();
+        var tally = await TallyAsync(env.Engine, persons, recorder, System, action => action.Kind switch
+        {
+            ActionKind.DisableAccount => server.GetUser(action.AccountExternalId!) is not null && server.IsActive(action.AccountExternalId!),
+            ActionKind.RemoveEntitlement => server.IsMember(action.EntitlementExternalId!, action.AccountExternalId!),
+            _ => null,
+        }, ct);
+        var planned = recorder.Actions.Values.Where(a => a.Kind == ActionKind.RemoveEntitlement).Select(a => (a.EntitlementExternalId, a.AccountExternalId)).ToHashSet();
+        var unplanned = (from g in groups from u in users where server.IsMember(g, u) && !planned.Contains((g, u)) select 1).Count();
+        return tally with { Unplanned = unplanned };
     }
 
     /// <summary>Counts every access-cutting step of the leavers' cases in <paramref name="system"/> against the system.</summary>
