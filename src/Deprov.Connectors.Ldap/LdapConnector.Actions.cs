@@ -192,7 +192,9 @@ internal sealed partial class LdapConnector
         var search = _settings.Groups;
         var request = new SearchRequest(search.Base, filter, search.Subtree ? SearchScope.Subtree : SearchScope.OneLevel, "1.1");
         var (response, code) = await SendAsync(request, "search groups naming a moved entry", $"{search.Base} {filter}", "search", cancellationToken, LdapErrors.NoSuchObject);
-        return code == LdapErrors.NoSuchObject ? [] : [.. ((SearchResponse)response!).Entries.Cast<SearchResultEntry>().Select(e => e.DistinguishedName)];
+        return code == LdapErrors.NoSuchObject
+            ? throw MissingBase("groups.base", search.Base)
+            : [.. ((SearchResponse)response!).Entries.Cast<SearchResultEntry>().Select(e => e.DistinguishedName)];
     }
 
     /// <summary>Escapes a value for an LDAP search filter (RFC 4515 section 3).</summary>
@@ -244,7 +246,9 @@ internal sealed partial class LdapConnector
                 throw new ConnectorException($"Cannot add account {AccountId(action)} to '{groupDn}': the account does not exist ({action.Describe()}).", isTransient: false);
             }
 
-            return new ActionResult(before, new Dictionary<string, string>(before) { ["member"] = "absent" }, AlreadyInState: true, "The account no longer exists.");
+            // Nothing was changed; the read-back will not confirm this either (an account not found confirms nothing).
+            return new ActionResult(before, new Dictionary<string, string>(before) { ["member"] = "unknown" }, AlreadyInState: true,
+                $"No account with {AccountSearchScope()}: nothing was changed, and the membership cannot be confirmed gone.");
         }
 
         var changed = false;

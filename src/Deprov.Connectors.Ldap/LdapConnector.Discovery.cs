@@ -109,6 +109,11 @@ internal sealed partial class LdapConnector
             }
             catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
+                if (LdapErrors.CodeOf(ex) == LdapErrors.NoSuchObject)
+                {
+                    throw MissingBase(ReferenceEquals(search, _settings.Groups) ? "groups.base" : "users.base", search.Base);
+                }
+
                 throw LdapErrors.Translate(ex, "paged search", $"{search.Base} {search.Filter}", "search and read", _settings);
             }
 
