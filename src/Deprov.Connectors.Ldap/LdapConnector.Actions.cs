@@ -299,7 +299,12 @@ internal sealed partial class LdapConnector
         }
 
         var (_, result) = await SendAsync(new ModifyRequest(groupDn, DirectoryAttributeOperation.Delete, attribute, value), "remove member", groupDn, right,
-            cancellationToken, LdapErrors.NoSuchAttribute, LdapErrors.UnwillingToPerform);
+            cancellationToken, LdapErrors.NoSuchAttribute, LdapErrors.UnwillingToPerform, _settings.PlaceholderMember is null ? LdapErrors.NoSuchAttribute : LdapErrors.ObjectClassViolation);
+        if (result == LdapErrors.ObjectClassViolation)
+        {
+            result = await ReplaceLastMemberAsync(groupDn, attribute, value, right, cancellationToken);
+        }
+
         if (result == LdapErrors.UnwillingToPerform)
         {
             // AD answers 53 for "not a member" but also for real refusals: only the former is success, so ask.
@@ -312,6 +317,33 @@ internal sealed partial class LdapConnector
         }
 
         return result == 0 ? ValueOutcome.Changed : ValueOutcome.Unchanged;
+    }
+
+    /// <summary>
+    /// Removes the last member of a groupOfNames/groupOfUniqueNames, which must keep one value: one modify that adds
+    /// <c>placeholder_member</c> and deletes the account, so the group is never without a member and never keeps the person.
+    /// </summary>
+    private async Task<int> ReplaceLastMemberAsync(string groupDn, string attribute, string value, string right, CancellationToken cancellationToken)
+    {
+        var placeholder = _settings.PlaceholderMember!;
+        var request = new ModifyRequest(groupDn, Modification(DirectoryAttributeOperation.Add, placeholder), Modification(DirectoryAttributeOperation.Delete, value));
+        var (_, code) = await SendAsync(request, $"replace last member with placeholder_member '{placeholder}'", groupDn, right, cancellationToken,
+            LdapErrors.NoSuchAttribute, LdapErrors.AttributeOrValueExists);
+        if (code == LdapErrors.AttributeOrValueExists)
+        {
+            // The placeholder is already there, so the account was not the last member after all (another writer): a plain delete.
+            (_, code) = await SendAsync(new ModifyRequest(groupDn, DirectoryAttributeOperation.Delete, attribute, value), "remove member", groupDn, right,
+                cancellationToken, LdapErrors.NoSuchAttribute);
+        }
+
+        return code;
+
+        DirectoryAttributeModification Modification(DirectoryAttributeOperation operation, string item)
+        {
+            var modification = new DirectoryAttributeModification { Name = attribute, Operation = operation };
+            modification.Add(item);
+            return modification;
+        }
     }
 
     private async Task<bool> IsMemberAsync(string groupDn, string attribute, string value, CancellationToken cancellationToken)

@@ -77,6 +77,11 @@ internal sealed partial class LdapConnector
                 // uniqueMember may carry an optional "#'0101'B" uid suffix (RFC 4517 NameAndOptionalUID).
                 var hash = value.LastIndexOf("#'", StringComparison.Ordinal);
                 var memberDn = hash > 0 ? value[..hash] : value;
+                if (_settings.PlaceholderMember is { } placeholder && Dn.AreEqual(memberDn, placeholder))
+                {
+                    continue; // stands in for "no members"; it is nobody's access
+                }
+
                 if (idByDn.TryGetValue(Dn.Normalize(memberDn), out var accountId) && members.Add(accountId))
                 {
                     yield return new DiscoveredMembership(accountId, dn);
