@@ -269,11 +269,46 @@ internal sealed partial class LdapConnector
 
             before[attribute] = MemberValue(account, attribute, action);
             changed |= outcome == ValueOutcome.Changed;
+            if (IsAd && !add && attribute == "member")
+            {
+                var via = await RemoveNestedAsync(groupDn, account.Dn, cancellationToken);
+                if (via.Count > 0)
+                {
+                    before["via"] = string.Join("; ", via);
+                    changed = true;
+                }
+            }
         }
 
         var after = new Dictionary<string, string>(before) { ["member"] = add ? "present" : "absent" };
         before["member"] = changed != add ? "present" : "absent";
         return new ActionResult(before, after, AlreadyInState: !changed);
+    }
+
+    /// <summary>LDAP_MATCHING_RULE_IN_CHAIN: AD evaluates a DN-valued link through every level of nesting.</summary>
+    internal const string InChainRule = "1.2.840.113556.1.4.1941";
+
+    /// <summary>
+    /// AD: the account may hold <paramref name="groupDn"/> through groups nested in it. Removes the account from every
+    /// group it is a direct member of that is nested (at any depth) in <paramref name="groupDn"/>, found in the domain
+    /// with <c>(&amp;(member=&lt;account&gt;)(memberOf:1.2.840.113556.1.4.1941:=&lt;group&gt;))</c>. Returns those groups.
+    /// </summary>
+    private async Task<List<string>> RemoveNestedAsync(string groupDn, string accountDn, CancellationToken cancellationToken)
+    {
+        var domain = string.Join(',', Dn.Split(groupDn).Where(r => r.StartsWith("DC=", StringComparison.OrdinalIgnoreCase)));
+        var filter = $"(&(objectClass=group)(member={EscapeFilterValue(accountDn)})(memberOf:{InChainRule}:={EscapeFilterValue(groupDn)}))";
+        var request = new SearchRequest(domain, filter, SearchScope.Subtree, "1.1");
+        var (response, _) = await SendAsync(request, "search groups nested in the group", $"{domain} {filter}", "search", cancellationToken);
+        var removed = new List<string>();
+        foreach (SearchResultEntry entry in ((SearchResponse)response!).Entries)
+        {
+            if (await ChangeValueAsync(entry.DistinguishedName, "member", accountDn, add: false, cancellationToken) == ValueOutcome.Changed)
+            {
+                removed.Add(entry.DistinguishedName);
+            }
+        }
+
+        return removed;
     }
 
     private enum ValueOutcome

@@ -47,7 +47,10 @@ internal sealed partial class LdapConnector
             return new ReadBackResult(false, observed);
         }
 
-        var tests = attributes.Select(a => $"({a}={EscapeFilterValue(MemberValue(account, a, action))})").ToList();
+        // AD: a removal must also hold through nested groups, so the absence is tested with the in-chain rule.
+        var tests = attributes.Select(a => IsAd && !wantMember && a == "member"
+            ? $"({a}:{InChainRule}:={EscapeFilterValue(MemberValue(account, a, action))})"
+            : $"({a}={EscapeFilterValue(MemberValue(account, a, action))})").ToList();
         var filter = wantMember
             ? $"(&{string.Concat(tests)})"
             : $"(&(objectClass=*){string.Concat(tests.Select(t => $"(!{t})"))})";

@@ -95,6 +95,14 @@ internal sealed partial class LdapConnector
                 observed[$"{attribute}.compared"] = "true";
             }
 
+            if (IsAd && !wantMember && attribute == "member" && !isMember
+                && await BaseFilterMatchesAsync(groupDn, $"(member:{InChainRule}:={EscapeFilterValue(value)})", "read group by nested membership", cancellationToken))
+            {
+                // Not a direct member, but still one through a group nested in this one: the access is not gone.
+                isMember = true;
+                observed[$"{attribute}.nested"] = "true";
+            }
+
             observed[attribute] = value;
             observed[$"{attribute}.values_read"] = held.Count.ToString(CultureInfo.InvariantCulture);
             observed[$"{attribute}.present"] = isMember ? "true" : "false";
