@@ -106,7 +106,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
             options.ProtocolVersion = 3;
             options.ReferralChasing = ReferralChasingOptions.None;
             connection.Timeout = _settings.Timeout;
-            LdapNativeTimeouts.TrySet(connection, _settings.Timeout);
+            LdapNativeTimeouts.TrySet(connection, _settings.Timeout, networkTimeout: _settings.Security != LdapSecurity.Ldaps);
             var customCa = _settings.TrustedCaDirectory is not null;
             if (customCa)
             {
