@@ -55,10 +55,15 @@ public sealed class SlapdServer : IAsyncDisposable
     /// Creates the folder and config, bulk-loads <paramref name="initialLdif"/> (plus the base entries) with
     /// <c>slapadd</c> before the first start (overlays do not run for it: no memberOf, no refint), and starts slapd.
     /// </summary>
-    /// <param name="initialLdif">Entries loaded before the first start.</param>
-    /// <param name="tls">When set, the server also offers StartTLS on its port and LDAPS on <see cref="TlsPort"/> with this certificate.</param>
-    /// <param name="cancellationToken">Cancels the start.</param>
-    public static async Task<SlapdServer> StartAsync(string? initialLdif = null, TestCertificates? tls = null, CancellationToken cancellationToken = default)
+    public static Task<SlapdServer> StartAsync(string? initialLdif = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(initialLdif, null, cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(string?, CancellationToken)"/>, and the server also offers StartTLS on its port and
+    /// LDAPS on <see cref="TlsPort"/> with the certificate in <paramref name="tls"/>.</summary>
+    public static Task<SlapdServer> StartAsync(string? initialLdif, TestCertificates tls, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(initialLdif, tls, cancellationToken);
+
+    private static async Task<SlapdServer> StartCoreAsync(string? initialLdif, TestCertificates? tls, CancellationToken cancellationToken)
     {
         foreach (var binary in new[] { Slapd, "/usr/sbin/slapadd", "/usr/bin/ldapmodify" })
         {
