@@ -192,7 +192,9 @@ internal sealed partial class LdapConnector
         var search = _settings.Groups;
         var request = new SearchRequest(search.Base, filter, search.Subtree ? SearchScope.Subtree : SearchScope.OneLevel, "1.1");
         var (response, code) = await SendAsync(request, "search groups naming a moved entry", $"{search.Base} {filter}", "search", cancellationToken, LdapErrors.NoSuchObject);
-        return code == LdapErrors.NoSuchObject ? [] : [.. ((SearchResponse)response!).Entries.Cast<SearchResultEntry>().Select(e => e.DistinguishedName)];
+        return code == LdapErrors.NoSuchObject
+            ? throw MissingBase("groups.base", search.Base)
+            : [.. ((SearchResponse)response!).Entries.Cast<SearchResultEntry>().Select(e => e.DistinguishedName)];
     }
 
     /// <summary>Escapes a value for an LDAP search filter (RFC 4515 section 3).</summary>
@@ -244,7 +246,9 @@ internal sealed partial class LdapConnector
                 throw new ConnectorException($"Cannot add account {AccountId(action)} to '{groupDn}': the account does not exist ({action.Describe()}).", isTransient: false);
             }
 
-            return new ActionResult(before, new Dictionary<string, string>(before) { ["member"] = "absent" }, AlreadyInState: true, "The account no longer exists.");
+            // Nothing was changed; the read-back will not confirm this either (an account not found confirms nothing).
+            return new ActionResult(before, new Dictionary<string, string>(before) { ["member"] = "unknown" }, AlreadyInState: true,
+                $"No account with {AccountSearchScope()}: nothing was changed, and the membership cannot be confirmed gone.");
         }
 
         var changed = false;
@@ -265,11 +269,46 @@ internal sealed partial class LdapConnector
 
             before[attribute] = MemberValue(account, attribute, action);
             changed |= outcome == ValueOutcome.Changed;
+            if (IsAd && !add && attribute == "member")
+            {
+                var via = await RemoveNestedAsync(groupDn, account.Dn, cancellationToken);
+                if (via.Count > 0)
+                {
+                    before["via"] = string.Join("; ", via);
+                    changed = true;
+                }
+            }
         }
 
         var after = new Dictionary<string, string>(before) { ["member"] = add ? "present" : "absent" };
         before["member"] = changed != add ? "present" : "absent";
         return new ActionResult(before, after, AlreadyInState: !changed);
+    }
+
+    /// <summary>LDAP_MATCHING_RULE_IN_CHAIN: AD evaluates a DN-valued link through every level of nesting.</summary>
+    internal const string InChainRule = "1.2.840.113556.1.4.1941";
+
+    /// <summary>
+    /// AD: the account may hold <paramref name="groupDn"/> through groups nested in it. Removes the account from every
+    /// group it is a direct member of that is nested (at any depth) in <paramref name="groupDn"/>, found in the domain
+    /// with <c>(&amp;(member=&lt;account&gt;)(memberOf:1.2.840.113556.1.4.1941:=&lt;group&gt;))</c>. Returns those groups.
+    /// </summary>
+    private async Task<List<string>> RemoveNestedAsync(string groupDn, string accountDn, CancellationToken cancellationToken)
+    {
+        var domain = string.Join(',', Dn.Split(groupDn).Where(r => r.StartsWith("DC=", StringComparison.OrdinalIgnoreCase)));
+        var filter = $"(&(objectClass=group)(member={EscapeFilterValue(accountDn)})(memberOf:{InChainRule}:={EscapeFilterValue(groupDn)}))";
+        var request = new SearchRequest(domain, filter, SearchScope.Subtree, "1.1");
+        var (response, _) = await SendAsync(request, "search groups nested in the group", $"{domain} {filter}", "search", cancellationToken);
+        var removed = new List<string>();
+        foreach (SearchResultEntry entry in ((SearchResponse)response!).Entries)
+        {
+            if (await ChangeValueAsync(entry.DistinguishedName, "member", accountDn, add: false, cancellationToken) == ValueOutcome.Changed)
+            {
+                removed.Add(entry.DistinguishedName);
+            }
+        }
+
+        return removed;
     }
 
     private enum ValueOutcome
@@ -295,7 +334,12 @@ internal sealed partial class LdapConnector
         }
 
         var (_, result) = await SendAsync(new ModifyRequest(groupDn, DirectoryAttributeOperation.Delete, attribute, value), "remove member", groupDn, right,
-            cancellationToken, LdapErrors.NoSuchAttribute, LdapErrors.UnwillingToPerform);
+            cancellationToken, LdapErrors.NoSuchAttribute, LdapErrors.UnwillingToPerform, _settings.PlaceholderMember is null ? LdapErrors.NoSuchAttribute : LdapErrors.ObjectClassViolation);
+        if (result == LdapErrors.ObjectClassViolation)
+        {
+            result = await ReplaceLastMemberAsync(groupDn, attribute, value, right, cancellationToken);
+        }
+
         if (result == LdapErrors.UnwillingToPerform)
         {
             // AD answers 53 for "not a member" but also for real refusals: only the former is success, so ask.
@@ -308,6 +352,33 @@ internal sealed partial class LdapConnector
         }
 
         return result == 0 ? ValueOutcome.Changed : ValueOutcome.Unchanged;
+    }
+
+    /// <summary>
+    /// Removes the last member of a groupOfNames/groupOfUniqueNames, which must keep one value: one modify that adds
+    /// <c>placeholder_member</c> and deletes the account, so the group is never without a member and never keeps the person.
+    /// </summary>
+    private async Task<int> ReplaceLastMemberAsync(string groupDn, string attribute, string value, string right, CancellationToken cancellationToken)
+    {
+        var placeholder = _settings.PlaceholderMember!;
+        var request = new ModifyRequest(groupDn, Modification(DirectoryAttributeOperation.Add, placeholder), Modification(DirectoryAttributeOperation.Delete, value));
+        var (_, code) = await SendAsync(request, $"replace last member with placeholder_member '{placeholder}'", groupDn, right, cancellationToken,
+            LdapErrors.NoSuchAttribute, LdapErrors.AttributeOrValueExists);
+        if (code == LdapErrors.AttributeOrValueExists)
+        {
+            // The placeholder is already there, so the account was not the last member after all (another writer): a plain delete.
+            (_, code) = await SendAsync(new ModifyRequest(groupDn, DirectoryAttributeOperation.Delete, attribute, value), "remove member", groupDn, right,
+                cancellationToken, LdapErrors.NoSuchAttribute);
+        }
+
+        return code;
+
+        DirectoryAttributeModification Modification(DirectoryAttributeOperation operation, string item)
+        {
+            var modification = new DirectoryAttributeModification { Name = attribute, Operation = operation };
+            modification.Add(item);
+            return modification;
+        }
     }
 
     private async Task<bool> IsMemberAsync(string groupDn, string attribute, string value, CancellationToken cancellationToken)

@@ -28,7 +28,7 @@ internal sealed partial class LdapConnector
         var privileged = _settings.PrivilegedGroups.Select(WildcardPattern).ToArray();
         string[] correlation = [_settings.CorrelateAttribute, _settings.UserNameAttribute, "uid", "mail", "employeeNumber", "sAMAccountName", "userPrincipalName", "cn"];
         correlation = [.. correlation.Distinct(StringComparer.OrdinalIgnoreCase)];
-        string[] userAttributes = [.. correlation, _settings.IdAttribute, .. StateAttributes, .. IsAd ? ["lastLogonTimestamp"] : Array.Empty<string>()];
+        string[] userAttributes = [.. correlation, _settings.IdAttribute, .. StateAttributes, .. IsAd ? ["lastLogonTimestamp", "adminCount"] : Array.Empty<string>()];
 
         using var lease = await _pool.LeaseAsync(cancellationToken);
         await foreach (var entry in PagedSearchAsync(lease, _settings.Users, userAttributes, cancellationToken))
@@ -41,6 +41,14 @@ internal sealed partial class LdapConnector
                 {
                     attributes[name] = value;
                 }
+            }
+
+            if (IsAd)
+            {
+                // adminCount=1: AD's SDProp protects the account because it is (or was) in a protected group, nested or not.
+                var adminCount = Attr(entry, "adminCount");
+                attributes["adminCount"] = adminCount ?? "0";
+                attributes["privileged"] = adminCount == "1" ? "true" : "false";
             }
 
             idByDn[Dn.Normalize(entry.DistinguishedName)] = id;
@@ -61,6 +69,10 @@ internal sealed partial class LdapConnector
                 attributes);
         }
 
+        // AD: the group nesting first (groups only: cn and memberOf), so that privilege and memberships follow it.
+        var nesting = IsAd ? await GroupNestingAsync(lease, privileged, cancellationToken) : null;
+        var nestedEmitted = nesting is null ? null : new HashSet<(string, string)>();
+
         // AD: ask for the first window of member explicitly; see MemberDnsAsync.
         string[] groupAttributes = ["cn", "objectClass", IsAd ? MemberRange(0) : "member", "uniqueMember", "memberUid"];
         await foreach (var entry in PagedSearchAsync(lease, _settings.Groups, groupAttributes, cancellationToken))
@@ -69,7 +81,7 @@ internal sealed partial class LdapConnector
             var name = Attr(entry, "cn") ?? Dn.Rdn(dn);
             _groupMemberAttributes[dn] = MemberAttributesFor(Values(entry, "objectClass"));
             yield return new DiscoveredEntitlement(dn, name, EntitlementKind.Group,
-                Privileged: privileged.Any(p => p.IsMatch(name) || p.IsMatch(dn)));
+                Privileged: privileged.Any(p => p.IsMatch(name) || p.IsMatch(dn)) || (nesting?.IsPrivileged(dn) ?? false));
 
             var members = new HashSet<string>(StringComparer.Ordinal);
             foreach (var value in await MemberDnsAsync(lease, entry, cancellationToken))
@@ -77,9 +89,28 @@ internal sealed partial class LdapConnector
                 // uniqueMember may carry an optional "#'0101'B" uid suffix (RFC 4517 NameAndOptionalUID).
                 var hash = value.LastIndexOf("#'", StringComparison.Ordinal);
                 var memberDn = hash > 0 ? value[..hash] : value;
+                if (_settings.PlaceholderMember is { } placeholder && Dn.AreEqual(memberDn, placeholder))
+                {
+                    continue; // stands in for "no members"; it is nobody's access
+                }
+
                 if (idByDn.TryGetValue(Dn.Normalize(memberDn), out var accountId) && members.Add(accountId))
                 {
-                    yield return new DiscoveredMembership(accountId, dn);
+                    // A group that holds other groups may already have been reported through nesting for this account.
+                    if (nesting is null || !nesting.HasNestedGroups(dn) || nestedEmitted!.Add((accountId, Dn.Normalize(dn))))
+                    {
+                        yield return new DiscoveredMembership(accountId, dn);
+                    }
+
+                    // The access this group passes on: every group it is nested in (at any depth) that discovery lists.
+                    // Removing such a membership acts on the direct group(s) that grant it; see RemoveNestedAsync.
+                    foreach (var ancestor in nesting?.ListedAncestors(dn) ?? [])
+                    {
+                        if (nestedEmitted!.Add((accountId, Dn.Normalize(ancestor))))
+                        {
+                            yield return new DiscoveredMembership(accountId, ancestor);
+                        }
+                    }
                 }
             }
 
@@ -91,6 +122,43 @@ internal sealed partial class LdapConnector
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Reads which group is nested in which (AD: each listed group's <c>memberOf</c>; groups outside <c>groups.base</c> that
+    /// listed groups are nested in are read by DN, so Domain Admins in CN=Users counts even when only an OU is listed).
+    /// </summary>
+    private async Task<GroupNesting> GroupNestingAsync(LdapConnectionPool.Lease lease, Regex[] privileged, CancellationToken cancellationToken)
+    {
+        var nesting = new GroupNesting(privileged);
+        await foreach (var entry in PagedSearchAsync(lease, _settings.Groups, ["cn", "memberOf"], cancellationToken))
+        {
+            nesting.Add(entry.DistinguishedName, Values(entry, "memberOf"), listed: true);
+        }
+
+        while (nesting.NextUnread() is { } outside)
+        {
+            var request = new SearchRequest(outside, "(objectClass=group)", SearchScope.Base, "memberOf");
+            SearchResponse? response;
+            try
+            {
+                response = await lease.RunAsync(c => (SearchResponse)c.SendRequest(request, _settings.Timeout), retryOnLostConnection: true, cancellationToken);
+            }
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex) && LdapErrors.CodeOf(ex) is LdapErrors.NoSuchObject or LdapErrors.InsufficientAccessRights)
+            {
+                // A parent the bind account may not read counts as a group with no parents of its own.
+                response = null;
+            }
+            catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
+            {
+                throw LdapErrors.Translate(ex, "read group nesting", outside, "read attribute 'memberOf'", _settings);
+            }
+
+            var parents = response is { Entries.Count: > 0 } ? Values(response.Entries[0], "memberOf") : [];
+            nesting.Add(outside, parents, listed: false);
+        }
+
+        return nesting;
     }
 
     private async IAsyncEnumerable<SearchResultEntry> PagedSearchAsync(LdapConnectionPool.Lease lease, LdapSearchSettings search, string[] attributes, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -109,6 +177,11 @@ internal sealed partial class LdapConnector
             }
             catch (Exception ex) when (LdapErrors.IsLdapFailure(ex))
             {
+                if (LdapErrors.CodeOf(ex) == LdapErrors.NoSuchObject)
+                {
+                    throw MissingBase(ReferenceEquals(search, _settings.Groups) ? "groups.base" : "users.base", search.Base);
+                }
+
                 throw LdapErrors.Translate(ex, "paged search", $"{search.Base} {search.Filter}", "search and read", _settings);
             }
 

@@ -48,6 +48,12 @@ internal sealed partial class LdapConnector
         return new ReadBackResult(confirmed, observed);
     }
 
+    /// <summary>
+    /// Confirms a membership change on the group entry: the group is read by its DN (its member attributes, following
+    /// AD range retrieval) and the account's DN (or uid, for <c>memberUid</c>) looked for among the values. A group or
+    /// account that cannot be found confirms nothing; neither does an empty attribute until the server has answered a
+    /// compare for the value (compareFalse or noSuchAttribute), because a read the bind account may not see also comes back empty.
+    /// </summary>
     private async Task<ReadBackResult> ReadBackMembershipAsync(ConnectorAction action, bool wantMember, CancellationToken cancellationToken)
     {
         var groupDn = action.EntitlementExternalId ?? string.Empty;
@@ -56,14 +62,22 @@ internal sealed partial class LdapConnector
         if (attributes is null)
         {
             observed["group_exists"] = "false";
-            return new ReadBackResult(!wantMember, observed);
+            return new ReadBackResult(false, observed);
         }
 
         var (account, _) = await ResolveAccountAsync(action, forceLookup: false, cancellationToken);
         if (account is null)
         {
             observed["account_exists"] = "false";
-            return new ReadBackResult(!wantMember, observed);
+            observed["searched"] = AccountSearchScope();
+            return new ReadBackResult(false, observed);
+        }
+
+        var values = await ReadMemberValuesAsync(groupDn, attributes, cancellationToken);
+        if (values is null)
+        {
+            observed["group_exists"] = "false";
+            return new ReadBackResult(false, observed);
         }
 
         var anyMember = false;
@@ -71,14 +85,85 @@ internal sealed partial class LdapConnector
         foreach (var attribute in attributes)
         {
             var value = MemberValue(account, attribute, action);
-            var isMember = await IsMemberAsync(groupDn, attribute, value, cancellationToken);
+            var held = values[attribute];
+            var isMember = held.Any(v => SameMember(attribute, v, value));
+            if (held.Count == 0 && !wantMember)
+            {
+                // Nothing came back: either the attribute is empty or the bind account may not read it. Only the
+                // server's own answer to a compare tells the two apart (an ACL that hides the values refuses the compare).
+                isMember = await IsMemberAsync(groupDn, attribute, value, cancellationToken);
+                observed[$"{attribute}.compared"] = "true";
+            }
+
+            if (IsAd && !wantMember && attribute == "member" && !isMember
+                && await BaseFilterMatchesAsync(groupDn, $"(member:{InChainRule}:={EscapeFilterValue(value)})", "read group by nested membership", cancellationToken))
+            {
+                // Not a direct member, but still one through a group nested in this one: the access is not gone.
+                isMember = true;
+                observed[$"{attribute}.nested"] = "true";
+            }
+
             observed[attribute] = value;
+            observed[$"{attribute}.values_read"] = held.Count.ToString(CultureInfo.InvariantCulture);
             observed[$"{attribute}.present"] = isMember ? "true" : "false";
             anyMember |= isMember;
             allMember &= isMember;
         }
 
         return new ReadBackResult(wantMember ? allMember : !anyMember, observed);
+    }
+
+    /// <summary>Where an account id was looked for, for evidence and messages.</summary>
+    private string AccountSearchScope() =>
+        $"{_settings.IdAttribute} under users.base '{_settings.Users.Base}'" + (_settings.DisabledOu is null ? string.Empty : $" and disabled_ou '{_settings.DisabledOu}'");
+
+    /// <summary>Whether a value read from a member attribute names <paramref name="wanted"/> (DNs compared as DNs).</summary>
+    private static bool SameMember(string attribute, string value, string wanted)
+    {
+        if (string.Equals(attribute, "memberUid", StringComparison.OrdinalIgnoreCase))
+        {
+            return string.Equals(value, wanted, StringComparison.OrdinalIgnoreCase);
+        }
+
+        // uniqueMember may carry an optional "#'0101'B" uid suffix (RFC 4517 NameAndOptionalUID).
+        var hash = value.LastIndexOf("#'", StringComparison.Ordinal);
+        return Dn.AreEqual(hash > 0 ? value[..hash] : value, wanted);
+    }
+
+    /// <summary>
+    /// Reads the group's member attributes by its DN (base scope). On AD, <c>member</c> is read in explicit range
+    /// windows until the server answers <c>member;range=N-*</c>; see <see cref="MemberDnsAsync"/>. Null when the group does not exist.
+    /// </summary>
+    private async Task<Dictionary<string, List<string>>?> ReadMemberValuesAsync(string groupDn, string[] attributes, CancellationToken cancellationToken)
+    {
+        var values = attributes.ToDictionary(a => a, _ => new List<string>(), StringComparer.OrdinalIgnoreCase);
+        var ranged = IsAd && values.ContainsKey("member");
+        var wanted = attributes.Select(a => ranged && string.Equals(a, "member", StringComparison.OrdinalIgnoreCase) ? MemberRange(0) : a).ToArray();
+        var entry = await ReadEntryAsync(groupDn, wanted, "read group members", cancellationToken);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        foreach (var attribute in attributes)
+        {
+            values[attribute].AddRange(Values(entry, attribute));
+        }
+
+        var window = ranged ? RangedMember(entry) : null;
+        while (window is { } r)
+        {
+            values["member"].AddRange(r.Attribute.GetValues(typeof(string)).Cast<string>());
+            if (r.End is not { } end || r.Attribute.Count == 0)
+            {
+                break;
+            }
+
+            var next = await ReadEntryAsync(groupDn, [MemberRange(end + 1)], "ranged read of member", cancellationToken);
+            window = next is null ? null : RangedMember(next);
+        }
+
+        return values;
     }
 
     private async Task<ReadBackResult> ReadBackResetAsync(ConnectorAction action, CancellationToken cancellationToken)

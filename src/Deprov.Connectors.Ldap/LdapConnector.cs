@@ -106,7 +106,7 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
             options.ProtocolVersion = 3;
             options.ReferralChasing = ReferralChasingOptions.None;
             connection.Timeout = _settings.Timeout;
-            LdapNativeTimeouts.TrySet(connection, _settings.Timeout);
+            LdapNativeTimeouts.TrySet(connection, _settings.Timeout, networkTimeout: _settings.Security != LdapSecurity.Ldaps);
             var customCa = _settings.TrustedCaDirectory is not null;
             if (customCa)
             {
@@ -156,6 +156,14 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         }
         catch (Exception ex) when (ex is LdapException or DirectoryOperationException)
         {
+            // libldap reports a certificate it rejects as serverDown/connectError, like an outage: look at the certificate
+            // before calling it transient.
+            if (_settings.Security != LdapSecurity.None && LdapErrors.CodeOf(ex) is LdapErrors.ServerDown or LdapErrors.ConnectError or 82
+                && TlsDiagnosis.Diagnose(_settings, _context.Time) is { } tls)
+            {
+                throw new ConnectorException(tls.Message, isTransient: false, ex);
+            }
+
             throw LdapErrors.Translate(ex, "bind", _settings.BindDn, "bind", _settings);
         }
     }
@@ -205,10 +213,10 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         else
         {
             var filter = IdFilter(externalId);
-            entry = await SearchOneAsync(_settings.Users.Base, filter, wanted, cancellationToken);
+            entry = await SearchOneAsync(_settings.Users.Base, "users.base", filter, wanted, cancellationToken);
             if (entry is null && _settings.DisabledOu is not null && !Dn.IsUnder(_settings.DisabledOu, _settings.Users.Base))
             {
-                entry = await SearchOneAsync(_settings.DisabledOu, filter, wanted, cancellationToken);
+                entry = await SearchOneAsync(_settings.DisabledOu, "disabled_ou", filter, wanted, cancellationToken);
             }
         }
 
@@ -222,13 +230,16 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
         return entry;
     }
 
-    private async Task<SearchResultEntry?> SearchOneAsync(string baseDn, string filter, string[] attributes, CancellationToken cancellationToken)
+    /// <param name="setting">The settings key <paramref name="baseDn"/> comes from, named when the base does not exist.</param>
+    private async Task<SearchResultEntry?> SearchOneAsync(string baseDn, string setting, string filter, string[] attributes, CancellationToken cancellationToken)
     {
         var request = new SearchRequest(baseDn, filter, SearchScope.Subtree, attributes) { SizeLimit = 2 };
         var (response, code) = await SendAsync(request, "search account", $"{baseDn} {filter}", "search", cancellationToken, LdapErrors.NoSuchObject);
         if (code == LdapErrors.NoSuchObject)
         {
-            return null;
+            // A missing base is a configuration error, not an account that is gone: answering "not found" here would
+            // let every membership removal and disable look done.
+            throw MissingBase(setting, baseDn);
         }
 
         var entries = ((SearchResponse)response!).Entries;
@@ -239,6 +250,13 @@ internal sealed partial class LdapConnector : IConnector, IDisposable
             _ => throw new ConnectorException($"More than one entry under '{baseDn}' matches {filter}; ids must be unique.", isTransient: false),
         };
     }
+
+    /// <summary>The permanent error for a search base (<paramref name="setting"/>) the server says does not exist.</summary>
+    private ConnectorException MissingBase(string setting, string baseDn) => new(
+        $"The search base '{baseDn}' ({setting}) does not exist on {_settings.Host}:{_settings.Port} or is not visible to '{_settings.BindDn}'. "
+        + $"Set '{setting}' to the DN of an existing entry that holds the objects (check the spelling of each RDN and the domain components), "
+        + "or grant the bind account read access to it.",
+        isTransient: false);
 
     private async Task<SearchResultEntry> RequireAccountAsync(ConnectorAction action, string[] attributes, CancellationToken cancellationToken)
     {

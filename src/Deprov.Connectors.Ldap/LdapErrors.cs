@@ -8,6 +8,7 @@ internal static class LdapErrors
 {
     public const int NoSuchAttribute = 16;
     public const int NoSuchObject = 32;
+    public const int ObjectClassViolation = 65;
     public const int InvalidCredentials = 49;
     public const int InsufficientAccessRights = 50;
     public const int UnwillingToPerform = 53;
@@ -89,7 +90,7 @@ internal static class LdapErrors
         if (ex is TimeoutException)
         {
             return new ConnectorException(
-                $"LDAP {operation} on '{dn}' got no answer from {settings.Host}:{settings.Port} ({settings.Security}) within {settings.Timeout.TotalSeconds:0.###} s (timeout_seconds): {ex.Message} The engine will retry.",
+                $"LDAP {operation} on '{dn}' got no answer from {settings.Host}:{settings.Port} ({settings.Security}) within {settings.Timeout.TotalSeconds:0.###} s (timeout_seconds): {ex.Message} This is transient; the engine decides when to retry.",
                 isTransient: true, ex);
         }
 
@@ -116,11 +117,11 @@ internal static class LdapErrors
             4 or 11 =>
                 $" The server stopped the result at its size limit; give '{settings.BindDn}' an unlimited size limit for paged searches (OpenLDAP: olcLimits 'size.prtotal=unlimited'; AD: MaxPageSize is per page, keep page_size at or below it) or narrow the base/filter.",
             10 => $" The server referred the request elsewhere ({Referrals(ex)}); referrals are not chased: point 'host' at the server that holds '{dn}'.",
-            65 => " The change would break the entry's object class; a groupOfNames/groupOfUniqueNames must keep one member: give the group a placeholder member or delete the group.",
+            65 => " The change would break the entry's object class; a groupOfNames/groupOfUniqueNames must keep one member: set 'placeholder_member' to the DN of an entry that is nobody's account (it takes the last member's place), or delete the group.",
             13 => " The server requires an encrypted connection for this: set 'security: ldaps' or 'security: starttls'.",
-            ServerDown or ConnectError => $" Could not reach {settings.Host}:{settings.Port} ({settings.Security}); the engine will retry.",
-            Timeout => $" No answer from {settings.Host}:{settings.Port} within {settings.Timeout.TotalSeconds:0} s (timeout_seconds); the engine will retry.",
-            51 or 52 => " The server is busy or unavailable; the engine will retry.",
+            ServerDown or ConnectError => $" Could not reach {settings.Host}:{settings.Port} ({settings.Security}). This is transient; the engine decides when to retry.",
+            Timeout => $" No answer from {settings.Host}:{settings.Port} within {settings.Timeout.TotalSeconds:0} s (timeout_seconds). This is transient; the engine decides when to retry.",
+            51 or 52 => " The server is busy or unavailable. This is transient; the engine decides when to retry.",
             _ => string.Empty,
         };
         return new ConnectorException(head + advice, IsTransient(code.Value), ex);

@@ -46,12 +46,14 @@ public sealed record LdapSettings(
     IReadOnlyList<string> PrivilegedGroups,
     TimeSpan Timeout,
     int PoolSize,
-    string? TrustedCaDirectory)
+    string? TrustedCaDirectory,
+    string? PlaceholderMember = null)
 {
     internal static readonly string[] KnownKeys =
     [
         "host", "port", "security", "bind_dn", "bind_password", "flavour", "users", "groups", "correlate_attribute",
         "username_attribute", "page_size", "disabled_ou", "privileged_groups", "timeout_seconds", "pool_size", "trusted_ca_dir",
+        "placeholder_member",
     ];
 
     private static readonly string[] SearchKeys = ["base", "filter", "scope"];
@@ -122,13 +124,25 @@ public sealed record LdapSettings(
             errors.Add(node["trusted_ca_dir"].Error("is set but 'security' is none, so no certificate is ever checked.", "set 'security: ldaps' or 'security: starttls', or remove trusted_ca_dir."));
         }
 
+        var placeholder = node.GetString("placeholder_member", errors);
+        if (placeholder is not null && !LooksLikeDn(placeholder))
+        {
+            errors.Add(node["placeholder_member"].Error($"is '{placeholder}', which is not a DN.",
+                "write the DN of an entry that is nobody's account, e.g. 'cn=placeholder,ou=services,dc=example,dc=com', or remove the key."));
+        }
+        else if (placeholder is not null && users is not null && Dn.IsUnder(placeholder, users.Base) && flavour == LdapFlavour.OpenLdap)
+        {
+            errors.Add(node["placeholder_member"].Error($"is '{placeholder}', which is under users.base '{users.Base}', where accounts are discovered.",
+                "use a DN outside users.base (for example under ou=services), so the placeholder is never taken for a person's account."));
+        }
+
         if (errors.Count > before)
         {
             return null;
         }
 
         return new LdapSettings(host!, port, security, bindDn!, password!, flavour, users!, groups!, correlate, userName, pageSize,
-            disabledOu, privileged, TimeSpan.FromSeconds(timeout), poolSize, caDir);
+            disabledOu, privileged, TimeSpan.FromSeconds(timeout), poolSize, caDir, placeholder);
     }
 
     private static LdapSearchSettings? ParseSearch(SettingsNode node, List<ValidationError> errors, string defaultFilter, bool required, string? fallbackBase)

@@ -266,4 +266,66 @@ public sealed class ActiveDirectoryTests(SambaFixture fixture)
         Assert.True(fixture.Dc.CanBind(dn, Password));
         Assert.Equal([dn], fixture.Members(group));
     }
+
+    [Fact]
+    public async Task NestedGroups_TwoLevelsBelowDomainAdmins_PrivilegedInTheAccessMapAndRemovalActsOnTheDirectGroup()
+    {
+        var ou = SambaAdDc.AddOu(fixture.Admin, Some.Name("nest"), SambaAdDc.StaffOu);
+        var user = SambaAdDc.AddUser(fixture.Admin, Some.Name("n"), Password, parentDn: ou);
+        var protectedUser = SambaAdDc.AddUser(fixture.Admin, Some.Name("p"), Password, parentDn: ou);
+        fixture.Admin.SendRequest(new ModifyRequest(protectedUser, DirectoryAttributeOperation.Replace, "adminCount", "1"));
+        var inner = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("inner"), user);
+        var outer = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("outer"), inner);
+        var plain = SambaAdDc.AddGroupIn(fixture.Admin, ou, Some.Name("plain"), user);
+        var domainAdmins = $"CN=Domain Admins,CN=Users,{SambaAdDc.DomainDn}";
+        fixture.Admin.SendRequest(new ModifyRequest(domainAdmins, DirectoryAttributeOperation.Add, "member", outer));
+        try
+        {
+            var settings = fixture.Settings();
+
+            // Domain Admins lies outside groups.base: the nesting above the listed groups is read by DN.
+            settings["users"] = new Dictionary<string, object> { ["base"] = ou };
+            settings["groups"] = new Dictionary<string, object> { ["base"] = ou };
+            using var connector = fixture.Create(settings);
+            var found = new List<DiscoveredObject>();
+            await foreach (var o in connector.DiscoverAsync(new DiscoveryRequest(null), CancellationToken.None))
+            {
+                found.Add(o);
+            }
+
+            var groups = found.OfType<DiscoveredEntitlement>().ToDictionary(e => e.ExternalId, StringComparer.OrdinalIgnoreCase);
+            var accounts = found.OfType<DiscoveredAccount>().ToDictionary(a => a.Attributes["dn"], StringComparer.OrdinalIgnoreCase);
+            var userId = accounts[user].ExternalId;
+            var held = found.OfType<DiscoveredMembership>().Where(m => m.AccountExternalId == userId).Select(m => m.EntitlementExternalId).Order(StringComparer.OrdinalIgnoreCase);
+
+            Assert.True(groups[inner].Privileged);
+            Assert.True(groups[outer].Privileged);
+            Assert.False(groups[plain].Privileged);
+            Assert.Equal(new[] { inner, outer, plain }.Order(StringComparer.OrdinalIgnoreCase), held, StringComparer.OrdinalIgnoreCase);
+            Assert.Equal("true", accounts[protectedUser].Attributes["privileged"]);
+            Assert.Equal("1", accounts[protectedUser].Attributes["adminCount"]);
+            Assert.Equal("false", accounts[user].Attributes["privileged"]);
+
+            var remove = Some.Action(ActionKind.RemoveEntitlement, userId, outer);
+            var before = await connector.ReadBackAsync(remove, CancellationToken.None);
+            var independentBefore = await connector.ReadIndependentlyAsync(remove, CancellationToken.None);
+            var result = await connector.ExecuteAsync(remove, CancellationToken.None);
+            var after = await connector.ReadBackAsync(remove, CancellationToken.None);
+            var independent = await connector.ReadIndependentlyAsync(remove, CancellationToken.None);
+
+            Assert.False(before.Confirmed);
+            Assert.Equal("true", before.Observed["member.nested"]);
+            Assert.False(independentBefore!.Confirmed);
+            Assert.False(result.AlreadyInState);
+            Assert.Equal(inner, result.Before["via"], ignoreCase: true);
+            Assert.True(after.Confirmed);
+            Assert.True(independent!.Confirmed);
+            Assert.Empty(fixture.Members(inner));
+            Assert.Equal([user], fixture.Members(plain), StringComparer.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            fixture.Admin.SendRequest(new ModifyRequest(domainAdmins, DirectoryAttributeOperation.Delete, "member", outer));
+        }
+    }
 }

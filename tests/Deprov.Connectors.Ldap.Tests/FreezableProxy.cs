@@ -17,6 +17,7 @@ public sealed class FreezableProxy : IAsyncDisposable
     private readonly Task _accepting;
     private readonly TaskCompletionSource _silentConnectionClosedByClient = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _silentConnectionAccepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(int Count, TaskCompletionSource Done)> _countWaiters = [];
     private volatile bool _frozen = true;
     private int _silentConnections;
 
@@ -38,6 +39,22 @@ public sealed class FreezableProxy : IAsyncDisposable
 
     /// <summary>Completes when a client closes (or shuts down) a connection the proxy never answered.</summary>
     public Task SilentConnectionClosedByClient => _silentConnectionClosedByClient.Task;
+
+    /// <summary>Completes once <paramref name="count"/> connections in all have been accepted while frozen.</summary>
+    public Task WaitForSilentConnectionsAsync(int count, CancellationToken cancellationToken)
+    {
+        lock (_countWaiters)
+        {
+            if (SilentConnections >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _countWaiters.Add((count, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
+    }
 
     public void Thaw() => _frozen = false;
 
@@ -66,8 +83,16 @@ public sealed class FreezableProxy : IAsyncDisposable
 
     private async Task HoldSilentAsync(TcpClient client)
     {
-        Interlocked.Increment(ref _silentConnections);
+        var accepted = Interlocked.Increment(ref _silentConnections);
         _silentConnectionAccepted.TrySetResult();
+        lock (_countWaiters)
+        {
+            foreach (var waiter in _countWaiters.Where(w => w.Count <= accepted).ToList())
+            {
+                waiter.Done.TrySetResult();
+                _countWaiters.Remove(waiter);
+            }
+        }
         var buffer = new byte[4096];
         var stream = client.GetStream();
         try

@@ -32,10 +32,14 @@ internal sealed class HeldDeadlines : TimeProvider
     {
         while (!call.IsCompleted)
         {
-            var next = _created.Reader.ReadAsync(cancellationToken).AsTask();
-            if (await Task.WhenAny(call, next) == next)
+            // Wait without taking: a pending read left behind when the call completes would swallow the next call's deadline.
+            var ready = _created.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            if (await Task.WhenAny(call, ready) == ready && await ready)
             {
-                (await next).Fire();
+                while (_created.Reader.TryRead(out var timer))
+                {
+                    timer.Fire();
+                }
             }
         }
     }

@@ -31,6 +31,29 @@ public sealed class LdapSettingsTests
         Assert.Empty(errors);
     }
 
+    [Theory]
+    [InlineData("nobody", "which is not a DN")]
+    [InlineData("cn=nobody,ou=people,dc=example,dc=com", "under users.base")]
+    public void Validate_PlaceholderMemberNotADnOrAmongAccounts_ErrorNamingTheKey(string placeholder, string reason)
+    {
+        var map = Valid();
+        map["placeholder_member"] = placeholder;
+
+        var error = Assert.Single(new LdapConnectorFactory().Validate(Some.System(), Settings.From(map)));
+
+        Assert.Equal("systems[0].settings.placeholder_member", error.Key);
+        Assert.Contains(reason, error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_PlaceholderMemberOutsideUsersBase_Kept()
+    {
+        var map = Valid();
+        map["placeholder_member"] = "cn=nobody,ou=services,dc=example,dc=com";
+
+        Assert.Equal("cn=nobody,ou=services,dc=example,dc=com", LdapSettings.Parse(Settings.From(map), [])!.PlaceholderMember);
+    }
+
     [Fact]
     public void Parse_Defaults_LdapsPortAndFlavourDefaults()
     {

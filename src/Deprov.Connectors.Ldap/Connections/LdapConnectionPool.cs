@@ -18,7 +18,9 @@ namespace Deprov.Connectors.Ldap.Connections;
 /// the caller gets a <see cref="TimeoutException"/> at once, the slot is retired (its thread ends and drops the connection
 /// when the stuck call returns) and a new slot with a new thread takes its place. <see cref="LdapNativeTimeouts"/> makes
 /// a stuck bind return by itself; a TLS handshake (LDAPS, StartTLS) the server never answers is not covered by those,
-/// and its thread lingers until the server closes the connection.</para>
+/// and its thread lingers until the server closes the connection. So that a frozen server cannot collect a thread and a
+/// socket per attempt, at most twice <c>size</c> retired slots may be stuck at once: beyond that a call that needs a new
+/// connection fails at once (transient) instead of opening one.</para>
 /// </remarks>
 internal sealed class LdapConnectionPool : IDisposable
 {
@@ -29,6 +31,10 @@ internal sealed class LdapConnectionPool : IDisposable
     private readonly Action<LdapConnection> _open;
     private readonly TimeSpan _deadline;
     private readonly TimeProvider _time;
+    private readonly int _maxStuck;
+
+    /// <summary>Retired slots whose thread is still inside a call the server never answered.</summary>
+    private int _stuck;
 
     /// <param name="size">Number of connections (and threads).</param>
     /// <param name="deadline">Time limit of one call, connecting and binding included.</param>
@@ -38,6 +44,7 @@ internal sealed class LdapConnectionPool : IDisposable
     public LdapConnectionPool(int size, TimeSpan deadline, TimeProvider time, Func<LdapConnection> create, Action<LdapConnection> open)
     {
         _available = new SemaphoreSlim(size, size);
+        _maxStuck = 2 * size;
         _deadline = deadline;
         _time = time;
         _create = create;
@@ -226,6 +233,15 @@ internal sealed class LdapConnectionPool : IDisposable
 
         private LdapConnection Open()
         {
+            var stuck = Volatile.Read(ref _pool._stuck);
+            if (stuck >= _pool._maxStuck)
+            {
+                // Each abandoned call keeps its thread and socket until the server answers or closes; a frozen server
+                // would otherwise collect one more of each per attempt. No new connection until one of them ends.
+                throw new TimeoutException(
+                    $"{stuck} earlier connection(s) to the server are still waiting for an answer past their deadline, so no new connection is opened until one of them ends.");
+            }
+
             var connection = _pool._create();
             Volatile.Write(ref _connection, connection);
             try
@@ -250,6 +266,7 @@ internal sealed class LdapConnectionPool : IDisposable
         {
             if (Interlocked.Exchange(ref _retired, 1) == 0)
             {
+                Interlocked.Increment(ref _pool._stuck);
                 _work.CompleteAdding();
             }
         }
@@ -264,6 +281,12 @@ internal sealed class LdapConnectionPool : IDisposable
             foreach (var item in _work.GetConsumingEnumerable())
             {
                 item();
+            }
+
+            if (IsRetired)
+            {
+                // Before the socket closes, so whoever sees it close can already open a new one.
+                Interlocked.Decrement(ref _pool._stuck);
             }
 
             Drop();

@@ -30,8 +30,15 @@ internal static class LdapNativeTimeouts
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int SetTimeoutOption(IntPtr ld, int option, ref TimeVal value);
 
-    /// <summary>Sets both limits to <paramref name="timeout"/>; false when they could not be set.</summary>
-    public static bool TrySet(LdapConnection connection, TimeSpan timeout)
+    /// <summary>Sets the limits to <paramref name="timeout"/>; false when they could not be set.</summary>
+    /// <param name="connection">A connection not yet used.</param>
+    /// <param name="timeout">The limit.</param>
+    /// <param name="networkTimeout">
+    /// Also set <c>LDAP_OPT_NETWORK_TIMEOUT</c>. Off for LDAPS: with it, libldap switches the socket to non-blocking for
+    /// the connect and its TLS handshake then busy-loops on a server that accepts and never answers (one core per stuck
+    /// connection, seen with GnuTLS on Debian 12); without it the handshake blocks in poll and costs nothing.
+    /// </param>
+    public static bool TrySet(LdapConnection connection, TimeSpan timeout, bool networkTimeout)
     {
         if (OperatingSystem.IsWindows() || HandleField?.GetValue(connection) is not SafeHandle { IsInvalid: false, IsClosed: false } handle || SetOption.Value is not { } set)
         {
@@ -44,7 +51,7 @@ internal static class LdapNativeTimeouts
         {
             handle.DangerousAddRef(ref added);
             var ld = handle.DangerousGetHandle();
-            return set(ld, LdapOptTimeout, ref value) == 0 & set(ld, LdapOptNetworkTimeout, ref value) == 0;
+            return set(ld, LdapOptTimeout, ref value) == 0 & (!networkTimeout || set(ld, LdapOptNetworkTimeout, ref value) == 0);
         }
         finally
         {

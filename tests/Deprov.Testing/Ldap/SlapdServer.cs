@@ -22,11 +22,19 @@ public sealed class SlapdServer : IAsyncDisposable
 
     private Process? _process;
 
-    private SlapdServer(string directory, int port)
+    private SlapdServer(string directory, int port, TestCertificates? tls)
     {
         Directory = directory;
         Port = port;
+        Tls = tls;
+        TlsPort = tls is null ? 0 : FreePort.Next();
     }
+
+    /// <summary>The certificate served for StartTLS on <see cref="Port"/> and LDAPS on <see cref="TlsPort"/>; null for plain LDAP only.</summary>
+    public TestCertificates? Tls { get; }
+
+    /// <summary>The LDAPS port when <see cref="Tls"/> is set.</summary>
+    public int TlsPort { get; }
 
     /// <summary>The temp folder holding config, database and pid file.</summary>
     public string Directory { get; }
@@ -47,7 +55,15 @@ public sealed class SlapdServer : IAsyncDisposable
     /// Creates the folder and config, bulk-loads <paramref name="initialLdif"/> (plus the base entries) with
     /// <c>slapadd</c> before the first start (overlays do not run for it: no memberOf, no refint), and starts slapd.
     /// </summary>
-    public static async Task<SlapdServer> StartAsync(string? initialLdif = null, CancellationToken cancellationToken = default)
+    public static Task<SlapdServer> StartAsync(string? initialLdif = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(initialLdif, null, cancellationToken);
+
+    /// <summary>As <see cref="StartAsync(string?, CancellationToken)"/>, and the server also offers StartTLS on its port and
+    /// LDAPS on <see cref="TlsPort"/> with the certificate in <paramref name="tls"/>.</summary>
+    public static Task<SlapdServer> StartAsync(string? initialLdif, TestCertificates tls, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(initialLdif, tls, cancellationToken);
+
+    private static async Task<SlapdServer> StartCoreAsync(string? initialLdif, TestCertificates? tls, CancellationToken cancellationToken)
     {
         foreach (var binary in new[] { Slapd, "/usr/sbin/slapadd", "/usr/bin/ldapmodify" })
         {
@@ -59,7 +75,7 @@ public sealed class SlapdServer : IAsyncDisposable
 
         var dir = Path.Combine(Path.GetTempPath(), "deprov-slapd-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Path.Combine(dir, "db"));
-        var server = new SlapdServer(dir, FreePort.Next());
+        var server = new SlapdServer(dir, FreePort.Next(), tls);
         try
         {
             await File.WriteAllTextAsync(server.ConfigPath, server.Config(), cancellationToken);
@@ -91,7 +107,8 @@ public sealed class SlapdServer : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "-d", "0", "-f", ConfigPath, "-h", $"ldap://{Host}:{Port}/" })
+        var urls = Tls is null ? $"ldap://{Host}:{Port}/" : $"ldap://{Host}:{Port}/ ldaps://{Host}:{TlsPort}/";
+        foreach (var arg in new[] { "-d", "0", "-f", ConfigPath, "-h", urls })
         {
             start.ArgumentList.Add(arg);
         }
@@ -184,6 +201,7 @@ public sealed class SlapdServer : IAsyncDisposable
         moduleload memberof
         moduleload refint
         pidfile {Directory}/slapd.pid
+        {(Tls is null ? string.Empty : $"TLSCertificateFile {Tls.CertificateFile}\nTLSCertificateKeyFile {Tls.KeyFile}")}
         sizelimit 500
         threads 8
 
