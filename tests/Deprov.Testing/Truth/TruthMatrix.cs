@@ -35,7 +35,7 @@ public sealed record TruthScenario(string Name, Func<CancellationToken, Task<Tru
 public static class TruthMatrix
 {
     /// <summary>Every scenario, offboarding <paramref name="people"/> people each.</summary>
-    public static IReadOnlyList<TruthScenario> Scenarios(int people) => [.. SandboxScenarios(people), .. ScimScenarios(people)];
+    public static IReadOnlyList<TruthScenario> Scenarios(int people) => [.. SandboxScenarios(people), .. ScimScenarios(people), .. LdapScenarios(people)];
 
     /// <summary>Each sandbox flavour plays one role (directory, identity provider, app, device manager, badge system,
     /// vault) with the real sandbox connector inside; every habit is played around it.</summary>
@@ -268,6 +268,160 @@ public static class TruthMatrix
         var planned = recorder.Actions.Values.Where(a => a.Kind == ActionKind.RemoveEntitlement).Select(a => (a.EntitlementExternalId, a.AccountExternalId)).ToHashSet();
         var unplanned = (from g in groups from u in users where server.IsMember(g, u) && !planned.Contains((g, u)) select 1).Count();
         return tally with { Unplanned = unplanned };
+    }
+
+    /// <summary>What goes wrong around a real slapd: a configuration pointing at the wrong subtree after discovery, or a
+    /// habit played around the real LDAP connector.</summary>
+    public enum LdapHabit
+    {
+        None,
+
+        /// <summary>After discovery, <c>users.base</c> names a subtree that does not exist.</summary>
+        WrongBaseMissing,
+
+        /// <summary>After discovery, <c>users.base</c> names a subtree that exists and holds nobody.</summary>
+        WrongBaseExisting,
+
+        IgnoredWrite,
+        FooledRead,
+        NotFoundConfirms,
+        CrashAfterCall,
+    }
+
+    private static IEnumerable<TruthScenario> LdapScenarios(int people) =>
+        Enum.GetValues<LdapHabit>().Select(h => new TruthScenario($"ldap-openldap/{Snake(h.ToString())}", ct => RunLdapAsync(h, people, ct)));
+
+    private static async Task<TruthTally> RunLdapAsync(LdapHabit habit, int people, CancellationToken ct)
+    {
+        const string System = "corp-ldap";
+        var ou = "truth" + Guid.NewGuid().ToString("N")[..8];
+        var root = $"ou={ou},{Ldap.SlapdServer.Suffix}";
+        var (peopleDn, groupsDn, emptyDn) = ($"ou=people,{root}", $"ou=groups,{root}", $"ou=empty,{root}");
+        var ldif = new System.Text.StringBuilder($"dn: {root}\nobjectClass: organizationalUnit\nou: {ou}\n\n");
+        foreach (var o in new[] { "people", "groups", "empty" })
+        {
+            ldif.Append($"dn: ou={o},{root}\nobjectClass: organizationalUnit\nou: {o}\n\n");
+        }
+
+        var persons = new List<Person>();
+        for (var i = 0; i < people; i++)
+        {
+            ldif.Append($"dn: uid=u{i:D3},{peopleDn}\nobjectClass: inetOrgPerson\nuid: u{i:D3}\ncn: User {i}\nsn: {i}\nmail: u{i:D3}@{ou}.example\nemployeeNumber: L{i:D3}\nuserPassword: pw-{i}\n\n");
+            persons.Add(new Person($"L{i:D3}", $"u{i:D3}@{ou}.example", $"User {i}", null, "Engineering", "Engineer", "Paris", WorkerType.Employee, PersonStatus.Active, null, null, "UTC"));
+        }
+
+        ldif.Append($"dn: cn=staff,{groupsDn}\nobjectClass: groupOfNames\ncn: staff\n").Append(string.Concat(Enumerable.Range(0, people).Select(i => $"member: uid=u{i:D3},{peopleDn}\n"))).Append('\n');
+        ldif.Append($"dn: cn=admins,{groupsDn}\nobjectClass: groupOfUniqueNames\ncn: admins\n").Append(string.Concat(Enumerable.Range(0, people).Select(i => $"uniqueMember: uid=u{i:D3},{peopleDn}\n"))).Append('\n');
+        await using var slapd = await Ldap.SlapdServer.StartAsync(ldif.ToString(), ct);
+        Environment.SetEnvironmentVariable("DEPROV_TRUTH_LDAP_PASSWORD", slapd.ServicePassword);
+        string Yaml(string usersBase) => $$"""
+            systems:
+              - id: {{System}}
+                kind: truth_ldap
+                role: directory
+                correlate: [attribute:employeeNumber]
+                settings:
+                  host: {{slapd.Host}}
+                  port: {{slapd.Port}}
+                  security: none
+                  bind_dn: "{{Ldap.SlapdServer.ServiceDn}}"
+                  bind_password: env:DEPROV_TRUTH_LDAP_PASSWORD
+                  flavour: openldap
+                  users: { base: "{{usersBase}}" }
+                  groups: { base: "{{groupsDn}}" }
+                  correlate_attribute: employeeNumber
+                  privileged_groups: [admins]
+                  timeout_seconds: 5
+            """;
+        const string Policy = "policy:\n  safety_brake: { enabled: false }\n  execution: { max_attempts: 2, base_delay: 10ms, max_delay: 50ms }\n";
+        var recorder = new TruthRecorder();
+        var played = habit switch
+        {
+            LdapHabit.IgnoredWrite => Habit.IgnoredWrite,
+            LdapHabit.FooledRead => Habit.FooledRead,
+            LdapHabit.NotFoundConfirms => Habit.NotFoundConfirms,
+            LdapHabit.CrashAfterCall => Habit.CrashAfterCall,
+            _ => Habit.None,
+        };
+        TruthConnectorFactory Factory(Habit h) => new(new Deprov.Connectors.Ldap.LdapConnectorFactory(), "truth_ldap", h, recorder);
+        var env = await TestEnvironment.CreateAsync(Yaml(peopleDn), Policy, factories: [Factory(played)]);
+        try
+        {
+            await env.Engine.Store.UpsertPeopleAsync(persons, ct);
+            await env.DiscoverAsync();
+            if (habit is LdapHabit.WrongBaseMissing or LdapHabit.WrongBaseExisting)
+            {
+                await env.Engine.DisposeAsync();
+                env = await TestEnvironment.CreateAsync(Yaml(habit == LdapHabit.WrongBaseMissing ? $"ou=nowhere,{root}" : emptyDn), Policy,
+                    directory: env.Directory, factories: [Factory(Habit.None)]);
+            }
+
+            var now = env.Time.GetUtcNow();
+            await env.Engine.SubmitManyAsync(
+                persons.Select(p => new LifecycleEvent(string.Empty, EventKind.Leave, p.Id, now, ExitReason.Involuntary, "bench", string.Empty, default)).ToList(),
+                "admin:bench", ct);
+            env = await RunAsync(env, recorder, played == Habit.CrashAfterCall, Yaml(peopleDn), Policy, Factory(Habit.None), ct);
+            var remains = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (var (stepId, action) in recorder.Actions)
+            {
+                if (await LdapAccessRemainsAsync(slapd, action, ct) is { } r)
+                {
+                    remains[stepId] = r;
+                }
+            }
+
+            return await TallyAsync(env.Engine, persons, recorder, System, a => remains.TryGetValue(a.IdempotencyKey, out var r) ? r : null, ct);
+        }
+        finally
+        {
+            await env.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs the engine until idle; with <paramref name="crash"/>, stops it right after a call changed the system
+    /// (the recorder's crash hook), then runs a new engine on the same store as a restarted process would.</summary>
+    private static async Task<TestEnvironment> RunAsync(TestEnvironment env, TruthRecorder recorder, bool crash, string yaml, string policy,
+        IConnectorFactory afterRestart, CancellationToken ct)
+    {
+        if (crash)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            recorder.Crash = stop.Cancel;
+            try
+            {
+                await env.Engine.RunAsync(RunMode.UntilIdle, stop.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // The "crash": steps whose call was made stay running in the store.
+            }
+
+            recorder.Crash = null;
+            await env.Engine.DisposeAsync();
+            env = await TestEnvironment.CreateAsync(yaml, policy, directory: env.Directory, factories: [afterRestart]);
+        }
+
+        await env.Engine.RunAsync(RunMode.UntilIdle, ct);
+        return env;
+    }
+
+    /// <summary>Asks slapd itself, as its root DN, by the entry's <c>entryUUID</c>.</summary>
+    private static async Task<bool?> LdapAccessRemainsAsync(Ldap.SlapdServer slapd, ConnectorAction action, CancellationToken ct)
+    {
+        async Task<string> Entry(string uuid, params string[] attributes) =>
+            await slapd.SearchAsync(Ldap.SlapdServer.Suffix, $"(entryUUID={uuid})", attributes, ct);
+        switch (action.Kind)
+        {
+            case ActionKind.DisableAccount:
+                var user = await Entry(action.AccountExternalId!, "pwdAccountLockedTime");
+                return user.Contains("dn:", StringComparison.Ordinal) && !user.Contains("pwdAccountLockedTime:", StringComparison.Ordinal);
+            case ActionKind.RemoveEntitlement:
+                var dn = (await Entry(action.AccountExternalId!, "1.1")).Split('\n').FirstOrDefault(l => l.StartsWith("dn: ", StringComparison.Ordinal))?[4..].Trim();
+                var group = await Entry(action.EntitlementExternalId!, "member", "uniqueMember");
+                return dn is not null && group.Split('\n').Any(l => l.EndsWith(" " + dn, StringComparison.OrdinalIgnoreCase));
+            default:
+                return null;
+        }
     }
 
     /// <summary>Counts every access-cutting step of the leavers' cases in <paramref name="system"/> against the system.</summary>
