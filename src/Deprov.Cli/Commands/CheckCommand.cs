@@ -14,7 +14,7 @@ public static class CheckCommand
     {
         public static SystemFailure Of(SystemRuntime system, Exception ex) =>
             new(system.Config.System.Id, system.Descriptor.Kind, SystemDoctor.Diagnosis(ex), SystemDoctor.ConnectFix(system, ex),
-                ex is ValidationException ? ExitCodes.InvalidInput : ExitCodes.SystemError);
+                SystemDoctor.IsConfiguration(ex) ? ExitCodes.InvalidInput : ExitCodes.SystemError);
     }
 
     public static IEnumerable<Command> Create(CliContext ctx)

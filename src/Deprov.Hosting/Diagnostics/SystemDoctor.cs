@@ -166,6 +166,14 @@ public sealed class SystemDoctor
         return ex is DeprovException ? message : $"{ex.GetType().Name}: {message}";
     }
 
+    /// <summary>True when the error is the configuration's (an unset <c>env:</c> variable, a missing secret file), even
+    /// when the connector wrapped it in its own message.</summary>
+    public static bool IsConfiguration(Exception ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        return ex is ValidationException || ex.InnerException is ValidationException;
+    }
+
     /// <summary>What to do about a failed listing. The connector's message names the cause; this says where to act.</summary>
     public static string ConnectFix(SystemRuntime system, Exception ex)
     {
@@ -173,7 +181,7 @@ public sealed class SystemDoctor
         var kind = system.Descriptor.Kind;
         return ex switch
         {
-            ValidationException => $"fix the configuration as the message says (deprov.yaml, system '{system.Config.System.Id}', or the environment), then run 'deprov check {system.Config.System.Id}' again",
+            _ when IsConfiguration(ex) => $"fix the configuration as the message says (deprov.yaml, system '{system.Config.System.Id}', or the environment), then run 'deprov check {system.Config.System.Id}' again",
             ConnectorException { IsTransient: true } => $"the system did not answer: check its host, port and network path (firewall, proxy) and that it is up; for TLS, that the certificate " +
                 $"is trusted and names the host — docs/connectors/{kind}.md",
             _ => $"check the credentials (the secret reference and the account's rights), the base or endpoint, and TLS trust (CA and certificate names) in system " +
