@@ -107,6 +107,18 @@ public sealed class CliContext
             await System.Console.Error.WriteLineAsync($"error: {ex.Message}");
             return ex is NotFoundException ? ExitCodes.NotFound : ExitCodes.InvalidInput;
         }
+        catch (Hosting.Discovery.InventoryShrinkException ex)
+        {
+            await System.Console.Error.WriteLineAsync($"refused: {ex.Message}");
+            return ExitCodes.InvalidInput;
+        }
+        catch (ConnectorException ex)
+        {
+            // A connector error that escaped a command's own per-system handling: still one message, never a stack trace.
+            await System.Console.Error.WriteLineAsync($"error: {Hosting.Diagnostics.SystemDoctor.Diagnosis(ex)}");
+            await System.Console.Error.WriteLineAsync("  fix: 'deprov check' probes each system and says what to change.");
+            return ExitCodes.SystemError;
+        }
         catch (StoreException ex)
         {
             await System.Console.Error.WriteLineAsync($"store error: {ex.Message}");

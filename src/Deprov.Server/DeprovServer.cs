@@ -83,6 +83,7 @@ public static class DeprovServer
         app.MapAuditEndpoints();
         app.MapHoldEndpoints();
         app.MapLinkEndpoints();
+        app.MapFindingEndpoints();
         app.MapAdminEndpoints();
         app.MapMetricsEndpoints();
         app.MapApiReferenceEndpoints();

@@ -429,6 +429,29 @@ public sealed partial class SqliteStore
             return new FindingsUpdate(fresh, seen.Count - fresh.Count, open.Count);
         }, cancellationToken);
 
+    public Task<Finding> RaiseFindingAsync(DetectedFinding finding, DateTimeOffset now, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            var f = finding;
+            using (var cmd = Command(c, tx,
+                $"INSERT INTO findings({FindingColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10,NULL,NULL,NULL) " +
+                "ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, evidence = excluded.evidence, " +
+                "first_seen = CASE WHEN findings.resolved_at IS NULL THEN findings.first_seen ELSE excluded.first_seen END, " +
+                "reaction = CASE WHEN findings.resolved_at IS NULL THEN findings.reaction END, " +
+                "reaction_ref = CASE WHEN findings.resolved_at IS NULL THEN findings.reaction_ref END, resolved_at = NULL",
+                ("$1", f.Id), ("$2", (int)f.Kind), ("$3", f.SystemId), ("$4", f.Target), ("$5", f.AccountId), ("$6", f.EntitlementId), ("$7", f.CredentialId),
+                ("$8", f.PersonId), ("$9", f.Evidence), ("$10", T(now))))
+            {
+                cmd.ExecuteNonQuery();
+            }
+
+            AppendAudit(c, tx, audit);
+            using var read = Command(c, tx, $"SELECT {FindingColumns} FROM findings WHERE id = $id", ("$id", f.Id));
+            using var r = read.ExecuteReader();
+            r.Read();
+            return ReadFinding(r);
+        }, cancellationToken);
+
     public Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<Finding>>(c =>
         {

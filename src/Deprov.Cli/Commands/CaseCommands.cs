@@ -3,6 +3,7 @@ using Deprov.Core;
 using Deprov.Core.Model;
 using Deprov.Core.Store;
 using Deprov.Hosting;
+using Deprov.Hosting.Diagnostics;
 using Deprov.Hosting.Discovery;
 using Deprov.Hosting.Execution;
 using Spectre.Console;
@@ -161,22 +162,32 @@ public static class CaseCommands
     private static Command Discover(CliContext ctx)
     {
         var systems = new Argument<string[]>("system") { Description = "Systems to discover (default: all)", Arity = ArgumentArity.ZeroOrMore };
-        var cmd = new Command("discover", "Read accounts, groups, devices and credentials from connected systems and tie them to people") { systems };
+        var acceptShrink = new Option<bool>("--accept-shrink")
+        {
+            Description = "Write a listing even when it holds far fewer accounts than the inventory (more than reconciliation.max_shrink, default 20 %)",
+        };
+        var cmd = new Command("discover", "Read accounts, groups, devices and credentials from connected systems, tie them to people, then probe each system (as 'deprov check')")
+        {
+            systems, acceptShrink,
+        };
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
             await using var engine = await ctx.OpenAsync(pr, ct);
-            var reports = await DiscoverAsync(ctx, engine, pr.GetValue(systems) ?? [], ctx.IsJson(pr), ct);
+            var run = await DiscoverAsync(ctx, engine, pr.GetValue(systems) ?? [], ctx.IsJson(pr), pr.GetValue(acceptShrink), ct);
             if (ctx.IsJson(pr))
             {
-                CliContext.WriteJson(reports);
+                CliContext.WriteJson(new { discoveries = run.Reports, checks = run.Checks, failures = run.Failures });
             }
 
-            return ExitCodes.Ok;
+            return run.ExitCode;
         }));
         return cmd;
     }
 
-    internal static async Task<List<DiscoveryReport>> DiscoverAsync(CliContext ctx, DeprovEngine engine, IReadOnlyList<string> only, bool quiet, CancellationToken ct)
+    /// <summary>What <c>discover</c> did: the systems written, their probes, and the systems that failed (with the exit code that says how).</summary>
+    internal sealed record DiscoverRun(List<DiscoveryReport> Reports, List<SystemCheck> Checks, List<CheckCommand.SystemFailure> Failures, int ExitCode);
+
+    internal static async Task<DiscoverRun> DiscoverAsync(CliContext ctx, DeprovEngine engine, IReadOnlyList<string> only, bool quiet, bool acceptShrink, CancellationToken ct)
     {
         var unknown = only.Where(s => !engine.Systems.ContainsKey(s)).ToList();
         if (unknown.Count > 0)
@@ -186,9 +197,33 @@ public static class CaseCommands
 
         var service = new DiscoveryService(engine.Store, ctx.Time);
         var reports = new List<DiscoveryReport>();
+        var checks = new List<SystemCheck>();
+        var failures = new List<CheckCommand.SystemFailure>();
         foreach (var (id, rt) in engine.Systems.Where(s => only.Count == 0 || only.Contains(s.Key)))
         {
-            reports.Add(await service.DiscoverAsync(rt, null, ct));
+            DiscoveryResult result;
+            try
+            {
+                result = await service.DiscoverAsync(rt, acceptShrink ? null : engine.Config.Reconciliation.MaxShrinkFor(id), null, ct);
+            }
+            catch (InventoryShrinkException ex)
+            {
+                failures.Add(new CheckCommand.SystemFailure(id, rt.Descriptor.Kind, ex.Message, $"run 'deprov check {id}'; if the accounts really are gone: deprov discover {id} --accept-shrink",
+                    ExitCodes.InvalidInput));
+                continue;
+            }
+            catch (Exception ex) when (ex is DeprovException and not StoreException)
+            {
+                // One system's failure (its connector or its configuration) is reported with its fix; the others go on.
+                failures.Add(CheckCommand.SystemFailure.Of(rt, ex));
+                continue;
+            }
+
+            reports.Add(result.Report);
+            if (result.Snapshot is { } snapshot)
+            {
+                checks.Add(await SystemDoctor.ProbeListingAsync(rt, ListingSample.Of(id, snapshot, result.Report.Memberships), ct));
+            }
         }
 
         if (!quiet)
@@ -202,8 +237,14 @@ public static class CaseCommands
             }
 
             ctx.Console.Write(table);
+            CheckCommand.Print(ctx, checks, failures);
+        }
+        else
+        {
+            CheckCommand.PrintFailures(failures);
         }
 
-        return reports;
+        var exit = failures.Count > 0 ? failures.Max(f => f.ExitCode) : checks.Any(c => !c.Passed) ? ExitCodes.CheckFailed : ExitCodes.Ok;
+        return new DiscoverRun(reports, checks, failures, exit);
     }
 }

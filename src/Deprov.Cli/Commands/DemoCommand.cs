@@ -66,7 +66,7 @@ public static class DemoCommand
 
         await engine.Store.UpsertPeopleAsync(company.People, ct);
         c.MarkupLine($"\n[bold]1. A company of {company.People.Count} people and {config.Systems.Count} connected systems[/] (directory, SSO, 4 paid SaaS apps, devices, badges, secrets vault)");
-        await CaseCommands.DiscoverAsync(ctx, engine, [], quiet: false, ct);
+        await CaseCommands.DiscoverAsync(ctx, engine, [], quiet: false, acceptShrink: true, ct); // a new company: its size is not a shrink
 
         // 2. Four HR events.
         var people = company.People;

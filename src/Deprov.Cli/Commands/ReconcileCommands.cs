@@ -27,7 +27,11 @@ public static class ReconcileCommands
         var systems = new Argument<string[]>("system") { Description = "Systems to reconcile (default: all)", Arity = ArgumentArity.ZeroOrMore };
         var force = new Option<bool>("--force") { Description = "Re-write and re-detect even when nothing changed since the last run" };
         var noRun = new Option<bool>("--no-run") { Description = "Plan remediations but do not execute them now (the worker will)" };
-        var cmd = new Command("reconcile", "Discover systems, correlate accounts to people, record findings and react (report, task, remediate)") { systems, force, noRun };
+        var acceptShrink = new Option<bool>("--accept-shrink")
+        {
+            Description = "Write a listing even when it holds far fewer accounts than the inventory (more than reconciliation.max_shrink, default 20 %)",
+        };
+        var cmd = new Command("reconcile", "Discover systems, correlate accounts to people, record findings and react (report, task, remediate)") { systems, force, noRun, acceptShrink };
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
             await using var engine = await ctx.OpenAsync(pr, ct);
@@ -36,12 +40,12 @@ public static class ReconcileCommands
             IReadOnlyList<SystemReconciliation> results;
             if (json || Console.IsErrorRedirected)
             {
-                results = await reconciler.ReconcileAsync(pr.GetValue(systems), ctx.Actor(pr), pr.GetValue(force), null, ct);
+                results = await reconciler.ReconcileAsync(pr.GetValue(systems), ctx.Actor(pr), pr.GetValue(force), pr.GetValue(acceptShrink), null, ct);
             }
             else
             {
                 results = await ctx.Console.Status().StartAsync("reconciling…", async status =>
-                    await reconciler.ReconcileAsync(pr.GetValue(systems), ctx.Actor(pr), pr.GetValue(force),
+                    await reconciler.ReconcileAsync(pr.GetValue(systems), ctx.Actor(pr), pr.GetValue(force), pr.GetValue(acceptShrink),
                         new Progress<ReconcileProgress>(p => status.Status($"{Views.E(p.SystemId)}: {p.Phase} ({p.Objects:N0})")), ct));
             }
 
@@ -73,7 +77,24 @@ public static class ReconcileCommands
                 ctx.Console.MarkupLine("'deprov findings' lists what was found; 'deprov link <system> <account> <person>' ties an account by hand.");
             }
 
-            return results.Any(r => r.Error is not null) ? ExitCodes.Error : ExitCodes.Ok;
+            // Each failure in full on stderr (the table cuts it short), with the fix.
+            foreach (var r in results.Where(r => r.Error is not null))
+            {
+                var kind = engine.Systems[r.SystemId].Descriptor.Kind;
+                if (r.Shrink is { } shrink)
+                {
+                    await Console.Error.WriteLineAsync($"refused: {r.Error}");
+                    await Console.Error.WriteLineAsync($"  fix: run 'deprov check {r.SystemId}'; if the accounts really are gone: deprov reconcile {r.SystemId} --accept-shrink " +
+                        $"(or deprov findings accept {shrink.FindingId})");
+                }
+                else
+                {
+                    await Console.Error.WriteLineAsync($"error: {kind} system '{r.SystemId}': {r.Error}");
+                    await Console.Error.WriteLineAsync($"  fix: run 'deprov check {r.SystemId}': it probes credentials, reachability, TLS and the base, and says what to change.");
+                }
+            }
+
+            return results.Any(r => r.Shrink is not null) ? ExitCodes.InvalidInput : results.Any(r => r.Error is not null) ? ExitCodes.SystemError : ExitCodes.Ok;
         }));
         return cmd;
     }
@@ -84,6 +105,7 @@ public static class ReconcileCommands
         var system = new Option<string>("--system") { Description = "Only this system" };
         var all = new Option<bool>("--all") { Description = "Include resolved findings" };
         var cmd = new Command("findings", "Findings from reconciliation, oldest first, with their evidence and first-seen time") { kind, system, all };
+        cmd.Subcommands.Add(AcceptFinding(ctx));
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
             FindingKind? k = null;
@@ -115,6 +137,41 @@ public static class ReconcileCommands
 
             ctx.Console.Write(t);
             ctx.Console.MarkupLine($"{list.Count} finding(s)");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command AcceptFinding(CliContext ctx)
+    {
+        var id = new Argument<string>("finding") { Description = "The inventory_shrink finding's id (deprov findings --kind inventory_shrink)" };
+        var cmd = new Command("accept", "Accept the listing an inventory_shrink finding refused: reconcile its system again with the shrink guard lifted (audited)") { id };
+        cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
+        {
+            await using var engine = await ctx.OpenAsync(pr, ct);
+            var r = await new Reconciler(engine).AcceptShrinkAsync(pr.GetValue(id)!, ctx.Actor(pr), ct);
+            if (r.Remediations > 0)
+            {
+                await engine.RunAsync(RunMode.UntilIdle, ct);
+            }
+
+            if (ctx.IsJson(pr))
+            {
+                CliContext.WriteJson(r);
+            }
+            else if (r.Error is null)
+            {
+                ctx.Console.MarkupLine($"accepted: {Views.E(r.SystemId)} now holds {r.Discovery?.Accounts.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} account(s); " +
+                    $"{r.NewFindings} new finding(s), {r.Resolved} resolved");
+            }
+
+            if (r.Error is not null)
+            {
+                await Console.Error.WriteLineAsync($"error: system '{r.SystemId}': {r.Error}");
+                await Console.Error.WriteLineAsync($"  fix: run 'deprov check {r.SystemId}'; the finding stays open until a discovery of the system is written.");
+                return ExitCodes.SystemError;
+            }
+
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -19,6 +19,9 @@ public enum FindingKind
     SharedCredentialNotRotated,
     /// <summary>A birthright entitlement the person's current role does not grant (left over from a move).</summary>
     MoverLeftover,
+    /// <summary>A scheduled discovery listed far fewer accounts than the inventory holds and was refused (the inventory
+    /// was kept): an operator accepts the new listing (<c>deprov findings accept</c>) or fixes the system's settings.</summary>
+    InventoryShrink,
 }
 
 /// <summary>What Deprov does when a finding is first seen.</summary>

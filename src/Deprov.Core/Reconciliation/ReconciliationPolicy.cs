@@ -31,6 +31,17 @@ public sealed record ReconciliationPolicy(
     public int DormantDaysFor(string systemId) =>
         DormantDays.TryGetValue(systemId, out var d) ? d : DormantDays.TryGetValue(Default, out var x) ? x : 90;
 
+    /// <summary>
+    /// The largest share (0–1) of a system's accounts one discovery may drop before it is refused and the old inventory
+    /// kept (<c>reconciliation.max_shrink</c>; system id or <c>default</c>). <value>0.2 (20 %) by default.</value>
+    /// </summary>
+    public IReadOnlyDictionary<string, double> MaxShrink { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal) { [Default] = DefaultMaxShrink };
+
+    public const double DefaultMaxShrink = 0.2;
+
+    public double MaxShrinkFor(string systemId) =>
+        MaxShrink.TryGetValue(systemId, out var s) ? s : MaxShrink.TryGetValue(Default, out var x) ? x : DefaultMaxShrink;
+
     public TimeSpan ScheduleFor(string systemId) =>
         Schedules.TryGetValue(systemId, out var s) ? s : Schedules.TryGetValue(Default, out var x) ? x : TimeSpan.Zero;
 

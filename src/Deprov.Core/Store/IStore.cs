@@ -74,6 +74,13 @@ public interface IStore : IAsyncDisposable
 
     Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Opens one finding outside a detection pass (a refused discovery has nothing to detect from), with
+    /// <paramref name="audit"/>, in one transaction; the system's other findings are left as they are. An open finding with
+    /// the same id gets a new last-seen and evidence. Returns the stored finding.
+    /// </summary>
+    Task<Finding> RaiseFindingAsync(DetectedFinding finding, DateTimeOffset now, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
     /// <summary>Records what was done about findings (a task or a case id), with tasks to raise and audit records, in one transaction.</summary>
     Task RecordReactionsAsync(IReadOnlyList<(string FindingId, FindingReaction Reaction, string? Reference)> reactions, IReadOnlyList<TaskItem> tasks,
         IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);

@@ -20,7 +20,7 @@ internal static class ReconciliationBinder
             return d;
         }
 
-        n.CheckKnownKeys(errors, "schedule", "dormant_days", "reactions");
+        n.CheckKnownKeys(errors, "schedule", "dormant_days", "reactions", "max_shrink");
         var schedules = PerSystem(n["schedule"], systemIds, errors, d.Schedules, node =>
         {
             var text = node.Scalar!.Trim();
@@ -47,6 +47,23 @@ internal static class ReconciliationBinder
 
             errors.Add(node.Error($"is '{node.Scalar}', which is not a number of days.", "write a whole number from 0 (check off) to 3650."));
             return (int?)null;
+        });
+
+        var maxShrink = PerSystem(n["max_shrink"], systemIds, errors, d.MaxShrink, node =>
+        {
+            var text = node.Scalar!.Trim();
+            if (text == "off")
+            {
+                return 1.0;
+            }
+
+            if (text.EndsWith('%') && double.TryParse(text[..^1].TrimEnd(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var percent) && percent <= 100)
+            {
+                return percent / 100;
+            }
+
+            errors.Add(node.Error($"is '{text}', which is not a share of accounts.", "write a percentage from 0% to 100% (e.g. '20%'), or 'off' to accept any fall."));
+            return (double?)null;
         });
 
         var reactions = new Dictionary<FindingKind, IReadOnlyDictionary<string, FindingReaction>>(d.Reactions);
@@ -79,7 +96,7 @@ internal static class ReconciliationBinder
             reactions[kind] = PerSystem<FindingReaction>(value, systemIds, errors, byDefault, node => Reaction(node, errors));
         }
 
-        return new ReconciliationPolicy(reactions, dormant, schedules);
+        return new ReconciliationPolicy(reactions, dormant, schedules) { MaxShrink = maxShrink };
     }
 
     private static FindingReaction? Reaction(SettingsNode node, List<ValidationError> errors)

@@ -14,7 +14,10 @@ public sealed record DiscoveryReport(string SystemId, int Accounts, int Correlat
 /// <summary>What a discovery depends on besides the system itself: people, manual links, and anything else that changes
 /// the outcome (<paramref name="Salt"/>: revocations, policy, the day for dormancy).</summary>
 /// <param name="SkipIfUnchanged">When the fingerprint equals the last stored one, write nothing but the discovery state.</param>
-public sealed record DiscoveryContext(PeopleSnapshot People, IReadOnlyDictionary<string, CorrelationLinkValue> Links, string Salt, bool SkipIfUnchanged);
+/// <param name="MaxShrink">The shrink guard: the largest share (0–1) of the stored accounts this listing may drop, else
+/// <see cref="InventoryShrinkException"/> and nothing is written; null reads without the guard (an accepted shrink).</param>
+public sealed record DiscoveryContext(PeopleSnapshot People, IReadOnlyDictionary<string, CorrelationLinkValue> Links, string Salt, bool SkipIfUnchanged,
+    double? MaxShrink = null);
 
 /// <param name="Snapshot">The correlated inventory; null when <see cref="Unchanged"/>.</param>
 public sealed record DiscoveryResult(DiscoveryReport Report, bool Unchanged, InventorySnapshot? Snapshot, string Fingerprint);
@@ -39,12 +42,18 @@ public sealed class DiscoveryService
         _time = time;
     }
 
-    /// <summary>A full discovery with freshly loaded people and links, always written.</summary>
-    public async Task<DiscoveryReport> DiscoverAsync(SystemRuntime system, IProgress<int>? progress, CancellationToken cancellationToken)
+    /// <summary>A full discovery with freshly loaded people and links, always written, without the shrink guard (seeding, tests).</summary>
+    public async Task<DiscoveryReport> DiscoverAsync(SystemRuntime system, IProgress<int>? progress, CancellationToken cancellationToken) =>
+        (await DiscoverAsync(system, maxShrink: null, progress, cancellationToken)).Report;
+
+    /// <summary>A full discovery with freshly loaded people and links, written unless the shrink guard refuses it.</summary>
+    /// <param name="maxShrink">The largest share (0–1) of the stored accounts the listing may drop; null: no guard.</param>
+    /// <exception cref="InventoryShrinkException">The listing dropped more; nothing was written.</exception>
+    public async Task<DiscoveryResult> DiscoverAsync(SystemRuntime system, double? maxShrink, IProgress<int>? progress, CancellationToken cancellationToken)
     {
         var people = await PeopleSnapshot.LoadAsync(_store, cancellationToken);
         var links = await LoadLinksAsync(_store, system.Config.System.Id, cancellationToken);
-        return (await DiscoverAsync(system, new DiscoveryContext(people, links, string.Empty, SkipIfUnchanged: false), progress, cancellationToken)).Report;
+        return await DiscoverAsync(system, new DiscoveryContext(people, links, string.Empty, SkipIfUnchanged: false, maxShrink), progress, cancellationToken);
     }
 
     public static async Task<IReadOnlyDictionary<string, CorrelationLinkValue>> LoadLinksAsync(IStore store, string systemId, CancellationToken cancellationToken) =>
@@ -84,7 +93,8 @@ public sealed class DiscoveryService
         var linksHash = context.Links.Aggregate(0UL, (h, kv) => h + Fnv.Mix(Fnv.Of(kv.Key, kv.Value.PersonId)));
         var contextHash = (Fnv.Mix(context.People.Fingerprint) + Fnv.Mix(linksHash ^ Fnv.Of(context.Salt, string.Join('|', system.Config.Correlate))))
             .ToString("x16", CultureInfo.InvariantCulture);
-        var last = context.SkipIfUnchanged ? await _store.GetDiscoveryStateAsync(sys.Id, cancellationToken) : null;
+        var stored = context.SkipIfUnchanged || context.MaxShrink is not null ? await _store.GetDiscoveryStateAsync(sys.Id, cancellationToken) : null;
+        var last = context.SkipIfUnchanged ? stored : null;
 
         // A connector that reports a watermark can say "nothing changed" without listing anything; asked only when
         // nothing else the outcome depends on changed either.
@@ -159,6 +169,13 @@ public sealed class DiscoveryService
             await _store.ApplyDiscoveryAsync(sys.Id, null, state1, [], cancellationToken);
             return new PreparedDiscovery(new DiscoveryResult(new DiscoveryReport(sys.Id, accounts.Count, 0, 0, 0, entitlements.Count, memberships.Count, devices.Count, credentials.Count,
                 _time.GetElapsedTime(started)), Unchanged: true, null, fingerprint), state1, null, started);
+        }
+
+        // The shrink guard: a listing that drops most of the inventory is far more often a wrong base or an empty page
+        // than a mass departure, and writing it would drop every account it lacks (leavers whose cut failed included).
+        if (stored is not null && context.MaxShrink is { } maxShrink && InventoryShrinkException.Refuses(stored.Accounts, accounts.Count, maxShrink))
+        {
+            throw new InventoryShrinkException(sys.Id, stored.Accounts, accounts.Count, maxShrink);
         }
 
         // 2. Correlate, into columns.

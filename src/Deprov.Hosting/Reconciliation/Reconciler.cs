@@ -15,6 +15,7 @@ public sealed record ReconcileProgress(string SystemId, string Phase, int Object
 /// <summary>What reconciling one system did.</summary>
 /// <param name="Unchanged">Nothing read differed from the last run (and nothing it depends on): nothing was rewritten.</param>
 /// <param name="Error">Why the system could not be reconciled (its inventory is left as it was).</param>
+/// <param name="Shrink">Set when the shrink guard refused the listing (then <paramref name="Error"/> says so too).</param>
 public sealed record SystemReconciliation(
     string SystemId,
     DiscoveryReport? Discovery,
@@ -24,7 +25,14 @@ public sealed record SystemReconciliation(
     int Resolved,
     int Remediations,
     int Tasks,
-    string? Error);
+    string? Error,
+    RefusedShrink? Shrink = null);
+
+/// <summary>A listing the shrink guard refused, and the <c>inventory_shrink</c> finding raised for it.</summary>
+/// <param name="Stored">Accounts the kept inventory holds.</param>
+/// <param name="Listed">Accounts the refused listing held.</param>
+/// <param name="MaxShare">The share (0–1) the system's <c>reconciliation.max_shrink</c> allows.</param>
+public sealed record RefusedShrink(int Stored, int Listed, double MaxShare, string FindingId);
 
 /// <summary>
 /// Discovery, correlation, findings and reactions for a set of systems, one system at a time. A system that fails is
@@ -41,8 +49,17 @@ public sealed class Reconciler
 
     /// <param name="systemIds">Systems to reconcile; null or empty = every configured system.</param>
     /// <param name="force">Rewrite and re-detect even when nothing changed.</param>
-    public async Task<IReadOnlyList<SystemReconciliation>> ReconcileAsync(IReadOnlyList<string>? systemIds, string actor, bool force, IProgress<ReconcileProgress>? progress,
-        CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SystemReconciliation>> ReconcileAsync(IReadOnlyList<string>? systemIds, string actor, bool force, IProgress<ReconcileProgress>? progress,
+        CancellationToken cancellationToken) =>
+        ReconcileAsync(systemIds, actor, force, acceptShrink: false, progress, cancellationToken);
+
+    /// <param name="systemIds">Systems to reconcile; null or empty = every configured system.</param>
+    /// <param name="force">Rewrite and re-detect even when nothing changed.</param>
+    /// <param name="acceptShrink">Lift the shrink guard (<c>reconciliation.max_shrink</c>) for this run: a listing with far
+    /// fewer accounts than the inventory is written. Without it such a system is refused, keeps its inventory, and gets an
+    /// <see cref="FindingKind.InventoryShrink"/> finding and an alert.</param>
+    public async Task<IReadOnlyList<SystemReconciliation>> ReconcileAsync(IReadOnlyList<string>? systemIds, string actor, bool force, bool acceptShrink,
+        IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
     {
         var ids = systemIds is { Count: > 0 } ? systemIds : [.. _engine.Config.Systems.Select(s => s.System.Id)];
         foreach (var id in ids)
@@ -58,14 +75,14 @@ public sealed class Reconciler
 
         // A pipeline of two: the next system is read and correlated (CPU, the connector) while this one is written,
         // detected and reacted to (the store's single writer).
-        Task<SystemRead>? next = ReadAsync(_engine.Systems[ids[0]], people, force, progress, cancellationToken);
+        Task<SystemRead>? next = ReadAsync(_engine.Systems[ids[0]], people, force, acceptShrink, actor, progress, cancellationToken);
         try
         {
             for (var i = 0; i < ids.Count; i++)
             {
                 var read = await next!;
                 var following = i + 1 < ids.Count ? _engine.Systems[ids[i + 1]] : null;
-                next = following is null ? null : Task.Run(() => ReadAsync(following, people, force, progress, cancellationToken), cancellationToken);
+                next = following is null ? null : Task.Run(() => ReadAsync(following, people, force, acceptShrink, actor, progress, cancellationToken), cancellationToken);
                 results.Add(read.Failed ?? await FinishAsync(read, actor, progress, cancellationToken));
             }
         }
@@ -84,7 +101,30 @@ public sealed class Reconciler
     private sealed record SystemRead(SystemRuntime System, PreparedDiscovery? Prepared, IReadOnlyList<DetectedFinding>? Detected, DateTimeOffset Now,
         SystemReconciliation? Failed);
 
-    private async Task<SystemRead> ReadAsync(SystemRuntime rt, PeopleSnapshot people, bool force, IProgress<ReconcileProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Accepts the listing an <see cref="FindingKind.InventoryShrink"/> finding was raised for: reconciles its system again
+    /// with the guard lifted (what the system lists now is written, and the finding resolves), audited as
+    /// <c>inventory_shrink_accepted</c> by <paramref name="actor"/>.
+    /// </summary>
+    /// <exception cref="NotFoundException">No open inventory_shrink finding has that id.</exception>
+    public async Task<SystemReconciliation> AcceptShrinkAsync(string findingId, string actor, CancellationToken cancellationToken)
+    {
+        var open = await _engine.Store.ListFindingsAsync(new FindingQuery(FindingKind.InventoryShrink, Limit: int.MaxValue), cancellationToken);
+        var finding = open.FirstOrDefault(f => string.Equals(f.Id, findingId, StringComparison.Ordinal))
+            ?? throw new NotFoundException($"There is no open inventory_shrink finding '{findingId}'. 'deprov findings --kind inventory_shrink' lists them" +
+                (open.Count == 0 ? " (there are none)." : $": {string.Join(", ", open.Select(f => f.Id))}."));
+        if (!_engine.Systems.ContainsKey(finding.SystemId))
+        {
+            throw new NotFoundException($"Finding '{findingId}' is about system '{finding.SystemId}', which is no longer configured.");
+        }
+
+        await _engine.Store.AppendAuditAsync([new AuditEntry(_engine.Time.GetUtcNow(), actor, "inventory_shrink_accepted", finding.SystemId, finding.SystemId, null, null, null, null,
+            $"{{\"finding\":\"{finding.Id}\"}}", "ok", finding.Evidence)], cancellationToken);
+        return (await ReconcileAsync([finding.SystemId], actor, force: true, acceptShrink: true, null, cancellationToken))[0];
+    }
+
+    private async Task<SystemRead> ReadAsync(SystemRuntime rt, PeopleSnapshot people, bool force, bool acceptShrink, string actor, IProgress<ReconcileProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var store = _engine.Store;
         var id = rt.Config.System.Id;
@@ -98,11 +138,30 @@ public sealed class Reconciler
         var salt = string.Join('|', revocations.Count.ToString(CultureInfo.InvariantCulture), revocations.Count > 0 ? revocations[^1].StepId : "-",
             policy.DormantDaysFor(id).ToString(CultureInfo.InvariantCulture), now.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
             string.Join(',', _engine.Config.Policy.Roles.SelectMany(r => r.Entitlements.Select(e => $"{r.Name}:{e}"))));
+        // An open shrink finding is settled only by a detection pass (it resolves when not raised again), so the system
+        // is re-detected even if its listing is back to what the inventory holds.
+        var shrinkOpen = (await store.ListFindingsAsync(new FindingQuery(FindingKind.InventoryShrink, id, OpenOnly: true, Limit: 1), cancellationToken)).Count > 0;
         PreparedDiscovery prepared;
         try
         {
             var objects = new Progress<int>(n => progress?.Report(new ReconcileProgress(id, "discovering", n)));
-            prepared = await new DiscoveryService(store, _engine.Time).ReadAsync(rt, new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force), objects, cancellationToken);
+            prepared = await new DiscoveryService(store, _engine.Time).ReadAsync(rt,
+                new DiscoveryContext(people, links, salt, SkipIfUnchanged: !force && !shrinkOpen, acceptShrink ? null : policy.MaxShrinkFor(id)), objects, cancellationToken);
+        }
+        catch (InventoryShrinkException shrink)
+        {
+            // Refused: nothing was written. An alert and a finding an operator accepts (or the system's fix resolves).
+            var finding = new DetectedFinding(FindingKind.InventoryShrink, id, id, null, null, null, null, shrink.Message);
+            var data = string.Create(CultureInfo.InvariantCulture,
+                $"{{\"finding\":\"{finding.Id}\",\"kind\":\"inventory_shrink\",\"stored\":{shrink.Stored},\"listed\":{shrink.Listed},\"max_shrink\":{shrink.MaxShare}}}");
+            await store.RaiseFindingAsync(finding, now,
+            [
+                new AuditEntry(now, actor, "discovery_refused", id, id, null, null, null, null, data, "refused", shrink.Message),
+                new AuditEntry(now, "deprov", "alert", id, id, null, null, null, null, data, "alert", shrink.Message),
+            ], cancellationToken);
+            progress?.Report(new ReconcileProgress(id, "refused", shrink.Listed));
+            return new SystemRead(rt, null, null, now, new SystemReconciliation(id, null, false, 0, 0, 0, 0, 0, shrink.Message,
+                new RefusedShrink(shrink.Stored, shrink.Listed, shrink.MaxShare, finding.Id)));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

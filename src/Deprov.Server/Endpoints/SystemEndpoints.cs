@@ -1,4 +1,5 @@
 using Deprov.Core.Store;
+using Deprov.Hosting.Diagnostics;
 using Deprov.Hosting.Execution;
 using Deprov.Server.Console;
 using Deprov.Server.Security;
@@ -13,9 +14,17 @@ public static class SystemEndpoints
     {
         app.MapGet("/api/systems", async (DeprovEngine engine, IStore store, CancellationToken ct) => TypedResults.Ok(await LoadAsync(engine, store, ct)))
             .RequireAuthorization(Policies.Read).WithTags("Systems");
+        app.MapGet("/api/systems/{id}/check", CheckAsync).RequireAuthorization(Policies.Operate).WithTags("Systems");
         app.MapGet("/systems", PageAsync).RequireAuthorization(Policies.Read).ExcludeFromDescription();
         return app;
     }
+
+    /// <summary>The doctor's read-only probes of one system (as <c>deprov check</c>): 200 with every probe, passed or not.</summary>
+    private static async Task<Results<Ok<SystemCheck>, ProblemHttpResult>> CheckAsync(string id, DeprovEngine engine, CancellationToken ct) =>
+        engine.Systems.TryGetValue(id, out var system)
+            ? TypedResults.Ok(await SystemDoctor.CheckAsync(system, ct))
+            : TypedResults.Problem(statusCode: 404, title: "No such system.",
+                detail: $"There is no system '{id}'. Configured: {string.Join(", ", engine.Systems.Keys.Order(StringComparer.Ordinal))}.");
 
     public sealed record SystemView(string Id, string DisplayName, string Kind, string Role, string Risk, IReadOnlyList<string> Supports,
         DateTimeOffset? PausedUntil, int Concurrency, double RateLimitPerSecond, DateTimeOffset? LastDiscovery, string? LastDiscoveryResult);

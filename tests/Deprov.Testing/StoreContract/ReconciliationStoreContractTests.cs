@@ -203,6 +203,27 @@ public abstract class ReconciliationStoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task RaiseFindingAsync_LeavesOtherFindingsOpen_RaisedAgainKeepsFirstSeen_ResolvedByTheNextDetectionPass()
+    {
+        var (store, _) = await StoreAsync();
+        await using var _ = store;
+        var ct = CancellationToken.None;
+        var orphan = new DetectedFinding(FindingKind.Orphan, "app", "app/x", "app/x", null, null, null, "no owner");
+        var shrink = new DetectedFinding(FindingKind.InventoryShrink, "app", "app", null, null, null, null, "listed 0 of 10");
+        await store.RecordFindingsAsync("app", [orphan], T0, ct);
+
+        var raised = await store.RaiseFindingAsync(shrink, T0.AddHours(1), [new AuditEntry(T0.AddHours(1), "deprov", "alert", "app", "app", null, null, null, null, null, "alert", "x")], ct);
+        Assert.Equal((shrink.Id, T0.AddHours(1), (DateTimeOffset?)null), (raised.Id, raised.FirstSeenAt, raised.ResolvedAt));
+        var again = await store.RaiseFindingAsync(shrink with { Evidence = "listed 1 of 10" }, T0.AddHours(2), [], ct);
+        Assert.Equal((T0.AddHours(1), T0.AddHours(2), "listed 1 of 10"), (again.FirstSeenAt, again.LastSeenAt, again.Evidence));
+        Assert.Equal(2, (await store.ListFindingsAsync(new FindingQuery(SystemId: "app"), ct)).Count);
+
+        var pass = await store.RecordFindingsAsync("app", [orphan], T0.AddHours(3), ct);
+        Assert.Equal(1, pass.Resolved);
+        Assert.Equal(orphan.Id, Assert.Single(await store.ListFindingsAsync(new FindingQuery(SystemId: "app"), ct)).Id);
+    }
+
+    [Fact]
     public async Task RecordReactionsAsync_WithTask_StoresReactionAndTask()
     {
         var (store, p) = await StoreAsync();
