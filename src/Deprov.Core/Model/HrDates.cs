@@ -56,6 +56,11 @@ public static partial class HrDates
         text = text.Trim();
         if (IsoWithOffset().IsMatch(text))
         {
+            if (!YearOk(int.Parse(text.AsSpan(0, 4), CultureInfo.InvariantCulture), text, out problem))
+            {
+                return false;
+            }
+
             if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var exact))
             {
                 problem = $"'{text}' is not a valid date and time.";
