@@ -75,24 +75,26 @@ public sealed class CliContext
     /// Parses an effective moment: 'now', an ISO date-time with offset, or a date (the end of that day in the person's
     /// time zone: access ends when the day ends).
     /// </summary>
-    public DateTimeOffset ParseWhen(string? text, string timeZone, string option)
+    public DateTimeOffset ParseWhen(string? text, string timeZone, string option) => ParseWhenNoted(text, timeZone, option).At;
+
+    /// <summary>
+    /// 'now', an ISO date (the end of that day in <paramref name="timeZone"/>), an ISO timestamp with an offset, or one
+    /// without (read in <paramref name="timeZone"/>, and <c>ReadAs</c> says so). Anything else is refused with the accepted forms.
+    /// </summary>
+    public (DateTimeOffset At, string? ReadAs) ParseWhenNoted(string? text, string timeZone, string option)
     {
-        if (string.IsNullOrWhiteSpace(text) || text == "now")
+        if (string.IsNullOrWhiteSpace(text) || text.Trim() == "now")
         {
-            return Time.GetUtcNow();
+            return (Time.GetUtcNow(), null);
         }
 
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        if (HrDates.TryParse(text, HrDates.IsoFormats, timeZone, out var moment, out var problem))
         {
-            return HrDates.EndOfLastDay(date, timeZone);
+            return (moment!.At, moment.ReadAs);
         }
 
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dto))
-        {
-            return dto;
-        }
-
-        throw new ValidationException([new ValidationError(null, null, option, $"'{text}' is not a date or time.", "write 'now', a date like 2026-12-31, or 2026-12-31T17:00:00+01:00.")]);
+        throw new ValidationException([new ValidationError(null, null, option, problem!.StartsWith($"'{text.Trim()}' is not a date", StringComparison.Ordinal) ? $"'{text}' is not a date or time Deprov reads." : problem,
+            "write 'now', a date like 2026-12-31 (the end of that day in the person's time zone), 2026-12-31T17:00 (read in the person's time zone) or 2026-12-31T17:00:00+01:00.")]);
     }
 
     /// <summary>Runs a command body, mapping errors to exit codes and clear messages (never a stack trace for bad input).</summary>

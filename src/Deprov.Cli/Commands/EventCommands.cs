@@ -28,7 +28,7 @@ public static class EventCommands
     {
         var person = PersonArg();
         var reason = new Option<string>("--reason") { Description = "voluntary | involuntary", DefaultValueFactory = _ => kind == EventKind.Leave ? "voluntary" : "none" };
-        var effective = new Option<string>("--effective") { Description = "When access must end: now (default), a date (end of that day, person's time zone) or an ISO date-time" };
+        var effective = new Option<string>("--effective") { Description = "When access must end: now (default), 2026-12-31 (end of that day in the person's time zone), 2026-12-31T17:00 (person's time zone) or 2026-12-31T17:00:00+01:00" };
         var cmd = new Command(name, description) { person, reason, effective };
         var (note, key, noWait) = Common(cmd);
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
@@ -98,12 +98,17 @@ public static class EventCommands
     {
         await using var engine = await ctx.OpenAsync(pr, ct);
         var person = await engine.Store.GetPersonAsync(personId, ct);
-        var when = ctx.ParseWhen(effective, person?.TimeZone ?? "UTC", "--effective");
+        var (when, readAs) = ctx.ParseWhenNoted(effective, person?.TimeZone ?? "UTC", "--effective");
         var e = new LifecycleEvent(string.Empty, kind, personId, when, reason, "cli", key ?? string.Empty, default, department, title, system, note);
         var result = await engine.SubmitAsync(e, ctx.Actor(pr), ct);
         var json = ctx.IsJson(pr);
         if (!json)
         {
+            if (readAs is not null)
+            {
+                ctx.Console.MarkupLine($"[grey]--effective {Views.E(effective!)}: {Views.E(readAs)} ({when:yyyy-MM-dd'T'HH:mm}Z)[/]");
+            }
+
             ctx.Console.MarkupLine($"{kind.Snake()} {Views.E(personId)}: [bold]{result.Outcome.Snake()}[/] — {Views.E(result.Message)}");
             if (result.Plan is not null)
             {
@@ -115,7 +120,7 @@ public static class EventCommands
         {
             if (json)
             {
-                CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message, caseId = result.Plan?.Case.Id });
+                CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message, caseId = result.Plan?.Case.Id, effectiveAt = when, readAs });
             }
 
             return ExitCodes.Ok;
@@ -124,7 +129,7 @@ public static class EventCommands
         var kase = await RunCaseAsync(ctx, engine, result.Plan.Case.Id, json, ct);
         if (json)
         {
-            CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message, caseId = kase?.Id, status = kase?.Status, exposureMs = kase?.ExposureWindow?.TotalMilliseconds });
+            CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message, caseId = kase?.Id, status = kase?.Status, exposureMs = kase?.ExposureWindow?.TotalMilliseconds, effectiveAt = when, readAs });
         }
 
         return kase?.Status == CaseStatus.Unverified ? ExitCodes.NotVerified : ExitCodes.Ok;

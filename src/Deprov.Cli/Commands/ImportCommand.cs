@@ -48,6 +48,7 @@ public static class ImportCommand
                 {
                     report.Rows,
                     report.GoodRows,
+                    report.RejectedRows,
                     report.Errors,
                     report.Added,
                     report.Updated,
@@ -56,6 +57,7 @@ public static class ImportCommand
                     report.Missing,
                     report.Replayed,
                     report.DryRun,
+                    report.Notes,
                 });
             }
             else
@@ -63,6 +65,7 @@ public static class ImportCommand
                 Render(ctx.Console, path, report);
             }
 
+            // Any rejected row (or a refused file) is exit 2, even though the good rows were imported: the operator must look.
             return report.Errors.Count > 0 ? ExitCodes.InvalidInput : ExitCodes.Ok;
         }));
         return cmd;
@@ -70,11 +73,16 @@ public static class ImportCommand
 
     private static void Render(IAnsiConsole c, string path, RosterReport r)
     {
-        c.MarkupLine($"{(r.DryRun ? "[yellow]dry run[/] — " : string.Empty)}{Views.E(path)}: {r.Rows} row(s), {r.GoodRows} good, {(r.Errors.Count > 0 ? $"[red]{r.Errors.Count} rejected[/]" : "0 rejected")}; " +
+        c.MarkupLine($"{(r.DryRun ? "[yellow]dry run[/] — " : string.Empty)}{Views.E(path)}: {r.Rows} row(s), {r.GoodRows} good, {(r.Errors.Count > 0 ? $"[red]{r.RejectedRows} rejected[/]" : "0 rejected")}; " +
             $"{r.Added.Count} new people, {r.Updated.Count} updated, {r.Events.Count} event(s)" + (r.Replayed > 0 ? $", {r.Replayed} parked event(s) replayed" : string.Empty));
         foreach (var e in r.Errors)
         {
             c.MarkupLine($"  [red]row {e.Row}[/]{(e.Column is null ? string.Empty : $", column '{Views.E(e.Column)}'")}: {Views.E(e.Problem)}");
+        }
+
+        foreach (var n in r.Notes)
+        {
+            c.MarkupLine($"  [grey]{Views.E(n)}[/]");
         }
 
         foreach (var e in r.Events)

@@ -4,6 +4,7 @@ using Deprov.Core;
 using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Reconciliation;
+using Deprov.Hosting.Csv;
 using Deprov.Hosting.Execution;
 using Deprov.Hosting.Reconciliation;
 using Spectre.Console;
@@ -212,7 +213,8 @@ public static class ReconcileCommands
             var rows = await engine.Store.GetLicenceUsageAsync(ct);
             if (pr.GetValue(csv) is { } path)
             {
-                await File.WriteAllTextAsync(path, LicenceUsage.ToCsv(rows), ct);
+                await using var file = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false));
+                await CsvExport.WriteLicencesAsync(file, rows, ct);
             }
 
             if (ctx.IsJson(pr))

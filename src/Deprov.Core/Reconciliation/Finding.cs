@@ -104,21 +104,6 @@ public sealed record LicenceUsage(string SystemId, string DisplayName, decimal C
     public decimal MonthlyFreed => RevokedSeats * CostPerSeat;
 
     public decimal MonthlyReclaimable => DormantSeats * CostPerSeat;
-
-    /// <summary>The licence reclaim report as CSV: invariant culture, one row per system, a header line.</summary>
-    public static string ToCsv(IEnumerable<LicenceUsage> rows)
-    {
-        var sb = new System.Text.StringBuilder("system,name,cost_per_seat,active_accounts,revoked_seats,monthly_freed,dormant_seats,monthly_reclaimable\n");
-        foreach (var r in rows)
-        {
-            sb.Append(System.Globalization.CultureInfo.InvariantCulture,
-                $"{Csv(r.SystemId)},{Csv(r.DisplayName)},{r.CostPerSeat:0.00},{r.ActiveAccounts},{r.RevokedSeats},{r.MonthlyFreed:0.00},{r.DormantSeats},{r.MonthlyReclaimable:0.00}\n");
-        }
-
-        return sb.ToString();
-    }
-
-    private static string Csv(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
 }
 
 /// <summary>What the store remembers about a system's last discovery (for unchanged re-runs and schedules).</summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Store;
+using Deprov.Hosting.Csv;
 
 namespace Deprov.Hosting.Audit;
 
@@ -47,7 +48,7 @@ public sealed class AuditService
         switch (format)
         {
             case EvidenceFormat.Csv:
-                await WriteCsvAsync(records, output);
+                await WriteCsvAsync(records, output, cancellationToken);
                 break;
             case EvidenceFormat.Json:
                 await WriteJsonAsync(person, personId, records, ended, verification, output);
@@ -69,33 +70,12 @@ public sealed class AuditService
             .OrderBy(a => a.At)
             .ToList();
 
-    private static async Task WriteCsvAsync(List<AuditRecord> records, TextWriter output)
-    {
-        await output.WriteLineAsync("seq,at,actor,action,system,target,person,case,step,before,after,outcome,detail,hash");
-        foreach (var r in records)
-        {
-            var e = r.Entry;
-            await output.WriteLineAsync(string.Join(',',
-                r.Seq.ToString(CultureInfo.InvariantCulture), e.At.ToString("O", CultureInfo.InvariantCulture), Csv(e.Actor), Csv(e.Action), Csv(e.SystemId), Csv(e.Target),
-                Csv(e.PersonId), Csv(e.CaseId), Csv(e.StepId), Csv(e.Before), Csv(e.After), Csv(e.Outcome), Csv(e.Detail), Convert.ToHexStringLower(r.Hash)));
-        }
-    }
-
-    /// <summary>RFC 4180 quoting; a leading formula character is neutralised so a spreadsheet never executes a field.</summary>
-    internal static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return string.Empty;
-        }
-
-        if (value[0] is '=' or '+' or '-' or '@')
-        {
-            value = "'" + value;
-        }
-
-        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
+    private static Task WriteCsvAsync(List<AuditRecord> records, TextWriter output, CancellationToken cancellationToken) =>
+        CsvExport.WriteAsync(output, ["seq", "at", "actor", "action", "system", "target", "person", "case", "step", "before", "after", "outcome", "detail", "hash"],
+            records.Select(r => (IReadOnlyList<string?>)[
+                r.Seq.ToString(CultureInfo.InvariantCulture), r.Entry.At.ToString("O", CultureInfo.InvariantCulture), r.Entry.Actor, r.Entry.Action, r.Entry.SystemId, r.Entry.Target,
+                r.Entry.PersonId, r.Entry.CaseId, r.Entry.StepId, r.Entry.Before, r.Entry.After, r.Entry.Outcome, r.Entry.Detail, Convert.ToHexStringLower(r.Hash)]),
+            cancellationToken);
 
     private async Task WriteJsonAsync(Person? person, string personId, List<AuditRecord> records, IReadOnlyList<AccessEnd> ended, AuditVerification v, TextWriter output)
     {

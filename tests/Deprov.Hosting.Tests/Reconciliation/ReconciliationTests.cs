@@ -325,7 +325,9 @@ public sealed class ReconciliationTests
         var slack = (await env.Engine.Store.GetLicenceUsageAsync(None)).Single(r => r.SystemId == "slack");
         Assert.Equal((1, 1, 2), (slack.RevokedSeats, slack.DormantSeats, slack.ActiveAccounts));
         Assert.Equal((8.75m, 8.75m), (slack.MonthlyFreed, slack.MonthlyReclaimable));
-        var csv = LicenceUsage.ToCsv([slack]).Split('\n');
+        await using var text = new StringWriter();
+        await Deprov.Hosting.Csv.CsvExport.WriteLicencesAsync(text, [slack], None);
+        var csv = text.ToString().Split('\n');
         Assert.Equal("system,name,cost_per_seat,active_accounts,revoked_seats,monthly_freed,dormant_seats,monthly_reclaimable", csv[0]);
         Assert.Equal("slack,slack,8.75,2,1,8.75,1,8.75", csv[1]);
     }
