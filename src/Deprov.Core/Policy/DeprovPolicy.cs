@@ -183,9 +183,10 @@ public sealed record TaskRoute(
 public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue, int MaxRateLimitWaits = 100,
     IReadOnlyList<TimeSpan>? RetrySchedule = null, TimeSpan? RetryMaxAge = null)
 {
-    /// <summary>Minutes, then hours: 1m, 5m, 15m, 1h, 2h, 4h, 8h (eight claims in all).</summary>
+    /// <summary>Minutes, then hours: 5m, 15m, 30m, 1h, 2h, 4h, 8h (eight tries in all, about 16 hours). The first wait is
+    /// longer than a CLI run's idle horizon, so a command does not sit waiting for a system to come back.</summary>
     public static IReadOnlyList<TimeSpan> DefaultRetrySchedule { get; } =
-        [TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4), TimeSpan.FromHours(8)];
+        [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4), TimeSpan.FromHours(8)];
 
     /// <summary>One day.</summary>
     public static TimeSpan DefaultRetryMaxAge { get; } = TimeSpan.FromDays(1);

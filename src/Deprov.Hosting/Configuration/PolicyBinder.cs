@@ -87,7 +87,7 @@ internal static class PolicyBinder
 
         if (!node.IsSequence)
         {
-            errors.Add(node.Error("must be a list of waits.", "write e.g. '[1m, 5m, 15m, 1h, 2h, 4h, 8h]' (or '[]' for no durable retries)."));
+            errors.Add(node.Error("must be a list of waits.", "write e.g. '[5m, 15m, 30m, 1h, 2h, 4h, 8h]' (or '[]' for no durable retries)."));
             return null;
         }
 
