@@ -25,7 +25,7 @@ public static class DurableRetry
     /// <param name="schedule">Waits after the 1st, 2nd, … try.</param>
     /// <param name="tryNumber">The try that just failed (1-based; the step's claims, crash-recovered ones not counted).</param>
     /// <param name="dueAt">When the step fell due: its age is measured from here.</param>
-    /// <param name="retryAfter">The system's Retry-After, if it said: never retried sooner.</param>
+    /// <param name="retryAfter">The system's Retry-After, if it said: used instead of the schedule's wait (the try still counts).</param>
     /// <param name="random">A number in [0, 1) for the jitter.</param>
     public static RetryDecision Next(IReadOnlyList<TimeSpan> schedule, TimeSpan maxAge, int tryNumber, DateTimeOffset dueAt, DateTimeOffset now,
         TimeSpan? retryAfter, double random)
@@ -37,12 +37,11 @@ public static class DurableRetry
             return new RetryDecision(null, Math.Max(tryNumber, 1), max);
         }
 
-        var wait = schedule[tryNumber - 1];
-        wait += TimeSpan.FromTicks((long)(wait.Ticks * Jitter * Math.Clamp(random, 0, 1)));
-        if (retryAfter is { } ra && ra > wait)
-        {
-            wait = ra;
-        }
+        // A system that said when to come back (Retry-After: a queued MDM command, a maintenance window) is taken at its
+        // word; otherwise the schedule's wait, spread by the jitter.
+        var wait = retryAfter is { } ra && ra > TimeSpan.Zero
+            ? ra
+            : schedule[tryNumber - 1] + TimeSpan.FromTicks((long)(schedule[tryNumber - 1].Ticks * Jitter * Math.Clamp(random, 0, 1)));
 
         var next = now + wait;
         return next - dueAt > maxAge ? new RetryDecision(null, tryNumber, max) : new RetryDecision(next, tryNumber, max);

@@ -495,8 +495,11 @@ public sealed class StepRulesTests
     }
 
     [Fact]
-    public void DurableRetryNext_RetryAfterLongerThanTheSchedule_IsHonoured() =>
-        Assert.Equal(Now.AddMinutes(30), DurableRetry.Next(Schedule, TimeSpan.FromDays(1), 1, Now, Now, TimeSpan.FromMinutes(30), 0).NextAt);
+    public void DurableRetryNext_RetryAfterGiven_IsHonouredInsteadOfTheSchedule()
+    {
+        Assert.Equal(Now.AddMinutes(30), DurableRetry.Next(Schedule, TimeSpan.FromDays(1), 1, Now, Now, TimeSpan.FromMinutes(30), 0.9).NextAt);
+        Assert.Equal(Now.AddMinutes(2), DurableRetry.Next(Schedule, TimeSpan.FromDays(1), 1, Now, Now, TimeSpan.FromMinutes(2), 0.9).NextAt);
+    }
 
     [Fact]
     public void DurableRetryNext_ScheduleSpentOrTooOld_NoNextTryAndSaysWhich()
