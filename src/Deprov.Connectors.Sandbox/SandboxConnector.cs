@@ -186,6 +186,62 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The second read path: from the other side of each relation. A membership is read from the account's side (every
+    /// group listing the account) rather than the group's member set; an account, device or credential is found by
+    /// its name or serial among all of them rather than by id. Kinds without an inventory to contradict have none (null).
+    /// </summary>
+    public async Task<ReadBackResult?> ReadIndependentlyAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        await SimulateCallAsync(cancellationToken, isChange: false);
+        lock (_state.Sync)
+        {
+            switch (action.Kind)
+            {
+                case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
+                {
+                    var group = Group(action);
+                    var account = action.AccountExternalId ?? throw new ConnectorException("No account given for a membership change.", isTransient: false);
+                    var groupsOfAccount = _state.Members.Where(m => m.Value.Contains(account)).Select(m => m.Key).Order(StringComparer.Ordinal).ToList();
+                    var member = groupsOfAccount.Contains(group, StringComparer.Ordinal);
+                    return Observed(!member, ("member", Bool(member)), ("groups", string.Join(",", groupsOfAccount)));
+                }
+
+                case ActionKind.DisableAccount:
+                {
+                    var name = action.AccountUserName;
+                    var byName = _state.Accounts.Values.Where(a => !a.Deleted && string.Equals(a.UserName, name, StringComparison.Ordinal)).ToList();
+                    // Not found by name is not a confirmation: the name may have changed.
+                    return byName.Count == 0
+                        ? new ReadBackResult(false, Map(("found", "false")))
+                        : Observed(byName.All(a => !a.Active), ("active", Bool(byName.Any(a => a.Active))), ("found", "true"));
+                }
+
+                case ActionKind.LockDevice or ActionKind.WipeDevice:
+                {
+                    var serial = Device(action)?.Serial;
+                    var bySerial = _state.Devices.Values.Where(d => serial is not null && d.Serial == serial).ToList();
+                    var wanted = action.Kind == ActionKind.WipeDevice ? new[] { DeviceStatus.Wiped } : [DeviceStatus.Locked, DeviceStatus.Wiped];
+                    return bySerial.Count == 0
+                        ? new ReadBackResult(false, Map(("found", "false")))
+                        : Observed(bySerial.All(d => wanted.Contains(d.Status)), ("status", string.Join(",", bySerial.Select(d => d.Status.Snake()))));
+                }
+
+                case ActionKind.RevokeToken or ActionKind.DisableServiceAccount:
+                {
+                    var name = Credential(action)?.Name;
+                    var byName = _state.Credentials.Values.Where(c => name is not null && c.Name == name).ToList();
+                    return byName.Count == 0
+                        ? new ReadBackResult(false, Map(("found", "false")))
+                        : Observed(byName.All(c => !c.Active), ("active", Bool(byName.Any(c => c.Active))));
+                }
+
+                default:
+                    return null;
+            }
+        }
+    }
+
     private Applied Apply(ConnectorAction action, DateTimeOffset now)
     {
         switch (action.Kind)

@@ -185,5 +185,18 @@ internal static class Migrations
         (8, """
             ALTER TABLE steps ADD COLUMN rate_limit_waits INTEGER NOT NULL DEFAULT 0;
             """),
+
+        // 9: attempts become the calls that reached a connector; the durable retry schedule counts claims, and claims a
+        // crash cut short are counted apart. The pre-read (the before-state read before a step's first attempt) is
+        // recorded before anything changes, and 'applied' marks a change whose read-back is still owed. Steps claimed
+        // before this version keep their claim count as claims.
+        (9, """
+            ALTER TABLE steps ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE steps ADD COLUMN recovered_claims INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE steps ADD COLUMN pre_read TEXT;
+            ALTER TABLE steps ADD COLUMN pre_read_done INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE steps ADD COLUMN applied INTEGER NOT NULL DEFAULT 0;
+            UPDATE steps SET claims = attempts WHERE attempts > 0;
+            """),
     ];
 }

@@ -13,7 +13,7 @@ public sealed partial class SqliteStore
 {
     private const string EventColumns = "id, kind, person_id, effective_at, reason, source, idempotency_key, received_at, new_department, new_title, hold_system_id, note";
     private const string CaseColumns = "id, person_id, kind, event_id, policy_rule, plan, status, effective_at, received_at, created_at, cut_at, cut_verified_at, closed_at, status_detail";
-    private const string StepColumns = "s.id, s.case_id, s.seq, s.action, s.category, s.stage, s.system_id, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.target, s.status, s.due_at, s.attempts, s.started_at, s.finished_at, s.before, s.after, s.error, s.parameters, s.wait_reason, s.phase, s.rate_limit_waits";
+    private const string StepColumns = "s.id, s.case_id, s.seq, s.action, s.category, s.stage, s.system_id, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.target, s.status, s.due_at, s.attempts, s.started_at, s.finished_at, s.before, s.after, s.error, s.parameters, s.wait_reason, s.phase, s.rate_limit_waits, s.claims, s.recovered_claims, s.pre_read, s.pre_read_done, s.applied";
 
     public Task<IReadOnlyList<bool>> RecordEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken cancellationToken) =>
         WriteAsync<IReadOnlyList<bool>>((c, tx) =>
@@ -210,7 +210,8 @@ public sealed partial class SqliteStore
     private static Step ReadStep(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetInt32(2), (ActionKind)r.GetInt32(3), (StepCategory)r.GetInt32(4), r.GetString(5),
         SN(r, 6), SN(r, 7), SN(r, 8), SN(r, 9), SN(r, 10), r.GetString(11), (StepStatus)r.GetInt32(12), D(r.GetInt64(13)), r.GetInt32(14),
-        DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21), r.GetInt32(22), r.GetInt32(23));
+        DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21), r.GetInt32(22), r.GetInt32(23),
+        r.GetInt32(24), r.GetInt32(25), SN(r, 26), r.GetInt32(27) != 0, r.GetInt32(28) != 0);
 
     public async Task<IReadOnlyList<StepDependency>> GetDependenciesAsync(string caseId, CancellationToken cancellationToken)
     {
@@ -338,7 +339,7 @@ public sealed partial class SqliteStore
             {
                 while (r.Read())
                 {
-                    claimed.Add(new ClaimedStep(ReadStep(r), r.GetString(24), SN(r, 25), SN(r, 26), SN(r, 27), SN(r, 28), SN(r, 29)));
+                    claimed.Add(new ClaimedStep(ReadStep(r), r.GetString(29), SN(r, 30), SN(r, 31), SN(r, 32), SN(r, 33), SN(r, 34)));
                 }
             }
 
@@ -349,7 +350,7 @@ public sealed partial class SqliteStore
 
             var result = new List<ClaimedStep>(claimed.Count);
             var held = new List<AuditEntry>();
-            using var run = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Running}, attempts = attempts + 1, started_at = $1 WHERE id = $2", "$1", "$2");
+            using var run = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Running}, claims = claims + 1, started_at = $1 WHERE id = $2", "$1", "$2");
             using var hold = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Held}, wait_reason = $1 WHERE id = $2", "$1", "$2");
             foreach (var cs in claimed)
             {
@@ -362,7 +363,7 @@ public sealed partial class SqliteStore
                 }
 
                 Run(run, T(now), cs.Step.Id);
-                result.Add(cs with { Step = cs.Step with { Status = StepStatus.Running, Attempts = cs.Step.Attempts + 1, StartedAt = now } });
+                result.Add(cs with { Step = cs.Step with { Status = StepStatus.Running, Claims = cs.Step.Claims + 1, StartedAt = now } });
             }
 
             AppendAudit(c, tx, held);
@@ -380,7 +381,8 @@ public sealed partial class SqliteStore
     public Task<int> RecoverRunningStepsAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            using var cmd = Command(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Pending}, ready_at = $now WHERE status = {(int)StepStatus.Running}", ("$now", T(now)));
+            // The interrupted claim is given back to the retry schedule and counted apart: a crash loop is not the system failing.
+            using var cmd = Command(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Pending}, ready_at = $now, claims = MAX(claims - 1, 0), recovered_claims = recovered_claims + 1 WHERE status = {(int)StepStatus.Running}", ("$now", T(now)));
             var n = cmd.ExecuteNonQuery();
             if (n > 0)
             {
@@ -389,6 +391,19 @@ public sealed partial class SqliteStore
             }
 
             return n;
+        }, cancellationToken);
+
+    public Task RecordPreReadsAsync(IReadOnlyList<PreReadRecord> records, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
+        {
+            // The first record wins: a pre-read from a later claim would show the after-state of an earlier one.
+            using var cmd = Prepared(c, tx, "UPDATE steps SET pre_read = $1, pre_read_done = $2, before = COALESCE(before, $1) WHERE id = $3 AND pre_read IS NULL", "$1", "$2", "$3");
+            foreach (var p in records)
+            {
+                Run(cmd, p.Observed, p.AlreadyDone ? 1 : 0, p.StepId);
+            }
+
+            return 0;
         }, cancellationToken);
 
     public Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken) =>
@@ -406,11 +421,11 @@ public sealed partial class SqliteStore
                 cases.Add(row.CaseId);
                 if (done.NextAttemptAt is { } next)
                 {
-                    Run(ops.Retry, (int)StepStatus.Pending, T(next), done.Error, done.StepId, done.RateLimited ? 1 : 0, done.RateLimitWaits);
+                    Run(ops.Retry, (int)StepStatus.Pending, T(next), done.Error, done.StepId, done.RateLimited ? 1 : 0, done.RateLimitWaits, done.Calls, done.Applied ? 1 : 0, done.Before);
                 }
                 else
                 {
-                    Run(ops.Finish, (int)done.Status, T(done.At), done.Before, done.After, done.Error, done.StepId, done.RateLimitWaits);
+                    Run(ops.Finish, (int)done.Status, T(done.At), done.Before, done.After, done.Error, done.StepId, done.RateLimitWaits, done.Calls);
                     ops.AfterFinish(row, done.Status, done.At);
                 }
 
@@ -561,10 +576,11 @@ public sealed partial class SqliteStore
             _gate = Prepared(c, tx, "UPDATE phase_gates SET open = open + $4, released = released + (open + $4 <= 0) WHERE case_id = $1 AND stage = $2 AND phase = $3 RETURNING open, released",
                 "$1", "$2", "$3", "$4");
             // A retry after a rate limit gives its claim back ($5 = 1): the system paced us, the step did not fail.
-            Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3, attempts = attempts - $5, rate_limit_waits = rate_limit_waits + $6 WHERE id = $4",
-                "$1", "$2", "$3", "$4", "$5", "$6");
-            Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5, rate_limit_waits = rate_limit_waits + $7 WHERE id = $6",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7");
+            Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3, claims = claims - $5, rate_limit_waits = rate_limit_waits + $6, " +
+                "attempts = attempts + $7, applied = MAX(applied, $8), before = COALESCE($9, before) WHERE id = $4",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9");
+            Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5, rate_limit_waits = rate_limit_waits + $7, attempts = attempts + $8 WHERE id = $6",
+                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8");
             _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = $1", "$1");
             _release = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE id = $1", "$1");
             _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = $1 WHERE id = $2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}) RETURNING case_id, stage, phase", "$1", "$2");

@@ -89,7 +89,7 @@ public sealed partial class SqliteStore
                 var row = ops.Load(task.StepId);
                 if (row is not null && row.Status is not (StepStatus.Verified or StepStatus.DoneManually or StepStatus.Cancelled or StepStatus.Skipped))
                 {
-                    Run(ops.Finish, (int)StepStatus.DoneManually, T(now), null, null, null, task.StepId, 0);
+                    Run(ops.Finish, (int)StepStatus.DoneManually, T(now), null, null, null, task.StepId, 0, 0);
                     ops.AfterFinish(row, StepStatus.DoneManually, now);
                     audit.Add(new AuditEntry(now, completedBy, row.Action.ToSnake(), null, task.Title, task.PersonId, task.CaseId, task.StepId,
                         row.Status.Snake(), StepStatus.DoneManually.Snake(), "done_manually", note));

@@ -88,7 +88,15 @@ public static class StepStatuses
 /// <param name="After">State after the change, as read back (JSON).</param>
 /// <param name="Phase">Position in its stage's phase order (0 runs first); a step waits for every step of the phase before
 /// it in the same case and stage. -1 for steps outside the phase order (manual work, deletes).</param>
-/// <param name="Attempts">Claims that counted as attempts: a claim that ended waiting out a rate limit is given back.</param>
+/// <param name="Attempts">Calls that reached the system's connector (every change and read the engine made for the step,
+/// inline retries included; answers that were rate limits are counted in <paramref name="RateLimitWaits"/> instead).</param>
+/// <param name="Claims">Tries of the durable retry schedule (<c>policy.execution.retry_schedule</c>): claims that ended, a
+/// claim that ended waiting out a rate limit given back. Claims cut short by a crash are in <paramref name="RecoveredClaims"/>.</param>
+/// <param name="RecoveredClaims">Claims that were running when their process stopped, and ran again on the next start.</param>
+/// <param name="PreRead">The target as read before the step's first attempt (JSON), recorded before anything changed: the
+/// evidence of what the person had, whatever happens after.</param>
+/// <param name="PreReadDone">That read said the action's effect already held.</param>
+/// <param name="Applied">The change was applied but could not be read back yet: later tries only read.</param>
 /// <param name="RateLimitWaits">Rate-limited answers waited out so far (inline and rescheduled), bounded by
 /// <c>policy.execution.max_rate_limit_waits</c>.</param>
 public sealed record Step(
@@ -115,7 +123,12 @@ public sealed record Step(
     string? Parameters,
     string? WaitReason,
     int Phase = -1,
-    int RateLimitWaits = 0)
+    int RateLimitWaits = 0,
+    int Claims = 0,
+    int RecoveredClaims = 0,
+    string? PreRead = null,
+    bool PreReadDone = false,
+    bool Applied = false)
 {
     /// <summary>Counts toward the exposure window.</summary>
     public bool CutsAccess => Action.CutsAccess();

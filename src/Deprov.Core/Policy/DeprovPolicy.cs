@@ -176,9 +176,28 @@ public sealed record TaskRoute(
 /// <param name="MaxRateLimitWaits">Rate-limited answers a step waits out (each for the system's <c>Retry-After</c>)
 /// before it becomes a manual task, counted over the step's whole life, apart from <paramref name="MaxAttempts"/>:
 /// a system that never stops answering 429 is still surfaced.</param>
-public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue, int MaxRateLimitWaits = 100)
+/// <param name="RetrySchedule">Durable retries after a claim's inline retries are spent on a transient failure: the
+/// i-th entry is the wait (plus up to 20 % jitter) after the i-th claim. A step gets at most <c>count + 1</c> claims;
+/// empty means a transient failure becomes a task at once. Null means <see cref="DefaultRetrySchedule"/>.</param>
+/// <param name="RetryMaxAge">A step is not retried beyond this long after it fell due; it becomes a task.</param>
+public sealed record ExecutionPolicy(int MaxAttempts, TimeSpan BaseDelay, TimeSpan MaxDelay, TimeSpan TaskDue, int MaxRateLimitWaits = 100,
+    IReadOnlyList<TimeSpan>? RetrySchedule = null, TimeSpan? RetryMaxAge = null)
 {
+    /// <summary>Minutes, then hours: 5m, 15m, 30m, 1h, 2h, 4h, 8h (eight tries in all, about 16 hours). The first wait is
+    /// longer than a CLI run's idle horizon, so a command does not sit waiting for a system to come back.</summary>
+    public static IReadOnlyList<TimeSpan> DefaultRetrySchedule { get; } =
+        [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(30), TimeSpan.FromHours(1), TimeSpan.FromHours(2), TimeSpan.FromHours(4), TimeSpan.FromHours(8)];
+
+    /// <summary>One day.</summary>
+    public static TimeSpan DefaultRetryMaxAge { get; } = TimeSpan.FromDays(1);
+
     public static ExecutionPolicy Default { get; } = new(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromHours(4), 100);
+
+    /// <summary>The durable retry schedule in force.</summary>
+    public IReadOnlyList<TimeSpan> Retries => RetrySchedule ?? DefaultRetrySchedule;
+
+    /// <summary>The maximum age in force.</summary>
+    public TimeSpan MaxAge => RetryMaxAge ?? DefaultRetryMaxAge;
 }
 
 /// <summary>

@@ -146,7 +146,15 @@ public interface IStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<ClaimedStep>> ClaimDueStepsAsync(DateTimeOffset now, int max, CancellationToken cancellationToken);
 
-    /// <summary>After a crash: steps left running go back to pending so they are re-run (steps are idempotent).</summary>
+    /// <summary>
+    /// Records each step's pre-read (<see cref="Step.PreRead"/>), the before-state read before its first attempt, in one
+    /// transaction, before the engine changes anything. A step's first record is kept: a later one for the same step
+    /// changes nothing. Also the step's <see cref="Step.Before"/> until the step finishes with its own.
+    /// </summary>
+    Task RecordPreReadsAsync(IReadOnlyList<PreReadRecord> records, CancellationToken cancellationToken);
+
+    /// <summary>After a crash: steps left running go back to pending so they are re-run (steps are idempotent); each such
+    /// claim is counted in <see cref="Step.RecoveredClaims"/>, not in <see cref="Step.Claims"/>.</summary>
     Task<int> RecoverRunningStepsAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>The earliest due time of a pending automated step, if any.</summary>
@@ -275,12 +283,19 @@ public sealed record TaskQuery(bool OpenOnly = true, Team? Team = null, string? 
 public sealed record ClaimedStep(Step Step, string PersonId, string? AccountExternalId, string? AccountUserName,
     string? EntitlementExternalId, string? DeviceExternalId, string? CredentialExternalId);
 
+/// <summary>A step's before-state as read before its first attempt.</summary>
+/// <param name="Observed">What the read showed (JSON map).</param>
+/// <param name="AlreadyDone">The read said the action's effect already held.</param>
+public sealed record PreReadRecord(string StepId, string Observed, bool AlreadyDone);
+
 /// <summary>The outcome of one step attempt.</summary>
 /// <param name="NextAttemptAt">For a retry: when to run again (status goes back to pending).</param>
 /// <param name="Task">A task to raise (retries exhausted, read-back failed).</param>
 /// <param name="RateLimitWaits">Rate-limited answers waited out during this claim; added to <see cref="Step.RateLimitWaits"/>.</param>
 /// <param name="RateLimited">For a retry: the system asked us to wait (a rate limit), so this claim is not counted in
-/// <see cref="Step.Attempts"/>.</param>
+/// <see cref="Step.Claims"/>.</param>
+/// <param name="Calls">Calls that reached the connector during this claim; added to <see cref="Step.Attempts"/>.</param>
+/// <param name="Applied">For a retry: the change was applied and only its read-back is left (<see cref="Step.Applied"/>).</param>
 public sealed record StepCompletion(
     string StepId,
     StepStatus Status,
@@ -292,7 +307,9 @@ public sealed record StepCompletion(
     TaskItem? Task,
     IReadOnlyList<AuditEntry> Audit,
     int RateLimitWaits = 0,
-    bool RateLimited = false);
+    bool RateLimited = false,
+    int Calls = 0,
+    bool Applied = false);
 
 public sealed record StoreStatistics(
     IReadOnlyDictionary<CaseStatus, int> CasesByStatus,

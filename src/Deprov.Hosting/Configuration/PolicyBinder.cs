@@ -33,13 +33,15 @@ internal static class PolicyBinder
         var moverPolicy = new MoverPolicy(mover.GetDuration("grace", TimeSpan.Zero, errors));
 
         var ex = n["execution"];
-        ex.CheckKnownKeys(errors, "max_attempts", "base_delay", "max_delay", "task_due", "max_rate_limit_waits");
+        ex.CheckKnownKeys(errors, "max_attempts", "base_delay", "max_delay", "task_due", "max_rate_limit_waits", "retry_schedule", "retry_max_age");
         var execution = new ExecutionPolicy(
             ex.GetInt("max_attempts", ExecutionPolicy.Default.MaxAttempts, errors, 1, 100),
             ex.GetDuration("base_delay", ExecutionPolicy.Default.BaseDelay, errors),
             ex.GetDuration("max_delay", ExecutionPolicy.Default.MaxDelay, errors),
             ex.GetDuration("task_due", ExecutionPolicy.Default.TaskDue, errors),
-            ex.GetInt("max_rate_limit_waits", ExecutionPolicy.Default.MaxRateLimitWaits, errors, 1, 100_000));
+            ex.GetInt("max_rate_limit_waits", ExecutionPolicy.Default.MaxRateLimitWaits, errors, 1, 100_000),
+            BindRetrySchedule(ex, errors),
+            BindRetryMaxAge(ex, errors));
 
         var tasks = n["tasks"];
         tasks.CheckKnownKeys(errors, "manual", "routes");
@@ -71,6 +73,59 @@ internal static class PolicyBinder
             brake.GetInt("min_people", SafetyBrake.Default.MinPeople, errors, 1, 1_000_000));
 
         return new DeprovPolicy(rules.Count > 0 ? rules : d.Rules, schedules, retention, roles, ownership, phases, requires, manual, routes, execution, moverPolicy, safety);
+    }
+
+    /// <summary><c>retry_schedule</c>: a list of waits, each longer than zero and at most a week, at most 50 of them; an
+    /// empty list turns durable retries off.</summary>
+    private static List<TimeSpan>? BindRetrySchedule(SettingsNode ex, List<ValidationError> errors)
+    {
+        var node = ex["retry_schedule"];
+        if (node.IsMissing)
+        {
+            return null;
+        }
+
+        if (!node.IsSequence)
+        {
+            errors.Add(node.Error("must be a list of waits.", "write e.g. '[5m, 15m, 30m, 1h, 2h, 4h, 8h]' (or '[]' for no durable retries)."));
+            return null;
+        }
+
+        var waits = new List<TimeSpan>();
+        foreach (var item in node.Items)
+        {
+            if (!item.IsScalar || !SettingsNode.TryParseDuration(item.Scalar!, out var wait) || wait <= TimeSpan.Zero || wait > TimeSpan.FromDays(7))
+            {
+                errors.Add(item.Error($"is '{item.Scalar ?? "(not a value)"}', which is not a wait between 1s and 7d.", "write a number with a unit: 30s, 15m, 4h or 1d."));
+                continue;
+            }
+
+            waits.Add(wait);
+        }
+
+        if (waits.Count > 50)
+        {
+            errors.Add(node.Error($"has {waits.Count} waits.", "use at most 50."));
+        }
+
+        return waits;
+    }
+
+    private static TimeSpan? BindRetryMaxAge(SettingsNode ex, List<ValidationError> errors)
+    {
+        if (ex["retry_max_age"].IsMissing)
+        {
+            return null;
+        }
+
+        var age = ex.GetDuration("retry_max_age", ExecutionPolicy.DefaultRetryMaxAge, errors);
+        if (age <= TimeSpan.Zero || age > TimeSpan.FromDays(90))
+        {
+            errors.Add(ex["retry_max_age"].Error($"is '{ex["retry_max_age"].Scalar}'.", "write a duration between 1m and 90d, e.g. 1d."));
+            return null;
+        }
+
+        return age;
     }
 
     private static Dictionary<string, StagedSchedule> BindSchedules(SettingsNode n, List<ValidationError> errors)

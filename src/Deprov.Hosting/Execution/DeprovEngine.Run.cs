@@ -2,11 +2,13 @@ using System.Threading.Channels;
 using Deprov.Core;
 using Deprov.Core.Audit;
 using Deprov.Core.Connectors;
+using Deprov.Core.Execution;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Store;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.Timeout;
 
 namespace Deprov.Hosting.Execution;
 
@@ -21,8 +23,7 @@ public enum RunMode
 
 public sealed partial class DeprovEngine
 {
-    /// <summary>Durable re-schedules of one step (each a claim) before it becomes a task. Inline retries happen inside each claim.</summary>
-    private const int MaxClaims = 3;
+    private readonly KeyedLock _groupLocks = new();
 
     private int _inFlight;
 
@@ -44,6 +45,8 @@ public sealed partial class DeprovEngine
         var scheduler = mode == RunMode.Forever ? RunSchedulerAsync(planning.Token) : Task.CompletedTask; // stopped with the planner if the loop fails
         var completions = Channel.CreateUnbounded<StepCompletion>(new UnboundedChannelOptions { SingleReader = true });
         var committer = CommitLoopAsync(completions.Reader);
+        var preReads = Channel.CreateUnbounded<PendingPreRead>(new UnboundedChannelOptions { SingleReader = true });
+        var preReadWriter = PreReadLoopAsync(preReads.Reader);
         var running = new HashSet<Task>();
         try
         {
@@ -52,6 +55,11 @@ public sealed partial class DeprovEngine
                 if (committer.IsCompleted)
                 {
                     await committer; // surfaces a store failure
+                }
+
+                if (preReadWriter.IsCompleted)
+                {
+                    await preReadWriter;
                 }
 
                 // Read before querying: if nothing was in flight when the queries started, they saw every commit.
@@ -65,7 +73,7 @@ public sealed partial class DeprovEngine
                     foreach (var cs in claimed)
                     {
                         Interlocked.Increment(ref _inFlight);
-                        var t = RunStepAsync(cs, completions.Writer, cancellationToken);
+                        var t = RunStepAsync(cs, completions.Writer, preReads.Writer, cancellationToken);
                         lock (running)
                         {
                             running.Add(t);
@@ -116,6 +124,8 @@ public sealed partial class DeprovEngine
             }
 
             await Task.WhenAll(left).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            preReads.Writer.TryComplete();
+            await preReadWriter;
             completions.Writer.TryComplete();
             await committer;
             await planning.CancelAsync();
@@ -162,7 +172,7 @@ public sealed partial class DeprovEngine
         }
     }
 
-    private async Task RunStepAsync(ClaimedStep cs, ChannelWriter<StepCompletion> completions, CancellationToken cancellationToken)
+    private async Task RunStepAsync(ClaimedStep cs, ChannelWriter<StepCompletion> completions, ChannelWriter<PendingPreRead> preReads, CancellationToken cancellationToken)
     {
         await Task.Yield();
         var step = cs.Step;
@@ -171,35 +181,74 @@ public sealed partial class DeprovEngine
         StepCompletion completion;
         if (step.SystemId is null || !_systems.TryGetValue(step.SystemId, out var rt))
         {
-            completion = Failed(cs, new DeprovException($"System '{step.SystemId}' is not configured any more; the step cannot run."), []);
+            completion = Failed(cs, new DeprovException($"System '{step.SystemId}' is not configured any more; the step cannot run."), [], 0);
         }
         else
         {
             var notes = new List<string>();
             var rateLimits = new RateLimitBudget(step.RateLimitWaits, _config.Policy.Execution.MaxRateLimitWaits);
+            var calls = new StepCalls();
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(SystemRuntime.RetryNotes, notes);
             context.Properties.Set(SystemRuntime.RateLimits, rateLimits);
             var entered = false;
+            KeyedLock.Releaser? group = null;
+            PreRead? preRead = step.PreRead is { } recorded ? new PreRead(recorded, step.PreReadDone, FromEarlierClaim: true) : null;
+            var applied = step.Applied;
+            string? before = null;
             try
             {
+                // One writer per entitlement: a read-modify-write connector (SCIM PUT without ETags) loses a concurrent
+                // leaver's removal otherwise. Taken before the system's gate, so waiters do not hold its slots.
+                if (cs.EntitlementExternalId is { } entitlement)
+                {
+                    group = await _groupLocks.AcquireAsync(step.SystemId + "\n" + entitlement, cancellationToken);
+                }
+
                 await rt.Gate.WaitAsync(cancellationToken);
                 entered = true;
                 var action = await ToActionAsync(cs, cancellationToken);
-                var result = await rt.Pipeline.ExecuteAsync(
-                    static async (ctx, state) =>
+                ActionResult? result = null;
+                string? contradiction = null;
+                ReadBackResult? second = null;
+                if (!applied)
+                {
+                    if (preRead is null)
                     {
-                        await state.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
-                        return await state.Runtime.Connector.ExecuteAsync(state.Action, ctx.CancellationToken);
-                    }, context, (Runtime: rt, Action: action));
-                FaultInjection.Hit("executed");
-                var readBack = await rt.Pipeline.ExecuteAsync(
-                    static async (ctx, state) =>
+                        // The before-state is read, and durably recorded, before the connector changes anything: after any
+                        // crash the evidence shows what the person had, not what a re-run found.
+                        var first = await CallAsync(rt, context, action, calls, static (c, a, t) => c.ReadBackAsync(a, t));
+                        preRead = new PreRead(CoreJson.Serialize(first.Observed), first.Confirmed, FromEarlierClaim: false);
+                        var pending = new PendingPreRead(new PreReadRecord(step.Id, preRead.Observed, preRead.AlreadyDone));
+                        await preReads.WriteAsync(pending, cancellationToken);
+                        await pending.Done.Task.WaitAsync(cancellationToken);
+                    }
+
+                    result = await CallAsync(rt, context, action, calls, static (c, a, t) => c.ExecuteAsync(a, t));
+                    applied = true;
+                    before = MergeBefore(result.Before, preRead);
+                    FaultInjection.Hit("executed");
+                    if (StepConfirmation.Judge(step.Action, preRead, result.AlreadyInState) == FirstReadVerdict.NeedsSecondRead)
                     {
-                        await state.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
-                        return await state.Runtime.Connector.ReadBackAsync(state.Action, ctx.CancellationToken);
-                    }, context, (Runtime: rt, Action: action));
-                completion = Succeeded(cs, result, readBack, notes) with { RateLimitWaits = rateLimits.ThisClaim };
+                        (second, contradiction) = await ReadIndependentlyAsync(rt, context, action, calls, cancellationToken);
+                        if (contradiction is null)
+                        {
+                            notes.Add("the inventory listed this access and the first read said it was already gone; a second, independent read confirms it is gone");
+                        }
+                    }
+                }
+
+                if (contradiction is not null)
+                {
+                    completion = Contradicted(cs, before, second, result!, contradiction, notes, calls.Count);
+                }
+                else
+                {
+                    var readBack = await CallAsync(rt, context, action, calls, static (c, a, t) => c.ReadBackAsync(a, t));
+                    completion = Succeeded(cs, result, before, readBack, notes, calls.Count);
+                }
+
+                completion = completion with { RateLimitWaits = rateLimits.ThisClaim };
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -207,20 +256,23 @@ public sealed partial class DeprovEngine
                 Interlocked.Decrement(ref _inFlight);
                 return;
             }
-#pragma warning disable CA1031 // The step runner is a boundary: every failure becomes data (a failed step and a task), never lost.
+#pragma warning disable CA1031 // The step runner is a boundary: every failure becomes data (a retry, a failed step and a task), never lost.
             catch (Exception ex)
 #pragma warning restore CA1031
             {
+                var transient = ex is ConnectorException { IsTransient: true } or TimeoutRejectedException;
                 var outcome = ex switch
                 {
                     // The system is pacing us with a wait longer than the inline limit: come back when it says, without
                     // using a claim, while the step's rate-limit budget lasts.
-                    ConnectorException { IsRateLimited: true, RetryAfter: { } ra } when rateLimits.CanWait => RateLimited(cs, ex, ra, notes, rateLimits),
-                    ConnectorException { IsRateLimited: true } => Failed(cs, ex, notes, rateLimits),
-                    ConnectorException { IsTransient: true, RetryAfter: { } ra } when step.Attempts < MaxClaims => Rescheduled(cs, ex, ra, notes),
-                    _ => Failed(cs, ex, notes),
+                    ConnectorException { IsRateLimited: true, RetryAfter: { } ra } when rateLimits.CanWait => RateLimited(cs, ex, ra, notes, rateLimits, calls.Count),
+                    ConnectorException { IsRateLimited: true } when applied => AppliedUnconfirmed(cs, ex, notes, calls.Count, $"still rate limited after {rateLimits.Used} waits"),
+                    ConnectorException { IsRateLimited: true } => Failed(cs, ex, notes, calls.Count, rateLimits),
+                    _ when transient => Retry(cs, ex, (ex as ConnectorException)?.RetryAfter, notes, calls.Count, applied),
+                    _ when applied => AppliedUnconfirmed(cs, ex, notes, calls.Count, "reading it back failed"),
+                    _ => Failed(cs, ex, notes, calls.Count),
                 };
-                completion = outcome with { RateLimitWaits = rateLimits.ThisClaim };
+                completion = outcome with { RateLimitWaits = rateLimits.ThisClaim, Applied = applied, Before = outcome.Before ?? before };
             }
             finally
             {
@@ -229,6 +281,7 @@ public sealed partial class DeprovEngine
                     rt.Gate.Release();
                 }
 
+                group?.Dispose();
                 ResilienceContextPool.Shared.Return(context);
             }
         }
@@ -236,6 +289,76 @@ public sealed partial class DeprovEngine
         Report(step with { Status = completion.Status, FinishedAt = completion.At, Before = completion.Before, After = completion.After, Error = completion.Error },
             cs.PersonId, completion.Status, completion.Error);
         await completions.WriteAsync(completion, CancellationToken.None);
+    }
+
+    /// <summary>One connector call through the system's pipeline, counted when it reaches the connector (a rate-limited
+    /// answer is counted as a rate-limit wait instead).</summary>
+    private static ValueTask<T> CallAsync<T>(SystemRuntime rt, ResilienceContext context, ConnectorAction action, StepCalls calls,
+        Func<IConnector, ConnectorAction, CancellationToken, Task<T>> call) =>
+        rt.Pipeline.ExecuteAsync(
+            static async (ctx, s) =>
+            {
+                await s.Runtime.WaitIfPausedAsync(ctx.CancellationToken);
+                s.Calls.Reached();
+                try
+                {
+                    return await s.Call(s.Runtime.Connector, s.Action, ctx.CancellationToken);
+                }
+                catch (ConnectorException e) when (e.IsRateLimited)
+                {
+                    s.Calls.WasRateLimit();
+                    throw;
+                }
+            }, context, (Runtime: rt, Action: action, Calls: calls, Call: call));
+
+    /// <summary>The second, independent read that settles a contradiction: (what it showed, why the step is unconfirmed —
+    /// null when it confirms the access gone).</summary>
+    private static async Task<(ReadBackResult? Second, string? Contradiction)> ReadIndependentlyAsync(SystemRuntime rt, ResilienceContext context, ConnectorAction action,
+        StepCalls calls, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var second = await CallAsync(rt, context, action, calls, static (c, a, t) => c.ReadIndependentlyAsync(a, t));
+            return (second, StepConfirmation.Settle(second?.Confirmed, second is null ? null : CoreJson.Serialize(second.Observed)));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+#pragma warning disable CA1031 // A second read that fails settles nothing: the step is unconfirmed, recorded with why.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return (null, $"the inventory lists this access and the system's first read says it is already gone, and the second, independent read failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The step's before-state: the pre-read recorded before its first attempt, merged with the connector's own Before (a
+    /// restore reads keys only the connector reports). On the claim that read it, the connector's values win (read at the
+    /// change itself); on a re-run, the recorded pre-read wins, since the connector now reports the after-state.
+    /// </summary>
+    private static string MergeBefore(IReadOnlyDictionary<string, string> connectorBefore, PreRead? preRead)
+    {
+        if (preRead is null)
+        {
+            return CoreJson.Serialize(connectorBefore);
+        }
+
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        var recorded = CoreJson.ParseMap(preRead.Observed);
+        var (first, last) = preRead.FromEarlierClaim ? (connectorBefore, (IReadOnlyDictionary<string, string>)recorded) : ((IReadOnlyDictionary<string, string>)recorded, connectorBefore);
+        foreach (var (k, v) in first)
+        {
+            merged[k] = v;
+        }
+
+        foreach (var (k, v) in last)
+        {
+            merged[k] = v;
+        }
+
+        return CoreJson.Serialize(merged);
     }
 
     private async Task<ConnectorAction> ToActionAsync(ClaimedStep cs, CancellationToken cancellationToken)
@@ -251,72 +374,125 @@ public sealed partial class DeprovEngine
             cs.EntitlementExternalId, cs.DeviceExternalId, cs.CredentialExternalId, parameters);
     }
 
-    private StepCompletion Succeeded(ClaimedStep cs, ActionResult result, ReadBackResult readBack, List<string> notes)
+    /// <param name="result">Null when an earlier try applied the change and this one only read it back.</param>
+    private StepCompletion Succeeded(ClaimedStep cs, ActionResult? result, string? before, ReadBackResult readBack, List<string> notes, int calls)
     {
         var now = _time.GetUtcNow();
         var step = cs.Step;
-        var before = CoreJson.Serialize(result.Before);
         var after = CoreJson.Serialize(readBack.Observed);
-        var detail = Detail(step, notes, result.Detail);
+        var detail = Detail(step, notes, calls, result is null ? "read back after an earlier try applied the change" : result.Detail);
+        var evidence = before ?? step.Before;
         if (readBack.Confirmed)
         {
             var audit = new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id,
-                before, after, result.AlreadyInState ? "ok_already_in_state" : "ok", detail);
-            return new StepCompletion(step.Id, StepStatus.Verified, now, before, after, null, null, null, [audit]);
+                evidence, after, result?.AlreadyInState == true ? "ok_already_in_state" : "ok", detail);
+            return new StepCompletion(step.Id, StepStatus.Verified, now, before, after, null, null, null, [audit], Calls: calls);
         }
 
         var why = $"{step.Action.ToSnake()} on {step.Target} reported success, but reading it back shows {after}";
         var task = NewTask(cs, $"Verify by hand: {step.Action.ToSnake().Replace('_', ' ')} {step.Target} in {step.SystemId}", why, now);
         return new StepCompletion(step.Id, StepStatus.Unconfirmed, now, before, after, why, null, task,
         [
-            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, before, after, "unconfirmed", why),
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, evidence, after, "unconfirmed", $"{why}. {detail}"),
             Alert(cs, now, why, task),
-        ]);
+        ], Calls: calls);
     }
 
-    private StepCompletion Rescheduled(ClaimedStep cs, Exception ex, TimeSpan retryAfter, List<string> notes)
+    /// <summary>The inventory and the system's first read disagree and no second read settles it: never verified.</summary>
+    private StepCompletion Contradicted(ClaimedStep cs, string? before, ReadBackResult? second, ActionResult result, string contradiction, List<string> notes, int calls)
     {
         var now = _time.GetUtcNow();
-        var next = now + retryAfter;
         var step = cs.Step;
-        return new StepCompletion(step.Id, StepStatus.Pending, now, null, null, ex.Message, next, null,
+        var after = CoreJson.Serialize(second?.Observed ?? result.After);
+        var why = $"{step.Action.ToSnake()} on {step.Target} in {step.SystemId} is unconfirmed: {contradiction}";
+        Log.StepContradicted(_logger, step.Id, step.Action.ToSnake(), step.SystemId ?? "-");
+        var task = NewTask(cs, $"Verify by hand: {step.Action.ToSnake().Replace('_', ' ')} {step.Target} in {step.SystemId}",
+            why + " — check the target in the system, remove the access if it is still there, then complete this task.", now);
+        return new StepCompletion(step.Id, StepStatus.Unconfirmed, now, before, after, why, null, task,
         [
-            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, null, null, "retry_scheduled",
-                $"{ex.Message}; the system asked to wait {retryAfter.TotalSeconds:0.#} s; next attempt {next:O}. {Detail(step, notes, null)}"),
-        ]);
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, before ?? step.Before, after, "unconfirmed",
+                $"{why}. {Detail(step, notes, calls, null)}"),
+            Alert(cs, now, why, task),
+        ], Calls: calls);
     }
 
-    private StepCompletion RateLimited(ClaimedStep cs, Exception ex, TimeSpan retryAfter, List<string> notes, RateLimitBudget rateLimits)
+    /// <summary>A transient failure after the claim's inline retries: the next try on the durable schedule, or a task
+    /// when the schedule or the maximum age is spent.</summary>
+    private StepCompletion Retry(ClaimedStep cs, Exception ex, TimeSpan? retryAfter, List<string> notes, int calls, bool applied)
+    {
+        var now = _time.GetUtcNow();
+        var step = cs.Step;
+        var policy = _config.Policy.Execution;
+        var decision = DurableRetry.Next(policy.Retries, policy.MaxAge, step.Claims, step.DueAt, now, retryAfter, Random.Shared.NextDouble());
+        if (decision.NextAt is not { } next)
+        {
+            return applied
+                ? AppliedUnconfirmed(cs, ex, notes, calls, $"reading it back still failed; {decision.Describe(policy.MaxAge)}")
+                : Failed(cs, ex, notes, calls, decision: decision);
+        }
+
+        var whatNext = decision.Describe(policy.MaxAge);
+        var state = applied ? "applied, unconfirmed: the change was made but reading it back failed; the next try only reads" : "still failing after retries";
+        var asked = retryAfter is { } ra ? $"; the system asked to wait {ra.TotalSeconds:0.#} s" : string.Empty;
+        return new StepCompletion(step.Id, StepStatus.Pending, now, null, null, $"{ex.Message} — {state}; {whatNext}", next, null,
+        [
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, null, null, "retry_scheduled",
+                $"{ex.Message}{asked}; {state}; {whatNext}. {Detail(step, notes, calls, null)}"),
+        ], Calls: calls, Applied: applied);
+    }
+
+    /// <summary>The change was applied but cannot be confirmed (its read-back failed for good, or its tries ran out):
+    /// unconfirmed, a task to verify it — never "failed, do it by hand", since the change was made.</summary>
+    private StepCompletion AppliedUnconfirmed(ClaimedStep cs, Exception ex, List<string> notes, int calls, string what)
+    {
+        var now = _time.GetUtcNow();
+        var step = cs.Step;
+        var why = $"{step.Action.ToSnake()} on {step.Target} in {step.SystemId} was applied, but {what}: {ex.Message}";
+        Log.StepFailed(_logger, step.Id, step.Action.ToSnake(), step.SystemId ?? "-", ex.Message);
+        var task = NewTask(cs, $"Verify by hand: {step.Action.ToSnake().Replace('_', ' ')} {step.Target} in {step.SystemId}",
+            why + " — check the target in the system, then complete this task.", now);
+        return new StepCompletion(step.Id, StepStatus.Unconfirmed, now, null, null, why, null, task,
+        [
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, step.Before, null, "unconfirmed",
+                $"{why}. {Detail(step, notes, calls, null)}"),
+            Alert(cs, now, why, task),
+        ], Calls: calls);
+    }
+
+    private StepCompletion RateLimited(ClaimedStep cs, Exception ex, TimeSpan retryAfter, List<string> notes, RateLimitBudget rateLimits, int calls)
     {
         rateLimits.Spend();
         var now = _time.GetUtcNow();
         var next = now + retryAfter;
         var step = cs.Step;
-        return new StepCompletion(step.Id, StepStatus.Pending, now, null, null, ex.Message, next, null,
+        var whatNext = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"next try at {next.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z");
+        return new StepCompletion(step.Id, StepStatus.Pending, now, null, null, $"{ex.Message} — {whatNext}", next, null,
         [
             new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, null, null, "rate_limited",
                 $"{ex.Message}; the system asked to wait {retryAfter.TotalSeconds:0.#} s (rate-limit wait {rateLimits.Used} of {rateLimits.Cap}, "
-                + $"not an attempt); next attempt {next:O}. {Detail(step, notes, null)}"),
-        ], RateLimited: true);
+                + $"not an attempt); {whatNext}. {Detail(step, notes, calls, null)}"),
+        ], RateLimited: true, Calls: calls);
     }
 
     /// <param name="rateLimits">Given when the step failed because its rate-limit waits ran out.</param>
-    private StepCompletion Failed(ClaimedStep cs, Exception ex, List<string> notes, RateLimitBudget? rateLimits = null)
+    /// <param name="decision">Given when the durable retry schedule is spent.</param>
+    private StepCompletion Failed(ClaimedStep cs, Exception ex, List<string> notes, int calls, RateLimitBudget? rateLimits = null, RetryDecision? decision = null)
     {
         var now = _time.GetUtcNow();
         var step = cs.Step;
         var kind = rateLimits is not null
             ? $"still rate limited after {rateLimits.Used} waits (policy.execution.max_rate_limit_waits {rateLimits.Cap})"
+            : decision is not null ? $"still failing after retries, {decision.Describe(_config.Policy.Execution.MaxAge)}"
             : ex is ConnectorException { IsTransient: true } ? "still failing after retries" : "refused";
         var why = $"{step.Action.ToSnake()} on {step.Target} in {step.SystemId} {kind}: {ex.Message}";
         Log.StepFailed(_logger, step.Id, step.Action.ToSnake(), step.SystemId ?? "-", ex.Message);
         var task = NewTask(cs, $"Do by hand: {step.Action.ToSnake().Replace('_', ' ')} {step.Target} in {step.SystemId}", why + " — complete this task when done.", now);
-        return new StepCompletion(step.Id, StepStatus.Failed, now, null, null, ex.Message, null, task,
+        return new StepCompletion(step.Id, StepStatus.Failed, now, null, null, $"{ex.Message} — no more tries; task {task.Id} raised", null, task,
         [
-            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, null, null, "failed",
-                $"{why}. {Detail(step, notes, null)}"),
+            new AuditEntry(now, "deprov", step.Action.ToSnake(), step.SystemId, step.Target, cs.PersonId, step.CaseId, step.Id, step.Before, null, "failed",
+                $"{why}. {Detail(step, notes, calls, null)}"),
             Alert(cs, now, why, task),
-        ]);
+        ], Calls: calls);
     }
 
     private static AuditEntry Alert(ClaimedStep cs, DateTimeOffset now, string why, TaskItem task) =>
@@ -330,9 +506,10 @@ public sealed partial class DeprovEngine
             Core.Model.TaskStatus.Open, null, null, null);
     }
 
-    private static string Detail(Step step, List<string> notes, string? extra)
+    private string Detail(Step step, List<string> notes, int calls, string? extra)
     {
-        var parts = new List<string> { $"claim {step.Attempts}" };
+        var recovered = step.RecoveredClaims > 0 ? $", {step.RecoveredClaims} cut short by a restart" : string.Empty;
+        var parts = new List<string> { $"try {step.Claims} of {_config.Policy.Execution.Retries.Count + 1}{recovered}; {calls} call(s) to the system" };
         parts.AddRange(notes);
         if (extra is not null)
         {
@@ -364,6 +541,63 @@ public sealed partial class DeprovEngine
         }
     }
 
+    /// <summary>A pre-read waiting to be recorded; the step changes nothing until <see cref="Done"/> completes.</summary>
+    private sealed record PendingPreRead(PreReadRecord Record)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Records pre-reads in group commits, as completions are: one transaction for every step that read in the
+    /// meantime, so the durable before-state costs a batch, not a transaction per step.</summary>
+    private async Task PreReadLoopAsync(ChannelReader<PendingPreRead> reader)
+    {
+        var batch = new List<PendingPreRead>(_options.CommitBatch);
+        while (await reader.WaitToReadAsync())
+        {
+            while (batch.Count < _options.CommitBatch && reader.TryRead(out var p))
+            {
+                batch.Add(p);
+            }
+
+            try
+            {
+                await WithStoreRetryAsync(() => _store.RecordPreReadsAsync([.. batch.Select(p => p.Record)], CancellationToken.None));
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetResult();
+                }
+            }
+#pragma warning disable CA1031 // Handed to each waiting step, which records it as its failure: nothing is changed without its pre-read.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                foreach (var p in batch)
+                {
+                    p.Done.TrySetException(ex);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task WithStoreRetryAsync(Func<Task> write)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (StoreException ex) when (ex.IsTransient && attempt < 5)
+            {
+                Log.CommitRetry(_logger, attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), _time);
+            }
+        }
+    }
+
     private async Task CommitWithRetryAsync(List<StepCompletion> batch)
     {
         for (var attempt = 1; ; attempt++)
@@ -392,6 +626,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Step {StepId} ({Action} on {System}) failed: {Error}. A task was raised.")]
     public static partial void StepFailed(ILogger logger, string stepId, string action, string system, string error);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Step {StepId} ({Action} on {System}) is unconfirmed: the inventory and the system's reads disagree. A task and an alert were raised.")]
+    public static partial void StepContradicted(ILogger logger, string stepId, string action, string system);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Committing step results failed (attempt {Attempt}): {Error}")]
     public static partial void CommitRetry(ILogger logger, int attempt, string error);

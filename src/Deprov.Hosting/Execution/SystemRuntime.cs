@@ -34,6 +34,34 @@ public sealed class SystemRuntime : IAsyncDisposable
         // Two retries, outermost first. Failures (transient errors) are retried with backoff up to max_attempts; a
         // rate-limited answer is the system pacing us, not a failure: the inner retry waits it out and tries again
         // without using one of those attempts (and without growing their backoff), up to max_rate_limit_waits per step.
+        // max_attempts: 1 means no inline retry (Polly refuses a retry strategy of zero retries).
+        if (policy.MaxAttempts > 1)
+        {
+            AddFailureRetry(builder, policy);
+        }
+
+        AddRateLimitRetry(builder, policy);
+        builder.AddTimeout(callTimeout);
+        if (config.RateLimitPerSecond > 0)
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Max(10, 1000 / config.RateLimitPerSecond));
+            var perPeriod = Math.Max(1, (int)Math.Round(config.RateLimitPerSecond * period.TotalSeconds));
+            _rateLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perPeriod,
+                TokensPerPeriod = perPeriod,
+                ReplenishmentPeriod = period,
+                QueueLimit = int.MaxValue,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                AutoReplenishment = true,
+            });
+            builder.AddRateLimiter(_rateLimiter);
+        }
+
+        Pipeline = builder.Build();
+    }
+
+    private void AddFailureRetry(ResiliencePipelineBuilder builder, ExecutionPolicy policy) =>
         builder.AddRetry(new RetryStrategyOptions
         {
             // A Retry-After longer than the inline limit is not waited for here: the step is rescheduled durably.
@@ -61,6 +89,8 @@ public sealed class SystemRuntime : IAsyncDisposable
                 return default;
             },
         });
+
+    private void AddRateLimitRetry(ResiliencePipelineBuilder builder, ExecutionPolicy policy) =>
         builder.AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = args => ValueTask.FromResult(
@@ -84,25 +114,6 @@ public sealed class SystemRuntime : IAsyncDisposable
                 return default;
             },
         });
-        builder.AddTimeout(callTimeout);
-        if (config.RateLimitPerSecond > 0)
-        {
-            var period = TimeSpan.FromMilliseconds(Math.Max(10, 1000 / config.RateLimitPerSecond));
-            var perPeriod = Math.Max(1, (int)Math.Round(config.RateLimitPerSecond * period.TotalSeconds));
-            _rateLimiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = perPeriod,
-                TokensPerPeriod = perPeriod,
-                ReplenishmentPeriod = period,
-                QueueLimit = int.MaxValue,
-                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                AutoReplenishment = true,
-            });
-            builder.AddRateLimiter(_rateLimiter);
-        }
-
-        Pipeline = builder.Build();
-    }
 
     public SystemConfig Config { get; }
 

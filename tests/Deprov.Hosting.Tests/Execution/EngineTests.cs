@@ -174,7 +174,8 @@ public sealed class EngineTests
     public async Task RunAsync_SystemAlwaysFailing_RetriesThenRaisesTaskAndAlertCaseUnverified()
     {
         var yaml = TestEnvironment.DefaultSystems.Replace("settings: { flavour: app }", "settings: { flavour: app, failure_rate: 1, fail_on: changes }", StringComparison.Ordinal);
-        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms }\n";
+        // No durable retries: the task is raised once the inline retries are spent (StepTruthTests cover the schedule).
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms, retry_schedule: [] }\n";
         var (env, people) = await SeededAsync(yaml, policy);
         await using var _ = env;
         var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);
@@ -247,7 +248,8 @@ public sealed class EngineTests
 
         var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
         Assert.Equal(StepStatus.Verified, step.Status);
-        Assert.Equal(1, step.Attempts); // one claim: twelve 429s, none of them one of the three attempts
+        Assert.Equal(1, step.Claims); // one claim: twelve 429s, none of them one of the three attempts
+        Assert.Equal(3, step.Attempts); // the pre-read, the change that went through and its read-back: 429s are waits
         Assert.Equal(12, step.RateLimitWaits);
         Assert.Equal(13, scripted.Calls);
         Assert.NotNull((await env.Engine.Store.GetCaseAsync(result.Plan.Case.Id, CancellationToken.None))!.CutVerifiedAt);
@@ -279,7 +281,7 @@ public sealed class EngineTests
         {
             var waiting = await SlackDisableAsync(env, result.Plan!.Case.Id);
             Assert.Equal(StepStatus.Pending, waiting.Status);
-            Assert.Equal(0, waiting.Attempts); // the claim that met the rate limit was given back
+            Assert.Equal(0, waiting.Claims); // the claim that met the rate limit was given back
             Assert.Equal(i, waiting.RateLimitWaits);
             time.Advance(TimeSpan.FromMinutes(5));
             await env.RunUntilIdleAsync();
@@ -287,7 +289,7 @@ public sealed class EngineTests
 
         var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
         Assert.Equal(StepStatus.Verified, step.Status);
-        Assert.Equal(1, step.Attempts);
+        Assert.Equal(1, step.Claims);
         Assert.Equal(5, step.RateLimitWaits);
         Assert.Equal(6, scripted.Calls);
         var audit = (await AuditOfAsync(env, people[0].Id)).Where(r => r.Entry.StepId == step.Id).ToList();
@@ -339,7 +341,7 @@ public sealed class EngineTests
         var step = await SlackDisableAsync(env, result.Plan!.Case.Id);
         Assert.Equal(StepStatus.Failed, step.Status);
         Assert.Equal(4, step.RateLimitWaits);
-        Assert.Equal(1, step.Attempts);
+        Assert.Equal((1, 1), (step.Claims, step.Attempts)); // the pre-read is the one call not answered with a 429
         Assert.Equal(5, scripted.Calls);
         Assert.Single(await env.Engine.Store.ListTasksAsync(new TaskQuery(PersonId: people[0].Id), CancellationToken.None), t => t.StepId == step.Id);
         var audit = (await AuditOfAsync(env, people[0].Id)).Where(r => r.Entry.StepId == step.Id).ToList();
@@ -357,7 +359,7 @@ public sealed class EngineTests
         }
 
         // Three failures use the three attempts, whatever rate limits come between them; the sixth call would succeed.
-        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms }\n";
+        var policy = "policy:\n  execution: { max_attempts: 3, base_delay: 1ms, max_delay: 5ms, retry_schedule: [] }\n";
         var (env, people) = await SeededAsync(ScriptedSlack, policy, scripted: scripted);
         await using var _ = env;
         var result = await env.Engine.SubmitAsync(Some.Leave(people[0].Id, env.Time.GetUtcNow()), "admin:test", CancellationToken.None);

@@ -245,7 +245,7 @@ public abstract class StoreContractTests<TFactory>
         var only = Assert.Single(claimed);
         Assert.Equal("C-1.001", only.Step.Id);
         Assert.Equal(StepStatus.Running, only.Step.Status);
-        Assert.Equal(1, only.Step.Attempts);
+        Assert.Equal(1, only.Step.Claims);
         Assert.Equal(pid, only.PersonId);
         Assert.Empty(await store.ClaimDueStepsAsync(T0.AddSeconds(1), 100, CancellationToken.None));
 
@@ -345,7 +345,7 @@ public abstract class StoreContractTests<TFactory>
         await store.CompleteStepsAsync([new StepCompletion("C-4.001", StepStatus.Pending, T0, null, null, "429", T0.AddSeconds(30), null, [])], T0, CancellationToken.None);
         Assert.Empty(await store.ClaimDueStepsAsync(T0.AddSeconds(29), 10, CancellationToken.None));
         var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddSeconds(30), 10, CancellationToken.None));
-        Assert.Equal(2, again.Step.Attempts);
+        Assert.Equal(2, again.Step.Claims);
     }
 
     [Fact]
@@ -357,13 +357,13 @@ public abstract class StoreContractTests<TFactory>
         await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
         await store.CompleteStepsAsync([new StepCompletion("C-6.001", StepStatus.Pending, T0, null, null, "429", T0.AddMinutes(1), null, [], RateLimitWaits: 3, RateLimited: true)], T0, CancellationToken.None);
         var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None));
-        Assert.Equal(1, again.Step.Attempts);
+        Assert.Equal(1, again.Step.Claims);
         Assert.Equal(3, again.Step.RateLimitWaits);
 
         await store.CompleteStepsAsync([new StepCompletion("C-6.001", StepStatus.Verified, T0.AddMinutes(1), null, null, null, null, null, [], RateLimitWaits: 2)], T0.AddMinutes(1), CancellationToken.None);
         var step = Assert.Single(await store.GetStepsAsync("C-6", CancellationToken.None));
         Assert.Equal(StepStatus.Verified, step.Status);
-        Assert.Equal(1, step.Attempts);
+        Assert.Equal(1, step.Claims);
         Assert.Equal(5, step.RateLimitWaits);
     }
 
@@ -375,7 +375,35 @@ public abstract class StoreContractTests<TFactory>
         await store.CreateCasesAsync([new Plan(NewCase("C-5", pid, T0), [NewStep("C-5", 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], [])], [], CancellationToken.None);
         await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
         Assert.Equal(1, await store.RecoverRunningStepsAsync(T0.AddMinutes(1), CancellationToken.None));
-        Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None));
+        var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(1), 10, CancellationToken.None));
+        Assert.Equal((1, 1), (again.Step.Claims, again.Step.RecoveredClaims)); // the interrupted claim is counted apart
+    }
+
+    [Fact]
+    public async Task RecordPreReadsAsync_FirstRecordKept_ShownAsBeforeUntilTheStepFinishesWithItsOwn()
+    {
+        var pid = Some.Id();
+        await using var store = await StoreWithPersonAsync(pid);
+        await store.CreateCasesAsync([new Plan(NewCase("C-7", pid, T0),
+            [NewStep("C-7", 1, ActionKind.DisableAccount, StepStatus.Pending, T0), NewStep("C-7", 2, ActionKind.RemoveEntitlement, StepStatus.Pending, T0)], [], [], [])], [], CancellationToken.None);
+        await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        await store.RecordPreReadsAsync([new PreReadRecord("C-7.001", "{\"active\":\"true\"}", false), new PreReadRecord("C-7.002", "{\"member\":\"false\"}", true)], CancellationToken.None);
+        await store.RecordPreReadsAsync([new PreReadRecord("C-7.001", "{\"active\":\"false\"}", true)], CancellationToken.None); // a re-run's read: ignored
+
+        var steps = await store.GetStepsAsync("C-7", CancellationToken.None);
+        Assert.Equal(("{\"active\":\"true\"}", false, "{\"active\":\"true\"}"), (steps[0].PreRead, steps[0].PreReadDone, steps[0].Before));
+        Assert.Equal(("{\"member\":\"false\"}", true), (steps[1].PreRead, steps[1].PreReadDone));
+
+        // A retry that applied the change keeps that and its calls; the finish adds its calls and its own Before.
+        await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Pending, T0, "{\"active\":\"true\",\"sessions\":\"1\"}", null, "read timed out", T0.AddMinutes(5), null, [], Calls: 2, Applied: true)],
+            T0, CancellationToken.None);
+        var again = Assert.Single(await store.ClaimDueStepsAsync(T0.AddMinutes(5), 10, CancellationToken.None));
+        Assert.True(again.Step.Applied);
+        Assert.Equal((2, 2), (again.Step.Attempts, again.Step.Claims));
+        await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Verified, T0.AddMinutes(5), null, "{\"active\":\"false\"}", null, null, null, [], Calls: 1)],
+            T0.AddMinutes(5), CancellationToken.None);
+        var done = (await store.GetStepsAsync("C-7", CancellationToken.None))[0];
+        Assert.Equal((3, "{\"active\":\"true\",\"sessions\":\"1\"}", "{\"active\":\"true\"}"), (done.Attempts, done.Before, done.PreRead));
     }
 
     [Fact]
