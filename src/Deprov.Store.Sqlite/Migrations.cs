@@ -185,5 +185,12 @@ internal static class Migrations
         (8, """
             ALTER TABLE steps ADD COLUMN rate_limit_waits INTEGER NOT NULL DEFAULT 0;
             """),
+
+        // 9: a person's HR status follows events (PersonLifecycle): a leaving person's termination takes effect at
+        // leaves_at; the worker's sweep finds those due through the partial index.
+        (9, """
+            ALTER TABLE people ADD COLUMN leaves_at INTEGER;
+            CREATE INDEX people_leaving ON people(leaves_at) WHERE status = 1;
+            """),
     ];
 }
