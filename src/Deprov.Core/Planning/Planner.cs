@@ -390,12 +390,14 @@ public sealed class Planner
     /// </summary>
     private static Case CloseEmpty(Case kase, List<string> notes, List<TaskItem> tasks, DateTimeOffset now)
     {
-        var why = notes.Count > 0 ? string.Join("; ", notes) : kase.Kind switch
+        var (nothing, none) = kase.Kind switch
         {
-            CaseKind.Restore => "nothing to restore: no verified cut of this person is recorded",
-            CaseKind.Mover => "nothing to change: no access of the old role is recorded",
-            _ => "nothing to cut: no access of this person is recorded",
+            CaseKind.Restore => ("nothing to restore", "no verified cut of this person is recorded"),
+            CaseKind.Mover => ("nothing to change", "no access of the old role is recorded"),
+            _ => ("nothing to cut", "no access of this person is recorded"),
         };
+        var cannot = notes.Where(n => n.StartsWith("cannot ", StringComparison.Ordinal)).ToList();
+        var why = $"{nothing}: {(cannot.Count > 0 ? string.Join("; ", cannot) : none)}";
         return tasks.Count > 0
             ? kase with { Status = CaseStatus.Unverified, ClosedAt = now, StatusDetail = $"{why}; see task(s) {string.Join(", ", tasks.Select(t => t.Id))}" }
             : kase with { Status = CaseStatus.Verified, ClosedAt = now, CutVerifiedAt = kase.Kind == CaseKind.Restore ? null : now, StatusDetail = why };
