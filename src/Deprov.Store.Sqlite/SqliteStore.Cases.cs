@@ -106,7 +106,9 @@ public sealed partial class SqliteStore
             {
                 var recent = Convert.ToInt32(Scalar(c, tx, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}",
                     ("$s", T(brake.Now - brake.Brake.Window))), System.Globalization.CultureInfo.InvariantCulture);
-                var active = Convert.ToInt32(Scalar(c, tx, $"SELECT COUNT(*) FROM people WHERE status != {(int)PersonStatus.Left}"), System.Globalization.CultureInfo.InvariantCulture);
+                // Everyone HR lists, as before statuses followed events: the batch being judged has already made its own
+                // leavers 'left', and must not lower its own threshold by doing so.
+                var active = Convert.ToInt32(Scalar(c, tx, "SELECT COUNT(*) FROM people"), System.Globalization.CultureInfo.InvariantCulture);
                 why = brake.Brake.Decide(recent, leavers + brake.Pending, active);
                 if (why is not null)
                 {

@@ -145,8 +145,7 @@ public interface IStore : IAsyncDisposable
 
     /// <summary>
     /// <see cref="CreateCasesAsync"/> behind the safety brake, as one atomic decision across threads and processes: inside
-    /// the one write transaction the store counts the leaver cases created within the brake's window and the people who
-    /// have not left, asks <see cref="Policy.SafetyBrake.Decide"/>, and, when the brake trips, stores this call's leaver
+    /// the one write transaction the store counts the leaver cases created within the brake's window and the people, asks <see cref="Policy.SafetyBrake.Decide"/>, and, when the brake trips, stores this call's leaver
     /// cases as awaiting approval with a <c>safety_brake_tripped</c> audit record.
     /// </summary>
     Task<BrakedCreation> CreateCasesBehindBrakeAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, SafetyBrakeCheck brake, CancellationToken cancellationToken);
