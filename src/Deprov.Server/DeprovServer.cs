@@ -138,26 +138,52 @@ internal sealed class EngineWorker : BackgroundService
             return;
         }
 
-        using var workerLock = DeprovHost.TryAcquireWorkerLock(_engine.Config);
-        if (workerLock is null)
+        // Another process (a CLI command, another server) may hold the lock now and let it go at any moment: keep
+        // trying, so accepted events never wait for a worker that will not come. The retry runs on the wall clock
+        // (the lock is a kernel resource), not on the engine's clock, which tests may freeze.
+        var announced = false;
+        while (!stoppingToken.IsCancellationRequested)
         {
-            Log.WorkerElsewhere(_logger);
-            return;
-        }
+            var workerLock = DeprovHost.TryAcquireWorkerLock(_engine.Config);
+            if (workerLock is null)
+            {
+                if (!announced)
+                {
+                    Log.WorkerElsewhere(_logger);
+                    announced = true;
+                }
 
-        Log.WorkerStarted(_logger);
-        try
-        {
-            await _engine.RunAsync(RunMode.Forever, stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutdown.
-        }
-        catch (Exception ex)
-        {
-            Log.WorkerFailed(_logger, ex);
-            throw;
+                try
+                {
+                    await Task.Delay(_options.WorkerLockRetry, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            using (workerLock)
+            {
+                Log.WorkerStarted(_logger);
+                try
+                {
+                    await _engine.RunAsync(RunMode.Forever, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    // Shutdown.
+                }
+                catch (Exception ex)
+                {
+                    Log.WorkerFailed(_logger, ex);
+                    throw;
+                }
+            }
+
+            return;
         }
     }
 }

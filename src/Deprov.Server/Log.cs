@@ -6,7 +6,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Worker lock taken: this server executes steps")]
     public static partial void WorkerStarted(ILogger logger);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Another process holds the worker lock: this server serves and leaves execution to it")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Another process holds the worker lock: this server serves, and takes the lock over when that process lets it go")]
     public static partial void WorkerElsewhere(ILogger logger);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "No user exists yet: create the first admin at {SetupUrl} (or run 'deprov admin create')")]

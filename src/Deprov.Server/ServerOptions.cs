@@ -22,6 +22,10 @@ public sealed class ServerOptions
     /// <value>Run the engine's worker loop when the worker lock is free; default true.</value>
     public bool RunWorker { get; init; } = true;
 
+    /// <value>How often a server that is not the worker tries again to take the worker lock (another process, a CLI
+    /// command, holds it); default 2 seconds.</value>
+    public TimeSpan WorkerLockRetry { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <value>Webhook signing secrets; default: read from DEPROV_HOOK_SECRETS and DEPROV_BAMBOOHR_KEYS.</value>
     public Endpoints.HookSecrets? Hooks { get; init; }
 

@@ -198,5 +198,11 @@ internal static class Migrations
             ALTER TABLE steps ADD COLUMN applied INTEGER NOT NULL DEFAULT 0;
             UPDATE steps SET claims = attempts WHERE attempts > 0;
             """),
+        // 10: a person's HR status follows events (PersonLifecycle): a leaving person's termination takes effect at
+        // leaves_at; the worker's sweep finds those due through the partial index.
+        (10, """
+            ALTER TABLE people ADD COLUMN leaves_at INTEGER;
+            CREATE INDEX people_leaving ON people(leaves_at) WHERE status = 1;
+            """),
     ];
 }

@@ -79,66 +79,109 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
+    public Task<UnplannedEvents> GetUnplannedEventsAsync(CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            using var cmd = Command(c, null, "SELECT COUNT(*), MIN(received_at) FROM events WHERE handled_at IS NULL AND parked_reason IS NULL");
+            using var r = cmd.ExecuteReader();
+            r.Read();
+            return new UnplannedEvents(r.GetInt32(0), DN(r, 1));
+        }, cancellationToken);
+
     private static LifecycleEvent ReadEvent(SqliteDataReader r) => new(
         r.GetString(0), (EventKind)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), (ExitReason)r.GetInt32(4), r.GetString(5), r.GetString(6),
         D(r.GetInt64(7)), SN(r, 8), SN(r, 9), SN(r, 10), SN(r, 11));
 
     public Task<IReadOnlyDictionary<string, string>> CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
-        WriteAsync<IReadOnlyDictionary<string, string>>((c, tx) =>
+        WriteAsync<IReadOnlyDictionary<string, string>>((c, tx) => InsertPlans(c, tx, plans, audit), cancellationToken);
+
+    public Task<BrakedCreation> CreateCasesBehindBrakeAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, SafetyBrakeCheck brake, CancellationToken cancellationToken) =>
+        WriteAsync((c, tx) =>
         {
-            // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
-            var insertCase = WriterStatement.For(c, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-            var insertStep = WriterStatement.For(c,
-                "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase, dependents) " +
-                "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,0,?16,?17,?18,?19,?20,?21)");
-            var insertDep = WriterStatement.For(c, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES (?1,?2,?3)");
-            var insertGate = WriterStatement.For(c, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
-            using var insertTask = PrepareTaskInsert(c, tx);
-            var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
-            var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var plan in plans)
+            // The write transaction is BEGIN IMMEDIATE: it holds SQLite's write lock from its first statement, so no other
+            // connection (thread or process) can create cases between this count and this insert.
+            var leavers = plans.Count(p => p.Case.Kind == CaseKind.Leaver && p.Case.ClosedAt is null);
+            var why = brake.Force;
+            if (why is null && leavers > 0)
             {
-                var k = plan.Case;
-                handled.Run(T(k.CreatedAt), k.EventId);
-                if (insertCase.Run(k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
-                    T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail) == 0)
+                var recent = Convert.ToInt32(Scalar(c, tx, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}",
+                    ("$s", T(brake.Now - brake.Brake.Window))), System.Globalization.CultureInfo.InvariantCulture);
+                // Everyone HR lists, as before statuses followed events: the batch being judged has already made its own
+                // leavers 'left', and must not lower its own threshold by doing so.
+                var active = Convert.ToInt32(Scalar(c, tx, "SELECT COUNT(*) FROM people"), System.Globalization.CultureInfo.InvariantCulture);
+                why = brake.Brake.Decide(recent, leavers + brake.Pending, active);
+                if (why is not null)
                 {
-                    skipped[k.Id] = Scalar(c, tx, "SELECT id FROM cases WHERE event_id = $e", ("$e", k.EventId)) as string
-                        ?? throw new InvalidOperationException($"Case {k.Id} was not stored, and no case is recorded for its event {k.EventId}.");
-                    continue;
-                }
-
-                // A step waits for its hard requirements and for the gate of the previous phase of its stage (one blocker,
-                // lifted when every step of that phase has finished).
-                var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-                var dependents = plan.Dependencies.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-                foreach (var g in plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)))
-                {
-                    insertGate.Run(k.Id, g.Key.Stage, g.Key.Phase, g.Count());
-                }
-
-                foreach (var s in plan.Steps)
-                {
-                    var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? 1 : 0);
-                    var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
-                    insertStep.Run(s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
-                        s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase, dependents.GetValueOrDefault(s.Id));
-                }
-
-                foreach (var d in plan.Dependencies)
-                {
-                    insertDep.Run(d.DependsOn, d.StepId, d.Hard ? 1 : 0);
-                }
-
-                foreach (var t in plan.Tasks)
-                {
-                    InsertTask(insertTask, t);
+                    AppendAudit(c, tx, [new AuditEntry(brake.Now, "deprov", "safety_brake_tripped", null, null, null, null, null, null,
+                        $"{{\"recent\":{recent},\"batch\":{leavers + brake.Pending},\"threshold\":{brake.Brake.Threshold(active)}}}", "paused", why)]);
                 }
             }
 
-            AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId)));
-            return skipped;
+            if (why is not null && leavers > 0)
+            {
+                plans = plans.Select(p => p.Case.Kind == CaseKind.Leaver && p.Case.ClosedAt is null
+                    ? p with { Case = p.Case with { Status = CaseStatus.AwaitingApproval, StatusDetail = why } }
+                    : p).ToList();
+            }
+
+            return new BrakedCreation(InsertPlans(c, tx, plans, audit), leavers > 0 ? why : null);
         }, cancellationToken);
+
+    private static Dictionary<string, string> InsertPlans(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit)
+    {
+        // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
+        var insertCase = WriterStatement.For(c, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+        var insertStep = WriterStatement.For(c,
+            "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase, dependents) " +
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,0,?16,?17,?18,?19,?20,?21)");
+        var insertDep = WriterStatement.For(c, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES (?1,?2,?3)");
+        var insertGate = WriterStatement.For(c, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
+        using var insertTask = PrepareTaskInsert(c, tx);
+        var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
+        var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var plan in plans)
+        {
+            var k = plan.Case;
+            handled.Run(T(k.CreatedAt), k.EventId);
+            if (insertCase.Run(k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
+                T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail) == 0)
+            {
+                skipped[k.Id] = Scalar(c, tx, "SELECT id FROM cases WHERE event_id = $e", ("$e", k.EventId)) as string
+                    ?? throw new InvalidOperationException($"Case {k.Id} was not stored, and no case is recorded for its event {k.EventId}.");
+                continue;
+            }
+
+            // A step waits for its hard requirements and for the gate of the previous phase of its stage (one blocker,
+            // lifted when every step of that phase has finished).
+            var blockers = plan.Dependencies.GroupBy(d => d.StepId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var dependents = plan.Dependencies.GroupBy(d => d.DependsOn).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            foreach (var g in plan.Steps.Where(s => s.Phase >= 0).GroupBy(s => (s.Stage, s.Phase)))
+            {
+                insertGate.Run(k.Id, g.Key.Stage, g.Key.Phase, g.Count());
+            }
+
+            foreach (var s in plan.Steps)
+            {
+                var waitsFor = blockers.GetValueOrDefault(s.Id) + (s.Phase > 0 ? 1 : 0);
+                var readyAt = k.Status == CaseStatus.AwaitingApproval ? Parked : T(s.DueAt); // braked: nothing runs before approval
+                insertStep.Run(s.Id, s.CaseId, s.Seq, (int)s.Action, (int)s.Category, s.Stage, s.SystemId, s.AccountId, s.EntitlementId, s.DeviceId, s.CredentialId,
+                    s.Target, (int)s.Status, T(s.DueAt), readyAt, s.Parameters, s.WaitReason, waitsFor, s.Action == ActionKind.Manual ? 1 : 0, s.Phase, dependents.GetValueOrDefault(s.Id));
+            }
+
+            foreach (var d in plan.Dependencies)
+            {
+                insertDep.Run(d.DependsOn, d.StepId, d.Hard ? 1 : 0);
+            }
+
+            foreach (var t in plan.Tasks)
+            {
+                InsertTask(insertTask, t);
+            }
+        }
+
+        AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId)));
+        return skipped;
+    }
 
     public Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
         ReadAsync(c => GetCase(c, null, caseId), cancellationToken);

@@ -10,6 +10,7 @@ public sealed partial class SqliteStore
 {
     private const string PersonColumns = "id, email, display_name, manager_id, department, title, location, worker_type, status, start_date, end_date, time_zone";
 
+    // A known person's status is left alone: it follows events (SetPersonStatusesAsync), not HR field updates.
     public Task UpsertPeopleAsync(IReadOnlyList<Person> people, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
@@ -17,7 +18,7 @@ public sealed partial class SqliteStore
                 $"INSERT INTO people({PersonColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) " +
                 "ON CONFLICT(id) DO UPDATE SET email=excluded.email, display_name=excluded.display_name, manager_id=excluded.manager_id, " +
                 "department=excluded.department, title=excluded.title, location=excluded.location, worker_type=excluded.worker_type, " +
-                "status=excluded.status, start_date=excluded.start_date, end_date=excluded.end_date, time_zone=excluded.time_zone",
+                "start_date=excluded.start_date, end_date=excluded.end_date, time_zone=excluded.time_zone",
                 "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12");
             foreach (var p in people)
             {
@@ -51,6 +52,68 @@ public sealed partial class SqliteStore
 
     public Task<int> CountPeopleAsync(CancellationToken cancellationToken) =>
         ReadAsync(c => Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM people"), CultureInfo.InvariantCulture), cancellationToken);
+
+    public Task SetPersonStatusesAsync(IReadOnlyList<PersonStatusChange> changes, DateTimeOffset now, CancellationToken cancellationToken) =>
+        changes.Count == 0 ? Task.CompletedTask : WriteAsync((c, tx) =>
+        {
+            var audit = new List<Core.Audit.AuditEntry>();
+            foreach (var change in changes)
+            {
+                if (Scalar(c, tx, "SELECT status FROM people WHERE id = $id", ("$id", change.PersonId)) is not long before)
+                {
+                    continue;
+                }
+
+                Exec(c, tx, "UPDATE people SET status = $s, leaves_at = $at WHERE id = $id",
+                    ("$s", (int)change.Status), ("$at", T(change.LeavesAt)), ("$id", change.PersonId));
+                if ((PersonStatus)before != change.Status)
+                {
+                    audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
+                        ((PersonStatus)before).Snake(), change.Status.Snake(), "ok", change.Why));
+                }
+            }
+
+            AppendAudit(c, tx, audit);
+            return 0;
+        }, cancellationToken);
+
+    public async Task<(int Changed, DateTimeOffset? Next)> ApplyDueLeavesAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // A read first: the worker asks often, and most times nothing is due (no write transaction then).
+        var first = await ReadAsync(c => NextLeave(c, null), cancellationToken);
+        if (first is null || first > now)
+        {
+            return (0, first);
+        }
+
+        return await WriteAsync((c, tx) =>
+        {
+            var due = new List<(string Id, long At)>();
+            using (var cmd = Command(c, tx, $"SELECT id, leaves_at FROM people WHERE status = {(int)PersonStatus.Leaving} AND leaves_at <= $now", ("$now", T(now))))
+            using (var r = cmd.ExecuteReader())
+            {
+                while (r.Read())
+                {
+                    due.Add((r.GetString(0), r.GetInt64(1)));
+                }
+            }
+
+            var audit = new List<Core.Audit.AuditEntry>();
+            foreach (var (id, at) in due)
+            {
+                var status = PersonLifecycle.At(PersonStatus.Leaving, D(at), now);
+                Exec(c, tx, "UPDATE people SET status = $s WHERE id = $id", ("$s", (int)status), ("$id", id));
+                audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, id, id, null, null,
+                    PersonStatus.Leaving.Snake(), status.Snake(), "ok", $"termination effective {D(at):u}"));
+            }
+
+            AppendAudit(c, tx, audit);
+            return (due.Count, NextLeave(c, tx));
+        }, cancellationToken);
+    }
+
+    private static DateTimeOffset? NextLeave(SqliteConnection c, SqliteTransaction? tx) =>
+        Scalar(c, tx, $"SELECT MIN(leaves_at) FROM people WHERE status = {(int)PersonStatus.Leaving}") is long n ? D(n) : null;
 
     private static Person ReadPerson(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), SN(r, 3), r.GetString(4), r.GetString(5), r.GetString(6),

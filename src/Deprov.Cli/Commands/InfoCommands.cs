@@ -58,6 +58,7 @@ public static class InfoCommands
             var stats = await engine.Store.GetStatisticsAsync(now, ct);
             var windows = await engine.Store.GetExposureWindowsAsync(null, ct);
             var parked = await engine.Store.ListParkedEventsAsync(ct);
+            var unplanned = await engine.Store.GetUnplannedEventsAsync(ct);
             if (ctx.IsJson(pr))
             {
                 CliContext.WriteJson(new
@@ -65,6 +66,7 @@ public static class InfoCommands
                     cases = stats.CasesByStatus,
                     exposure = new { count = windows.Count, p50Ms = Pct(windows, 50), p95Ms = Pct(windows, 95), p99Ms = Pct(windows, 99) },
                     parked = parked.Select(p => new { p.Event.Id, p.Event.Kind, p.Event.PersonId, p.Reason, p.ParkedAt }),
+                    unplanned = new { count = unplanned.Count, since = unplanned.Since },
                     stats.OpenTasks,
                     stats.OverdueTasks,
                     stats.FailedSteps,
@@ -80,6 +82,9 @@ public static class InfoCommands
             Views.Exposure(c, windows);
             c.MarkupLine($"steps: {stats.PendingSteps} pending · {(stats.FailedSteps > 0 ? $"[red]{stats.FailedSteps} failed[/]" : "0 failed")} · {stats.HeldSteps} held by legal hold");
             c.MarkupLine($"tasks: {stats.OpenTasks} open · {(stats.OverdueTasks > 0 ? $"[red]{stats.OverdueTasks} overdue[/]" : "0 overdue")}");
+            c.MarkupLine(unplanned.Since is { } since
+                ? $"[yellow]events recorded, not planned: {unplanned.Count}[/] (oldest received {since:u}); a worker plans them: 'deprov serve' or 'deprov run'"
+                : "events recorded, not planned: 0");
             c.MarkupLine($"parked events: {parked.Count}");
             foreach (var p in parked)
             {

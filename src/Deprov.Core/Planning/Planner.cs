@@ -190,7 +190,9 @@ public sealed class Planner
     {
         var notes = new List<string>();
         var drafts = new List<Draft>();
-        var deleted = doneSteps.Where(s => s.Action == ActionKind.DeleteAccount && s.Status.IsSuccess()).Select(s => s.AccountId).ToHashSet(StringComparer.Ordinal);
+        var tasks = new List<TaskItem>();
+        var deletes = doneSteps.Where(s => s.Action == ActionKind.DeleteAccount && s.Status.IsSuccess() && s.AccountId is not null)
+            .GroupBy(s => s.AccountId!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var step in doneSteps.Where(s => s.Status is StepStatus.Verified or StepStatus.Unconfirmed))
         {
             if (step.Action.Inverse() is not { } inverse)
@@ -198,9 +200,9 @@ public sealed class Planner
                 continue;
             }
 
-            if (step.AccountId is not null && deleted.Contains(step.AccountId))
+            if (step.AccountId is not null && deletes.TryGetValue(step.AccountId, out var delete))
             {
-                notes.Add($"cannot restore {step.Target}: the account was deleted after retention");
+                notes.Add($"cannot restore {step.Target}: {DeletedWhy(delete)}");
                 continue;
             }
 
@@ -213,10 +215,32 @@ public sealed class Planner
             drafts.Add(new Draft(inverse, step.Category, step.SystemId, step.AccountId, step.EntitlementId, step.DeviceId, step.CredentialId, step.Target, parameters));
         }
 
+        // A deleted account cannot be re-enabled: it must be created again by hand, with the access the person had.
+        foreach (var (accountId, delete) in deletes.OrderBy(d => d.Key, StringComparer.Ordinal))
+        {
+            var lost = doneSteps.Where(s => s.AccountId == accountId && s.Action.Inverse() is not null && s.Status is StepStatus.Verified or StepStatus.Unconfirmed)
+                .Select(s => s.Target).Distinct(StringComparer.Ordinal).ToList();
+            var system = delete.SystemId is null ? null : _context.Systems.GetValueOrDefault(delete.SystemId);
+            if (lost.Count == 0)
+            {
+                notes.Add($"cannot restore {delete.Target}: {DeletedWhy(delete)}");
+            }
+
+            var team = RouteTeam(map.Person, delete.SystemId, "restore-deleted-account", Team.It);
+            tasks.Add(new TaskItem($"T-{caseId}.r{tasks.Count + 1:D2}", caseId, null, e.PersonId, team,
+                $"Create {delete.Target} again in {system?.DisplayName ?? delete.SystemId ?? "its system"}: {DeletedWhy(delete)}",
+                $"{map.Person.DisplayName} ({map.Person.Id}), {map.Person.Department}, {map.Person.Location}; {e.Kind.Snake()} {e.Id}"
+                    + (lost.Count > 0 ? $"; access to grant again: {string.Join(", ", lost)}" : string.Empty),
+                now, now + TimeSpan.FromHours(4), Model.TaskStatus.Open, null, null, null));
+        }
+
         var rule = new PolicyRule("restore", RuleMatch.Any, DeprovPolicy.Immediate, DeviceAction.None);
         var kase = NewCase(caseId, e, rule, CaseKind.Restore, now, now);
-        return Build(kase, drafts, DeprovPolicy.ImmediateSchedule, e, map, now, now, notes, []);
+        return Build(kase, drafts, DeprovPolicy.ImmediateSchedule, e, map, now, now, notes, tasks);
     }
+
+    private static string DeletedWhy(Step delete) =>
+        delete.Stage == "retention" ? "the account was deleted after retention" : "the account was deleted";
 
     /// <summary>
     /// Plans a targeted remediation found by reconciliation: each target is cut now (a disable also ends the account's
@@ -349,10 +373,34 @@ public sealed class Planner
             }
         }
 
-        var initial = steps.Any(s => s.DueAt <= now && s.Status is StepStatus.Pending or StepStatus.Waiting) || steps.Count == 0
+        if (steps.Count == 0)
+        {
+            return new Plan(CloseEmpty(kase, notes, tasks, now), steps, deps, tasks, notes);
+        }
+
+        var initial = steps.Any(s => s.DueAt <= now && s.Status is StepStatus.Pending or StepStatus.Waiting)
             ? CaseStatus.Running
             : CaseStatus.Scheduled;
         return new Plan(kase with { Status = initial }, steps, deps, tasks, notes);
+    }
+
+    /// <summary>
+    /// A case without steps has nothing left to run, so nothing would ever move its status: it closes as it is planned,
+    /// saying why. Verified when there was nothing to do; unverified when something could not be done (its tasks say what).
+    /// </summary>
+    private static Case CloseEmpty(Case kase, List<string> notes, List<TaskItem> tasks, DateTimeOffset now)
+    {
+        var (nothing, none) = kase.Kind switch
+        {
+            CaseKind.Restore => ("nothing to restore", "no verified cut of this person is recorded"),
+            CaseKind.Mover => ("nothing to change", "no access of the old role is recorded"),
+            _ => ("nothing to cut", "no access of this person is recorded"),
+        };
+        var cannot = notes.Where(n => n.StartsWith("cannot ", StringComparison.Ordinal)).ToList();
+        var why = $"{nothing}: {(cannot.Count > 0 ? string.Join("; ", cannot) : none)}";
+        return tasks.Count > 0
+            ? kase with { Status = CaseStatus.Unverified, ClosedAt = now, StatusDetail = $"{why}; see task(s) {string.Join(", ", tasks.Select(t => t.Id))}" }
+            : kase with { Status = CaseStatus.Verified, ClosedAt = now, CutVerifiedAt = kase.Kind == CaseKind.Restore ? null : now, StatusDetail = why };
     }
 
     /// <summary>Routes a task to a team with the policy's routes; the task's own team is the fallback.</summary>

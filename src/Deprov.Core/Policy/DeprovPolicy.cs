@@ -212,6 +212,19 @@ public sealed record SafetyBrake(bool Enabled, TimeSpan Window, int MaxPeople, d
 
     /// <summary>How many leavers within the window are allowed before the brake trips.</summary>
     public int Threshold(int activePeople) => Math.Max(MinPeople, Math.Min(MaxPeople, (int)Math.Ceiling(MaxShare * activePeople)));
+
+    /// <summary>
+    /// The brake's decision for <paramref name="batch"/> new leaver cases when <paramref name="recent"/> were created within
+    /// the window: null to admit them, or why they wait for approval. Stores call it inside the transaction that counts
+    /// and creates, so two submitters can never both pass on the same count.
+    /// </summary>
+    public string? Decide(int recent, int batch, int activePeople)
+    {
+        var threshold = Threshold(activePeople);
+        return !Enabled || batch == 0 || recent + batch <= threshold
+            ? null
+            : $"safety brake: {recent + batch} leavers within {Window.TotalMinutes:0} min exceeds {threshold}; waiting for approval (deprov approve)";
+    }
 }
 
 /// <param name="Grace">Time the old role's access is kept after a move.</param>

@@ -31,6 +31,20 @@ public interface IStore : IAsyncDisposable
 
     Task<int> CountPeopleAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Persists HR statuses decided by <see cref="PersonLifecycle"/> (a leave, a contract end, a rehire), with an audit
+    /// record per person whose status changed, in one transaction. Unknown people are ignored. HR field updates
+    /// (<see cref="UpsertPeopleAsync"/>) never change a known person's status: only events do.
+    /// </summary>
+    Task SetPersonStatusesAsync(IReadOnlyList<PersonStatusChange> changes, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Turns every leaving person whose termination is effective at <paramref name="now"/> into left (see
+    /// <see cref="PersonLifecycle.At"/>), with an audit record each, in one transaction. Returns how many changed and
+    /// the next moment a leaving person's termination takes effect (null when nobody is leaving).
+    /// </summary>
+    Task<(int Changed, DateTimeOffset? Next)> ApplyDueLeavesAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
     Task UpsertSystemsAsync(IReadOnlyList<ConnectedSystem> systems, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ConnectedSystem>> ListSystemsAsync(CancellationToken cancellationToken);
@@ -123,6 +137,10 @@ public interface IStore : IAsyncDisposable
     /// <summary>Events recorded but not handled (the process stopped in between) and not parked: handled again on start.</summary>
     Task<IReadOnlyList<LifecycleEvent>> ListUnhandledEventsAsync(CancellationToken cancellationToken);
 
+    /// <summary>How many events are recorded but neither planned nor parked, and when the oldest of them was received
+    /// (<c>deprov status</c>, the API's status and <c>/ready</c> show that accepted events wait for a worker).</summary>
+    Task<UnplannedEvents> GetUnplannedEventsAsync(CancellationToken cancellationToken);
+
     // Cases and steps
 
     /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>
@@ -131,6 +149,13 @@ public interface IStore : IAsyncDisposable
     /// is kept): planned case id → the id of the case recorded for that event. Empty when every plan was persisted.
     /// </returns>
     Task<IReadOnlyDictionary<string, string>> CreateCasesAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="CreateCasesAsync"/> behind the safety brake, as one atomic decision across threads and processes: inside
+    /// the one write transaction the store counts the leaver cases created within the brake's window and the people, asks <see cref="Policy.SafetyBrake.Decide"/>, and, when the brake trips, stores this call's leaver
+    /// cases as awaiting approval with a <c>safety_brake_tripped</c> audit record.
+    /// </summary>
+    Task<BrakedCreation> CreateCasesBehindBrakeAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, SafetyBrakeCheck brake, CancellationToken cancellationToken);
 
     Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken);
 
@@ -260,6 +285,18 @@ public interface IStore : IAsyncDisposable
     /// <summary>Exposure windows with the moment each cut was verified, oldest first (the console's chart).</summary>
     Task<IReadOnlyList<ExposurePoint>> GetExposureSeriesAsync(DateTimeOffset since, CancellationToken cancellationToken);
 }
+
+/// <summary>The brake question one <see cref="IStore.CreateCasesBehindBrakeAsync"/> call asks.</summary>
+/// <param name="Pending">Leaver cases of the same batch still to be created by later calls (counted as if admitted now,
+/// so a batch is judged whole); 0 for the last or only call.</param>
+/// <param name="Force">The brake already tripped for an earlier part of the batch: hold these leavers too, without asking again.</param>
+public sealed record SafetyBrakeCheck(Policy.SafetyBrake Brake, DateTimeOffset Now, int Pending = 0, string? Force = null);
+
+/// <param name="Tripped">Why the brake held this call's leaver cases (null: admitted).</param>
+public sealed record BrakedCreation(IReadOnlyDictionary<string, string> AlreadyPlanned, string? Tripped);
+
+/// <param name="Since">When the oldest of them was received; null when there is none.</param>
+public sealed record UnplannedEvents(int Count, DateTimeOffset? Since);
 
 /// <summary>A complete picture of one system from discovery, already correlated to people.</summary>
 public sealed record InventorySnapshot(

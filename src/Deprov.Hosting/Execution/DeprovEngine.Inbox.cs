@@ -43,7 +43,9 @@ public sealed partial class DeprovEngine
         }
 
         _accepted.Writer.TryWrite(true);
-        return new SubmitResult(ev, SubmitOutcome.Accepted, null, "accepted; the worker plans it now");
+        return new SubmitResult(ev, SubmitOutcome.Accepted, null, IsWorker
+            ? "accepted; the worker plans it now"
+            : "accepted and recorded; this process is not the worker (another process holds the worker lock), so it is planned when a worker runs");
     }
 
     private void EnsureInboxWriter()

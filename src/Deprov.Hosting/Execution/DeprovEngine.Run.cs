@@ -27,9 +27,51 @@ public sealed partial class DeprovEngine
 
     private int _inFlight;
 
+    /// <summary>When the run loop next looks for leaving people whose termination took effect.</summary>
+    private DateTimeOffset _nextLeaveCheck = DateTimeOffset.MinValue;
+
+    /// <summary>How often the run loop looks for due terminations at the latest: another process (the API server, a
+    /// CLI command) may have recorded a leave the loop has not seen.</summary>
+    private static readonly TimeSpan LeaveCheckInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Turns leaving people whose termination is effective now into left (see <see cref="PersonLifecycle"/>).
+    /// The run loop does it as terminations fall due; reconciliation and the CLI's views call it before they read people.</summary>
+    public async Task<int> ApplyDueLeavesAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var (changed, next) = await _store.ApplyDueLeavesAsync(now, cancellationToken);
+        _nextLeaveCheck = next is { } n && n < now + LeaveCheckInterval ? n : now + LeaveCheckInterval;
+        return changed;
+    }
+
     /// <summary>Executes due steps. On start, steps left running by a crashed process run again and recorded-but-unhandled
     /// events are planned, so nothing accepted is lost.</summary>
     public async Task RunAsync(RunMode mode, CancellationToken cancellationToken)
+    {
+        if (mode == RunMode.Forever)
+        {
+            Interlocked.Increment(ref _workers);
+        }
+
+        try
+        {
+            await RunLoopAsync(mode, cancellationToken);
+        }
+        finally
+        {
+            if (mode == RunMode.Forever)
+            {
+                Interlocked.Decrement(ref _workers);
+            }
+        }
+    }
+
+    private int _workers;
+
+    /// <summary>This engine runs as the worker (<see cref="RunMode.Forever"/>): it plans accepted events as they arrive.</summary>
+    public bool IsWorker => Volatile.Read(ref _workers) > 0;
+
+    private async Task RunLoopAsync(RunMode mode, CancellationToken cancellationToken)
     {
         var recovered = await _store.RecoverRunningStepsAsync(_time.GetUtcNow(), cancellationToken);
         if (recovered > 0)
@@ -60,6 +102,11 @@ public sealed partial class DeprovEngine
                 if (preReadWriter.IsCompleted)
                 {
                     await preReadWriter;
+                }
+
+                if (_time.GetUtcNow() >= _nextLeaveCheck)
+                {
+                    await ApplyDueLeavesAsync(cancellationToken);
                 }
 
                 // Read before querying: if nothing was in flight when the queries started, they saw every commit.
@@ -633,8 +680,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Committing step results failed (attempt {Attempt}): {Error}")]
     public static partial void CommitRetry(ILogger logger, int attempt, string error);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Safety brake tripped: {Leavers} leavers within the window exceeds {Threshold}; new leaver cases wait for approval")]
-    public static partial void BrakeTripped(ILogger logger, int leavers, int threshold);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Safety brake tripped ({Why}); new leaver cases wait for approval")]
+    public static partial void BrakeTripped(ILogger logger, string why);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Reconciled {System}: {New} new finding(s), {Open} open (unchanged: {Unchanged})")]
     public static partial void Reconciled(ILogger logger, string system, int @new, int open, bool unchanged);

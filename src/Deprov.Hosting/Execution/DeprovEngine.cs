@@ -249,9 +249,21 @@ public sealed partial class DeprovEngine : IAsyncDisposable
             }
         }
 
-        plans = await ApplySafetyBrakeAsync(plans, now, cancellationToken);
+        // A leave or contract end makes the person leaving or left, a rehire or cancelled termination active again
+        // (PersonLifecycle decides; only events whose person is known). Stored before the cases: if the process stops in
+        // between, the event is handled again and the same status is written again.
+        await _store.SetPersonStatusesAsync(PersonLifecycle.After(events.Where(e => maps.ContainsKey(e.Event.PersonId)).Select(e => e.Event), now), now, cancellationToken);
+        if (events.Any(e => e.Event.Kind is EventKind.Leave or EventKind.ContractEnd))
+        {
+            _nextLeaveCheck = DateTimeOffset.MinValue; // a future leave may now be the next one due
+        }
 
-        // Persist in chunks: one transaction (one fsync) for many plans.
+        // Persist in chunks: one transaction (one fsync) for many plans. The safety brake decides inside each chunk's
+        // transaction (counting what every other submitter has committed); the later chunks of a batch are counted as
+        // pending, so the batch is judged whole, and once it trips they are held too.
+        var brake = _config.Policy.SafetyBrake;
+        var pendingLeavers = plans.Count(p => IsBrakeable(p.Plan));
+        string? tripped = null;
         foreach (var chunk in plans.Chunk(200))
         {
             var audit = chunk.Select(p => new AuditEntry(now, "deprov", "case_planned", null, p.Plan.Case.Id, p.Event.PersonId, p.Plan.Case.Id, null, null,
@@ -260,18 +272,46 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                     ["steps"] = p.Plan.Steps.Count.ToString(CultureInfo.InvariantCulture),
                     ["rule"] = p.Plan.Case.PolicyRule,
                     ["plan"] = p.Plan.Case.Plan,
-                }), "ok", string.Join("; ", p.Plan.Notes))).ToList();
-            var alreadyPlanned = await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
-            foreach (var (index, e, plan) in chunk)
+                }), "ok", string.Join("; ", p.Plan.Notes))).Concat(chunk.Where(p => p.Plan.Case.ClosedAt is not null).Select(p => Closed(p.Plan.Case, now))).ToList();
+            pendingLeavers -= chunk.Count(p => IsBrakeable(p.Plan));
+            IReadOnlyDictionary<string, string> alreadyPlanned;
+            if (brake.Enabled)
             {
+                var created = await _store.CreateCasesBehindBrakeAsync(chunk.Select(p => p.Plan).ToList(), audit, new SafetyBrakeCheck(brake, now, pendingLeavers, tripped), cancellationToken);
+                alreadyPlanned = created.AlreadyPlanned;
+                if (created.Tripped is { } why && tripped is null)
+                {
+                    tripped = why;
+                    Log.BrakeTripped(_logger, why);
+                }
+            }
+            else
+            {
+                alreadyPlanned = await _store.CreateCasesAsync(chunk.Select(p => p.Plan).ToList(), audit, cancellationToken);
+            }
+
+            foreach (var (index, e, planned) in chunk)
+            {
+                var plan = tripped is not null && IsBrakeable(planned)
+                    ? planned with { Case = planned.Case with { Status = CaseStatus.AwaitingApproval, StatusDetail = tripped } }
+                    : planned;
                 results.Add((index, alreadyPlanned.TryGetValue(plan.Case.Id, out var recorded)
                     ? await RecordedPlanAsync(e, recorded, cancellationToken)
-                    : new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'")));
+                    : new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'"
+                        + (plan.Case.ClosedAt is not null ? $"; closed at once: {plan.Case.StatusDetail}" : string.Empty))));
             }
         }
 
         return results;
     }
+
+    /// <summary>A leaver case the safety brake can hold: one that still has something to do (a case closed at planning changes nothing).</summary>
+    private static bool IsBrakeable(Plan plan) => plan.Case.Kind == CaseKind.Leaver && plan.Case.ClosedAt is null;
+
+    /// <summary>The audit record of a case the planner closed at once (nothing to do, or nothing it could do).</summary>
+    private static AuditEntry Closed(Case kase, DateTimeOffset now) =>
+        new(now, "deprov", kase.Status == CaseStatus.Verified ? "case_verified" : "case_unverified", null, kase.PersonId, kase.PersonId, kase.Id, null,
+            CaseStatus.Running.Snake(), kase.Status.Snake(), kase.Status == CaseStatus.Verified ? "ok" : "failed", kase.StatusDetail);
 
     /// <summary>
     /// The answer for an event another planner (the worker's loop, another process) planned at the same moment: its plan
@@ -284,36 +324,6 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         var steps = await _store.GetStepsAsync(caseId, cancellationToken);
         return new SubmitResult(e, SubmitOutcome.Planned, new Plan(recorded, steps, [], [], ["planned at the same moment by another planner; this is the recorded case"]),
             $"case {caseId}: {steps.Count} step(s), rule '{recorded.PolicyRule}' (planned at the same moment by another planner)");
-    }
-
-    /// <summary>
-    /// Bad HR data must not lock out the company: when this batch would take the leavers planned within the brake's
-    /// window above its threshold, the batch's leaver cases wait for approval (<c>deprov approve</c>) instead of running.
-    /// </summary>
-    private async Task<List<(int Index, LifecycleEvent Event, Plan Plan)>> ApplySafetyBrakeAsync(List<(int Index, LifecycleEvent Event, Plan Plan)> plans, DateTimeOffset now,
-        CancellationToken cancellationToken)
-    {
-        var brake = _config.Policy.SafetyBrake;
-        var leavers = plans.Count(p => p.Plan.Case.Kind == CaseKind.Leaver);
-        if (!brake.Enabled || leavers == 0)
-        {
-            return plans;
-        }
-
-        var recent = await _store.CountLeaverCasesSinceAsync(now - brake.Window, cancellationToken);
-        var threshold = brake.Threshold(await _store.CountPeopleAsync(cancellationToken));
-        if (recent + leavers <= threshold)
-        {
-            return plans;
-        }
-
-        var why = $"safety brake: {recent + leavers} leavers within {brake.Window.TotalMinutes:0} min exceeds {threshold}; waiting for approval (deprov approve)";
-        await _store.AppendAuditAsync([new AuditEntry(now, "deprov", "safety_brake_tripped", null, null, null, null, null, null,
-            $"{{\"recent\":{recent},\"batch\":{leavers},\"threshold\":{threshold}}}", "paused", why)], cancellationToken);
-        Log.BrakeTripped(_logger, recent + leavers, threshold);
-        return plans.Select(p => p.Plan.Case.Kind == CaseKind.Leaver
-            ? p with { Plan = p.Plan with { Case = p.Plan.Case with { Status = CaseStatus.AwaitingApproval, StatusDetail = why } } }
-            : p).ToList();
     }
 
     /// <summary>Builds the plan an event would get, without recording or executing anything (dry run).</summary>

@@ -70,6 +70,8 @@ public sealed class Reconciler
             }
         }
 
+        // A termination that took effect since the worker last looked makes its person left before findings are detected.
+        await _engine.ApplyDueLeavesAsync(cancellationToken);
         var people = await PeopleSnapshot.LoadAsync(_engine.Store, cancellationToken);
         var results = new List<SystemReconciliation>();
 

@@ -17,7 +17,9 @@ public static class DashboardEndpoints
         return app;
     }
 
-    public sealed record Stats(StoreStatistics Store, Percentiles ExposureMs);
+    /// <param name="Unplanned">Events recorded but not planned yet, and since when.</param>
+    /// <param name="Worker">Whether this server runs the worker (plans events and runs steps); when not, another process must.</param>
+    public sealed record Stats(StoreStatistics Store, Percentiles ExposureMs, UnplannedEvents Unplanned, bool Worker);
 
     public sealed record Percentiles(int Count, double? P50, double? P95, double? P99);
 
@@ -27,8 +29,9 @@ public static class DashboardEndpoints
 
     private static double At(IReadOnlyList<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(q * sorted.Count) - 1)];
 
-    private static async Task<Ok<Stats>> StatsAsync(IStore store, TimeProvider time, CancellationToken ct) =>
-        TypedResults.Ok(new Stats(await store.GetStatisticsAsync(time.GetUtcNow(), ct), Of(await store.GetExposureWindowsAsync(null, ct))));
+    private static async Task<Ok<Stats>> StatsAsync(IStore store, TimeProvider time, Hosting.Execution.DeprovEngine engine, CancellationToken ct) =>
+        TypedResults.Ok(new Stats(await store.GetStatisticsAsync(time.GetUtcNow(), ct), Of(await store.GetExposureWindowsAsync(null, ct)),
+            await store.GetUnplannedEventsAsync(ct), engine.IsWorker));
 
     private static async Task<Results<ContentHttpResult, RedirectHttpResult>> DashboardAsync(HttpContext ctx, IStore store, TimeProvider time, CancellationToken ct)
     {

@@ -1,4 +1,5 @@
 using Deprov.Core.Store;
+using Deprov.Hosting.Execution;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Deprov.Server.Endpoints;
@@ -13,11 +14,21 @@ public static class HealthEndpoints
         return app;
     }
 
-    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ReadyAsync(IStore store, CancellationToken ct)
+    /// <summary>
+    /// Ready when the store answers and accepted events do not wait for a worker: a server that is not the worker (another
+    /// process holds the worker lock, or the worker is switched off) while recorded events stay unplanned is not ready.
+    /// The answer is anonymous, so it says only that, never how many or whose.
+    /// </summary>
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> ReadyAsync(IStore store, DeprovEngine engine, CancellationToken ct)
     {
         try
         {
             await store.GetSchemaVersionAsync(ct);
+            if (!engine.IsWorker && (await store.GetUnplannedEventsAsync(ct)).Count > 0)
+            {
+                return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Accepted events wait for a worker.");
+            }
+
             return TypedResults.Text("ready");
         }
         catch (Core.StoreException)

@@ -245,6 +245,39 @@ public sealed class PlannerTests
         Assert.Contains("\"before\"", plan.Steps[0].Parameters, StringComparison.Ordinal);
         Assert.Contains(plan.Notes, n => n.Contains("deleted", StringComparison.Ordinal));
         Assert.Equal(CaseKind.Restore, plan.Case.Kind);
+        var task = Assert.Single(plan.Tasks); // the deleted account must be created again by hand
+        Assert.Null(task.StepId);
+        Assert.Contains("deleted after retention", task.Title, StringComparison.Ordinal);
+        Assert.Equal(CaseStatus.Running, plan.Case.Status); // it has steps to run: open
+    }
+
+    [Fact]
+    public void PlanRestore_EverythingWasDeleted_ClosesUnverifiedAtOnceNamingWhy()
+    {
+        var done = new List<Step>
+        {
+            new("C1.001", "C1", 1, ActionKind.DisableAccount, StepCategory.AppAccess, "cut", "app", "app/a1", null, null, null, "a1", StepStatus.Verified, Now, 1, Now, Now, null, null, null, null, null, 1),
+            new("C1.002", "C1", 2, ActionKind.DeleteAccount, StepCategory.Delete, "retention", "app", "app/a1", null, null, null, "a1", StepStatus.Verified, Now, 1, Now, Now, null, null, null, null, null, -1),
+        };
+        var rehire = new LifecycleEvent("E3", EventKind.Rehire, "p1", Now, ExitReason.None, "test", "k3", Now);
+        var plan = new Planner(DeprovPolicy.Default, Context()).PlanRestore(rehire, Map(), done, "C5", Now);
+        Assert.Empty(plan.Steps);
+        Assert.Equal(CaseStatus.Unverified, plan.Case.Status);
+        Assert.Equal(Now, plan.Case.ClosedAt);
+        Assert.Contains("cannot restore a1: the account was deleted after retention", plan.Case.StatusDetail, StringComparison.Ordinal);
+        Assert.Contains(Assert.Single(plan.Tasks).Id, plan.Case.StatusDetail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlanRestore_NothingWasCut_ClosesVerifiedAtOnce()
+    {
+        var rehire = new LifecycleEvent("E3", EventKind.Rehire, "p1", Now, ExitReason.None, "test", "k3", Now);
+        var plan = new Planner(DeprovPolicy.Default, Context()).PlanRestore(rehire, Map(), [], "C5", Now);
+        Assert.Empty(plan.Steps);
+        Assert.Empty(plan.Tasks);
+        Assert.Equal(CaseStatus.Verified, plan.Case.Status);
+        Assert.Equal(Now, plan.Case.ClosedAt);
+        Assert.StartsWith("nothing to restore", plan.Case.StatusDetail, StringComparison.Ordinal);
     }
 
     [Fact]

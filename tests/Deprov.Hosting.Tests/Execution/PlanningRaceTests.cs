@@ -40,11 +40,17 @@ public sealed class PlanningRaceTests
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
-            if (targetMethod!.Name == _before && Interlocked.Exchange(ref _otherPlanner, null) is { } other)
+            // Leaver cases are created behind the safety brake: the same moment of the race.
+            var name = targetMethod!.Name == nameof(IStore.CreateCasesBehindBrakeAsync) ? nameof(IStore.CreateCasesAsync) : targetMethod.Name;
+            if (name == _before && Interlocked.Exchange(ref _otherPlanner, null) is { } other)
             {
-                return _before == nameof(IStore.CreateCasesAsync)
-                    ? CreateAfterAsync(other, (IReadOnlyList<Plan>)args![0]!, (IReadOnlyList<AuditEntry>)args[1]!, (CancellationToken)args[2]!)
-                    : ListAfterAsync(other, (CaseQuery)args![0]!, (CancellationToken)args[1]!);
+                return targetMethod.Name switch
+                {
+                    nameof(IStore.CreateCasesAsync) => CreateAfterAsync(other, (IReadOnlyList<Plan>)args![0]!, (IReadOnlyList<AuditEntry>)args[1]!, (CancellationToken)args[2]!),
+                    nameof(IStore.CreateCasesBehindBrakeAsync) => CreateBehindBrakeAfterAsync(other, (IReadOnlyList<Plan>)args![0]!, (IReadOnlyList<AuditEntry>)args[1]!,
+                        (SafetyBrakeCheck)args[2]!, (CancellationToken)args[3]!),
+                    _ => ListAfterAsync(other, (CaseQuery)args![0]!, (CancellationToken)args[1]!),
+                };
             }
 
             try
@@ -61,6 +67,13 @@ public sealed class PlanningRaceTests
         {
             await other();
             return await _inner.CreateCasesAsync(plans, audit, ct);
+        }
+
+        private async Task<BrakedCreation> CreateBehindBrakeAfterAsync(Func<Task> other, IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, SafetyBrakeCheck brake,
+            CancellationToken ct)
+        {
+            await other();
+            return await _inner.CreateCasesBehindBrakeAsync(plans, audit, brake, ct);
         }
 
         private async Task<IReadOnlyList<Case>> ListAfterAsync(Func<Task> other, CaseQuery query, CancellationToken ct)

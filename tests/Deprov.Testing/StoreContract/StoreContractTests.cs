@@ -69,6 +69,66 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task PersonStatuses_FollowEvents_UpsertKeepsThem_DueLeavesTurnLeft()
+    {
+        await using var store = await _factory.CreateAsync();
+        var (p1, p2) = (Some.Id(), Some.Id());
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2)], CancellationToken.None);
+        await store.SetPersonStatusesAsync([
+            new PersonStatusChange(p1, PersonStatus.Left, T0, "E1", "leave"),
+            new PersonStatusChange(p2, PersonStatus.Leaving, T0.AddDays(2), "E2", "leave"),
+            new PersonStatusChange("nobody", PersonStatus.Left, T0, "E3", "leave"),
+        ], T0, CancellationToken.None);
+        await store.UpsertPeopleAsync([Some.Person(p1) with { Title = "Other" }], CancellationToken.None);
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(p1, CancellationToken.None))!.Status);
+        Assert.Equal((0, (DateTimeOffset?)T0.AddDays(2)), await store.ApplyDueLeavesAsync(T0.AddDays(1), CancellationToken.None));
+        Assert.Equal(PersonStatus.Leaving, (await store.GetPersonAsync(p2, CancellationToken.None))!.Status);
+        Assert.Equal((1, (DateTimeOffset?)null), await store.ApplyDueLeavesAsync(T0.AddDays(2), CancellationToken.None));
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(p2, CancellationToken.None))!.Status);
+        Assert.Null(await store.GetPersonAsync("nobody", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task CreateCasesBehindBrakeAsync_CountsWithinTheTransaction_HoldsLeaversOverTheThreshold()
+    {
+        await using var store = await _factory.CreateAsync();
+        var people = Enumerable.Range(0, 4).Select(_ => Some.Id()).ToList();
+        await store.UpsertPeopleAsync([.. people.Select(p => Some.Person(p))], CancellationToken.None);
+        var brake = new Core.Policy.SafetyBrake(true, TimeSpan.FromHours(1), 2, 1, 2);
+        Plan PlanFor(string person) => new(NewCase("C-" + person, person, T0), [NewStep("C-" + person, 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], []);
+
+        var first = await store.CreateCasesBehindBrakeAsync([PlanFor(people[0]), PlanFor(people[1])], [], new SafetyBrakeCheck(brake, T0), CancellationToken.None);
+        var second = await store.CreateCasesBehindBrakeAsync([PlanFor(people[2])], [], new SafetyBrakeCheck(brake, T0), CancellationToken.None);
+        var forced = await store.CreateCasesBehindBrakeAsync([PlanFor(people[3])], [], new SafetyBrakeCheck(Core.Policy.SafetyBrake.Default, T0, Force: "held with its batch"),
+            CancellationToken.None);
+
+        Assert.Null(first.Tripped);
+        Assert.Contains("3 leavers", second.Tripped, StringComparison.Ordinal);
+        Assert.Equal("held with its batch", forced.Tripped);
+        Assert.Equal(CaseStatus.Running, (await store.GetCaseAsync("C-" + people[1], CancellationToken.None))!.Status);
+        Assert.Equal(CaseStatus.AwaitingApproval, (await store.GetCaseAsync("C-" + people[2], CancellationToken.None))!.Status);
+        Assert.Equal(CaseStatus.AwaitingApproval, (await store.GetCaseAsync("C-" + people[3], CancellationToken.None))!.Status);
+        var claimed = await store.ClaimDueStepsAsync(T0, 10, CancellationToken.None);
+        Assert.Equal(2, claimed.Count);
+        Assert.DoesNotContain(claimed, c => c.PersonId == people[2] || c.PersonId == people[3]);
+    }
+
+    [Fact]
+    public async Task GetUnplannedEventsAsync_CountsRecordedEventsUntilTheirCaseExists()
+    {
+        await using var store = await _factory.CreateAsync();
+        var person = Some.Id();
+        await store.UpsertPeopleAsync([Some.Person(person)], CancellationToken.None);
+        Assert.Equal(new UnplannedEvents(0, null), await store.GetUnplannedEventsAsync(CancellationToken.None));
+        var e = new LifecycleEvent("E-" + person, EventKind.Leave, person, T0, ExitReason.Voluntary, "test", "k-" + person, T0);
+        var parked = e with { Id = "E-parked", IdempotencyKey = "k-parked", PersonId = "nobody", ReceivedAt = T0.AddMinutes(-5) };
+        await store.RecordEventsAsync([new EventRecord(e, null, Audit("event_received", person)), new EventRecord(parked, "unknown person", Audit("event_parked"))], CancellationToken.None);
+        Assert.Equal(new UnplannedEvents(1, T0), await store.GetUnplannedEventsAsync(CancellationToken.None));
+        await store.CreateCasesAsync([new Plan(NewCase("C-" + person, person, T0) with { EventId = e.Id }, [], [], [], [])], [], CancellationToken.None);
+        Assert.Equal(new UnplannedEvents(0, null), await store.GetUnplannedEventsAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ReplaceInventoryAsync_TwoSystems_ReplacesOnlyTheNamedOne()
     {
         var pid = Some.Id();
