@@ -104,7 +104,7 @@ public static class EventCommands
         var json = ctx.IsJson(pr);
         if (!json)
         {
-            ctx.Console.MarkupLine($"{kind.Snake()} {Views.E(personId)}: [bold]{result.Outcome.Snake()}[/] — {Views.E(result.Message)}");
+            ctx.Console.Line($"{kind.Snake()} {personId}: [bold]{result.Outcome.Snake()}[/] — {result.Message}");
             if (result.Plan is not null)
             {
                 Views.Plan(ctx.Console, result.Plan, ctx.Time.GetUtcNow());
@@ -139,7 +139,7 @@ public static class EventCommands
             {
                 if (!json)
                 {
-                    ctx.Console.MarkupLine("[yellow]another Deprov worker (deprov run / deprov serve) holds this store: it will execute the case.[/]");
+                    ctx.Console.Line($"[yellow]another Deprov worker (deprov run / deprov serve) holds this store: it will execute the case.[/]");
                 }
             }
             else
@@ -197,7 +197,7 @@ public static class EventCommands
             }
             else
             {
-                ctx.Console.MarkupLine("[grey]dry run: nothing is recorded or executed[/]");
+                ctx.Console.Line($"[grey]dry run: nothing is recorded or executed[/]");
                 Views.Plan(ctx.Console, plan, now);
             }
 
