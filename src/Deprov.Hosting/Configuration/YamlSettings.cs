@@ -27,7 +27,7 @@ public static class YamlSettings
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or OverflowException or NotSupportedException)
 #pragma warning restore CA1031
         {
-            throw new ValidationException([new ValidationError(fileName, null, null, $"is not valid YAML ({ex.Message}).", "check the file's syntax against the example deprov.yaml.")]);
+            throw new ValidationException([YamlSyntax.Diagnose(yaml, fileName, ex)]);
         }
 
         if (stream.Documents.Count == 0)

@@ -10,11 +10,18 @@ namespace Deprov.Hosting.Configuration;
 /// </summary>
 internal static class YamlSyntax
 {
-    public static ValidationError Diagnose(string yaml, string file, YamlException ex)
+    public static ValidationError Diagnose(string yaml, string file, YamlException ex) =>
+        Diagnose(yaml, file, (int)Math.Max(1, ex.Start.Line), (int)Math.Max(1, ex.Start.Column), ex.InnerException?.Message ?? ex.Message);
+
+    /// <summary>For a parser failure without a position: diagnosed as if it stopped at the end of the text.</summary>
+    public static ValidationError Diagnose(string yaml, string file, Exception ex)
     {
-        var line = (int)Math.Max(1, ex.Start.Line);
-        var column = (int)Math.Max(1, ex.Start.Column);
-        var detail = ex.InnerException?.Message ?? ex.Message;
+        var lines = yaml.Split('\n');
+        return Diagnose(yaml, file, lines.Length, lines[^1].Length + 1, ex.Message);
+    }
+
+    private static ValidationError Diagnose(string yaml, string file, int line, int column, string detail)
+    {
         var lines = yaml.Split('\n');
 
         if (UnclosedBracket(lines, line, column) is { } open)
@@ -91,10 +98,10 @@ internal static class YamlSyntax
         return open.Count > 0 ? open.Peek() : null;
     }
 
-    /// <summary>The error line or the line before it, when its indentation holds a tab.</summary>
+    /// <summary>The line before the error, the error line or the line after it, when its indentation holds a tab.</summary>
     private static int? TabIndent(string[] lines, int errorLine)
     {
-        for (var l = errorLine; l >= Math.Max(1, errorLine - 1); l--)
+        for (var l = Math.Max(1, errorLine - 1); l <= errorLine + 1; l++)
         {
             if (l <= lines.Length && lines[l - 1].TakeWhile(char.IsWhiteSpace).Contains('\t'))
             {
