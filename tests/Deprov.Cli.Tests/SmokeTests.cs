@@ -368,8 +368,17 @@ public sealed class SmokeTests : IClassFixture<SmokeTests.DemoStore>
             await File.WriteAllTextAsync(roster, "employee_id,email,name\n");
             foreach (var (k, v) in new Dictionary<string, string>
             {
-                ["person"] = person, ["--person"] = person, ["case"] = kase, ["task"] = task, ["system"] = "directory", ["account"] = "nobody",
-                ["file"] = roster, ["id"] = "key_missing", ["--by"] = "smoke", ["--name"] = "smoke", ["--role"] = "auditor",
+                ["person"] = person,
+                ["--person"] = person,
+                ["case"] = kase,
+                ["task"] = task,
+                ["system"] = "directory",
+                ["account"] = "nobody",
+                ["file"] = roster,
+                ["id"] = "key_missing",
+                ["--by"] = "smoke",
+                ["--name"] = "smoke",
+                ["--role"] = "auditor",
             })
             {
                 Values[k] = v;

@@ -29,13 +29,14 @@ internal static class YamlSyntax
             var (l, c, ch) = open;
             var close = ch == '[' ? ']' : '}';
             return new ValidationError(file, l, null, $"the '{ch}' opened here is never closed (the parser stopped at line {line}, column {column}).",
-                $"close it with '{close}' on the same line, or write the {(ch == '[' ? "list as one '- item' per line" : "mapping as one 'key: value' per line")}.") { Column = c };
+                $"close it with '{close}' on the same line, or write the {(ch == '[' ? "list as one '- item' per line" : "mapping as one 'key: value' per line")}.")
+            { Column = c };
         }
 
         if (TabIndent(lines, line) is { } tabLine)
         {
             return new ValidationError(file, tabLine, null, "indents with a tab; YAML indentation must be spaces.", "replace the tab(s) at the start of this line with spaces.")
-                { Column = lines[tabLine - 1].IndexOf('\t', StringComparison.Ordinal) + 1 };
+            { Column = lines[tabLine - 1].IndexOf('\t', StringComparison.Ordinal) + 1 };
         }
 
         var (problem, fix) = detail switch
