@@ -131,5 +131,27 @@ public sealed class CliContext
             await System.Console.Error.WriteLineAsync("cancelled");
             return ExitCodes.Error;
         }
+        catch (DeprovException ex)
+        {
+            await System.Console.Error.WriteLineAsync($"error: {ex.Message}");
+            return ExitCodes.Error;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await System.Console.Error.WriteLineAsync($"error: {ex.Message} Fix: check the path and its permissions.");
+            return ExitCodes.InvalidInput;
+        }
+#pragma warning disable CA1031 // the CLI's boundary: whatever escaped is a bug, reported as one line and exit 1, never a stack trace on the user's terminal
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await System.Console.Error.WriteLineAsync($"internal error: {ex.GetType().Name}: {ex.Message} — this is a bug in Deprov; please report it with the command you ran.");
+            if (Environment.GetEnvironmentVariable("DEPROV_DEBUG") == "1")
+            {
+                await System.Console.Error.WriteLineAsync(ex.ToString());
+            }
+
+            return ExitCodes.Error;
+        }
     }
 }

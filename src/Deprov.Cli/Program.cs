@@ -1,6 +1,4 @@
-using System.CommandLine;
 using Deprov.Cli;
-using Deprov.Cli.Commands;
 using Spectre.Console;
 
 var console = AnsiConsole.Console;
@@ -10,28 +8,4 @@ if (Console.IsOutputRedirected)
     console.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var cols) && cols >= 60 ? cols : 160;
 }
 
-var ctx = new CliContext(TimeProvider.System, console, CliContext.DefaultFactories());
-var root = new RootCommand("Deprov: cut the access a person should no longer have — everywhere, within seconds — prove it, and keep it cut.");
-root.Options.Add(ctx.ConfigOption);
-root.Options.Add(ctx.JsonOption);
-root.Options.Add(ctx.ActorOption);
-root.Subcommands.Add(DemoCommand.Create(ctx));
-root.Subcommands.Add(ImportCommand.Create(ctx));
-foreach (var c in EventCommands.Create(ctx).Concat(CaseCommands.Create(ctx)).Concat(InfoCommands.Create(ctx)).Concat(ServeCommand.Create(ctx)).Concat(ReconcileCommands.Create(ctx)).Concat(CheckCommand.Create(ctx)))
-{
-    root.Subcommands.Add(c);
-}
-
-var parse = root.Parse(args);
-if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
-{
-    foreach (var e in parse.Errors)
-    {
-        await Console.Error.WriteLineAsync($"error: {e.Message}");
-    }
-
-    await Console.Error.WriteLineAsync("Run 'deprov --help' (or 'deprov <command> --help') for usage.");
-    return ExitCodes.Usage;
-}
-
-return await parse.InvokeAsync();
+return await CliApp.RunAsync(new CliContext(TimeProvider.System, console, CliContext.DefaultFactories()), args);

@@ -92,10 +92,14 @@ public class NotFoundException : ValidationException
 /// <param name="Key">The key path (<c>systems[2].retention_days</c>) or JSON path.</param>
 public sealed record ValidationError(string? File, int? Line, string? Key, string Problem, string? Fix)
 {
+    /// <summary>1-based column, when the parser knows it (YAML syntax errors); shown as <c>file:line:column</c>.</summary>
+    public int? Column { get; init; }
+
     public override string ToString()
     {
         var where = (File, Line) switch
         {
+            (not null, not null) when Column is not null => $"{File}:{Line}:{Column}: ",
             (not null, not null) => $"{File}:{Line}: ",
             (not null, null) => $"{File}: ",
             (null, not null) => $"line {Line}: ",

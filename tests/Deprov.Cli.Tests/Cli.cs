@@ -21,9 +21,11 @@ public static class Cli
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"The CLI was not built at {dll}; build the solution first (dotnet build Deprov.slnx).");
     });
 
+    public static string DllPath => Dll.Value;
+
     public static async Task<CliResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll.Value);
         foreach (var a in args)
         {
@@ -40,6 +42,7 @@ public static class Cli
         }
 
         using var p = Process.Start(psi)!;
+        p.StandardInput.Close(); // a command that reads standard input (admin create) sees its end, as from /dev/null
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         var outTask = Task.Run(async () => stdout.Append(await p.StandardOutput.ReadToEndAsync()));

@@ -46,7 +46,8 @@ public static class CaseCommands
             }
             else
             {
-                ctx.Console.MarkupLine($"{(pr.GetValue(reject) ? "rejected" : "approved")} {changed.Count} case(s)" + (missing.Count > 0 ? $"; not held by the brake: {Views.E(string.Join(", ", missing))}" : string.Empty));
+                var notHeld = missing.Count > 0 ? $"; not held by the brake: {string.Join(", ", missing)}" : string.Empty;
+                ctx.Console.Line($"{(pr.GetValue(reject) ? "rejected" : "approved")} {changed.Count} case(s){notHeld}");
             }
 
             if (!pr.GetValue(reject) && changed.Count > 0)
@@ -115,8 +116,8 @@ public static class CaseCommands
             var now = ctx.Time.GetUtcNow();
             foreach (var c in cases)
             {
-                table.AddRow(Views.E(c.Id), Views.E(c.PersonId), c.Kind.Snake(), Views.Status(c.Status), Views.E(c.PolicyRule), Views.E(Views.When(c.CreatedAt, now)),
-                    c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "-", Views.E(c.StatusDetail));
+                table.Row(c.Id, c.PersonId, c.Kind.Snake(), Views.Status(c.Status), c.PolicyRule, Views.When(c.CreatedAt, now),
+                    c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "-", c.StatusDetail);
             }
 
             ctx.Console.Write(table);
@@ -142,7 +143,7 @@ public static class CaseCommands
             if (!ctx.IsJson(pr))
             {
                 engine.OnProgress = Views.LiveSteps(ctx.Console);
-                ctx.Console.MarkupLine($"worker started on {Views.E(engine.Config.Store.Path)}{(pr.GetValue(untilIdle) ? " (until idle)" : "; Ctrl-C to stop")}");
+                ctx.Console.Line($"worker started on {engine.Config.Store.Path}{(pr.GetValue(untilIdle) ? " (until idle)" : "; Ctrl-C to stop")}");
             }
 
             try
@@ -151,7 +152,7 @@ public static class CaseCommands
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                ctx.Console.MarkupLine("worker stopped");
+                ctx.Console.Line($"worker stopped");
             }
 
             return ExitCodes.Ok;
@@ -228,11 +229,11 @@ public static class CaseCommands
 
         if (!quiet)
         {
-            var table = new Table().Border(TableBorder.Simple).Title("discovery");
+            var table = new Table().Border(TableBorder.Simple).Titled($"discovery");
             table.AddColumns("system", "accounts", "tied to people", "orphans", "conflicts", "entitlements", "memberships", "devices", "credentials", "took");
             foreach (var r in reports)
             {
-                table.AddRow(r.SystemId, $"{r.Accounts}", $"{r.Correlated}", r.Orphans > 0 ? $"[yellow]{r.Orphans}[/]" : "0", r.Conflicts > 0 ? $"[red]{r.Conflicts}[/]" : "0",
+                table.Row(r.SystemId, $"{r.Accounts}", $"{r.Correlated}", r.Orphans > 0 ? (SafeMarkup)$"[yellow]{r.Orphans}[/]" : "0", r.Conflicts > 0 ? (SafeMarkup)$"[red]{r.Conflicts}[/]" : "0",
                     $"{r.Entitlements}", $"{r.Memberships}", $"{r.Devices}", $"{r.Credentials}", $"{r.Took.TotalMilliseconds:0} ms");
             }
 

@@ -17,6 +17,11 @@ namespace Deprov.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
+    /// <summary>The smallest company the demo plays (documented in the README): four actors and two bystanders, with room to spare.</summary>
+    public const int MinPeople = 20;
+
+    public const int MaxPeople = 100_000;
+
     public static Command Create(CliContext ctx)
     {
         var people = new Option<int>("--people") { Description = "Size of the sandbox company", DefaultValueFactory = _ => 200 };
@@ -28,9 +33,9 @@ public static class DemoCommand
 
     private static async Task<int> RunAsync(CliContext ctx, ParseResult pr, int peopleCount, int seed, CancellationToken ct)
     {
-        if (peopleCount is < 20 or > 100_000)
+        if (peopleCount is < MinPeople or > MaxPeople)
         {
-            throw new ValidationException([new ValidationError(null, null, "--people", $"is {peopleCount}; must be between 20 and 100000.", "pick a company size in that range.")]);
+            throw new ValidationException([new ValidationError(null, null, "--people", $"is {peopleCount}; must be between {MinPeople} and {MaxPeople}.", "pick a company size in that range.")]);
         }
 
         var config = ctx.LoadConfig(pr);
@@ -42,7 +47,7 @@ public static class DemoCommand
 
         var c = ctx.Console;
         var dataDir = config.DataDirectory;
-        c.MarkupLine($"[bold]Deprov demo[/] — sandbox store in {Views.E(dataDir)} (reset)");
+        c.Line($"[bold]Deprov demo[/] — sandbox store in {dataDir} (reset)");
         foreach (var f in Directory.Exists(dataDir) ? Directory.GetFiles(dataDir) : [])
         {
             if (Path.GetFileName(f).StartsWith(Path.GetFileName(config.Store.Path), StringComparison.Ordinal) || Path.GetFileName(f).StartsWith("sandbox.db", StringComparison.Ordinal))
@@ -65,78 +70,124 @@ public static class DemoCommand
         }
 
         await engine.Store.UpsertPeopleAsync(company.People, ct);
-        c.MarkupLine($"\n[bold]1. A company of {company.People.Count} people and {config.Systems.Count} connected systems[/] (directory, SSO, 4 paid SaaS apps, devices, badges, secrets vault)");
+        c.Line($"\n[bold]1. A company of {company.People.Count} people and {config.Systems.Count} connected systems[/] (directory, SSO, 4 paid SaaS apps, devices, badges, secrets vault)");
         await CaseCommands.DiscoverAsync(ctx, engine, [], quiet: false, acceptShrink: true, ct); // a new company: its size is not a shrink
 
         // 2. Four HR events.
         var people = company.People;
-        var involuntary = people.First(p => p.Department == "Engineering" && p.WorkerType == WorkerType.Employee && p.ManagerId is not null);
-        var maps = await engine.Store.GetAccessMapsAsync(people.Where(p => p.Department == "IT").Select(p => p.Id).ToList(), ct);
-        var resigning = maps.Select(m => m.Person).FirstOrDefault(p => p.Title == "Security Engineer") ?? people.First(p => p.Department == "Sales");
-        var contractor = people.First(p => p.WorkerType == WorkerType.Contractor && p.Id != involuntary.Id && p.Id != resigning.Id);
-        var mover = people.First(p => p.Department == "Engineering" && p.Id != involuntary.Id && p.WorkerType == WorkerType.Employee && p.ManagerId is not null && p.Id != contractor.Id);
+        var cast = DemoCast.Pick(people);
+        var (involuntary, resigning, contractor, mover) = (cast.Involuntary, cast.Resigning, cast.Contractor, cast.Mover);
         var now = ctx.Time.GetUtcNow();
-        var scenarios = new (string Title, LifecycleEvent Event)[]
+        var scenarios = new List<(string Title, LifecycleEvent Event)>
         {
             ($"Involuntary termination of {involuntary.DisplayName} ({involuntary.Title}): everything, now",
                 Event(EventKind.Leave, involuntary, now, ExitReason.Involuntary, "HR ticket HR-1042: terminated for cause")),
             ($"Resignation of {resigning.DisplayName} ({resigning.Title}) with two weeks' notice: privileged access now, the rest on the last day",
                 Event(EventKind.Leave, resigning, HrDates.EndOfLastDay(DateOnly.FromDateTime(now.UtcDateTime).AddDays(14), resigning.TimeZone), ExitReason.Voluntary, "resignation letter received")),
-            ($"Contract of {contractor.DisplayName} ({contractor.Department}) ends today",
-                Event(EventKind.ContractEnd, contractor, now, ExitReason.None, "contract CT-77 ends")),
-            ($"{mover.DisplayName} moves from Engineering to Sales: only what the old role granted and the new one does not",
-                Event(EventKind.Move, mover, now, ExitReason.None, "internal transfer") with { NewDepartment = "Sales", NewTitle = "Account Executive" }),
         };
+        if (contractor is not null)
+        {
+            scenarios.Add(($"Contract of {contractor.DisplayName} ({contractor.Department}) ends today",
+                Event(EventKind.ContractEnd, contractor, now, ExitReason.None, "contract CT-77 ends")));
+        }
+
+        if (mover is not null)
+        {
+            var to = mover.Department == "Sales" ? "Marketing" : "Sales";
+            scenarios.Add(($"{mover.DisplayName} moves from {mover.Department} to {to}: only what the old role granted and the new one does not",
+                Event(EventKind.Move, mover, now, ExitReason.None, "internal transfer") with { NewDepartment = to, NewTitle = to == "Sales" ? "Account Executive" : "Marketing Manager" }));
+        }
 
         var n = 2;
         var caseIds = new List<string>();
         foreach (var (title, e) in scenarios)
         {
-            c.MarkupLine($"\n[bold]{n++}. {Views.E(title)}[/]");
+            c.Line($"\n[bold]{n++}. {title}[/]");
             var result = await engine.SubmitAsync(e, "admin:demo", ct);
-            c.MarkupLine($"   event {Views.E(result.Event.Id)} → {result.Outcome.Snake()}: {Views.E(result.Message)}");
+            c.Line($"   event {result.Event.Id} → {result.Outcome.Snake()}: {result.Message}");
             if (result.Plan is null)
             {
                 continue;
             }
 
             Views.Plan(c, result.Plan, ctx.Time.GetUtcNow());
-            c.MarkupLine("   [bold]executing[/] (each step is persisted before it runs, then read back):");
+            c.Line($"   [bold]executing[/] (each step is persisted before it runs, then read back):");
             engine.OnProgress = Views.LiveSteps(c);
             await engine.RunAsync(RunMode.UntilIdle, ct);
             engine.OnProgress = null;
             var kase = (await engine.Store.GetCaseAsync(result.Plan.Case.Id, ct))!;
             Views.Timeline(c, kase, await engine.Store.GetStepsAsync(kase.Id, ct), ctx.Time.GetUtcNow());
             caseIds.Add(kase.Id);
-            if (e.Kind == EventKind.Move)
+            if (e.Kind == EventKind.Move && mover is not null)
             {
-                await engine.Store.UpsertPeopleAsync([mover with { Department = "Sales", Title = "Account Executive" }], ct);
+                await engine.Store.UpsertPeopleAsync([mover with { Department = e.NewDepartment!, Title = e.NewTitle! }], ct);
             }
         }
 
         // 3. Where things stand, and the proof.
-        c.MarkupLine($"\n[bold]{n++}. Status[/]");
+        c.Line($"\n[bold]{n++}. Status[/]");
         var stats = await engine.Store.GetStatisticsAsync(ctx.Time.GetUtcNow(), ct);
-        c.MarkupLine($"cases: {string.Join(" · ", stats.CasesByStatus.Select(kv => $"{kv.Key.Snake()} {kv.Value}"))}; open tasks: {stats.OpenTasks}; failed steps: {stats.FailedSteps}");
+        c.Line($"cases: {string.Join(" · ", stats.CasesByStatus.Select(kv => $"{kv.Key.Snake()} {kv.Value}"))}; open tasks: {stats.OpenTasks}; failed steps: {stats.FailedSteps}");
         Views.Exposure(c, await engine.Store.GetExposureWindowsAsync(null, ct));
         var v = await new AuditService(engine.Store, ctx.Time).VerifyAsync(ct);
         Console.WriteLine(v.Ok ? $"audit verify: OK ({v.Records} records)" : $"audit verify: FAILED at record {v.FirstBadSeq}: {v.Problem}");
 
-        c.MarkupLine($"\n[bold]Explore further[/] (same store, {Views.E(Path.GetRelativePath(Environment.CurrentDirectory, config.FilePath))}):");
-        c.MarkupLine($"  ./deprov person {involuntary.Id}                      everything {Views.E(involuntary.DisplayName)} had and has");
-        c.MarkupLine($"  ./deprov case {caseIds.FirstOrDefault()}           the timeline of the first case");
-        c.MarkupLine($"  ./deprov plan {people[20].Id} --reason involuntary     what a termination of {Views.E(people[20].DisplayName)} would do (dry run)");
-        c.MarkupLine($"  ./deprov leave {people[21].Id} --reason involuntary    offboard someone else, live");
-        c.MarkupLine("  ./deprov tasks                              manual work (laptops, badges, mailboxes) by team");
-        c.MarkupLine("  ./deprov tasks complete <task> --by <name>  record who did it");
-        c.MarkupLine("  ./deprov status                             cases, exposure p50/p95/p99, parked events, overdue tasks");
-        c.MarkupLine($"  ./deprov audit export --person {involuntary.Id} --format html -o evidence.html");
-        c.MarkupLine("  ./deprov audit verify                       re-check the hash chain");
-        c.MarkupLine("  ./deprov run                                the worker: fires staged steps when they are due");
-        c.MarkupLine("  ./deprov bench engine                       the engine benchmark");
+        c.Line($"\n[bold]Explore further[/] (same store, {Path.GetRelativePath(Environment.CurrentDirectory, config.FilePath)}):");
+        c.Line($"  ./deprov person {involuntary.Id}                      everything {involuntary.DisplayName} had and has");
+        c.Line($"  ./deprov case {caseIds.FirstOrDefault()}           the timeline of the first case");
+        c.Line($"  ./deprov plan {cast.Bystanders[0].Id} --reason involuntary     what a termination of {cast.Bystanders[0].DisplayName} would do (dry run)");
+        c.Line($"  ./deprov leave {cast.Bystanders[1].Id} --reason involuntary    offboard someone else, live");
+        c.Line($"  ./deprov tasks                              manual work (laptops, badges, mailboxes) by team");
+        c.Line($"  ./deprov tasks complete <task> --by <name>  record who did it");
+        c.Line($"  ./deprov status                             cases, exposure p50/p95/p99, parked events, overdue tasks");
+        c.Line($"  ./deprov audit export --person {involuntary.Id} --format html -o evidence.html");
+        c.Line($"  ./deprov audit verify                       re-check the hash chain");
+        c.Line($"  ./deprov run                                the worker: fires staged steps when they are due");
+        c.Line($"  ./deprov bench engine                       the engine benchmark");
         return v.Ok ? ExitCodes.Ok : ExitCodes.AuditBroken;
     }
 
-    private static LifecycleEvent Event(EventKind kind, Person p, DateTimeOffset effective, ExitReason reason, string note) =>
+    internal static LifecycleEvent Event(EventKind kind, Person p, DateTimeOffset effective, ExitReason reason, string note) =>
         new(string.Empty, kind, p.Id, effective, reason, "demo", string.Empty, default, Note: note);
+}
+
+/// <summary>
+/// Who the demo's events are about, chosen from any generated company: the preferred profile when the company has one
+/// (an engineer with a manager, a security engineer, a contractor), otherwise someone close, so every size and seed plays.
+/// </summary>
+/// <param name="Contractor">Null when the company has no contractor: that scenario is left out.</param>
+/// <param name="Mover">Null when no one else is left to move.</param>
+/// <param name="Bystanders">Two people no scenario touches, for the commands suggested at the end.</param>
+public sealed record DemoCast(Person Involuntary, Person Resigning, Person? Contractor, Person? Mover, IReadOnlyList<Person> Bystanders)
+{
+    public static DemoCast Pick(IReadOnlyList<Person> people)
+    {
+        if (people.Count < DemoCommand.MinPeople)
+        {
+            throw new ArgumentException($"The demo needs at least {DemoCommand.MinPeople} people; the company has {people.Count}.", nameof(people));
+        }
+
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        Person? Take(params Func<Person, bool>[] preferences)
+        {
+            foreach (var prefer in preferences)
+            {
+                if (people.FirstOrDefault(p => !used.Contains(p.Id) && prefer(p)) is { } found)
+                {
+                    used.Add(found.Id);
+                    return found;
+                }
+            }
+
+            return null;
+        }
+
+        static bool Managed(Person p) => p.WorkerType == WorkerType.Employee && p.ManagerId is not null;
+        var involuntary = Take(p => p.Department == "Engineering" && Managed(p), Managed, _ => true)!;
+        var resigning = Take(p => p.Title == "Security Engineer", p => p.Department == "Sales", Managed, _ => true)!;
+        var contractor = Take(p => p.WorkerType == WorkerType.Contractor);
+        var mover = Take(p => p.Department == "Engineering" && Managed(p), Managed);
+        var bystanders = people.Where(p => !used.Contains(p.Id)).Take(2).ToList();
+        return new DemoCast(involuntary, resigning, contractor, mover, bystanders);
+    }
 }

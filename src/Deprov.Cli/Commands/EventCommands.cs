@@ -106,10 +106,10 @@ public static class EventCommands
         {
             if (readAs is not null)
             {
-                ctx.Console.MarkupLine($"[grey]--effective {Views.E(effective!)}: {Views.E(readAs)} ({when:yyyy-MM-dd'T'HH:mm}Z)[/]");
+                ctx.Console.Line($"[grey]--effective {effective!}: {readAs} ({when:yyyy-MM-dd'T'HH:mm}Z)[/]");
             }
 
-            ctx.Console.MarkupLine($"{kind.Snake()} {Views.E(personId)}: [bold]{result.Outcome.Snake()}[/] — {Views.E(result.Message)}");
+            ctx.Console.Line($"{kind.Snake()} {personId}: [bold]{result.Outcome.Snake()}[/] — {result.Message}");
             if (result.Plan is not null)
             {
                 Views.Plan(ctx.Console, result.Plan, ctx.Time.GetUtcNow());
@@ -144,7 +144,7 @@ public static class EventCommands
             {
                 if (!json)
                 {
-                    ctx.Console.MarkupLine("[yellow]another Deprov worker (deprov run / deprov serve) holds this store: it will execute the case.[/]");
+                    ctx.Console.Line($"[yellow]another Deprov worker (deprov run / deprov serve) holds this store: it will execute the case.[/]");
                 }
             }
             else
@@ -202,7 +202,7 @@ public static class EventCommands
             }
             else
             {
-                ctx.Console.MarkupLine("[grey]dry run: nothing is recorded or executed[/]");
+                ctx.Console.Line($"[grey]dry run: nothing is recorded or executed[/]");
                 Views.Plan(ctx.Console, plan, now);
             }
 

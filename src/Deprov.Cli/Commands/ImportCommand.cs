@@ -73,11 +73,13 @@ public static class ImportCommand
 
     private static void Render(IAnsiConsole c, string path, RosterReport r)
     {
-        c.MarkupLine($"{(r.DryRun ? "[yellow]dry run[/] — " : string.Empty)}{Views.E(path)}: {r.Rows} row(s), {r.GoodRows} good, {(r.Errors.Count > 0 ? $"[red]{r.RejectedRows} rejected[/]" : "0 rejected")}; " +
-            $"{r.Added.Count} new people, {r.Updated.Count} updated, {r.Events.Count} event(s)" + (r.Replayed > 0 ? $", {r.Replayed} parked event(s) replayed" : string.Empty));
+        var dryRun = r.DryRun ? (SafeMarkup)$"[yellow]dry run[/] — " : SafeMarkup.Empty;
+        var rejected = r.Errors.Count > 0 ? (SafeMarkup)$"[red]{r.RejectedRows} rejected[/]" : "0 rejected";
+        var replayed = r.Replayed > 0 ? $", {r.Replayed} parked event(s) replayed" : string.Empty;
+        c.Line($"{dryRun}{path}: {r.Rows} row(s), {r.GoodRows} good, {rejected}; {r.Added.Count} new people, {r.Updated.Count} updated, {r.Events.Count} event(s){replayed}");
         foreach (var e in r.Errors)
         {
-            c.MarkupLine($"  [red]row {e.Row}[/]{(e.Column is null ? string.Empty : $", column '{Views.E(e.Column)}'")}: {Views.E(e.Problem)}");
+            c.Line($"  [red]row {e.Row}[/]{(e.Column is null ? string.Empty : $", column '{e.Column}'")}: {e.Problem}");
         }
 
         foreach (var n in r.Notes)
@@ -87,18 +89,19 @@ public static class ImportCommand
 
         foreach (var e in r.Events)
         {
-            c.MarkupLine($"  {e.Kind.Snake()} {Views.E(e.PersonId)} effective {e.EffectiveAt:u}");
+            c.Line($"  {e.Kind.Snake()} {e.PersonId} effective {e.EffectiveAt:u}");
         }
 
         foreach (var res in r.Results)
         {
-            c.MarkupLine($"    → {res.Outcome.Snake()}: {Views.E(res.Message)}" + (res.Plan?.Case.Status == Core.Model.CaseStatus.AwaitingApproval ? " [yellow](held by the safety brake: deprov approve)[/]" : string.Empty));
+            var braked = res.Plan?.Case.Status == Core.Model.CaseStatus.AwaitingApproval ? (SafeMarkup)$" [yellow](held by the safety brake: deprov approve)[/]" : SafeMarkup.Empty;
+            c.Line($"    → {res.Outcome.Snake()}: {res.Message}{braked}");
         }
 
         if (r.Missing.Count > 0)
         {
-            c.MarkupLine($"  [yellow]{r.Missing.Count} known people are missing from this full roster[/]: {Views.E(string.Join(", ", r.Missing.Take(20)))}{(r.Missing.Count > 20 ? ", …" : string.Empty)}");
-            c.MarkupLine("  (policy roster.missing_people decides: ignore, or leave_after_confirmation with --confirm-missing)");
+            c.Line($"  [yellow]{r.Missing.Count} known people are missing from this full roster[/]: {string.Join(", ", r.Missing.Take(20))}{(r.Missing.Count > 20 ? ", …" : string.Empty)}");
+            c.Line($"  (policy roster.missing_people decides: ignore, or leave_after_confirmation with --confirm-missing)");
         }
     }
 }

@@ -78,20 +78,20 @@ public static class InfoCommands
             }
 
             var c = ctx.Console;
-            c.MarkupLine($"cases: {string.Join(" · ", Enum.GetValues<CaseStatus>().Select(s => $"{s.Snake()} {stats.CasesByStatus.GetValueOrDefault(s)}"))}");
+            c.Line($"cases: {string.Join(" · ", Enum.GetValues<CaseStatus>().Select(s => $"{s.Snake()} {stats.CasesByStatus.GetValueOrDefault(s)}"))}");
             Views.Exposure(c, windows);
-            c.MarkupLine($"steps: {stats.PendingSteps} pending · {(stats.FailedSteps > 0 ? $"[red]{stats.FailedSteps} failed[/]" : "0 failed")} · {stats.HeldSteps} held by legal hold");
-            c.MarkupLine($"tasks: {stats.OpenTasks} open · {(stats.OverdueTasks > 0 ? $"[red]{stats.OverdueTasks} overdue[/]" : "0 overdue")}");
-            c.MarkupLine(unplanned.Since is { } since
+            c.Line($"steps: {stats.PendingSteps} pending · {(stats.FailedSteps > 0 ? (SafeMarkup)$"[red]{stats.FailedSteps} failed[/]" : "0 failed")} · {stats.HeldSteps} held by legal hold");
+            c.Line($"tasks: {stats.OpenTasks} open · {(stats.OverdueTasks > 0 ? (SafeMarkup)$"[red]{stats.OverdueTasks} overdue[/]" : "0 overdue")}");
+            c.Line(unplanned.Since is { } since
                 ? $"[yellow]events recorded, not planned: {unplanned.Count}[/] (oldest received {since:u}); a worker plans them: 'deprov serve' or 'deprov run'"
-                : "events recorded, not planned: 0");
-            c.MarkupLine($"parked events: {parked.Count}");
+                : (SafeMarkup)$"events recorded, not planned: 0");
+            c.Line($"parked events: {parked.Count}");
             foreach (var p in parked)
             {
-                c.MarkupLine($"  [yellow]{Views.E(p.Event.Id)}[/] {p.Event.Kind.Snake()} for {Views.E(p.Event.PersonId)} from {Views.E(p.Event.Source)}: {Views.E(p.Reason)}");
+                c.Line($"  [yellow]{p.Event.Id}[/] {p.Event.Kind.Snake()} for {p.Event.PersonId} from {p.Event.Source}: {p.Reason}");
             }
 
-            c.MarkupLine($"audit records: {stats.AuditRecords}");
+            c.Line($"audit records: {stats.AuditRecords}");
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -128,9 +128,9 @@ public static class InfoCommands
             foreach (var x in tasks)
             {
                 var overdue = x.Status == Core.Model.TaskStatus.Open && x.DueAt < now;
-                table.AddRow(Views.E(x.Id), x.Team.Snake(), Views.E(x.PersonId), Views.E(Views.Truncate(x.Title, 70)),
-                    overdue ? $"[red]{Views.E(Views.When(x.DueAt, now))} OVERDUE[/]" : Views.E(Views.When(x.DueAt, now)),
-                    x.Status == Core.Model.TaskStatus.Open ? "open" : $"done by {Views.E(x.CompletedBy)}");
+                table.Row(x.Id, x.Team.Snake(), x.PersonId, Views.Truncate(x.Title, 70),
+                    overdue ? (SafeMarkup)$"[red]{Views.When(x.DueAt, now)} OVERDUE[/]" : Views.When(x.DueAt, now),
+                    x.Status == Core.Model.TaskStatus.Open ? "open" : $"done by {x.CompletedBy}");
             }
 
             ctx.Console.Write(table);
@@ -151,7 +151,7 @@ public static class InfoCommands
             }
             else
             {
-                ctx.Console.MarkupLine($"task {Views.E(done.Id)} done by {Views.E(done.CompletedBy)} at {done.CompletedAt:u}");
+                ctx.Console.Line($"task {done.Id} done by {done.CompletedBy} at {done.CompletedAt:u}");
             }
 
             return ExitCodes.Ok;

@@ -66,16 +66,16 @@ public static class ReconcileCommands
                 foreach (var r in results)
                 {
                     var d = r.Discovery;
-                    t.AddRow(Views.E(r.SystemId), d?.Accounts.ToString("N0", CultureInfo.InvariantCulture) ?? "-",
-                        r.Unchanged ? "[grey]unchanged[/]" : d?.Orphans.ToString(CultureInfo.InvariantCulture) ?? "-",
+                    t.Row(r.SystemId, d?.Accounts.ToString("N0", CultureInfo.InvariantCulture) ?? "-",
+                        r.Unchanged ? (SafeMarkup)$"[grey]unchanged[/]" : d?.Orphans.ToString(CultureInfo.InvariantCulture) ?? "-",
                         d?.Conflicts.ToString(CultureInfo.InvariantCulture) ?? "-", d?.Memberships.ToString("N0", CultureInfo.InvariantCulture) ?? "-",
-                        r.Error is null ? r.NewFindings.ToString(CultureInfo.InvariantCulture) : $"[red]failed: {Views.E(Views.Truncate(r.Error, 60))}[/]",
+                        r.Error is null ? r.NewFindings.ToString(CultureInfo.InvariantCulture) : (SafeMarkup)$"[red]failed: {Views.Truncate(r.Error, 60)}[/]",
                         r.OpenFindings.ToString(CultureInfo.InvariantCulture), r.Resolved.ToString(CultureInfo.InvariantCulture),
                         $"{r.Remediations} case(s), {r.Tasks} task(s)", d is null ? "-" : $"{d.Took.TotalSeconds:0.00}s");
                 }
 
                 ctx.Console.Write(t);
-                ctx.Console.MarkupLine("'deprov findings' lists what was found; 'deprov link <system> <account> <person>' ties an account by hand.");
+                ctx.Console.Line($"'deprov findings' lists what was found; 'deprov link <system> <account> <person>' ties an account by hand.");
             }
 
             // Each failure in full on stderr (the table cuts it short), with the fix.
@@ -132,12 +132,12 @@ public static class ReconcileCommands
             var t = new Table().AddColumns("id", "kind", "system", "target", "person", "first seen", "reaction", "evidence");
             foreach (var f in list)
             {
-                t.AddRow(f.Id, f.ResolvedAt is null ? f.Kind.Snake() : $"[grey]{f.Kind.Snake()} (resolved)[/]", Views.E(f.SystemId), Views.E(f.Target), Views.E(f.PersonId ?? "-"),
-                    Views.When(f.FirstSeenAt, now), f.Reaction is { } r ? $"{r.Snake()} {Views.E(f.ReactionRef)}" : "-", Views.E(Views.Truncate(f.Evidence, 90)));
+                t.Row(f.Id, f.ResolvedAt is null ? f.Kind.Snake() : (SafeMarkup)$"[grey]{f.Kind.Snake()} (resolved)[/]", f.SystemId, f.Target, f.PersonId ?? "-",
+                    Views.When(f.FirstSeenAt, now), f.Reaction is { } r ? $"{r.Snake()} {f.ReactionRef}" : "-", Views.Truncate(f.Evidence, 90));
             }
 
             ctx.Console.Write(t);
-            ctx.Console.MarkupLine($"{list.Count} finding(s)");
+            ctx.Console.Line($"{list.Count} finding(s)");
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -195,7 +195,7 @@ public static class ReconcileCommands
             }
             else
             {
-                ctx.Console.MarkupLine($"linked {Views.E(sys)}/{Views.E(link.AccountExternalId)} to {Views.E(link.PersonId)} (applies to every later discovery)");
+                ctx.Console.Line($"linked {sys}/{link.AccountExternalId} to {link.PersonId} (applies to every later discovery)");
             }
 
             return ExitCodes.Ok;
@@ -226,15 +226,15 @@ public static class ReconcileCommands
             var t = new Table().AddColumns("system", "cost/seat", "active", "freed by revocation", "freed/month", "dormant", "reclaimable/month");
             foreach (var r in rows)
             {
-                t.AddRow(Views.E(r.SystemId), Money(r.CostPerSeat), r.ActiveAccounts.ToString("N0", CultureInfo.InvariantCulture), r.RevokedSeats.ToString("N0", CultureInfo.InvariantCulture),
+                t.Row(r.SystemId, Money(r.CostPerSeat), r.ActiveAccounts.ToString("N0", CultureInfo.InvariantCulture), r.RevokedSeats.ToString("N0", CultureInfo.InvariantCulture),
                     Money(r.MonthlyFreed), r.DormantSeats.ToString("N0", CultureInfo.InvariantCulture), Money(r.MonthlyReclaimable));
             }
 
-            t.AddRow("[bold]total[/]", string.Empty, string.Empty, string.Empty, $"[bold]{Money(rows.Sum(r => r.MonthlyFreed))}[/]", string.Empty, $"[bold]{Money(rows.Sum(r => r.MonthlyReclaimable))}[/]");
+            t.Row($"[bold]total[/]", string.Empty, string.Empty, string.Empty, $"[bold]{Money(rows.Sum(r => r.MonthlyFreed))}[/]", string.Empty, $"[bold]{Money(rows.Sum(r => r.MonthlyReclaimable))}[/]");
             ctx.Console.Write(t);
             if (pr.GetValue(csv) is { } written)
             {
-                ctx.Console.MarkupLine($"written to {Views.E(written)}");
+                ctx.Console.Line($"written to {written}");
             }
 
             return ExitCodes.Ok;
@@ -264,11 +264,11 @@ public static class ReconcileCommands
                 return ExitCodes.Ok;
             }
 
-            ctx.Console.MarkupLine($"access of {Views.E(id)} at {when:yyyy-MM-dd HH:mm:ss}Z");
+            ctx.Console.Line($"access of {id} at {when:yyyy-MM-dd HH:mm:ss}Z");
             var t = new Table().AddColumns("system", "account", "entitlement", "status", "since", "until");
             foreach (var r in rows)
             {
-                t.AddRow(Views.E(r.SystemId), Views.E(r.AccountId), Views.E(r.EntitlementId ?? "-"), r.EntitlementId is null ? r.Status.Snake() : "member",
+                t.Row(r.SystemId, r.AccountId, r.EntitlementId ?? "-", r.EntitlementId is null ? r.Status.Snake() : "member",
                     r.From is { } f ? $"{f:yyyy-MM-dd HH:mm:ss}Z" : "(before records)", r.To is { } u ? $"{u:yyyy-MM-dd HH:mm:ss}Z" : "(still)");
             }
 

@@ -57,7 +57,9 @@ public static class ConfigLoader
         var errors = new List<ValidationError>();
         if (!root.IsMapping)
         {
-            throw new ValidationException([new ValidationError(filePath, 1, null, "must be a YAML mapping with 'store', 'systems' and 'policy'.", "start from the example deprov.yaml.")]);
+            var what = root.IsSequence ? "a list" : root.IsScalar ? "a single value" : "empty";
+            throw new ValidationException([new ValidationError(filePath, root.Line ?? 1, null, $"is {what}; it must be a YAML mapping with 'store', 'systems' and 'policy'.",
+                "write 'key: value' lines at the top level (start from the example deprov.yaml).") { Column = 1 }]);
         }
 
         root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation");

@@ -8,6 +8,10 @@ namespace Deprov.Hosting.Configuration;
 /// <summary>Reads YAML into a <see cref="SettingsNode"/> tree that remembers file and line of every value.</summary>
 public static class YamlSettings
 {
+    /// <summary>
+    /// Parses one YAML document. Any syntax error becomes a single <see cref="ValidationException"/> naming
+    /// file:line:column, what is wrong in words (an unclosed '[', a tab, a duplicate key, an unknown alias…) and the fix.
+    /// </summary>
     public static SettingsNode Parse(string yaml, string fileName)
     {
         var stream = new YamlStream();
@@ -17,13 +21,25 @@ public static class YamlSettings
         }
         catch (YamlException ex)
         {
-            throw new ValidationException([new ValidationError(fileName, (int)ex.Start.Line, null,
-                $"is not valid YAML: {ex.InnerException?.Message ?? ex.Message}", "check indentation (spaces, not tabs) and quoting around this line.")]);
+            throw new ValidationException([YamlSyntax.Diagnose(yaml, fileName, ex)]);
+        }
+#pragma warning disable CA1031 // YamlDotNet's contract is YamlException, but this is the boundary to untrusted text: any other failure of the parser is still a syntax error to the user, never a crash
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or OverflowException or NotSupportedException)
+#pragma warning restore CA1031
+        {
+            throw new ValidationException([YamlSyntax.Diagnose(yaml, fileName, ex)]);
         }
 
         if (stream.Documents.Count == 0)
         {
             return SettingsNode.Empty(string.Empty);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            throw new ValidationException([new ValidationError(fileName, (int)second.Line, null, "holds more than one YAML document (a second '---'); Deprov reads one.",
+                "remove the second '---' and what follows it, or merge the two into one document.") { Column = (int)second.Column }]);
         }
 
         return Convert(stream.Documents[0].RootNode, string.Empty, fileName);
@@ -49,11 +65,16 @@ public static class YamlSettings
                 var entries = new Dictionary<string, SettingsNode>(StringComparer.Ordinal);
                 foreach (var (k, v) in map.Children)
                 {
-                    var key = (k as YamlScalarNode)?.Value ?? k.ToString();
+                    if (k is not YamlScalarNode { Value: { } key })
+                    {
+                        throw new ValidationException([new ValidationError(file, (int)k.Start.Line, path.Length == 0 ? null : path, "has a key that is a list or a mapping.",
+                            "keys are plain words followed by ':'; quote a key that must hold '[' or '{'.") { Column = (int)k.Start.Column }]);
+                    }
+
                     var childPath = path.Length == 0 ? key : $"{path}.{key}";
                     if (entries.ContainsKey(key))
                     {
-                        throw new ValidationException([new ValidationError(file, (int)k.Start.Line, childPath, "appears twice.", "keep one of the two entries.")]);
+                        throw new ValidationException([new ValidationError(file, (int)k.Start.Line, childPath, "appears twice.", "keep one of the two entries.") { Column = (int)k.Start.Column }]);
                     }
 
                     entries[key] = Convert(v, childPath, file);

@@ -61,7 +61,7 @@ public static class AuditEndpoints
             AuditTable(h, records);
             if (records.Count == 100)
             {
-                h.Add($"<p><a href=\"/audit?person={person}&amp;caseId={caseId}&amp;actor={actor}&amp;action={action}&amp;before={records[^1].Seq}\">Older</a></p>");
+                h.Add($"<p><a href=\"/audit?person={Uri.EscapeDataString(person ?? string.Empty)}&amp;caseId={Uri.EscapeDataString(caseId ?? string.Empty)}&amp;actor={Uri.EscapeDataString(actor ?? string.Empty)}&amp;action={Uri.EscapeDataString(action ?? string.Empty)}&amp;before={records[^1].Seq}\">Older</a></p>");
             }
         });
     }

@@ -53,7 +53,7 @@ public static class CaseEndpoints
         return Page.Render(ctx, $"Case {c.Id}", h =>
         {
             var status = Page.Snake(c.Status);
-            h.Add($"<section data-live-case=\"{c.Id}\"><p>Person <a href=\"/people/{c.PersonId}\">{c.PersonId}</a> · {Page.Snake(c.Kind)} · rule {c.PolicyRule} · plan {c.Plan}</p>");
+            h.Add($"<section data-live-case=\"{c.Id}\"><p>Person <a href=\"/people/{Uri.EscapeDataString(c.PersonId)}\">{c.PersonId}</a> · {Page.Snake(c.Kind)} · rule {c.PolicyRule} · plan {c.Plan}</p>");
             h.Add($"<p>Status: <strong id=\"case-status\" class=\"status-{status}\" aria-live=\"polite\">{status}</strong> {c.StatusDetail}</p>");
             h.Add($"<p>Cut due {Page.When(c.CutAt)} · cut verified <span id=\"cut-verified\" aria-live=\"polite\">{Page.When(c.CutVerifiedAt)}</span> · exposure window {(c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "—")}</p></section>");
             h.Add($"<table><caption>Steps</caption><thead><tr><th>#</th><th>Action</th><th>System</th><th>Target</th><th>Status</th><th>Due</th><th>Started</th><th>Finished</th><th>Attempts</th><th>Before</th><th>After</th><th>Error</th></tr></thead><tbody>");
@@ -125,7 +125,7 @@ public static class CaseEndpoints
         foreach (var c in cases)
         {
             var st = Page.Snake(c.Status);
-            h.Add($"<tr><td><a href=\"/cases/{c.Id}\">{c.Id}</a></td><td><a href=\"/people/{c.PersonId}\">{c.PersonId}</a></td><td>{Page.Snake(c.Kind)}</td><td class=\"status-{st}\">{st}</td><td>{Page.When(c.CutAt)}</td><td>{Page.When(c.CutVerifiedAt)}</td></tr>");
+            h.Add($"<tr><td><a href=\"/cases/{Uri.EscapeDataString(c.Id)}\">{c.Id}</a></td><td><a href=\"/people/{Uri.EscapeDataString(c.PersonId)}\">{c.PersonId}</a></td><td>{Page.Snake(c.Kind)}</td><td class=\"status-{st}\">{st}</td><td>{Page.When(c.CutAt)}</td><td>{Page.When(c.CutVerifiedAt)}</td></tr>");
         }
 
         h.Add($"</tbody></table>");

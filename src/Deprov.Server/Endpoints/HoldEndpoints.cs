@@ -28,7 +28,7 @@ public static class HoldEndpoints
             h.Add($"<table><thead><tr><th>Person</th><th>System</th><th>Reason</th><th>Set by</th><th>Since</th></tr></thead><tbody>");
             foreach (var x in holds)
             {
-                h.Add($"<tr><td><a href=\"/people/{x.PersonId}\">{x.PersonId}</a></td><td>{x.SystemId ?? "all systems"}</td><td>{x.Reason}</td><td>{x.SetBy}</td><td>{Page.When(x.SetAt)}</td></tr>");
+                h.Add($"<tr><td><a href=\"/people/{Uri.EscapeDataString(x.PersonId)}\">{x.PersonId}</a></td><td>{x.SystemId ?? "all systems"}</td><td>{x.Reason}</td><td>{x.SetBy}</td><td>{Page.When(x.SetAt)}</td></tr>");
             }
 
             h.Add($"</tbody></table>");

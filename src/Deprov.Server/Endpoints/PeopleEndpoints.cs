@@ -44,7 +44,7 @@ public static class PeopleEndpoints
             h.Add($"<table><thead><tr><th>Id</th><th>Name</th><th>Email</th><th>Department</th><th>Status</th></tr></thead><tbody>");
             foreach (var p in people)
             {
-                h.Add($"<tr><td><a href=\"/people/{p.Id}\">{p.Id}</a></td><td>{p.DisplayName}</td><td>{p.Email}</td><td>{p.Department}</td><td>{Page.Snake(p.Status)}</td></tr>");
+                h.Add($"<tr><td><a href=\"/people/{Uri.EscapeDataString(p.Id)}\">{p.Id}</a></td><td>{p.DisplayName}</td><td>{p.Email}</td><td>{p.Department}</td><td>{Page.Snake(p.Status)}</td></tr>");
             }
 
             h.Add($"</tbody></table><p>");
@@ -75,7 +75,7 @@ public static class PeopleEndpoints
             h.Add($"<p>{m.Person.Email} · {m.Person.Title}, {m.Person.Department} · {m.Person.Location} · {Page.Snake(m.Person.WorkerType)} · <strong>{Page.Snake(m.Person.Status)}</strong></p>");
             if (Page.Can(ctx, Policies.Submit))
             {
-                h.Add($"<p><a id=\"offboard\" href=\"/events/new?person={m.Person.Id}\">Submit an event for this person (offboard, move…)</a></p>");
+                h.Add($"<p><a id=\"offboard\" href=\"/events/new?person={Uri.EscapeDataString(m.Person.Id)}\">Submit an event for this person (offboard, move…)</a></p>");
             }
 
             var ents = m.Entitlements.ToDictionary(e => e.Id, StringComparer.Ordinal);

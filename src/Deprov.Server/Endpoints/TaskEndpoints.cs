@@ -65,7 +65,7 @@ public static class TaskEndpoints
         foreach (var t in tasks)
         {
             h.Add($"<tr id=\"task-{t.Id}\"><td>{t.Id}</td><td>{Page.Snake(t.Team)}</td><td>{t.Title}<br><small>{t.Detail}</small></td><td>{t.PersonId}</td>");
-            h.Add($"<td>{(t.CaseId is null ? new Raw(string.Empty) : new Raw($"<a href=\"/cases/{Html.Encode(t.CaseId)}\">{Html.Encode(t.CaseId)}</a>"))}</td><td>{Page.When(t.DueAt)}</td><td>{Page.Snake(t.Status)}</td><td>");
+            h.Add($"<td>{(t.CaseId is null ? new Raw(string.Empty) : new Raw($"<a href=\"/cases/{Html.Encode(Uri.EscapeDataString(t.CaseId))}\">{Html.Encode(t.CaseId)}</a>"))}</td><td>{Page.When(t.DueAt)}</td><td>{Page.Snake(t.Status)}</td><td>");
             if (canComplete && t.Status == Core.Model.TaskStatus.Open)
             {
                 h.Add($"<form method=\"post\" action=\"/tasks/{t.Id}/complete\" class=\"inline\">{Page.Csrf(ctx)}<label for=\"note-{t.Id}\" class=\"sr\">Note</label><input id=\"note-{t.Id}\" name=\"note\" placeholder=\"note\"> <button type=\"submit\">Complete</button></form>");
