@@ -106,9 +106,10 @@ public static partial class HookPayloads
                 return null;
             }
 
-            if (id && BadIdCharacter().IsMatch(s))
+            if (id && !GoodId().IsMatch(s))
             {
-                errors.Add(new ValidationError(null, null, path, "contains a control, bidirectional-override or replacement character.", "send the id as the HR system shows it."));
+                errors.Add(new ValidationError(null, null, path, "contains a control, bidirectional-override or replacement character, or starts or ends with a space.",
+                    "send the id as the HR system shows it."));
                 return null;
             }
 
@@ -443,7 +444,7 @@ public static partial class HookPayloads
             return n.ToString(CultureInfo.InvariantCulture);
         }
 
-        if (v.ValueKind == JsonValueKind.String && ReadString(v) is { Length: > 0 and <= MaxIdLength } s && !BadIdCharacter().IsMatch(s))
+        if (v.ValueKind == JsonValueKind.String && ReadString(v) is { Length: > 0 and <= MaxIdLength } s && GoodId().IsMatch(s))
         {
             return s;
         }
@@ -548,9 +549,12 @@ public static partial class HookPayloads
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
     private static partial Regex SimpleName();
 
-    /// <summary>Characters no HR id contains: they hide or reorder text in every list that shows the id.</summary>
-    [GeneratedRegex("[\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uFFFD]")]
-    private static partial Regex BadIdCharacter();
+    /// <summary>
+    /// An id as the schemas allow it: no control, bidi-override or replacement character (they hide or reorder text in every
+    /// list that shows the id), and no space at either end (" " is not an id). The same pattern as in the schemas.
+    /// </summary>
+    [GeneratedRegex("^[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uFFFD \\u00A0\\u1680\\u2000-\\u200B\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF]([^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uFFFD]*[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069\\uFFFD \\u00A0\\u1680\\u2000-\\u200B\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF])?$")]
+    private static partial Regex GoodId();
 
     /// <summary>The shapes the schemas allow (docs/hr-event.schema.json): a date, or a date-time with optional fraction and offset.</summary>
     [GeneratedRegex("^(?<y>[0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T(?<time>([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])(\\.(?<frac>[0-9]{1,7}))?(?<off>Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?)?$",

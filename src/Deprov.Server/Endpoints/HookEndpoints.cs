@@ -167,7 +167,7 @@ public static class HookEndpoints
 
     /// <summary>A 400 whose <c>errors</c> map each JSON path to what is wrong there and how to fix it.</summary>
     internal static ValidationProblem Invalid(ValidationException ex, string title) =>
-        TypedResults.ValidationProblem(ex.Errors.GroupBy(e => e.Key ?? "$").ToDictionary(g => g.Key, g => g.Select(e => e.Problem + (e.Fix is null ? string.Empty : " Fix: " + e.Fix)).ToArray(), StringComparer.Ordinal),
+        TypedResults.ValidationProblem(ex.Errors.GroupBy(e => e.Key is null ? "$" : e.Key.StartsWith('$') ? e.Key : "$." + e.Key).ToDictionary(g => g.Key, g => g.Select(e => e.Problem + (e.Fix is null ? string.Empty : " Fix: " + e.Fix)).ToArray(), StringComparer.Ordinal),
             title: title, detail: string.Join(" ", ex.Errors.Select(e => $"{e.Key ?? "$"}: {e.Problem}")));
 
     internal static async Task<byte[]?> ReadBodyAsync(HttpContext ctx, CancellationToken ct)

@@ -42,7 +42,7 @@ public sealed class WebhookFuzzer
     private static readonly string[] BadStrings =
     [
         "", "\\u0000", "a\\u0007b", "\\u202Eevil", "\\uD800", "x\\uDC00y", "\\uFFFD", "=SUM(1)", "<script>", "LEAVE", "Leave", " leave", "INVOLUNTARY", "Involuntary",
-        "\\u00e9t\\u00e9", "\\uD83D\\uDE00", "a\\nb",
+        "\\u00e9t\\u00e9", "\\uD83D\\uDE00", "a\\nb", " ", "p ", "\\u00A0p", "\\uFEFF",
     ];
 
     private readonly Random _rng;
