@@ -83,7 +83,7 @@ public static class InfoCommands
             c.MarkupLine($"parked events: {parked.Count}");
             foreach (var p in parked)
             {
-                c.MarkupLine($"  [yellow]{Views.E(p.Event.Id)}[/] {p.Event.Kind.Snake()} for {Views.E(p.Event.PersonId)} from {Views.E(p.Event.Source)}: {Views.E(p.Reason)}");
+                c.MarkupLine($"  [yellow]{Views.E(p.Event.Id)}[/] {(Deprov.Hosting.Execution.DeprovEngine.IsKnownEvent(p) ? p.Event.Kind.Snake() : "unknown event")} for {Views.E(p.Event.PersonId)} from {Views.E(p.Event.Source)}: {Views.E(p.Reason)}");
             }
 
             c.MarkupLine($"audit records: {stats.AuditRecords}");

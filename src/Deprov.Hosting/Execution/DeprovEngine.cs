@@ -376,6 +376,10 @@ public sealed partial class DeprovEngine : IAsyncDisposable
     /// <summary>Starts the reason of an event parked because it says something Deprov does not act on by itself.</summary>
     public const string NeedsReviewPrefix = "needs review: ";
 
+    /// <summary>Whether a parked event's kind is what the source said; for one that needs a lookup or review it is a placeholder.</summary>
+    public static bool IsKnownEvent(ParkedEvent p) =>
+        !p.Reason.StartsWith(NeedsLookupPrefix, StringComparison.Ordinal) && !p.Reason.StartsWith(NeedsReviewPrefix, StringComparison.Ordinal);
+
     private static string DuplicateMessage(LifecycleEvent e) => $"already received (idempotency key {e.IdempotencyKey}); nothing done";
 
     /// <summary>

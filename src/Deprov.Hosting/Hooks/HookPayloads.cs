@@ -337,7 +337,7 @@ public static partial class HookPayloads
             }
 
             var d = Properties(data, "$.data", errors);
-            Unknown(d, "$.data", errors, "employeeId", "changedFields");
+            Unknown(d, "$.data", errors, "companyId", "employeeId", "changedFields");
             var id = BambooId(d, "employeeId", "$.data", errors);
             var changed = StringArray(d, "changedFields", "$.data", errors);
             if (id is not null && type is not null)
