@@ -45,6 +45,7 @@ internal static class FuzzBench
         }, ct);
 
         long tried = 0, serverErrors = 0, crashes = 0, acceptedInvalid = 0;
+        var samples = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         await using (app)
         {
@@ -76,21 +77,31 @@ internal static class FuzzBench
                     if (status >= 500)
                     {
                         Interlocked.Increment(ref serverErrors);
+                        samples.Enqueue($"{status} {c.Path} {Encoding.UTF8.GetString(c.Body)}");
                     }
-                    else if (status is 200 or 202 && c.Target != FuzzTarget.BambooHr && !oracle.IsValid(c.Target, c.Body, out _))
+                    else if (status is 200 or 202 && c.Target != FuzzTarget.BambooHr && !oracle.IsValid(c.Target, c.Body, out var why))
                     {
                         Interlocked.Increment(ref acceptedInvalid);
+                        samples.Enqueue($"accepted ({why}) {c.Path} {Encoding.UTF8.GetString(c.Body)}");
                     }
                 }
-                catch (HttpRequestException)
+                catch (HttpRequestException ex)
                 {
                     Interlocked.Increment(ref crashes);
+                    samples.Enqueue($"connection failed ({ex.Message}) {c.Path}");
                 }
             });
         }
 
         var hookSeconds = watch.Elapsed.TotalSeconds;
-        var (rows, rosterCrashes, rosterInvalid) = await FuzzRostersAsync(env, rosters, seed, ct);
+        Console.WriteLine($"webhook_server_errors: {serverErrors}; webhook_crashes: {crashes}; webhook_accepted_invalid: {acceptedInvalid}");
+        var (rows, rosterCrashes, rosterInvalid) = await FuzzRostersAsync(env, rosters, seed, samples, ct);
+        Console.WriteLine($"roster_crashes: {rosterCrashes}; roster_accepted_invalid: {rosterInvalid} (rows whose id holds control or bidi characters, stored)");
+        foreach (var sample in samples.Take(8))
+        {
+            await Console.Error.WriteLineAsync("sample: " + sample[..Math.Min(300, sample.Length)]);
+        }
+
         tried += rows;
         crashes += rosterCrashes;
         acceptedInvalid += rosterInvalid;
@@ -103,7 +114,8 @@ internal static class FuzzBench
     }
 
     /// <summary>Mutated CSV rosters through the importer as it is: bad quotes, ragged rows, control and bidi characters, odd dates and encodings.</summary>
-    private static async Task<(int Rows, int Crashes, int AcceptedInvalid)> FuzzRostersAsync(TestEnvironment env, int files, int seed, CancellationToken ct)
+    private static async Task<(int Rows, int Crashes, int AcceptedInvalid)> FuzzRostersAsync(TestEnvironment env, int files, int seed, System.Collections.Concurrent.ConcurrentQueue<string> samples,
+        CancellationToken ct)
     {
         var rng = new Random(seed);
         var importer = new RosterImporter(env.Engine);
@@ -150,17 +162,23 @@ internal static class FuzzBench
             {
                 using var stream = new MemoryStream(bytes);
                 var report = await importer.ImportAsync(stream, new ImportOptions(), "bench:fuzz", ct);
-                invalid += report.Added.Concat(report.Updated).Count(id => id.Any(ch => char.IsControl(ch) || ch is '\u202E' or '\uFFFD'));
+                var bad = report.Added.Concat(report.Updated).Where(id => id.Any(ch => char.IsControl(ch) || ch is '\u202E' or '\uFFFD')).ToList();
+                invalid += bad.Count;
+                foreach (var id in bad)
+                {
+                    samples.Enqueue($"roster stored id {System.Text.Json.JsonSerializer.Serialize(id)}");
+                }
             }
             catch (ValidationException)
             {
                 // a refused file, with its message: the behaviour wanted
             }
 #pragma warning disable CA1031 // Counting crashes is the point of this benchmark: any other exception is one.
-            catch (Exception)
+            catch (Exception ex)
 #pragma warning restore CA1031
             {
                 crashes++;
+                samples.Enqueue($"roster import threw {ex.GetType().Name}: {ex.Message}");
             }
         }
 
