@@ -50,6 +50,14 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
+    public Task<LifecycleEvent?> GetEventByKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
+        ReadAsync(c =>
+        {
+            using var cmd = Command(c, null, $"SELECT {EventColumns} FROM events WHERE idempotency_key = $k", ("$k", idempotencyKey));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? ReadEvent(r) : null;
+        }, cancellationToken);
+
     public Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {

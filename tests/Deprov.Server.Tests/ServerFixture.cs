@@ -13,7 +13,7 @@ namespace Deprov.Server.Tests;
 /// One real server per collection: Kestrel on a free loopback port, a temp <c>deprov.yaml</c> on sandbox systems with a
 /// seeded company, a user and an API key per role. Tests create their own users and events so they don't depend on each other.
 /// </summary>
-public sealed class ServerFixture : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
@@ -30,6 +30,9 @@ public sealed class ServerFixture : IAsyncLifetime
 
     private TestEnvironment? _env;
 
+    /// <summary>The policy of this fixture's server.</summary>
+    protected virtual string PolicyYaml => Policy;
+
     public WebApplication App { get; private set; } = null!;
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -44,7 +47,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _env = await TestEnvironment.CreateAsync(policy: Policy);
+        _env = await TestEnvironment.CreateAsync(policy: PolicyYaml);
         Company = await _env.SeedCompanyAsync(people: 40);
         var port = FreePort.Next();
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
@@ -94,6 +97,21 @@ public sealed class ServerFixture : IAsyncLifetime
             await _env.DisposeAsync();
         }
     }
+}
+
+/// <summary>
+/// A server of its own for the fuzz tests: thousands of leave events would trip the safety brake of the shared server
+/// and pause other tests' cases.
+/// </summary>
+public sealed class FuzzServerFixture : ServerFixture
+{
+    protected override string PolicyYaml => "policy:\n  safety_brake: { enabled: false }\n";
+}
+
+[CollectionDefinition(Name)]
+public sealed class FuzzServerCollection : ICollectionFixture<FuzzServerFixture>
+{
+    public const string Name = "fuzz-server";
 }
 
 [CollectionDefinition(Name)]

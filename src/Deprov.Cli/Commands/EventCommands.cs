@@ -116,6 +116,16 @@ public static class EventCommands
             }
         }
 
+        if (result.Outcome == SubmitOutcome.Conflict)
+        {
+            if (json)
+            {
+                CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message });
+            }
+
+            return ExitCodes.InvalidInput; // the key names another event: nothing was done
+        }
+
         if (result.Plan is null || noWait)
         {
             if (json)

@@ -88,7 +88,7 @@ public static class InfoCommands
             c.Line($"parked events: {parked.Count}");
             foreach (var p in parked)
             {
-                c.Line($"  [yellow]{p.Event.Id}[/] {p.Event.Kind.Snake()} for {p.Event.PersonId} from {p.Event.Source}: {p.Reason}");
+                c.Line($"  [yellow]{p.Event.Id}[/] {(Deprov.Hosting.Execution.DeprovEngine.IsKnownEvent(p) ? p.Event.Kind.Snake() : "unknown event")} for {p.Event.PersonId} from {p.Event.Source}: {p.Reason}");
             }
 
             c.Line($"audit records: {stats.AuditRecords}");

@@ -9,6 +9,8 @@ namespace Deprov.Core.Policy;
 /// <param name="Phases">Order in which step categories run inside one stage: each phase (a group of categories that run in
 /// parallel) waits for the previous one.</param>
 /// <param name="Requires">Hard ordering rules: a step of one action waits for, and requires success of, another.</param>
+/// <param name="HrSourcesMaySetLegalHolds">Whether an HR webhook may set a legal hold (<c>hr_sources.may_set_legal_holds</c>,
+/// default false). No HR source may ever release one: holds are released by operators and admins only.</param>
 public sealed record DeprovPolicy(
     IReadOnlyList<PolicyRule> Rules,
     IReadOnlyDictionary<string, StagedSchedule> Schedules,
@@ -21,7 +23,8 @@ public sealed record DeprovPolicy(
     IReadOnlyList<TaskRoute> TaskRoutes,
     ExecutionPolicy Execution,
     MoverPolicy Mover,
-    SafetyBrake? Brake = null)
+    SafetyBrake? Brake = null,
+    bool HrSourcesMaySetLegalHolds = false)
 {
     /// <summary>The safety brake (on by default).</summary>
     public SafetyBrake SafetyBrake => Brake ?? SafetyBrake.Default;

@@ -127,6 +127,9 @@ public interface IStore : IAsyncDisposable
 
     Task<IReadOnlyList<ParkedEvent>> ListParkedEventsAsync(CancellationToken cancellationToken);
 
+    /// <summary>The event recorded under an idempotency key; null when none is.</summary>
+    Task<LifecycleEvent?> GetEventByKeyAsync(string idempotencyKey, CancellationToken cancellationToken);
+
     /// <summary>Marks a parked event as handled (replayed into a case, or discarded by an admin).</summary>
     Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken);
 

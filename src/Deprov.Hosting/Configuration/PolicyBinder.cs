@@ -17,7 +17,7 @@ internal static class PolicyBinder
         }
 
 
-        n.CheckKnownKeys(errors, "default_retention_days", "rules", "schedules", "ordering", "roles", "ownership", "mover", "execution", "tasks", "safety_brake");
+        n.CheckKnownKeys(errors, "default_retention_days", "rules", "schedules", "ordering", "roles", "ownership", "mover", "execution", "tasks", "safety_brake", "hr_sources");
         var retention = n.GetInt("default_retention_days", 30, errors, 0, 3650);
         var schedules = BindSchedules(n["schedules"], errors);
         var rules = BindRules(n["rules"], schedules, errors);
@@ -72,7 +72,12 @@ internal static class PolicyBinder
             shareValue,
             brake.GetInt("min_people", SafetyBrake.Default.MinPeople, errors, 1, 1_000_000));
 
-        return new DeprovPolicy(rules.Count > 0 ? rules : d.Rules, schedules, retention, roles, ownership, phases, requires, manual, routes, execution, moverPolicy, safety);
+        var hr = n["hr_sources"];
+        hr.CheckKnownKeys(errors, "may_set_legal_holds");
+        var maySetHolds = hr.GetBool("may_set_legal_holds", false, errors);
+
+        return new DeprovPolicy(rules.Count > 0 ? rules : d.Rules, schedules, retention, roles, ownership, phases, requires, manual, routes, execution, moverPolicy, safety,
+            HrSourcesMaySetLegalHolds: maySetHolds);
     }
 
     /// <summary><c>retry_schedule</c>: a list of waits, each longer than zero and at most a week, at most 50 of them; an

@@ -34,7 +34,7 @@ public sealed partial class DeprovEngine
         var recorded = await done.Task.WaitAsync(cancellationToken);
         if (!recorded)
         {
-            return new SubmitResult(ev, SubmitOutcome.Duplicate, null, DuplicateMessage(ev));
+            return await DuplicateOrConflictAsync(ev, actor, cancellationToken);
         }
 
         if (!known)

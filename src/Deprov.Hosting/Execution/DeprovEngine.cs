@@ -28,6 +28,8 @@ public enum SubmitOutcome
     Applied,
     /// <summary>Recorded durably; the worker plans it right away.</summary>
     Accepted,
+    /// <summary>The idempotency key was seen before with a different event: nothing was done, and the sender must be told.</summary>
+    Conflict,
 }
 
 public sealed record SubmitResult(LifecycleEvent Event, SubmitOutcome Outcome, Plan? Plan, string Message);
@@ -111,7 +113,7 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                 var e = records[i].Event;
                 if (!recorded[i])
                 {
-                    results[i] = new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
+                    results[i] = await DuplicateOrConflictAsync(e, actor, cancellationToken);
                 }
                 else if (records[i].ParkedReason is { } reason)
                 {
@@ -153,14 +155,18 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         return pending.Count;
     }
 
-    /// <summary>Replays parked events whose person now exists.</summary>
+    /// <summary>
+    /// Replays parked events whose person now exists, each exactly as it was received. Only events parked because their
+    /// person was unknown are replayed: an event parked for what it lacks (a BambooHR hook that needs a lookup, a value
+    /// Deprov does not map) stays parked for an operator, since replaying it would act on a guess.
+    /// </summary>
     public async Task<int> ReplayParkedAsync(string actor, CancellationToken cancellationToken)
     {
         var parked = await _store.ListParkedEventsAsync(cancellationToken);
         var ready = new List<(int, LifecycleEvent)>();
         foreach (var p in parked)
         {
-            if (await _store.GetPersonAsync(p.Event.PersonId, cancellationToken) is not null)
+            if (p.Reason == UnknownPerson(p.Event) && await _store.GetPersonAsync(p.Event.PersonId, cancellationToken) is not null)
             {
                 ready.Add((ready.Count, p.Event));
             }
@@ -374,7 +380,52 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 
     private static string UnknownPerson(LifecycleEvent e) => $"unknown person '{e.PersonId}': kept until the person appears in the HR data";
 
+    /// <summary>Starts the reason of an event parked because its values must be read from the HR system first.</summary>
+    public const string NeedsLookupPrefix = "needs a lookup: ";
+
+    /// <summary>Starts the reason of an event parked because it says something Deprov does not act on by itself.</summary>
+    public const string NeedsReviewPrefix = "needs review: ";
+
+    /// <summary>Whether a parked event's kind is what the source said; for one that needs a lookup or review it is a placeholder.</summary>
+    public static bool IsKnownEvent(ParkedEvent p) =>
+        !p.Reason.StartsWith(NeedsLookupPrefix, StringComparison.Ordinal) && !p.Reason.StartsWith(NeedsReviewPrefix, StringComparison.Ordinal);
+
     private static string DuplicateMessage(LifecycleEvent e) => $"already received (idempotency key {e.IdempotencyKey}); nothing done";
+
+    /// <summary>
+    /// The answer for an event whose idempotency key is already recorded: the same event again is a harmless duplicate;
+    /// a different event under the same key is a conflict, audited, since treating it as a duplicate would drop it.
+    /// </summary>
+    private async Task<SubmitResult> DuplicateOrConflictAsync(LifecycleEvent e, string actor, CancellationToken cancellationToken)
+    {
+        var stored = await _store.GetEventByKeyAsync(e.IdempotencyKey, cancellationToken);
+        if (stored is null || SameContent(stored, e))
+        {
+            return new SubmitResult(e, SubmitOutcome.Duplicate, null, DuplicateMessage(e));
+        }
+
+        var message = $"idempotency key '{e.IdempotencyKey}' already names event {stored.Id} ({Describe(stored)}); this request is a different event ({Describe(e)}). " +
+            "Nothing was done: send the new event with its own key.";
+        await _store.AppendAuditAsync([Audit(e, actor, "idempotency_conflict", "refused", message)], cancellationToken);
+        return new SubmitResult(e, SubmitOutcome.Conflict, null, message);
+    }
+
+    private static string Describe(LifecycleEvent e) =>
+        $"{e.Kind.Snake()} for {e.PersonId}, effective {e.EffectiveAt.ToString("u", CultureInfo.InvariantCulture)}" + (e.Reason == ExitReason.None ? string.Empty : ", " + e.Reason.Snake())
+        + (e.NewDepartment is null ? string.Empty : $", department {e.NewDepartment}") + (e.NewTitle is null ? string.Empty : $", title {e.NewTitle}")
+        + (e.HoldSystemId is null ? string.Empty : $", system {e.HoldSystemId}");
+
+    /// <summary>
+    /// Whether two events under one key say the same thing. An effective moment defaulted to "now" differs on every retry,
+    /// so two events that each took (about) their receipt time as effective count as the same; the note and source are free text.
+    /// </summary>
+    private static bool SameContent(LifecycleEvent a, LifecycleEvent b) =>
+        a.Kind == b.Kind && string.Equals(a.PersonId, b.PersonId, StringComparison.Ordinal) && a.Reason == b.Reason
+        && string.Equals(a.NewDepartment, b.NewDepartment, StringComparison.Ordinal) && string.Equals(a.NewTitle, b.NewTitle, StringComparison.Ordinal)
+        && string.Equals(a.HoldSystemId, b.HoldSystemId, StringComparison.Ordinal)
+        && (a.EffectiveAt == b.EffectiveAt || (Now(a) && Now(b)));
+
+    private static bool Now(LifecycleEvent e) => (e.EffectiveAt - e.ReceivedAt).Duration() < TimeSpan.FromSeconds(5);
 
     private static AuditEntry Audit(LifecycleEvent e, string actor, string action, string outcome, string? detail) =>
         new(e.ReceivedAt, actor, action, null, e.Kind.Snake(), e.PersonId, null, null, null,

@@ -85,7 +85,12 @@ public sealed class WebhookSignature
             return new SignatureFailure("malformed Deprov-Signature header (expected t=<unix seconds>,v1=<hex>)");
         }
 
-        if (Stale(DateTimeOffset.FromUnixTimeSeconds(t.Value)) is { } stale)
+        if (UnixTime(t.Value) is not { } at)
+        {
+            return new SignatureFailure($"Deprov-Signature t={t.Value} is not a time (expected the current unix time in seconds)");
+        }
+
+        if (Stale(at) is { } stale)
         {
             return stale;
         }
@@ -132,11 +137,13 @@ public sealed class WebhookSignature
         }
 
         // BambooHR's timestamp is usually unix seconds, sometimes ISO-8601: freshness is enforced when it parses.
-        DateTimeOffset? at = long.TryParse(timestamp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix)
+        var isUnix = long.TryParse(timestamp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var unix);
+        DateTimeOffset? at = isUnix ? UnixTime(unix)
             : DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var iso) ? iso : null;
         if (at is null)
         {
-            return new SignatureFailure("X-BambooHR-Timestamp is neither unix seconds nor an ISO-8601 time");
+            return new SignatureFailure(isUnix ? $"X-BambooHR-Timestamp {unix} is not a time (expected the current unix time in seconds)"
+                : "X-BambooHR-Timestamp is neither unix seconds nor an ISO-8601 time");
         }
 
         if (Stale(at.Value) is { } stale)
@@ -155,6 +162,10 @@ public sealed class WebhookSignature
 
         return new SignatureFailure("signature does not match");
     }
+
+    /// <summary>The moment of a unix timestamp, or null when it is negative or beyond year 9999 (where the conversion would throw).</summary>
+    private static DateTimeOffset? UnixTime(long seconds) =>
+        seconds is >= 0 and <= 253_402_300_799 ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     private SignatureFailure? Stale(DateTimeOffset at)
     {

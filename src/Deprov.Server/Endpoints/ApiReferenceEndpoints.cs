@@ -1,4 +1,5 @@
 using Deprov.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Scalar.AspNetCore;
 
 namespace Deprov.Server.Endpoints;
@@ -10,6 +11,13 @@ public static class ApiReferenceEndpoints
     {
         app.MapOpenApi().RequireAuthorization(Policies.Read);
         app.MapScalarApiReference(o => o.WithTitle("Deprov API")).RequireAuthorization(Policies.Read);
+        // The JSON schemas of the event bodies are public: a webhook sender validates against them before it has a key.
+        app.MapGet("/schemas/{name}", Schema).AllowAnonymous().WithTags("Schemas");
         return app;
     }
+
+    private static Results<FileStreamHttpResult, NotFound> Schema(string name) =>
+        typeof(ApiReferenceEndpoints).Assembly.GetManifestResourceStream("schemas/" + name) is { } stream
+            ? TypedResults.Stream(stream, "application/schema+json")
+            : TypedResults.NotFound();
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Deprov.Core.Model;
 using Deprov.Core.Store;
+using Deprov.Hosting.Execution;
 using Deprov.Server.Console;
 using Deprov.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -77,7 +78,7 @@ public static class DashboardEndpoints
             h.Add($"<h2>Parked events</h2><table><thead><tr><th>Event</th><th>Kind</th><th>Person</th><th>Reason</th><th>Parked</th></tr></thead><tbody>");
             foreach (var p in parked)
             {
-                h.Add($"<tr><td>{p.Event.Id}</td><td>{Page.Snake(p.Event.Kind)}</td><td>{p.Event.PersonId}</td><td>{p.Reason}</td><td>{Page.When(p.ParkedAt)}</td></tr>");
+                h.Add($"<tr><td>{p.Event.Id}</td><td>{(DeprovEngine.IsKnownEvent(p) ? Page.Snake(p.Event.Kind) : "unknown")}</td><td>{p.Event.PersonId}</td><td>{p.Reason}</td><td>{Page.When(p.ParkedAt)}</td></tr>");
             }
 
             h.Add($"</tbody></table>");

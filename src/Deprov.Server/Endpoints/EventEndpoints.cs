@@ -2,6 +2,7 @@ using System.Globalization;
 using Deprov.Core;
 using Deprov.Core.Model;
 using Deprov.Hosting.Execution;
+using Deprov.Hosting.Hooks;
 using Deprov.Server.Console;
 using Deprov.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,38 +14,68 @@ public static class EventEndpoints
 {
     public static IEndpointRouteBuilder MapEventEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/events", SubmitAsync).RequireAuthorization(Policies.Submit).WithTags("Events");
+        app.MapPost("/api/events", SubmitAsync).RequireAuthorization(Policies.Submit).WithTags("Events").Accepts<EventRequest>("application/json")
+            .Produces<EventResponse>(200).Produces<EventResponse>(202).ProducesValidationProblem().ProducesProblem(409);
         app.MapGet("/events/new", FormPage).RequireAuthorization(Policies.Submit).ExcludeFromDescription();
         app.MapPost("/events/new", SubmitFormAsync).RequireAuthorization(Policies.Submit).ExcludeFromDescription();
         return app;
     }
 
+    /// <summary>The body of <c>POST /api/events</c> (docs/api-event.schema.json); read strictly, not bound leniently.</summary>
     /// <param name="Kind">leave, move, contract_end, rehire, termination_cancelled, legal_hold_set, legal_hold_released.</param>
-    /// <param name="EffectiveAt">When access must end; default now.</param>
-    public sealed record EventRequest(string Kind, string PersonId, DateTimeOffset? EffectiveAt = null, string? Reason = null, string? IdempotencyKey = null,
+    /// <param name="EffectiveAt">When access must end: a date (the last day worked) or a date-time (no offset: the person's time zone); default now.</param>
+    public sealed record EventRequest(string Kind, string PersonId, string? EffectiveAt = null, string? Reason = null, string? IdempotencyKey = null,
         string? NewDepartment = null, string? NewTitle = null, string? HoldSystemId = null, string? Note = null);
 
     public sealed record EventResponse(string EventId, string Outcome, string? CaseId, string Message);
 
-    private static async Task<Results<Accepted<EventResponse>, Ok<EventResponse>, ProblemHttpResult>> SubmitAsync(EventRequest body, HttpContext ctx, DeprovEngine engine, CancellationToken ct)
+    /// <summary>
+    /// The body is read strictly (docs/api-event.schema.json): unknown or duplicate fields, wrong types and misspelled
+    /// values are refused with their JSON path, so a typo never becomes a different event.
+    /// </summary>
+    private static async Task<Results<Accepted<EventResponse>, Ok<EventResponse>, ProblemHttpResult, ValidationProblem>> SubmitAsync(HttpContext ctx, DeprovEngine engine, CancellationToken ct)
     {
+        var body = await HookEndpoints.ReadBodyAsync(ctx, ct);
+        if (body is null)
+        {
+            return TypedResults.Problem(statusCode: 413, title: "The body is too large.", detail: "Send one event of at most 256 KiB.");
+        }
+
         try
         {
-            var result = await engine.SubmitAsync(ToEvent(body, ctx, engine), ctx.User.Actor(), ct);
-            var response = new EventResponse(result.Event.Id, Page.Snake(result.Outcome), result.Plan?.Case.Id, result.Message);
-            return result.Outcome == SubmitOutcome.Planned ? TypedResults.Accepted(result.Plan is { } p ? $"/api/cases/{p.Case.Id}" : (string?)null, response) : TypedResults.Ok(response);
+            var parsed = HookPayloads.Parse(body, EventBodyFormat.Api);
+            if (parsed.Kind is EventKind.LegalHoldSet or EventKind.LegalHoldReleased && !Page.Can(ctx, Policies.Operate))
+            {
+                return TypedResults.Problem(statusCode: 403, title: "Only operators and admins set or release legal holds.");
+            }
+
+            var person = await engine.Store.GetPersonAsync(parsed.Person, ct);
+            var now = engine.Time.GetUtcNow();
+            var (effective, zoneNote) = parsed.EffectiveAt(person?.TimeZone, now);
+            var id = engine.NewId("E");
+            var e = new LifecycleEvent(id, parsed.Kind, parsed.Person, effective, parsed.Reason, "api:" + ctx.User.Actor(), parsed.Id ?? id, now,
+                parsed.NewDepartment, parsed.NewTitle, parsed.System, parsed.Note);
+            var result = await engine.SubmitAsync(e, ctx.User.Actor(), ct);
+            var response = new EventResponse(result.Event.Id, Page.Snake(result.Outcome), result.Plan?.Case.Id, zoneNote is null ? result.Message : $"{result.Message}; {zoneNote}");
+            return result.Outcome switch
+            {
+                SubmitOutcome.Planned => TypedResults.Accepted(result.Plan is { } p ? $"/api/cases/{p.Case.Id}" : (string?)null, response),
+                SubmitOutcome.Conflict => TypedResults.Problem(statusCode: 409, title: "Idempotency key conflict.", detail: result.Message,
+                    extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["$.idempotencyKey"] = [result.Message] } }),
+                _ => TypedResults.Ok(response),
+            };
+        }
+        catch (NotFoundException ex)
+        {
+            return TypedResults.Problem(statusCode: 404, title: "The event was refused.", detail: ex.Message);
         }
         catch (ValidationException ex)
         {
-            return TypedResults.Problem(statusCode: ex is NotFoundException ? 404 : 400, title: "The event was refused.", detail: ex.Message);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            return TypedResults.Problem(statusCode: 403, title: ex.Message);
+            return HookEndpoints.Invalid(ex, "The event was refused.");
         }
     }
 
-    private static LifecycleEvent ToEvent(EventRequest r, HttpContext ctx, DeprovEngine engine)
+    private static LifecycleEvent ToEvent(EventRequest r, DateTimeOffset? effective, HttpContext ctx, DeprovEngine engine)
     {
         if (!Naming.TryParseEnum<EventKind>(r.Kind ?? string.Empty, out var kind))
         {
@@ -69,7 +100,7 @@ public static class EventEndpoints
 
         var now = engine.Time.GetUtcNow();
         var id = engine.NewId("E");
-        return new LifecycleEvent(id, kind, r.PersonId.Trim(), r.EffectiveAt ?? now, reason, "api:" + ctx.User.Actor(), string.IsNullOrWhiteSpace(r.IdempotencyKey) ? id : r.IdempotencyKey,
+        return new LifecycleEvent(id, kind, r.PersonId.Trim(), effective ?? now, reason, "api:" + ctx.User.Actor(), string.IsNullOrWhiteSpace(r.IdempotencyKey) ? id : r.IdempotencyKey,
             now, r.NewDepartment, r.NewTitle, r.HoldSystemId, r.Note);
     }
 
@@ -111,8 +142,8 @@ public static class EventEndpoints
                 effective = DateTimeOffset.TryParse(e, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : throw new ValidationException($"'{e}' is not a date-time.");
             }
 
-            var request = new EventRequest(f["kind"].ToString(), person, effective, f["reason"].ToString(), null, null, null, null, f["note"].ToString() is { Length: > 0 } n ? n : null);
-            var result = await engine.SubmitAsync(ToEvent(request, ctx, engine), ctx.User.Actor(), ct);
+            var request = new EventRequest(f["kind"].ToString(), person, null, f["reason"].ToString(), null, null, null, null, f["note"].ToString() is { Length: > 0 } n ? n : null);
+            var result = await engine.SubmitAsync(ToEvent(request, effective, ctx, engine), ctx.User.Actor(), ct);
             if (result.Plan is { } plan && Page.Can(ctx, Policies.Read))
             {
                 return TypedResults.Redirect($"/cases/{plan.Case.Id}");

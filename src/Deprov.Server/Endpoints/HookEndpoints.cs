@@ -62,16 +62,42 @@ public static class HookEndpoints
         }
         catch (ValidationException ex)
         {
-            return Invalid(ex);
+            return Invalid(ex, "The webhook body was refused.");
+        }
+
+        // Holds are an operator's decision: the HR secret may set one only where the policy allows it, and never release one.
+        if (ev.Kind == EventKind.LegalHoldReleased || (ev.Kind == EventKind.LegalHoldSet && !engine.Config.Policy.HrSourcesMaySetLegalHolds))
+        {
+            var why = ev.Kind == EventKind.LegalHoldReleased
+                ? "An HR source never releases a legal hold: operators and admins release holds (console /holds, `deprov hold release`, or POST /api/events with an operator key)."
+                : "An HR source may not set a legal hold unless the policy allows it (policy.hr_sources.may_set_legal_holds: true); operators and admins set holds.";
+            await RefuseHoldAsync(engine, ctx, ev, why, ct);
+            return TypedResults.Problem(statusCode: 403, title: "Legal holds are not taken from HR webhooks.", detail: why,
+                extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["$.type"] = [why] } });
         }
 
         var person = await engine.Store.GetPersonAsync(ev.Person, ct);
         var now = engine.Time.GetUtcNow();
-        var effective = ev.Instant ?? (ev.Date is { } d ? HrDates.EndOfLastDay(d, person?.TimeZone ?? "UTC") : now);
-        var result = await engine.AcceptAsync(new LifecycleEvent(string.Empty, ev.Kind, ev.Person, effective, ev.Reason, "hook:hr", "hook:" + ev.Id, default,
-            ev.NewDepartment, ev.NewTitle, ev.System, ev.Note), "hook:hr", ct, personKnown: person is not null);
-        var response = new HookResponse(result.Event.Id, Page.Snake(result.Outcome), result.Message);
-        return result.Outcome == SubmitOutcome.Duplicate ? TypedResults.Ok(response) : TypedResults.Accepted((string?)null, response);
+        var (effective, zoneNote) = ev.EffectiveAt(person?.TimeZone, now);
+        SubmitResult result;
+        try
+        {
+            result = await engine.AcceptAsync(new LifecycleEvent(string.Empty, ev.Kind, ev.Person, effective, ev.Reason, "hook:hr", "hook:" + ev.Id, now,
+                ev.NewDepartment, ev.NewTitle, ev.System, ev.Note), "hook:hr", ct, personKnown: person is not null);
+        }
+        catch (ValidationException ex)
+        {
+            return Invalid(ex, "The webhook body was refused.");
+        }
+
+        var response = new HookResponse(result.Event.Id, Page.Snake(result.Outcome), zoneNote is null ? result.Message : $"{result.Message}; {zoneNote}");
+        return result.Outcome switch
+        {
+            SubmitOutcome.Duplicate => TypedResults.Ok(response),
+            SubmitOutcome.Conflict => TypedResults.Problem(statusCode: 409, title: "Idempotency key conflict.", detail: result.Message,
+                extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["$.id"] = [result.Message] } }),
+            _ => TypedResults.Accepted((string?)null, response),
+        };
     }
 
     private static async Task<Results<Accepted<HookResponse[]>, ProblemHttpResult, ValidationProblem>> BambooHrAsync(HttpContext ctx, DeprovEngine engine, HookSecrets secrets,
@@ -102,30 +128,49 @@ public static class HookEndpoints
         }
         catch (ValidationException ex)
         {
-            return Invalid(ex);
+            return Invalid(ex, "The BambooHR webhook body was refused.");
         }
 
         var responses = new List<HookResponse>();
-        foreach (var (ev, parked) in await BambooHrMapper.MapAsync(changes, engine.Store, engine.Time.GetUtcNow(), ct))
+        var ignored = new List<string>();
+        foreach (var m in await BambooHrMapper.MapAsync(changes, engine.Store, engine.Time.GetUtcNow(), ct))
         {
-            if (ev is null)
+            if (m.Event is null)
             {
-                responses.Add(new HookResponse(string.Empty, "refused", parked ?? "not usable"));
+                var why = m.Message ?? "nothing Deprov acts on";
+                ignored.Add(why);
+                responses.Add(new HookResponse(string.Empty, "ignored", why));
                 continue;
             }
 
-            var result = await engine.AcceptAsync(ev, "hook:bamboohr", ct, parked);
-            responses.Add(new HookResponse(result.Event.Id, Page.Snake(result.Outcome), result.Message));
+            try
+            {
+                var result = await engine.AcceptAsync(m.Event, "hook:bamboohr", ct, m.ParkReason);
+                responses.Add(new HookResponse(result.Event.Id, Page.Snake(result.Outcome), m.Message is null ? result.Message : $"{result.Message}; {m.Message}"));
+            }
+            catch (ValidationException ex)
+            {
+                responses.Add(new HookResponse(string.Empty, "refused", ex.Message));
+                ignored.Add(ex.Message);
+            }
+        }
+
+        if (ignored.Count > 0)
+        {
+            // Not silent: what was received and not acted on is in the audit trail (and the answer).
+            await engine.Store.AppendAuditAsync([new AuditEntry(engine.Time.GetUtcNow(), "hook:bamboohr", "webhook_ignored", null, ctx.Request.Path.Value, null, null, null, null, null,
+                "ignored", string.Join("; ", ignored))], ct);
         }
 
         return TypedResults.Accepted((string?)null, responses.ToArray());
     }
 
-    private static ValidationProblem Invalid(ValidationException ex) =>
-        TypedResults.ValidationProblem(ex.Errors.GroupBy(e => e.Key ?? "$").ToDictionary(g => g.Key, g => g.Select(e => e.Problem + (e.Fix is null ? string.Empty : " " + e.Fix)).ToArray()),
-            title: "The webhook body was refused.");
+    /// <summary>A 400 whose <c>errors</c> map each JSON path to what is wrong there and how to fix it.</summary>
+    internal static ValidationProblem Invalid(ValidationException ex, string title) =>
+        TypedResults.ValidationProblem(ex.Errors.GroupBy(e => e.Key is null ? "$" : e.Key.StartsWith('$') ? e.Key : "$." + e.Key).ToDictionary(g => g.Key, g => g.Select(e => e.Problem + (e.Fix is null ? string.Empty : " Fix: " + e.Fix)).ToArray(), StringComparer.Ordinal),
+            title: title, detail: string.Join(" ", ex.Errors.Select(e => $"{e.Key ?? "$"}: {e.Problem}")));
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext ctx, CancellationToken ct)
+    internal static async Task<byte[]?> ReadBodyAsync(HttpContext ctx, CancellationToken ct)
     {
         if (ctx.Request.ContentLength is > MaxBody)
         {
@@ -162,6 +207,11 @@ public static class HookEndpoints
 
         return buffer.ToArray();
     }
+
+    /// <summary>A legal hold asked for by an HR source and refused: audited, nothing else stored.</summary>
+    private static Task RefuseHoldAsync(DeprovEngine engine, HttpContext ctx, GenericEvent ev, string why, CancellationToken ct) =>
+        engine.Store.AppendAuditAsync([new AuditEntry(engine.Time.GetUtcNow(), "hook:hr", "legal_hold_refused", null, Page.Snake(ev.Kind), ev.Person, null, null, null, null,
+            "refused", $"{why} (hook id {ev.Id}, system {ev.System ?? "all"})")], ct);
 
     /// <summary>An attempt with a bad signature: an audit record of the attempt, nothing else stored.</summary>
     private static Task RejectAsync(DeprovEngine engine, HttpContext ctx, string reason, CancellationToken ct) =>

@@ -78,6 +78,13 @@ public sealed class HookTests
     [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"effective\":\"tomorrow\"}", "$.effective")]
     [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"colour\":\"red\"}", "$.colour")]
     [InlineData("{\"id\":\"e\",\"type\":\"move\",\"person\":\"p\"}", "$.new_department")]
+    [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"effective\":\"9999-12-31\"}", "$.effective")]
+    [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"effective\":\"202-12-31T00:00:00Z\"}", "$.effective")]
+    [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"person\":\"q\"}", "$.person")]
+    [InlineData("{\"id\":\"e\",\"type\":\"legal_hold_set\",\"person\":\"p\",\"system\":0}", "$.system")]
+    [InlineData("{\"id\":\"e\",\"type\":\"legal_hold_set\",\"person\":\"p\",\"system\":\"\"}", "$.system")]
+    [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"reason\":\"INVOLUNTARY\"}", "$.reason")]
+    [InlineData("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"note\":\"\\ud800\"}", "$.note")]
     public void ParseGeneric_BadBody_NamesTheJsonPath(string body, string path)
     {
         var ex = Assert.Throws<ValidationException>(() => HookPayloads.ParseGeneric(Encoding.UTF8.GetBytes(body)));
@@ -107,7 +114,7 @@ public sealed class HookTests
             """;
         var changes = HookPayloads.ParseBambooHr(Encoding.UTF8.GetBytes(body));
         var mapped = await BambooHrMapper.MapAsync(changes, env.Engine.Store, Now, CancellationToken.None);
-        Assert.All(mapped, m => Assert.Null(m.Parked));
+        Assert.All(mapped, m => Assert.Null(m.ParkReason));
         var events = mapped.Select(m => m.Event!).ToList();
         Assert.Equal([EventKind.Leave, EventKind.ContractEnd, EventKind.Move, EventKind.Rehire], events.Select(e => e.Kind));
         Assert.Equal(ExitReason.Involuntary, events[0].Reason);
@@ -119,7 +126,51 @@ public sealed class HookTests
     public void BambooHr_EventBasedPayload_IsMarkedUnusableWithTheReason()
     {
         var changes = HookPayloads.ParseBambooHr(Encoding.UTF8.GetBytes("{\"type\":\"employee.updated\",\"timestamp\":\"2026-01-31T18:42:00+0000\",\"data\":{\"companyId\":\"1\",\"employeeId\":\"67890\",\"changedFields\":[\"employmentStatus\"]}}"));
-        Assert.Contains("no values", Assert.Single(changes).Unusable, StringComparison.Ordinal);
+        Assert.StartsWith("needs a lookup", Assert.Single(changes).Unusable, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("t=99999999999999999")]
+    [InlineData("t=-1")]
+    [InlineData("t=-9223372036854775808")]
+    public void VerifyGeneric_TimestampNotATime_RefusedNotThrown(string t) =>
+        Assert.Contains("not a time", _verifier.VerifyGeneric($"{t},v1={new string('0', 64)}", Body, ["s3cret"])!.Reason, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("99999999999999999")]
+    [InlineData("-1")]
+    public void VerifyBambooHr_TimestampNotATime_RefusedNotThrown(string ts) =>
+        Assert.Contains("not a time", _verifier.VerifyBambooHr(WebhookSignature.SignBambooHr("k", ts, Body), ts, Body, ["k"])!.Reason, StringComparison.Ordinal);
+
+    [Fact]
+    public void ParseGeneric_LocalTime_KeptLocal_ResolvedInThePersonsZone()
+    {
+        var e = HookPayloads.ParseGeneric(Encoding.UTF8.GetBytes("{\"id\":\"e\",\"type\":\"leave\",\"person\":\"p\",\"effective\":\"2026-07-01T17:00:00\"}"));
+        var (at, note) = e.EffectiveAt("Europe/Paris", Now);
+        Assert.Equal(new DateTimeOffset(2026, 7, 1, 15, 0, 0, TimeSpan.Zero), at);
+        Assert.Contains("Europe/Paris", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AcceptAsync_SameKeyDifferentPerson_ConflictAudited()
+    {
+        var env = await TestEnvironment.CreateAsync(time: new FakeTimeProvider(Now));
+        await using var _ = env;
+        var people = new List<Person> { Some.Person(), Some.Person() };
+        await env.SeedAsync(people, Some.Systems(people));
+        var first = await env.Engine.AcceptAsync(Some.Leave(people[0].Id, Now.AddDays(30), key: "k-1"), "hook:hr", CancellationToken.None);
+        var same = await env.Engine.AcceptAsync(Some.Leave(people[0].Id, Now.AddDays(30), key: "k-1"), "hook:hr", CancellationToken.None);
+        var other = await env.Engine.AcceptAsync(Some.Leave(people[1].Id, Now.AddDays(30), key: "k-1"), "hook:hr", CancellationToken.None);
+        Assert.Equal((SubmitOutcome.Accepted, SubmitOutcome.Duplicate, SubmitOutcome.Conflict), (first.Outcome, same.Outcome, other.Outcome));
+        Assert.Contains(people[0].Id, other.Message, StringComparison.Ordinal);
+        Assert.Contains(people[1].Id, other.Message, StringComparison.Ordinal);
+        var conflicts = 0;
+        await foreach (var r in env.Engine.Store.ReadAuditAsync(1, CancellationToken.None))
+        {
+            conflicts += r.Entry.Action == "idempotency_conflict" ? 1 : 0;
+        }
+
+        Assert.Equal(1, conflicts);
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class AuthorizationMatrixTests
         ["GET /setup"] = Anonymous,
         ["POST /setup"] = Anonymous,
         ["GET /assets/{name}"] = Anonymous,
+        ["GET /schemas/{name}"] = Anonymous,
         ["POST /hooks/hr"] = Signed,
         ["POST /hooks/bamboohr"] = Signed,
         ["POST /api/cases/{id}/approve"] = Policies.Operate,
