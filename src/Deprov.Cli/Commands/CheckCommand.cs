@@ -45,25 +45,25 @@ public static class CheckCommand
     {
         if (checks.Count > 0)
         {
-            var t = new Table().Border(TableBorder.Simple).Title("checks").AddColumns("system", "probe", "result", "detail");
+            var t = new Table().Border(TableBorder.Simple).Titled("checks").AddColumns("system", "probe", "result", "detail");
             foreach (var c in checks)
             {
                 foreach (var p in c.Probes)
                 {
-                    t.AddRow(Views.E(c.SystemId), p.Probe, p.Status switch
+                    t.Row(c.SystemId, p.Probe, p.Status switch
                     {
-                        ProbeStatus.Pass => "[green]pass[/]",
-                        ProbeStatus.Fail => "[red bold]FAIL[/]",
-                        _ => "[grey]skipped[/]",
-                    }, Views.E(p.Detail));
+                        ProbeStatus.Pass => (SafeMarkup)$"[green]pass[/]",
+                        ProbeStatus.Fail => (SafeMarkup)$"[red bold]FAIL[/]",
+                        _ => (SafeMarkup)$"[grey]skipped[/]",
+                    }, p.Detail);
                 }
             }
 
             ctx.Console.Write(t);
             foreach (var (c, p) in checks.SelectMany(c => c.Probes.Where(p => p.Status == ProbeStatus.Fail).Select(p => (c, p))))
             {
-                ctx.Console.MarkupLine($"[red bold]FAIL[/] {Views.E(c.SystemId)} {p.Probe}: {Views.E(p.Detail)}");
-                ctx.Console.MarkupLine($"  fix: {Views.E(p.Fix)}");
+                ctx.Console.Line($"[red bold]FAIL[/] {c.SystemId} {p.Probe}: {p.Detail}");
+                ctx.Console.Line($"  fix: {p.Fix}");
             }
         }
 

@@ -84,7 +84,7 @@ public static class ImportCommand
 
         foreach (var n in r.Notes)
         {
-            c.MarkupLine($"  [grey]{Views.E(n)}[/]");
+            c.Line($"  [grey]{n}[/]");
         }
 
         foreach (var e in r.Events)

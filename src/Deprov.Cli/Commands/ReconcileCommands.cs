@@ -47,7 +47,7 @@ public static class ReconcileCommands
             {
                 results = await ctx.Console.Status().StartAsync("reconciling…", async status =>
                     await reconciler.ReconcileAsync(pr.GetValue(systems), ctx.Actor(pr), pr.GetValue(force), pr.GetValue(acceptShrink),
-                        new Progress<ReconcileProgress>(p => status.Status($"{Views.E(p.SystemId)}: {p.Phase} ({p.Objects:N0})")), ct));
+                        new Progress<ReconcileProgress>(p => status.Status(((SafeMarkup)$"{p.SystemId}: {p.Phase} ({p.Objects:N0})").Text)), ct));
             }
 
             var remediations = results.Sum(r => r.Remediations);
@@ -162,8 +162,7 @@ public static class ReconcileCommands
             }
             else if (r.Error is null)
             {
-                ctx.Console.MarkupLine($"accepted: {Views.E(r.SystemId)} now holds {r.Discovery?.Accounts.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} account(s); " +
-                    $"{r.NewFindings} new finding(s), {r.Resolved} resolved");
+                ctx.Console.Line($"accepted: {r.SystemId} now holds {r.Discovery?.Accounts.ToString("N0", CultureInfo.InvariantCulture) ?? "?"} account(s); {r.NewFindings} new finding(s), {r.Resolved} resolved");
             }
 
             if (r.Error is not null)
