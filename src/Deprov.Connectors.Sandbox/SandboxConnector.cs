@@ -227,6 +227,26 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
                         : Observed(bySerial.All(d => wanted.Contains(d.Status)), ("status", string.Join(",", bySerial.Select(d => d.Status.Snake()))));
                 }
 
+                case ActionKind.ResetPassword or ActionKind.RevokeSessions:
+                {
+                    var name = action.AccountUserName;
+                    var byName = _state.Accounts.Values.Where(a => !a.Deleted && string.Equals(a.UserName, name, StringComparison.Ordinal)).ToList();
+                    return byName.Count == 0
+                        ? new ReadBackResult(false, Map(("found", "false")))
+                        : action.Kind == ActionKind.ResetPassword
+                            ? Observed(byName.All(a => a.PasswordResetKey == action.IdempotencyKey), ("password", byName.All(a => a.PasswordResetKey == action.IdempotencyKey) ? "reset by this step" : "not reset"))
+                            : Observed(byName.All(a => a.Sessions == 0), ("sessions", byName.Sum(a => a.Sessions).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                }
+
+                case ActionKind.RotateCredential:
+                {
+                    var name = Credential(action)?.Name;
+                    var byName = _state.Credentials.Values.Where(c => name is not null && c.Name == name).ToList();
+                    return byName.Count == 0
+                        ? new ReadBackResult(false, Map(("found", "false")))
+                        : Observed(byName.All(c => c.Rotations.Contains(action.IdempotencyKey)), ("rotated", Bool(byName.All(c => c.Rotations.Contains(action.IdempotencyKey)))));
+                }
+
                 case ActionKind.RevokeToken or ActionKind.DisableServiceAccount:
                 {
                     var name = Credential(action)?.Name;

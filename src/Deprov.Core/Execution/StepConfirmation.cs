@@ -31,6 +31,11 @@ public static class StepConfirmation
     public static bool InventoryHoldsAccess(ActionKind action) => action is ActionKind.DisableAccount or ActionKind.RemoveEntitlement
         or ActionKind.ReclaimLicence or ActionKind.LockDevice or ActionKind.WipeDevice or ActionKind.RevokeToken or ActionKind.DisableServiceAccount;
 
+    /// <summary>Actions a connector applies every time, because repeating them is harmless and nothing but the step
+    /// itself makes their effect (a password reset to this step's secret, a rotation under this step's key, the sessions
+    /// this step ends): "already done" on the step's first claim is a read that cannot be taken on trust.</summary>
+    public static bool AppliedEveryTime(ActionKind action) => action is ActionKind.ResetPassword or ActionKind.RotateCredential or ActionKind.RevokeSessions;
+
     /// <summary>
     /// Judges the first read against the inventory: a contradiction when the pre-read said the effect already held, or
     /// when the change came back "already in state" although nothing of ours can have applied it (this claim read the
@@ -40,6 +45,15 @@ public static class StepConfirmation
     /// <param name="preRead">Null when the step has no recorded pre-read (it never read before changing).</param>
     public static FirstReadVerdict Judge(ActionKind action, PreRead? preRead, bool executeAlreadyInState)
     {
+        if (AppliedEveryTime(action))
+        {
+            // Only this step's own earlier claim can have made its effect: "already done" from a first read needs a
+            // second read to be believed.
+            return preRead is { FromEarlierClaim: true } || !(executeAlreadyInState || preRead is { AlreadyDone: true })
+                ? FirstReadVerdict.Accept
+                : FirstReadVerdict.NeedsSecondRead;
+        }
+
         if (!InventoryHoldsAccess(action))
         {
             return FirstReadVerdict.Accept;

@@ -93,7 +93,7 @@ public sealed class LifecycleTests
     public async Task FailedCut_ReconciliationFlagsEveryActiveAccountOfTheLeaver()
     {
         var yaml = TestEnvironment.DefaultSystems.Replace("settings: { flavour: app }", "settings: { flavour: app, failure_rate: 1, fail_on: changes }", StringComparison.Ordinal);
-        var policy = "policy:\n  execution: { max_attempts: 2, base_delay: 1ms, max_delay: 2ms }\n";
+        var policy = "policy:\n  execution: { max_attempts: 2, base_delay: 1ms, max_delay: 2ms, retry_schedule: [] }\n";
         // The wall clock: the connector's inline retries wait (1-2 ms) on the engine's clock.
         var (env, people) = await SeededAsync(TimeProvider.System, yaml, policy, 3);
         await using var _ = env;

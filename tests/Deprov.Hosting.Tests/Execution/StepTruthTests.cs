@@ -172,7 +172,7 @@ public sealed class StepTruthTests
     }
 
     [Fact]
-    public async Task SandboxReadIndependently_ReadsFromTheOtherSide_AndHasNoPathForSessions()
+    public async Task SandboxReadIndependently_ReadsFromTheOtherSide_ByNameNotById()
     {
         var (env, people) = await SeededAsync(new FakedConnectorFactory());
         await using var _ = env;
@@ -191,7 +191,9 @@ public sealed class StepTruthTests
         Assert.True((await connector.ReadIndependentlyAsync(member, CancellationToken.None))!.Confirmed);
         Assert.True((await connector.ReadIndependentlyAsync(disable, CancellationToken.None))!.Confirmed);
         Assert.False((await connector.ReadIndependentlyAsync(disable with { AccountUserName = "nobody" }, CancellationToken.None))!.Confirmed); // not found confirms nothing
-        Assert.Null(await connector.ReadIndependentlyAsync(disable with { Kind = ActionKind.RevokeSessions }, CancellationToken.None));
+        Assert.True((await connector.ReadIndependentlyAsync(disable with { Kind = ActionKind.RevokeSessions }, CancellationToken.None))!.Confirmed); // disabled: its sessions ended with it
+        Assert.False((await connector.ReadIndependentlyAsync(disable with { Kind = ActionKind.ResetPassword }, CancellationToken.None))!.Confirmed); // no reset by this step
+        Assert.Null(await connector.ReadIndependentlyAsync(disable with { Kind = ActionKind.DeleteAccount }, CancellationToken.None));
     }
 
     [Fact]
@@ -521,7 +523,11 @@ public sealed class StepRulesTests
     [InlineData(ActionKind.DisableAccount, "earlier-done", true, FirstReadVerdict.NeedsSecondRead)]
     [InlineData(ActionKind.DisableAccount, "fresh-present", false, FirstReadVerdict.Accept)]
     [InlineData(ActionKind.RemoveEntitlement, "fresh-present", true, FirstReadVerdict.NeedsSecondRead)]
-    [InlineData(ActionKind.RevokeSessions, "fresh-done", true, FirstReadVerdict.Accept)]             // no inventory to contradict
+    [InlineData(ActionKind.RevokeSessions, "fresh-done", true, FirstReadVerdict.NeedsSecondRead)]    // applied every time: "already done" is not believed
+    [InlineData(ActionKind.RevokeSessions, "earlier-done", true, FirstReadVerdict.Accept)]           // a re-run: the earlier claim ended them
+    [InlineData(ActionKind.RevokeSessions, "fresh-present", false, FirstReadVerdict.Accept)]
+    [InlineData(ActionKind.ResetPassword, null, true, FirstReadVerdict.NeedsSecondRead)]
+    [InlineData(ActionKind.RotateCredential, "fresh-done", false, FirstReadVerdict.NeedsSecondRead)]
     [InlineData(ActionKind.EnableAccount, "fresh-done", true, FirstReadVerdict.Accept)]
     public void StepConfirmationJudge_Matrix(ActionKind action, string? preRead, bool alreadyInState, FirstReadVerdict expected)
     {

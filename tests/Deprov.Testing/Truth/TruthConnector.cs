@@ -99,7 +99,14 @@ public sealed class TruthConnector(IConnector inner, Habit habit, TruthRecorder 
         }
     }
 
-    public Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken) => habit switch
+    public Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        // The engine reads a target before it changes it: a step that fails on that read was still sent to the system.
+        recorder.Actions.TryAdd(action.IdempotencyKey, action);
+        return ReadBackCoreAsync(action, cancellationToken);
+    }
+
+    private Task<ReadBackResult> ReadBackCoreAsync(ConnectorAction action, CancellationToken cancellationToken) => habit switch
     {
         Habit.FooledRead => Task.FromResult(new ReadBackResult(true, new Dictionary<string, string>(StringComparer.Ordinal) { ["filter_answer"] = "empty" })),
         Habit.NotFoundConfirms => Task.FromResult(new ReadBackResult(true, new Dictionary<string, string>(StringComparer.Ordinal) { ["exists"] = "false" })),
