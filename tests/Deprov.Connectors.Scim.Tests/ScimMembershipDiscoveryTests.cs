@@ -161,20 +161,25 @@ public sealed class ScimMembershipDiscoveryTests
     }
 
     [Theory]
-    [InlineData(Mode.Faithful, 0)]
-    [InlineData(Mode.OmitEmptyMembers, 0)]
-    [InlineData(Mode.GroupReadsOmitMembersWithUserGroups, 0)]
-    public async Task DiscoverAsync_MembersInTheListings_ReadsNoGroupById(Mode mode, int groupReads)
+    [InlineData("generic", Mode.Faithful, 0, 0)]
+    [InlineData("generic", Mode.OmitEmptyMembers, 0, 0)]
+    [InlineData("generic", Mode.GroupReadsOmitMembersWithUserGroups, 0, 0)]
+    [InlineData("entra", Mode.Faithful, 2, 0)]
+    [InlineData("entra", Mode.OmitEmptyMembers, 2, 0)]
+    [InlineData("entra", Mode.GroupReadsOmitMembersWithUserGroups, 0, 0)]
+    [InlineData("generic", Mode.GroupReadsOmitMembers, 2, 2)]
+    public async Task DiscoverAsync_RequestsPerGroup_AreTheCheapestPathThatShowsMembers(string profile, Mode mode, int groupReads, int filterQueries)
     {
+        // Two groups, one user: the members filter costs one query per user plus one control query to prove it.
         await using var server = await ScimTestServer.StartAsync(OptionsFor(mode));
         var a = server.AddUser(ScimTest.Unique("a"));
-        server.AddGroup("engineering", a);
+        var eng = server.AddGroup("engineering", a);
         server.AddGroup("nobody");
-        using var connector = ScimTest.Connect(server);
+        using var connector = ScimTest.Connect(server, profile);
 
-        await DiscoverAll(connector);
+        Assert.Equal([(a, eng)], Memberships(await DiscoverAll(connector)));
 
         Assert.Equal(groupReads, server.Requests.Count(r => r.Path.Contains("/Groups/", StringComparison.Ordinal)));
-        Assert.DoesNotContain(server.Requests, r => r.Query.Contains("filter", StringComparison.Ordinal));
+        Assert.Equal(filterQueries, server.Requests.Count(r => r.Query.Contains("filter=", StringComparison.Ordinal)));
     }
 }
