@@ -114,12 +114,12 @@ internal sealed partial class ScimConnector
 
         var tried = new List<string>
         {
-            _profile.ExcludeMembersOnGroupList
-                ? "the group listing (this profile lists groups without members)"
+            _profile.ExcludeMembersOnGroupList ? "the group listing (this profile lists groups without members)"
+                : listingShowedMembers ? "the group listing"
                 : "the group listing (no group showed members)",
         };
         var found = new List<DiscoveredMembership>();
-        if (pending.Count > 0 && !_userGroupsListed && !pending.Values.Any(v => Capped(v.Count)))
+        if (pending.Count > 0 && !_userGroupsListed && !pending.Values.All(v => Capped(v.Count)))
         {
             tried.Add("each group read by id");
             await ReadGroupsByIdAsync(pending, found, cancellationToken);
@@ -175,14 +175,15 @@ internal sealed partial class ScimConnector
     private bool Capped(int count) => _settings.MembersCap is { } cap && count >= cap;
 
     /// <summary>
-    /// Reads each pending group by id, <c>max_concurrency</c> at a time. A group whose read shows members is settled;
-    /// once any read has shown members, a read without them is an empty group. Groups that stay unsettled remain in
-    /// <paramref name="pending"/>.
+    /// Reads each pending group by id, <c>max_concurrency</c> at a time. A group whose read shows members (fewer than
+    /// members_cap) is settled; once any read has shown members, a read without them is an empty group. Groups that stay
+    /// unsettled (no members shown, or as many as members_cap) remain in <paramref name="pending"/>.
     /// </summary>
     private async Task ReadGroupsByIdAsync(Dictionary<string, HashSet<string>> pending, List<DiscoveredMembership> found, CancellationToken cancellationToken)
     {
         var unshown = new List<string>();
-        foreach (var chunk in pending.Keys.ToList().Chunk(_settings.MaxConcurrency))
+        // A group the listing already showed at members_cap would read the same capped list by id.
+        foreach (var chunk in pending.Where(p => !Capped(p.Value.Count)).Select(p => p.Key).ToList().Chunk(_settings.MaxConcurrency))
         {
             var reads = await Task.WhenAll(chunk.Select(async id =>
             {
@@ -201,6 +202,13 @@ internal sealed partial class ScimConnector
                     _groupReadsListMembers = true;
                     found.AddRange(members.Select(m => new DiscoveredMembership(m, id)));
                     pending.Remove(id);
+                }
+                else if (members is { Count: > 0 })
+                {
+                    // At members_cap: the read may not show them all, and an empty or absent list proves nothing here.
+                    // Keep what it showed so another path adds only the rest; the group stays pending.
+                    pending[id].UnionWith(members);
+                    found.AddRange(members.Select(m => new DiscoveredMembership(m, id)));
                 }
                 else
                 {

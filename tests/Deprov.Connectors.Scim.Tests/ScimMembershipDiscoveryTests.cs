@@ -73,6 +73,7 @@ public sealed class ScimMembershipDiscoveryTests
         var admins = server.AddGroup("workspace-admins", a, b);
         var eng = server.AddGroup("engineering", a, b, c);
         var empty = server.AddGroup("nobody");
+        var solo = server.AddGroup("solo", c);
         using var connector = ScimTest.Connect(server, profile, s =>
         {
             if (mode is Mode.MembersCap)
@@ -83,9 +84,9 @@ public sealed class ScimMembershipDiscoveryTests
 
         var all = await DiscoverAll(connector);
 
-        Assert.Equal([admins, eng, empty], all.OfType<DiscoveredEntitlement>().Select(g => g.ExternalId).Order(StringComparer.Ordinal));
-        Assert.Equal(new HashSet<(string, string)> { (a, admins), (b, admins), (a, eng), (b, eng), (c, eng) }, Memberships(all));
-        Assert.Equal(5, all.OfType<DiscoveredMembership>().Count());
+        Assert.Equal([admins, eng, empty, solo], all.OfType<DiscoveredEntitlement>().Select(g => g.ExternalId).Order(StringComparer.Ordinal));
+        Assert.Equal(new HashSet<(string, string)> { (a, admins), (b, admins), (a, eng), (b, eng), (c, eng), (c, solo) }, Memberships(all));
+        Assert.Equal(6, all.OfType<DiscoveredMembership>().Count());
     }
 
     [Theory]
