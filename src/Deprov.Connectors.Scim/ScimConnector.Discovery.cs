@@ -103,8 +103,9 @@ internal sealed partial class ScimConnector
         }
 
         // A listing that showed members on some group shows them on every group: the others are empty (RFC 7643 §2.5
-        // lets a server omit an empty members attribute). Only groups at members_cap still need another path.
-        if (listingShowedMembers || _groupReadsListMembers)
+        // lets a server omit an empty members attribute). Only groups at members_cap still need another path. Earlier
+        // proof is not enough here: a profile that lists groups without members never shows them in this listing.
+        if (listingShowedMembers)
         {
             foreach (var id in pending.Where(p => !Capped(p.Value.Count)).Select(p => p.Key).ToList())
             {

@@ -146,6 +146,23 @@ public sealed class ScimMembershipDiscoveryTests
         Assert.Empty(all.OfType<DiscoveredMembership>());
     }
 
+    [Theory]
+    [InlineData("generic")]
+    [InlineData("entra")]
+    [InlineData("zoom")]
+    public async Task DiscoverAsync_TwiceWithOneConnector_FindsTheMembershipsAgain(string profile)
+    {
+        // What the first discovery proved must not turn the second one's unread groups into empty ones.
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { OmitEmptyMembers = true });
+        var a = server.AddUser(ScimTest.Unique("a"));
+        var eng = server.AddGroup("engineering", a);
+        server.AddGroup("nobody");
+        using var connector = ScimTest.Connect(server, profile);
+
+        Assert.Equal([(a, eng)], Memberships(await DiscoverAll(connector)));
+        Assert.Equal([(a, eng)], Memberships(await DiscoverAll(connector)));
+    }
+
     [Fact]
     public async Task DiscoverAsync_MembershipsNone_ListsNoGroups()
     {
