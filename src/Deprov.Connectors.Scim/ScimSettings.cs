@@ -13,6 +13,16 @@ public enum ScimCapability
     Off,
 }
 
+/// <summary>Whether the app has group memberships to discover.</summary>
+public enum ScimMemberships
+{
+    /// <summary>Discover groups and find their members however the server shows them; fail loudly when it shows none.</summary>
+    Auto,
+
+    /// <summary>The app truly has no groups: discovery lists no groups and no memberships.</summary>
+    None,
+}
+
 /// <summary>The parsed <c>systems[].settings</c> block of a <c>kind: scim</c> system. Defaults are in <see cref="Parse"/>.</summary>
 public sealed record ScimSettings(
     Uri BaseUrl,
@@ -30,13 +40,14 @@ public sealed record ScimSettings(
     string? GroupFilter,
     IReadOnlyList<string> PrivilegedGroups,
     string UserAgent,
-    int? MembersCap = null)
+    int? MembersCap = null,
+    ScimMemberships Memberships = ScimMemberships.Auto)
 {
     internal static readonly string[] Keys =
     [
         "base_url", "profile", "auth", "page_size", "timeout_seconds", "max_concurrency", "rate_limit_per_second",
         "max_retries", "max_retry_after_seconds", "patch", "etag", "user_filter", "group_filter", "privileged_groups",
-        "user_agent", "members_cap",
+        "user_agent", "members_cap", "memberships",
     ];
 
     /// <summary>Parses and validates the block; every problem is added to <paramref name="errors"/>.</summary>
@@ -76,6 +87,7 @@ public sealed record ScimSettings(
         var privileged = settings.GetStringList("privileged_groups", errors);
         var userAgent = settings.GetString("user_agent", errors) ?? "Deprov-SCIM/1.0";
         int? membersCap = settings.Has("members_cap") ? settings.GetInt("members_cap", 0, errors, 1, 1_000_000) : null;
+        var memberships = settings.GetEnum("memberships", ScimMemberships.Auto, errors);
 
         if (profile is ScimProfileName.GithubOrg && settings.Has("group_filter"))
         {
@@ -83,6 +95,6 @@ public sealed record ScimSettings(
         }
 
         return new ScimSettings(baseUrl, profile, auth, pageSize, TimeSpan.FromSeconds(timeout), maxConcurrency, rate,
-            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), patch, etag, userFilter, groupFilter, privileged, userAgent, membersCap);
+            maxRetries, TimeSpan.FromSeconds(maxRetryAfter), patch, etag, userFilter, groupFilter, privileged, userAgent, membersCap, memberships);
     }
 }

@@ -63,6 +63,21 @@ public sealed class ScimConnectorFactoryTests
     }
 
     [Fact]
+    public void Validate_UnknownMemberships_NamesTheChoices()
+    {
+        var errors = Validate(new()
+        {
+            ["base_url"] = "https://example.com/scim/v2/",
+            ["auth"] = new Dictionary<string, object> { ["type"] = "bearer", ["token"] = "env:SCIM_TOKEN" },
+            ["memberships"] = "off",
+        });
+
+        var error = Assert.Single(errors);
+        Assert.Equal("systems[0].settings.memberships", error.Key);
+        Assert.Contains("none", error.Problem + " " + error.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_MissingAuth_SaysHowToAddIt()
     {
         var errors = Validate(new() { ["base_url"] = "https://example.com/scim/v2/" });

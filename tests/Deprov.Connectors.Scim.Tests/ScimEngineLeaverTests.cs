@@ -7,10 +7,22 @@ namespace Deprov.Connectors.Scim.Tests;
 /// <summary>A leaver case through the engine, with an app configured in deprov.yaml as <c>kind: scim</c> against the SCIM test server.</summary>
 public sealed class ScimEngineLeaverTests
 {
-    [Fact]
-    public async Task Leave_AppOnScim_UserDeactivatedGroupsLeftCaseVerified()
+    [Theory]
+    [InlineData("generic", false, false)]
+    [InlineData("generic", true, false)]
+    [InlineData("generic", true, true)]
+    [InlineData("entra", true, false)]
+    public async Task Leave_AppOnScim_UserDeactivatedGroupsLeftCaseVerified(string profile, bool groupReadsOmitMembers, bool userGroups)
     {
-        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions { Auth = ScimAuthMode.Bearer, Token = "e2e-token" });
+        // Whether or not the server shows members on its groups, discovery maps them and the leaver's case removes them.
+        await using var server = await ScimTestServer.StartAsync(new ScimServerOptions
+        {
+            Auth = ScimAuthMode.Bearer,
+            Token = "e2e-token",
+            GroupReadsOmitMembers = groupReadsOmitMembers,
+            UserGroups = userGroups,
+            PatchReturnsNoContent = profile == "entra",
+        });
         var ann = server.AddUser("ann@example.com", email: "ann@example.com");
         var bob = server.AddUser("bob@example.com", email: "bob@example.com");
         var engineering = server.AddGroup("engineering", ann, bob);
@@ -25,7 +37,7 @@ public sealed class ScimEngineLeaverTests
                 correlate: [email]
                 settings:
                   base_url: "{{server.BaseUrl}}"
-                  profile: generic
+                  profile: {{profile}}
                   auth: { type: bearer, token: env:DEPROV_E2E_SCIM_TOKEN }
                   privileged_groups: ["*admin*"]
             """;

@@ -142,6 +142,37 @@ public sealed class ScimTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Adds a member behind the client's back, as another admin would.</summary>
+    public void AddMember(string groupId, string userId)
+    {
+        lock (_lock)
+        {
+            var s = _groups[groupId];
+            var members = s.Data["members"] as JsonArray ?? [];
+            s.Data["members"] = members;
+            members.Add(new JsonObject { ["value"] = userId, ["type"] = "User" });
+            s.Version++;
+        }
+    }
+
+    /// <summary>Removes a member behind the client's back, as another admin would.</summary>
+    public void RemoveMember(string groupId, string userId)
+    {
+        lock (_lock)
+        {
+            var s = _groups[groupId];
+            if (s.Data["members"] is JsonArray members)
+            {
+                foreach (var m in members.OfType<JsonObject>().Where(x => (string?)x["value"] == userId).ToList())
+                {
+                    members.Remove(m);
+                }
+            }
+
+            s.Version++;
+        }
+    }
+
     /// <summary>Changes a user behind the client's back (bumps its version), as another admin would.</summary>
     public void Touch(string userId, string attribute, JsonNode? value)
     {
