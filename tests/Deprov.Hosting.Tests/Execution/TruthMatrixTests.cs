@@ -4,8 +4,8 @@ namespace Deprov.Hosting.Tests.Execution;
 
 /// <summary>
 /// The truth matrix in the suite: for every misbehaving-system scenario, no step may be reported verified while its
-/// system still holds the access, none may be left open without saying so, and every verified step keeps the state it
-/// had before the cut. <c>deprov bench truth</c> runs the same matrix and prints the counts.
+/// system still holds the access, none may be left open without saying so, every verified step keeps the state it
+/// had before the cut, and no access the system holds goes unseen by discovery. <c>deprov bench truth</c> runs the same matrix and prints the counts.
 /// </summary>
 public sealed class TruthMatrixTests
 {
@@ -25,5 +25,6 @@ public sealed class TruthMatrixTests
         Assert.Equal(0, tally.FalseVerified);
         Assert.Equal(0, tally.Silent);
         Assert.Equal(0, tally.EvidenceLost);
+        Assert.Equal(0, tally.Unplanned);
     }
 }
