@@ -268,7 +268,13 @@ public sealed partial class DeprovEngine
                         preRead = new PreRead(CoreJson.Serialize(first.Observed), first.Confirmed, FromEarlierClaim: false);
                         var pending = new PendingPreRead(new PreReadRecord(step.Id, preRead.Observed, preRead.AlreadyDone));
                         await preReads.WriteAsync(pending, cancellationToken);
+
+                        // The system's slot is not needed while the store makes the record durable: another step uses it.
+                        rt.Gate.Release();
+                        entered = false;
                         await pending.Done.Task.WaitAsync(cancellationToken);
+                        await rt.Gate.WaitAsync(cancellationToken);
+                        entered = true;
                     }
 
                     result = await CallAsync(rt, context, action, calls, static (c, a, t) => c.ExecuteAsync(a, t));
