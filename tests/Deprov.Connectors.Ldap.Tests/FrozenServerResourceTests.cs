@@ -8,6 +8,8 @@ using Xunit.Abstractions;
 namespace Deprov.Connectors.Ldap.Tests;
 
 /// <summary>A server that accepts connections and never answers, met by many calls in a row: the process must stay idle and bounded.</summary>
+/// <remarks>It counts the process's LDAP threads and descriptors, so it runs alone: another test's connections would count too.</remarks>
+[Collection(FrozenServerCollection.Name)]
 public sealed class FrozenServerResourceTests(ITestOutputHelper output)
 {
     private const int Attempts = 12;
@@ -85,4 +87,11 @@ public sealed class FrozenServerResourceTests(ITestOutputHelper output)
         using var self = Process.GetCurrentProcess();
         return (self.TotalProcessorTime, Directory.GetDirectories("/proc/self/task").Length, Directory.GetFileSystemEntries("/proc/self/fd").Length);
     }
+}
+
+/// <summary>Runs <see cref="FrozenServerResourceTests"/> with no other test of this assembly beside it.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class FrozenServerCollection
+{
+    public const string Name = "frozen-server (alone)";
 }

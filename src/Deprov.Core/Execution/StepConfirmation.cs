@@ -49,9 +49,11 @@ public static class StepConfirmation
         {
             // Only this step's own earlier claim can have made its effect: "already done" from a first read needs a
             // second read to be believed.
-            return preRead is { FromEarlierClaim: true } || !(executeAlreadyInState || preRead is { AlreadyDone: true })
-                ? FirstReadVerdict.Accept
-                : FirstReadVerdict.NeedsSecondRead;
+            // The pre-read alone proves nothing here: some systems cannot list what these actions end (Okta has no
+            // session listing), so it is the connector skipping the change that needs the second read.
+            return executeAlreadyInState && preRead is not { FromEarlierClaim: true }
+                ? FirstReadVerdict.NeedsSecondRead
+                : FirstReadVerdict.Accept;
         }
 
         if (!InventoryHoldsAccess(action))

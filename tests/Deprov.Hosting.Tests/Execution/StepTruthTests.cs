@@ -527,7 +527,8 @@ public sealed class StepRulesTests
     [InlineData(ActionKind.RevokeSessions, "earlier-done", true, FirstReadVerdict.Accept)]           // a re-run: the earlier claim ended them
     [InlineData(ActionKind.RevokeSessions, "fresh-present", false, FirstReadVerdict.Accept)]
     [InlineData(ActionKind.ResetPassword, null, true, FirstReadVerdict.NeedsSecondRead)]
-    [InlineData(ActionKind.RotateCredential, "fresh-done", false, FirstReadVerdict.NeedsSecondRead)]
+    [InlineData(ActionKind.RotateCredential, "fresh-done", false, FirstReadVerdict.Accept)]          // applied anyway: the read-back decides
+    [InlineData(ActionKind.RotateCredential, "fresh-present", true, FirstReadVerdict.NeedsSecondRead)]
     [InlineData(ActionKind.EnableAccount, "fresh-done", true, FirstReadVerdict.Accept)]
     public void StepConfirmationJudge_Matrix(ActionKind action, string? preRead, bool alreadyInState, FirstReadVerdict expected)
     {
