@@ -47,6 +47,10 @@ bind /dev/pts /dev/pts
 bind /sys /sys
 bind "$(dirname "$(readlink -f "$(command -v dotnet)")")" /usr/share/dotnet
 cp /etc/resolv.conf "$CHROOT/etc/resolv.conf"
+# The machine's own trust anchors (a network that inspects TLS adds its CA there): the chroot reaches the package
+# registries the way this machine does, or npm and NuGet fail on the certificate before anything is tested.
+mkdir -p "$CHROOT/usr/local/share/ca-certificates"
+cp -r /usr/local/share/ca-certificates/. "$CHROOT/usr/local/share/ca-certificates/" 2>/dev/null || true
 ln -sf /usr/share/dotnet/dotnet "$CHROOT/usr/bin/dotnet"
 
 # A clean copy of the committed tree (what CI clones), not the working folder.
@@ -55,9 +59,10 @@ mkdir -p "$CHROOT/repo"
 git -C "$ROOT" archive HEAD | tar -x -C "$CHROOT/repo"
 # The SDK's first run wants git for nothing here, but the tests read no git; ca-certificates for NuGet and npm.
 chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive \
-  bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates libicu72 >/dev/null'
+  bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates libicu72 >/dev/null && update-ca-certificates >/dev/null'
 
-run() { chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb bash -c "cd /repo && $1"; }
+run() { chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb \
+  NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c "cd /repo && $1"; }
 if [ "$mode" = full ]; then
   run './test.sh'
   exit $?
