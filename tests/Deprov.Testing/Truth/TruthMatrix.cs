@@ -71,33 +71,13 @@ public static class TruthMatrix
             await env.Engine.SubmitManyAsync(
                 persons.Select(p => new LifecycleEvent(string.Empty, EventKind.Leave, p.Id, now, ExitReason.Involuntary, "bench", string.Empty, default)).ToList(),
                 "admin:bench", ct);
-            var engine = env.Engine;
-            if (habit == Habit.CrashAfterCall)
-            {
-                using var crash = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                recorder.Crash = crash.Cancel;
-                try
-                {
-                    await engine.RunAsync(RunMode.UntilIdle, crash.Token);
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    // The "crash": steps whose call was made stay running in the store.
-                }
-
-                recorder.Crash = null;
-                await engine.DisposeAsync();
-                env = await TestEnvironment.CreateAsync(yaml, Policy, directory: env.Directory,
-                    factories: [new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", Habit.None, recorder)]);
-                engine = env.Engine;
-            }
-
-            await engine.RunAsync(RunMode.UntilIdle, ct);
+            env = await RunAsync(env, recorder, habit == Habit.CrashAfterCall, yaml, Policy,
+                new TruthConnectorFactory(new SandboxConnectorFactory(), "truth_sandbox", Habit.None, recorder), ct);
             var world = env.AcquireWorld();
             await using (world)
             {
                 var truth = world.System(System);
-                return await TallyAsync(engine, persons, recorder, System, action => SandboxAccessRemains(truth, action), ct);
+                return await TallyAsync(env.Engine, persons, recorder, System, action => SandboxAccessRemains(truth, action), ct);
             }
         }
         finally
