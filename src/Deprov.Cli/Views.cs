@@ -83,7 +83,7 @@ public static class Views
         console.Line($"[bold]case {kase.Id}[/] — {kase.Kind.Snake()} of [bold]{kase.PersonId}[/], rule {kase.PolicyRule}, plan {kase.Plan}: {Status(kase.Status)}{detail}");
         console.Line($"  effective {When(kase.EffectiveAt, now)} · received {When(kase.ReceivedAt, now)} · access must end {When(kase.CutAt, now)}");
         var table = new Table().Border(TableBorder.Simple);
-        table.AddColumns("#", "stage", "action", "system:target", "status", "started", "finished", "tries", "evidence / reason");
+        table.AddColumns("#", "stage", "action", "system:target", "status", "started", "finished", "tries/calls", "evidence / reason");
         foreach (var s in steps.OrderBy(s => s.Action == ActionKind.Manual).ThenBy(s => s.StartedAt ?? s.DueAt).ThenBy(s => s.Seq))
         {
             if (s.Action == ActionKind.Manual)
@@ -97,7 +97,7 @@ public static class Views
             table.Row(s.Seq.ToString(CultureInfo.InvariantCulture), s.Stage, s.Action.ToSnake(), $"{s.SystemId ?? "-"}:{s.Target}", Status(s.Status),
                 s.StartedAt is { } st ? st.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture) : (s.Status is StepStatus.Pending or StepStatus.Waiting ? When(s.DueAt, now) : "-"),
                 s.FinishedAt is { } fi ? fi.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture) : "-",
-                s.Attempts.ToString(CultureInfo.InvariantCulture), Truncate(evidence, 70));
+                Tries(s), Truncate(evidence, 70));
         }
 
         console.Write(table);
@@ -170,4 +170,9 @@ public static class Views
             console.Line($"  task {t.Id} [[{t.Team.Snake()}]] {t.Title} — {(t.Status == Core.Model.TaskStatus.Open ? $"open, due {When(t.DueAt, now)}" : $"done by {t.CompletedBy}")}");
         }
     }
+
+    /// <summary>Tries of the retry schedule (and claims a restart cut short), then the calls that reached the system:
+    /// "1/3" is one try that read, changed and read back.</summary>
+    private static string Tries(Step s) => string.Create(CultureInfo.InvariantCulture,
+        $"{s.Claims}/{s.Attempts}{(s.RecoveredClaims > 0 ? $" (+{s.RecoveredClaims} cut short)" : string.Empty)}");
 }

@@ -56,12 +56,12 @@ public static class CaseEndpoints
             h.Add($"<section data-live-case=\"{c.Id}\"><p>Person <a href=\"/people/{Uri.EscapeDataString(c.PersonId)}\">{c.PersonId}</a> · {Page.Snake(c.Kind)} · rule {c.PolicyRule} · plan {c.Plan}</p>");
             h.Add($"<p>Status: <strong id=\"case-status\" class=\"status-{status}\" aria-live=\"polite\">{status}</strong> {c.StatusDetail}</p>");
             h.Add($"<p>Cut due {Page.When(c.CutAt)} · cut verified <span id=\"cut-verified\" aria-live=\"polite\">{Page.When(c.CutVerifiedAt)}</span> · exposure window {(c.ExposureWindow is { } w ? $"{w.TotalMilliseconds:0} ms" : "—")}</p></section>");
-            h.Add($"<table><caption>Steps</caption><thead><tr><th>#</th><th>Action</th><th>System</th><th>Target</th><th>Status</th><th>Due</th><th>Started</th><th>Finished</th><th>Attempts</th><th>Before</th><th>After</th><th>Error</th></tr></thead><tbody>");
+            h.Add($"<table><caption>Steps</caption><thead><tr><th>#</th><th>Action</th><th>System</th><th>Target</th><th>Status</th><th>Due</th><th>Started</th><th>Finished</th><th>Tries / calls</th><th>Before</th><th>After</th><th>Error</th></tr></thead><tbody>");
             foreach (var s in steps)
             {
                 var st = Page.Snake(s.Status);
                 h.Add($"<tr><td>{s.Seq}</td><td>{s.Action.ToSnake()}</td><td>{s.SystemId}</td><td>{s.Target}</td><td id=\"step-status-{s.Id}\" class=\"status-{st}\">{st}</td>");
-                h.Add($"<td>{Page.When(s.DueAt)}</td><td>{Page.When(s.StartedAt)}</td><td id=\"step-finished-{s.Id}\">{Page.When(s.FinishedAt)}</td><td>{s.Attempts}</td><td><pre>{s.Before}</pre></td><td><pre>{s.After}</pre></td><td>{s.Error ?? s.WaitReason}</td></tr>");
+                h.Add($"<td>{Page.When(s.DueAt)}</td><td>{Page.When(s.StartedAt)}</td><td id=\"step-finished-{s.Id}\">{Page.When(s.FinishedAt)}</td><td>{s.Claims} / {s.Attempts}</td><td><pre>{s.Before}</pre></td><td><pre>{s.After}</pre></td><td>{s.Error ?? s.WaitReason}</td></tr>");
             }
 
             h.Add($"</tbody></table>");
