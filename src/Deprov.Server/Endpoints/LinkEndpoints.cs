@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace Deprov.Server.Endpoints;
 
 /// <summary>
-/// Manual correlation links (issue 7): tie a discovered account to a person by hand, as <c>deprov link</c> does. The link
+/// Manual correlation links: tie a discovered account to a person by hand, as <c>deprov link</c> does. The link
 /// is recorded as <c>manual (by &lt;actor&gt;)</c>, audited as <c>correlation_link</c> and kept across discoveries.
 /// </summary>
 public static class LinkEndpoints
