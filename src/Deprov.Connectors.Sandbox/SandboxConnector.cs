@@ -170,7 +170,7 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
             {
                 ActionKind.DisableAccount => Account(action) is var a && a is not null ? Observed(!a.Active || a.Deleted, ("active", Bool(a.Active && !a.Deleted))) : Absent(),
                 ActionKind.EnableAccount => Account(action) is { } e ? Observed(e.Active && !e.Deleted, ("active", Bool(e.Active))) : new ReadBackResult(false, Map(("exists", "false"))),
-                ActionKind.DeleteAccount => Account(action) is { Deleted: false } d ? Observed(false, ("exists", "true"), ("active", Bool(d.Active))) : Absent(),
+                ActionKind.DeleteAccount => Account(action) is { Deleted: false } d ? Observed(false, ("exists", "true"), ("active", Bool(d.Active))) : Gone(),
                 ActionKind.RevokeSessions => Account(action) is { } s ? Observed(s.Sessions == 0, ("sessions", s.Sessions.ToString(System.Globalization.CultureInfo.InvariantCulture))) : Absent(),
                 ActionKind.ResetPassword => Account(action) is { } p ? Observed(p.PasswordResetKey == action.IdempotencyKey, ("password", p.PasswordResetKey == action.IdempotencyKey ? "reset by this step" : "not reset")) : Absent(),
                 ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence => Observed(!_state.IsMember(Group(action), action.AccountExternalId!), ("member", Bool(_state.IsMember(Group(action), action.AccountExternalId!)))),
@@ -480,7 +480,11 @@ public sealed class SandboxConnector : IConnector, IAsyncDisposable
 
     private static ReadBackResult Observed(bool confirmed, params (string, string)[] pairs) => new(confirmed, Map(pairs));
 
-    private static ReadBackResult Absent() => new(true, Map(("exists", "false")));
+    /// <summary>The target is not found by its id: that confirms nothing but a delete (it may as well be a wrong id).</summary>
+    private static ReadBackResult Absent() => new(false, Map(("exists", "false")));
+
+    /// <summary>A deleted account read by its id: the delete holds.</summary>
+    private static ReadBackResult Gone() => new(true, Map(("exists", "false")));
 
     public ValueTask DisposeAsync() => _world.DisposeAsync();
 

@@ -172,6 +172,19 @@ public sealed class StepTruthTests
     }
 
     [Fact]
+    public async Task SandboxReadBack_TargetNotFound_ConfirmsOnlyADelete()
+    {
+        var (env, _) = await SeededAsync(new FakedConnectorFactory());
+        await using var _ = env;
+        var connector = env.Engine.Systems["directory"].Connector;
+        var unknown = new ConnectorAction("t9", ActionKind.DisableAccount, "directory", "no-such-account", "nobody", null, null, null, new Dictionary<string, string>());
+
+        Assert.False((await connector.ReadBackAsync(unknown, CancellationToken.None)).Confirmed);
+        Assert.False((await connector.ReadBackAsync(unknown with { Kind = ActionKind.ResetPassword }, CancellationToken.None)).Confirmed);
+        Assert.True((await connector.ReadBackAsync(unknown with { Kind = ActionKind.DeleteAccount }, CancellationToken.None)).Confirmed);
+    }
+
+    [Fact]
     public async Task SandboxReadIndependently_ReadsFromTheOtherSide_ByNameNotById()
     {
         var (env, people) = await SeededAsync(new FakedConnectorFactory());
