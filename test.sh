@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   # Package post-install scripts may start system services (slapd on :389); the tests start their own servers.
-  for svc in slapd samba-ad-dc smbd nmbd winbind; do
+  for svc in slapd samba-ad-dc smbd nmbd winbind postgresql; do
     (service "$svc" stop || true) >/dev/null 2>&1
   done
 fi

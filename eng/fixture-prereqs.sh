@@ -36,6 +36,11 @@ CONF
 probe "slaptest accepts the fixture's schema and modules" slapd /usr/sbin/slaptest -u -f "$tmp/slapd.conf"
 for c in ldapmodify ldapsearch ldapwhoami; do probe "$c" ldap-utils /usr/bin/$c -VV; done
 
+# PostgreSQL fixture (tests/Deprov.Testing/Postgres/PostgresServer.cs): initdb and postgres of the newest installed version.
+pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+probe "initdb" postgresql "${pgbin:-/usr/lib/postgresql/missing/bin}/initdb" --version
+probe "postgres" postgresql "${pgbin:-/usr/lib/postgresql/missing/bin}/postgres" --version
+
 # Samba AD fixture (tests/Deprov.Testing/Ldap/SambaAdDc.cs): a real provision, which needs the AD schema files.
 probe "AD schema files" samba-ad-provision test -d /usr/share/samba/setup/ad-schema
 mkdir -p "$tmp/ad"
