@@ -12,9 +12,12 @@ namespace Deprov.Connectors.Google;
 /// <summary>Users: suspend, restore, sign out, delete, and their read-backs.</summary>
 internal sealed partial class GoogleConnector
 {
-    // Per step (idempotency key): when our signOut was accepted. Google exposes no "sessions valid from" time to read
-    // back, so the read-back can only confirm what this process saw accepted (or that the user cannot sign in anyway).
+    // Per step (idempotency key): when our signOut was accepted. Never a confirmation: it only tells the read-back that a
+    // sign-out of an active user may still be confirmed by the suspension that usually runs beside it.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _signOuts = new(StringComparer.Ordinal);
+
+    // How long a sign-out this process sent waits for the user's suspension to confirm it, before it is reported unconfirmed.
+    private static readonly TimeSpan SignOutWait = TimeSpan.FromMinutes(10);
 
     private async Task<ActionResult> SetSuspendedAsync(ConnectorAction action, bool suspend, CancellationToken cancellationToken)
     {
@@ -104,22 +107,41 @@ internal sealed partial class GoogleConnector
     }
 
     /// <summary>
-    /// Google has no attribute to read a sign-out back from. Confirmed when the user is gone or suspended (neither can
-    /// use a session), or when this process saw Google accept the signOut for this step (2xx). Not confirmed otherwise
-    /// (e.g. after a restart between the call and the read-back): the engine then sends it again, which is harmless.
+    /// Google offers no read of a sign-out: no session listing, no "sessions valid from" time on the user. What can be
+    /// read by the user's id is whether the user may still use a session at all: a suspended user cannot sign in and its
+    /// Workspace services are unavailable to it. So the sign-out is confirmed only when the user is suspended; Google's
+    /// 2xx to <c>signOut</c> is never a confirmation on its own (a server can accept a call and do nothing). While the
+    /// user is still active, a sign-out this process sent moments ago is read again later (the leaver's suspension is
+    /// usually a step running beside it); after that, or after a restart, it is not confirmed and the engine raises a task.
     /// </summary>
     private async Task<ReadBackResult> ReadBackSignOutAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
-        var user = await GetAsync($"{Users}/{Escape(action.RequireAccountId(_label, "user id"))}", "read back sign-out", Scopes.User, cancellationToken);
-        var accepted = _signOuts.TryRemove(action.IdempotencyKey, out var at);
+        var id = action.RequireAccountId(_label, "user id");
+        var user = await GetAsync($"{Users}/{Escape(id)}", "read back sign-out", Scopes.User, cancellationToken);
         if (user is null)
         {
+            // Not found by id confirms only a delete.
             return new ReadBackResult(false, Absent);
         }
 
         var observed = UserMap(user);
-        observed["signOutAccepted"] = accepted ? Iso(at) : "unknown";
-        return new ReadBackResult(accepted || Suspended(user), observed);
+        var sent = _signOuts.TryGetValue(action.IdempotencyKey, out var at);
+        observed["signOutAccepted"] = sent ? Iso(at) : "unknown";
+        observed["sessions"] = "not readable through the Directory API; confirmed only by the user's suspension";
+        if (Suspended(user))
+        {
+            _signOuts.TryRemove(action.IdempotencyKey, out _);
+            return new ReadBackResult(true, observed);
+        }
+
+        if (sent && _time.GetUtcNow() - at < SignOutWait)
+        {
+            throw new ConnectorException(
+                $"{_label}: Google accepted the sign-out of user '{id}' at {Iso(at)}, but a sign-out cannot be read back while the user is active (Google lists no sessions); it is read again once the user is suspended.",
+                isTransient: true, retryAfter: TimeSpan.FromSeconds(30));
+        }
+
+        return new ReadBackResult(false, observed);
     }
 
     private async Task<ActionResult> DeleteAsync(ConnectorAction action, CancellationToken cancellationToken)

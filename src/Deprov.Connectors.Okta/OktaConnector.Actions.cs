@@ -141,6 +141,8 @@ internal sealed partial class OktaConnector
             throw _client.Failure(r, HttpMethod.Delete, path, "clear sessions", OktaRights.Sessions);
         }
 
+        _clears[action.IdempotencyKey] = _time.GetUtcNow();
+
         // Okta cannot list a user's sessions, so there is no "before" to report: only what was asked and answered.
         var after = new Dictionary<string, string>(StringComparer.Ordinal)
         {

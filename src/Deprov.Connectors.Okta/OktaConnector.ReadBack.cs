@@ -1,4 +1,3 @@
-using System.Globalization;
 using Deprov.Connectors.Okta.Protocol;
 using Deprov.Core.Connectors;
 using Deprov.Core.Model;
@@ -9,10 +8,8 @@ internal sealed partial class OktaConnector
 {
     /// <summary>
     /// Reads the target back. Account actions read the user's <c>status</c>; memberships read the user's groups; admin
-    /// roles read the user's role assignments; grants are listed again. Sessions are the exception: Okta's API offers no
-    /// way to list a user's sessions, so the read-back of <c>RevokeSessions</c> confirms what can be observed — that the
-    /// user still exists (or is gone, which ends every session) — and records <c>lastLogin</c>, so a sign-in after the
-    /// clear shows in the evidence. The clear itself is confirmed by Okta's 204 to the DELETE.
+    /// roles read the user's role assignments; grants are listed again. Sessions cannot be listed through Okta's API, so
+    /// <c>RevokeSessions</c> is read back from the System Log (see <see cref="ReadBackSessionsAsync"/>).
     /// </summary>
     public async Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
     {
@@ -43,22 +40,7 @@ internal sealed partial class OktaConnector
             }
 
             case ActionKind.RevokeSessions:
-            {
-                var user = await ReadUserAsync(action.RequireAccountId(_label), what, cancellationToken);
-                if (user is null)
-                {
-                    return new ReadBackResult(false, Absent);
-                }
-
-                var observed = user.ToMap();
-                observed["sessions"] = "not listable through the Okta API; cleared by DELETE /sessions (204)";
-                if (user.LastLogin is { } at)
-                {
-                    observed["lastLogin"] = at.ToString("O", CultureInfo.InvariantCulture);
-                }
-
-                return new ReadBackResult(true, observed);
-            }
+                return await ReadBackSessionsAsync(action, cancellationToken);
 
             case ActionKind.RevokeToken:
             {

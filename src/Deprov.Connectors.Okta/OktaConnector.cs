@@ -37,12 +37,14 @@ internal sealed partial class OktaConnector : IConnector, IDisposable
     private readonly HttpCredentials _credentials;
     private readonly OktaClient _client;
     private readonly Regex[] _privileged;
+    private readonly TimeProvider _time;
 
     public OktaConnector(ConnectedSystem system, OktaSettings settings, ConnectorContext context)
     {
         _system = system;
         _label = $"Okta {system.Id}";
         _settings = settings;
+        _time = context.Time;
         // Okta counts requests in per-minute windows and announces the reset: wait for it rather than slow down for good.
         Limiter = new AdaptiveRateLimiter(settings.RateLimitPerSecond, settings.MaxRetryAfter, context.Time) { WindowQuota = true };
         _credentials = new HttpCredentials($"Okta {system.Id}", settings.Auth, context.Secrets, context.Time, settings.Timeout);

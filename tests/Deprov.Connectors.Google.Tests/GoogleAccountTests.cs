@@ -1,5 +1,6 @@
 using Deprov.Connectors.Google.Tests.Fake;
 using Deprov.Connectors.Google.Tests.Support;
+using Deprov.Core;
 using Deprov.Core.Model;
 
 namespace Deprov.Connectors.Google.Tests;
@@ -62,7 +63,7 @@ public sealed class GoogleAccountTests
     }
 
     [Fact]
-    public async Task RevokeSessions_PostsSignOutAndReadBackConfirmsWhatWasAccepted()
+    public async Task RevokeSessions_PostsSignOut_ConfirmedOnlyOnceTheUserIsSuspended()
     {
         await using var server = await GoogleTestServer.StartAsync();
         var ann = server.AddUser("ann@example.com");
@@ -70,16 +71,20 @@ public sealed class GoogleAccountTests
         var action = GoogleTest.Action(ActionKind.RevokeSessions, ann.Id);
 
         var result = await connector.ExecuteAsync(action, CancellationToken.None);
-        var readBack = await connector.ReadBackAsync(action, CancellationToken.None);
-        // A read-back without an accepted sign-out of this process, on an active user: nothing to confirm it with.
+        // Google's 2xx is no read: while the user is active, the sign-out is read again later.
+        var waiting = await Assert.ThrowsAsync<ConnectorException>(() => connector.ReadBackAsync(action, CancellationToken.None));
+        // Without a sign-out of this process (a restart), an active user: nothing confirms it.
         var unknown = await connector.ReadBackAsync(GoogleTest.Action(ActionKind.RevokeSessions, ann.Id), CancellationToken.None);
+        server.Read(() => server.User(ann.Id)!.Suspended = true);
+        var suspended = await connector.ReadBackAsync(action, CancellationToken.None);
 
         Assert.False(result.AlreadyInState);
         Assert.Equal(1, server.User(ann.Id)!.SignOuts);
         Assert.Contains(server.ApiRequests, r => r.Method == "POST" && r.Path == $"/admin/directory/v1/users/{ann.Id}/signOut");
-        Assert.True(readBack.Confirmed);
+        Assert.True(waiting.IsTransient);
         Assert.False(unknown.Confirmed);
         Assert.Equal("unknown", unknown.Observed["signOutAccepted"]);
+        Assert.True(suspended.Confirmed);
     }
 
     [Fact]

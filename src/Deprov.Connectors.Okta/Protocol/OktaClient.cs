@@ -262,6 +262,8 @@ internal static class OktaRights
 
     public const string Groups = "okta.groups.manage (an API token of an admin who may manage this group's membership, e.g. Group Membership Admin)";
 
+    public const string ReadLogs = "okta.logs.read (an API token of a Read-only Admin or above, or a Report Admin)";
+
     public const string ReadRoles = "okta.roles.read (an API token of a Read-only Admin or above)";
 
     public const string ManageRoles = "okta.roles.manage (an API token of an admin who may assign admin roles, e.g. Super Admin)";

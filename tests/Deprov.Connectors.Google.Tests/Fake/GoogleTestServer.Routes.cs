@@ -26,8 +26,18 @@ public sealed partial class GoogleTestServer
         var get = method == "GET";
         lock (_lock)
         {
+            if (HabitAnswer(ctx, method, s) is { } habit)
+            {
+                return habit;
+            }
+
             switch (s)
             {
+                case ["groups"] when get && ctx.Request.Query["userKey"].ToString() is { Length: > 0 } userKey:
+                    // groups.list for one member: the groups the user is a direct member of (no customer needed).
+                    return !Allowed(Group, GroupReadonly) ? Denied()
+                        : FindUser(userKey) is not { } holder ? ErrorAsync(ctx, 404, "notFound", "Resource Not Found: userKey")
+                        : ListAsync(ctx, "admin#directory#groups", "groups", _groups.Where(g => g.Members.ContainsKey(holder.Id)).Select(GroupJson));
                 case ["users"] when get:
                     return Allowed(UserScope, UserReadonly) ? ListAsync(ctx, "admin#directory#users", "users", CustomerOk(ctx) ? _users.Select(UserJson) : null) : Denied();
                 case ["users", var key, ..] when FindUser(key) is null:
@@ -225,6 +235,34 @@ public sealed partial class GoogleTestServer
     }
 
     /// <summary>The Directory API takes the <c>my_customer</c> alias or the customer id itself.</summary>
+    /// <summary>The answer a bad habit gives instead of the documented behaviour, or null when none applies.</summary>
+    private Task? HabitAnswer(HttpContext ctx, string method, string[] s)
+    {
+        string? key = s switch
+        {
+            ["users", var k, ..] => k,
+            ["groups", _, "members" or "hasMember", var m] => m,
+            _ => null,
+        };
+        if (key is not null && Habits.HiddenById.ContainsKey(key))
+        {
+            return ErrorAsync(ctx, 404, "notFound", "Resource Not Found: userKey");
+        }
+
+        if (Habits.IgnoreWrites && s is ["users", ..] or ["groups", _, "members", ..] && method is "PATCH" or "PUT" or "DELETE" or "POST")
+        {
+            // Accepted as documented, and nothing happens: users.patch answers the user as it is.
+            return s is ["users", var u] && method is "PATCH" or "PUT" && FindUser(u) is { } user ? JsonAsync(ctx, 200, UserJson(user)) : NoContent(ctx);
+        }
+
+        if (Habits.LenientLists && method == "GET" && (s is ["groups", _, "members"] || (s is ["groups"] && ctx.Request.Query["userKey"].Count > 0)))
+        {
+            return JsonAsync(ctx, 200, new JsonObject { ["kind"] = s.Length == 1 ? "admin#directory#groups" : "admin#directory#members", ["etag"] = "\"e\"" });
+        }
+
+        return null;
+    }
+
     private static bool CustomerOk(HttpContext ctx) => ctx.Request.Query["customer"].ToString() is "my_customer" or CustomerId;
 
     private FakeUser? FindUser(string key) => _users.FirstOrDefault(u => u.Id == key

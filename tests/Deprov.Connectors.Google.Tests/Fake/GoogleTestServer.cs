@@ -69,6 +69,9 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
 
     public GoogleFaults Faults { get; } = new();
 
+    /// <summary>Bad habits of real servers, off by default.</summary>
+    public GoogleFakeHabits Habits { get; } = new();
+
     /// <summary>The scopes delegated to the service account's client id in the Admin console.</summary>
     public HashSet<string> Delegated { get; } = new([.. LeastPrivilege, LicensingScope], StringComparer.Ordinal);
 
@@ -167,6 +170,9 @@ public sealed partial class GoogleTestServer : IAsyncDisposable
             return read();
         }
     }
+
+    /// <summary>The groups, for a test to inspect inside <see cref="Read{T}"/>.</summary>
+    public IReadOnlyList<FakeGroup> Groups() => _groups;
 
     public FakeUser? User(string id) => Read(() => _users.FirstOrDefault(u => u.Id == id));
 

@@ -30,8 +30,14 @@ public sealed partial class OktaFakeServer
     private Task RouteAsync(HttpContext ctx, string[] s)
     {
         var method = ctx.Request.Method;
+        if (HabitAnswer(ctx, s, method) is { } habit)
+        {
+            return habit;
+        }
+
         return (s.Length, s[0], method) switch
         {
+            (1, "logs", "GET") => ListLogsAsync(ctx),
             (1, "users", "GET") => ListUsersAsync(ctx),
             (2, "users", "GET") => WriteJsonAsync(ctx, Locked(() => UserJson(RequireUser(s[1])))),
             (2, "users", "DELETE") => DeleteUserAsync(ctx, s[1]),
@@ -58,6 +64,99 @@ public sealed partial class OktaFakeServer
             (3, "users", "POST") when s[2] == "roles" => AssignRoleAsync(ctx, s[1]),
             _ => throw new OktaError(404, "E0000022", "The endpoint does not support the provided HTTP method"),
         };
+    }
+
+    /// <summary>The answer a bad habit gives instead of the documented behaviour, or null when none applies.</summary>
+    private Task? HabitAnswer(HttpContext ctx, string[] s, string method)
+    {
+        var userId = s[0] == "users" && s.Length >= 2 ? s[1] : s[0] == "groups" && s.Length >= 4 && s[2] == "users" ? s[3] : null;
+        if (userId is not null && Habits.HiddenById.ContainsKey(userId))
+        {
+            throw new OktaError(404, "E0000007", $"Not found: Resource not found: {userId} (User)");
+        }
+
+        if (Habits.IgnoreWrites && method != "GET")
+        {
+            // Accepted as documented, and nothing happens.
+            Locked(() => userId is null ? null : RequireUser(userId));
+            ctx.Response.StatusCode = s.Length == 4 && s[2] == "lifecycle" ? 200 : method == "POST" ? 201 : 204;
+            return s.Length == 4 && s[2] == "lifecycle" ? WriteJsonAsync(ctx, new JsonObject()) : Task.CompletedTask;
+        }
+
+        var list = (s.Length, s[0], method) switch
+        {
+            (1, "logs", "GET") => true,
+            (3, "users", "GET") when s[2] is "groups" or "roles" => true,
+            (3, "groups", "GET") when s[2] == "users" => true,
+            (3, "iam", "GET") => true,
+            _ => false,
+        };
+        if (Habits.LenientLists && list)
+        {
+            return s[0] == "iam"
+                ? WriteJsonAsync(ctx, new JsonObject { ["value"] = new JsonArray(), ["_links"] = new JsonObject() })
+                : WriteJsonAsync(ctx, new JsonArray());
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>GET /api/v1/logs</c>: the System Log, with <c>since</c>, <c>filter</c> (only
+    /// <c>eventType eq "..." and target.id eq "..."</c>, or either alone; anything else is a 400) and <c>sortOrder</c>.
+    /// </summary>
+    private Task ListLogsAsync(HttpContext ctx)
+    {
+        string? filter = ctx.Request.Query["filter"];
+        string? type = null, target = null;
+        if (!string.IsNullOrEmpty(filter) && !Habits.IgnoreLogFilter)
+        {
+            foreach (var clause in filter.Split(" and ", StringSplitOptions.TrimEntries))
+            {
+                var m = LogClause().Match(clause);
+                if (!m.Success)
+                {
+                    throw new OktaError(400, "E0000001", "Api validation failed: filter", $"filter: unsupported expression '{clause}'");
+                }
+
+                if (m.Groups[1].Value == "eventType")
+                {
+                    type = m.Groups[2].Value;
+                }
+                else
+                {
+                    target = m.Groups[2].Value;
+                }
+            }
+        }
+
+        var since = DateTimeOffset.TryParse(ctx.Request.Query["since"], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sc)
+            ? sc
+            : TimeProvider.System.GetUtcNow().AddDays(-7);
+        var events = Locked(() => _log.Where(e => e.Published >= since && (type is null || e.EventType == type) && (target is null || e.TargetId == target)).ToList());
+        if (ctx.Request.Query["sortOrder"] == "DESCENDING")
+        {
+            events.Reverse();
+        }
+
+        var array = new JsonArray();
+        foreach (var e in events)
+        {
+            array.Add(new JsonObject
+            {
+                ["uuid"] = e.Uuid,
+                ["published"] = e.Published.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                ["eventType"] = e.EventType,
+                ["version"] = "0",
+                ["severity"] = "INFO",
+                ["displayMessage"] = "Clear user session",
+                ["actor"] = new JsonObject { ["id"] = "00uadmin", ["type"] = "User", ["alternateId"] = "admin@example.com" },
+                ["outcome"] = new JsonObject { ["result"] = e.Result },
+                ["target"] = new JsonArray(new JsonObject { ["id"] = e.TargetId, ["type"] = "User", ["alternateId"] = e.TargetLogin }),
+            });
+        }
+
+        return WriteJsonAsync(ctx, array);
     }
 
     private T Locked<T>(Func<T> f)
@@ -209,6 +308,7 @@ public sealed partial class OktaFakeServer
         {
             var u = RequireUser(userId);
             u.Sessions = 0;
+            _log.Add(new FakeLogEvent(Guid.NewGuid().ToString("N"), "user.session.clear", u.Id, u.Login, "SUCCESS", TimeProvider.System.GetUtcNow()));
             if (ctx.Request.Query["oauthTokens"] == "true")
             {
                 u.OAuthTokens = 0;
@@ -437,6 +537,9 @@ public sealed partial class OktaFakeServer
         ["scopeId"] = "scpfake",
         ["source"] = "END_USER",
     };
+
+    [GeneratedRegex("^(eventType|target\\.id) eq \"([^\"]+)\"$", RegexOptions.CultureInvariant)]
+    private static partial Regex LogClause();
 
     [GeneratedRegex("^status eq \"([A-Z_]+)\"$", RegexOptions.CultureInvariant)]
     private static partial Regex StatusFilter();

@@ -29,6 +29,7 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
     private readonly List<FakeUser> _users = [];
     private readonly List<FakeGroup> _groups = [];
     private readonly List<FakeRole> _roles = [];
+    private readonly List<FakeLogEvent> _log = [];
     private readonly ConcurrentDictionary<string, bool> _issuedTokens = new(StringComparer.Ordinal);
     private int _tokensIssued;
     private long _nextId;
@@ -43,6 +44,9 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
     public OktaFakeOptions Options { get; }
 
     public OktaFakeFaults Faults { get; } = new();
+
+    /// <summary>Bad habits of real servers, off by default.</summary>
+    public OktaFakeHabits Habits { get; } = new();
 
     /// <summary>The org URL, e.g. <c>http://127.0.0.1:5123/</c>.</summary>
     public Uri OrgUrl { get; }
@@ -190,6 +194,29 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
         {
             var u = FindUser(userId)!;
             return (u.Sessions, u.OAuthTokens, u.Grants.Count, u.DevicesRemembered);
+        }
+    }
+
+    /// <summary>The user signs in: a new session, and <c>lastLogin</c> moves to now (as Okta sets it).</summary>
+    public void SignIn(string userId)
+    {
+        lock (_lock)
+        {
+            var u = FindUser(userId)!;
+            u.Sessions++;
+            // Strictly after any event already logged for the user: a sign-in follows what came before it.
+            var now = TimeProvider.System.GetUtcNow();
+            var last = _log.Where(e => e.TargetId == u.Id).Select(e => e.Published).DefaultIfEmpty(now).Max();
+            u.LastLogin = last >= now ? last.AddSeconds(1) : now;
+        }
+    }
+
+    /// <summary>The System Log events recorded so far, oldest first.</summary>
+    public List<(string EventType, string TargetId, string Result, DateTimeOffset Published)> LogEvents()
+    {
+        lock (_lock)
+        {
+            return [.. _log.Select(e => (e.EventType, e.TargetId, e.Result, e.Published))];
         }
     }
 
@@ -364,7 +391,7 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
 
         public string Status { get; set; } = status;
 
-        public DateTimeOffset? LastLogin { get; } = lastLogin;
+        public DateTimeOffset? LastLogin { get; set; } = lastLogin;
 
         public bool HasPassword { get; } = hasPassword;
 
@@ -387,6 +414,8 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
 
         public List<string> Members { get; } = [];
     }
+
+    private sealed record FakeLogEvent(string Uuid, string EventType, string TargetId, string TargetLogin, string Result, DateTimeOffset Published);
 
     private sealed record FakeRole(string Id, string Type, string Label, string? UserId, string? GroupId, string? CustomRole, string? ResourceSet);
 
