@@ -106,6 +106,29 @@ public sealed class GraphConfirmationTests(ITestOutputHelper output)
         Assert.Equal("false", unknown.Observed["deletedItem"]);
     }
 
+    [Theory]
+    [InlineData(ActionKind.DisableAccount)]
+    [InlineData(ActionKind.RevokeSessions)]
+    public async Task ReadBack_UserDeletedAfterDiscovery_ConfirmedFromDeletedItemsAndAWrongIdIsNot(ActionKind kind)
+    {
+        await using var server = await GraphTestServer.StartAsync();
+        var ann = server.AddUser(GraphTest.Unique("ann"));
+        using var connector = GraphTest.Connect(server);
+        await connector.ExecuteAsync(GraphTest.Action(ActionKind.DeleteAccount, ann.Id), CancellationToken.None);
+        var action = GraphTest.Action(kind, ann.Id);
+
+        var result = await connector.ExecuteAsync(action, CancellationToken.None);
+        var readBack = await connector.ReadBackAsync(action, CancellationToken.None);
+        var second = await connector.ReadIndependentlyAsync(action, CancellationToken.None);
+        var wrongId = await connector.ReadBackAsync(GraphTest.Action(kind, Guid.NewGuid().ToString()), CancellationToken.None);
+
+        Assert.True(result.AlreadyInState);
+        Assert.True(readBack.Confirmed, string.Join(", ", readBack.Observed));
+        Assert.Equal("true", readBack.Observed["deletedItem"]);
+        Assert.True(second!.Confirmed);
+        Assert.False(wrongId.Confirmed);
+    }
+
     [Fact]
     public async Task ReadBackAndReadIndependently_EveryActionAgainstEveryHabit_NeverConfirmWhileAccessRemains()
     {
