@@ -135,6 +135,12 @@ internal sealed partial class AwsIamConnector
         }
 
         var member = groups.Contains(group, StringComparer.Ordinal);
+        if (!member && !add)
+        {
+            // An empty or short group list is no proof: the group's own user list must agree before nothing is removed.
+            member = (await MembersOfAsync(group, what + " (group's users)", cancellationToken))?.Contains(user, StringComparer.Ordinal) == true;
+        }
+
         if (member == add)
         {
             return ActionResult.Unchanged(Membership(group, add));

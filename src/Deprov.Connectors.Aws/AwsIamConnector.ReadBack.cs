@@ -8,7 +8,8 @@ internal sealed partial class AwsIamConnector
     /// <summary>
     /// Reads the target back from IAM: a disable holds when <c>GetLoginProfile</c> answers <c>NoSuchEntity</c> and
     /// <c>ListAccessKeys</c> shows no <c>Active</c> key; an enable when every recorded key that still exists is
-    /// <c>Active</c>; a revoke when the key is <c>Inactive</c> or gone; a membership change from <c>ListGroupsForUser</c>;
+    /// <c>Active</c>; a revoke when the key is <c>Inactive</c> or gone; a membership change from <c>ListGroupsForUser</c>
+    /// (a group it does not name must be without the user in <c>GetGroup</c> too);
     /// a delete when <c>GetUser</c> answers <c>NoSuchEntity</c>.
     /// </summary>
     public async Task<ReadBackResult> ReadBackAsync(ConnectorAction action, CancellationToken cancellationToken)
@@ -69,6 +70,22 @@ internal sealed partial class AwsIamConnector
                 }
 
                 var member = groups.Contains(group, StringComparer.Ordinal);
+                if (!member)
+                {
+                    // The user's group list does not name the group: an empty or short list is no proof, so the group's own
+                    // user list must agree (a group that is not there confirms nothing).
+                    var members = await MembersOfAsync(group, what + " (group's users)", cancellationToken);
+                    if (members is null)
+                    {
+                        var observed = Membership(group, false);
+                        observed["member"] = "unknown";
+                        observed["group_exists"] = "false";
+                        return new ReadBackResult(false, observed);
+                    }
+
+                    member = members.Contains(action.AccountExternalId!, StringComparer.Ordinal);
+                }
+
                 return new ReadBackResult(action.Kind is ActionKind.AddEntitlement ? member : !member, Membership(group, member));
             }
         }

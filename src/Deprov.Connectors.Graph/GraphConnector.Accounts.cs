@@ -68,8 +68,9 @@ internal sealed partial class GraphConnector
         var user = await GetAsync($"users/{Escape(id)}?{UserSelect}", "read back " + action.Kind.ToSnake(), Permissions.ReadUsers, cancellationToken);
         if (user is null)
         {
-            // Not found by id confirms nothing but a delete: it may as well be a wrong id or a user moved away.
-            return new ReadBackResult(false, Absent);
+            // Not found by id confirms nothing but a delete: it may as well be a wrong id or a user moved away. A user
+            // found in deleted items is a positive answer: it cannot sign in, so a disable holds.
+            return action.Kind is ActionKind.DisableAccount ? await DeletedUserAsync(id, "read back disable", cancellationToken) : new ReadBackResult(false, Absent);
         }
 
         var want = action.Kind is ActionKind.EnableAccount && !string.Equals(action.BeforeValue("accountEnabled"), "false", StringComparison.OrdinalIgnoreCase);
@@ -122,7 +123,8 @@ internal sealed partial class GraphConnector
         _revocations.TryRemove(action.IdempotencyKey, out var sent);
         if (user is null)
         {
-            return new ReadBackResult(false, Absent);
+            // A deleted user's refresh tokens and sessions are refused: confirmed only when deleted items hold it.
+            return await DeletedUserAsync(id, "read back revoke sessions", cancellationToken);
         }
 
         var validFrom = SessionsValidFrom(user);
@@ -160,6 +162,15 @@ internal sealed partial class GraphConnector
     {
         var user = await GetAsync($"users/{Escape(action.RequireAccountId(_label))}?{UserSelect}", "read back delete", Permissions.ReadUsers, cancellationToken);
         return user is null ? new ReadBackResult(true, Absent) : new ReadBackResult(false, UserMap(user));
+    }
+
+    /// <summary>For a user not found by id: confirmed when <c>directory/deletedItems/{id}</c> holds it (a deleted user cannot
+    /// sign in), not when it is missing there too (a wrong id, or purged).</summary>
+    private async Task<ReadBackResult> DeletedUserAsync(string id, string what, CancellationToken cancellationToken)
+    {
+        var deleted = await InDeletedItemsAsync(id, what, cancellationToken);
+        var observed = new Dictionary<string, string>(Absent, StringComparer.Ordinal) { ["deletedItem"] = Bool(deleted) };
+        return new ReadBackResult(deleted, observed);
     }
 
     private static bool Enabled(JsonObject user) => user["accountEnabled"] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : true;

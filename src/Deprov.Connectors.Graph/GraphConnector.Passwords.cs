@@ -93,8 +93,9 @@ internal sealed partial class GraphConnector
         var known = _passwordResets.TryRemove(action.IdempotencyKey, out var sent);
         if (user is null)
         {
-            // Not found by id: a deleted user signs in with no password, but a wrong id looks the same; not a confirmation.
-            return new ReadBackResult(false, Absent);
+            // Not found by id: a deleted user signs in with no password, but a wrong id looks the same; only deleted items
+            // holding the user tell them apart.
+            return await DeletedUserAsync(id, "read back reset password", cancellationToken);
         }
 
         var changedAt = LastPasswordChange(user);

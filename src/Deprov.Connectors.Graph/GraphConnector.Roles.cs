@@ -159,15 +159,31 @@ internal sealed partial class GraphConnector
 
     /// <summary>
     /// The ids of the user's current assignments of the role at the scope: <c>GET roleManagement/directory/roleAssignments
-    /// ?$filter=principalId eq '{id}'</c> (the documented filter), matched on role and scope here.
+    /// ?$filter=principalId eq '{id}'</c> (the documented filter), matched on principal, role and scope here. An empty
+    /// answer to that filter is not taken as "no assignment" (a service that does not evaluate a filter may answer it
+    /// with an empty collection): the unfiltered list, matched here, decides then.
     /// </summary>
     private async Task<List<string>> RoleAssignmentsAsync(string userId, string definition, string scope, string what, CancellationToken cancellationToken)
     {
         var filter = Uri.EscapeDataString($"principalId eq '{userId.Replace("'", "''", StringComparison.Ordinal)}'");
+        var (ids, listed) = await MatchingAssignmentsAsync($"roleManagement/directory/roleAssignments?$filter={filter}&{AssignmentSelect}", userId, definition, scope, what, cancellationToken);
+        return listed > 0 ? ids : await AllRoleAssignmentsAsync(userId, definition, scope, what + " (unfiltered)", cancellationToken);
+    }
+
+    /// <summary>The user's assignments of the role at the scope from the tenant's unfiltered assignment list.</summary>
+    private async Task<List<string>> AllRoleAssignmentsAsync(string userId, string definition, string scope, string what, CancellationToken cancellationToken) =>
+        (await MatchingAssignmentsAsync($"roleManagement/directory/roleAssignments?{AssignmentSelect}", userId, definition, scope, what, cancellationToken)).Ids;
+
+    /// <summary>Every page of <paramref name="first"/>: the ids matching principal, role and scope, and how many items were listed.</summary>
+    private async Task<(List<string> Ids, int Listed)> MatchingAssignmentsAsync(string first, string userId, string definition, string scope, string what, CancellationToken cancellationToken)
+    {
         var ids = new List<string>();
-        await foreach (var a in PagesAsync($"roleManagement/directory/roleAssignments?$filter={filter}&{AssignmentSelect}", what, Permissions.ReadRoles, cancellationToken))
+        var listed = 0;
+        await foreach (var a in PagesAsync(first, what, Permissions.ReadRoles, cancellationToken))
         {
-            if (string.Equals(GraphResponse.Text(a, "roleDefinitionId"), definition, StringComparison.OrdinalIgnoreCase)
+            listed++;
+            if (string.Equals(GraphResponse.Text(a, "principalId"), userId, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(GraphResponse.Text(a, "roleDefinitionId"), definition, StringComparison.OrdinalIgnoreCase)
                 && string.Equals(GraphResponse.Text(a, "directoryScopeId") ?? DirectoryScope, scope, StringComparison.OrdinalIgnoreCase)
                 && GraphResponse.Text(a, "id") is { } id)
             {
@@ -175,7 +191,7 @@ internal sealed partial class GraphConnector
             }
         }
 
-        return ids;
+        return (ids, listed);
     }
 
     private static Dictionary<string, string> RoleMap(string definition, string scope, List<string> assignments) => new(StringComparer.Ordinal)

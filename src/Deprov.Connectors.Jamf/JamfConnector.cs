@@ -174,14 +174,73 @@ internal sealed partial class JamfConnector : IConnector, IDisposable
             throw _client.Failure(r, HttpMethod.Get, path, what);
         }
 
+        // The filter is the server's to evaluate; a server that ignores it lists every device's commands, so the device
+        // and the type are matched here too (a command that does not name its device is no answer about this one).
         var since = _time.GetUtcNow() - _settings.ReplayWindow;
         return (page["results"] as JsonArray ?? [])
             .OfType<JsonObject>()
             .Select(MdmCommand.From)
             .OfType<MdmCommand>()
-            .Where(c => string.Equals(c.CommandType, commandType, StringComparison.OrdinalIgnoreCase) && c.DateSent is { } sent && sent >= since)
+            .Where(c => string.Equals(c.CommandType, commandType, StringComparison.OrdinalIgnoreCase) && c.DateSent is { } sent && sent >= since
+                && string.Equals(c.ManagementId, device.ManagementId, StringComparison.OrdinalIgnoreCase))
             .OrderByDescending(c => c.DateSent)
             .FirstOrDefault();
+    }
+
+    /// <summary>
+    /// The second read path: the device read again by its inventory id (its current <c>managementId</c>: a device
+    /// enrolled again since has a new one, and a command acknowledged by the old enrolment says nothing about it), then
+    /// the newest command of the type read by its own uuid (<c>filter=uuid==…</c>) rather than found by a search over the
+    /// device's history. Confirmed only when that command names this device and is <c>ACKNOWLEDGED</c>.
+    /// </summary>
+    public async Task<ReadBackResult?> ReadIndependentlyAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var commandType = action.Kind switch
+        {
+            ActionKind.LockDevice => MdmCommandBodies.DeviceLock,
+            ActionKind.WipeDevice => MdmCommandBodies.EraseDevice,
+            _ => throw Unsupported(action),
+        };
+        var device = await ResolveAsync(action, "independent read " + action.Kind.ToSnake(), cancellationToken);
+        var observed = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["command"] = commandType,
+            ["managementId"] = device.ManagementId!,
+            ["path"] = "inventory record by id, then the command by uuid",
+        };
+        var latest = await LatestCommandAsync(device, commandType, cancellationToken);
+        if (latest is null)
+        {
+            observed["commandState"] = "NONE";
+            return new ReadBackResult(false, observed);
+        }
+
+        var filter = Uri.EscapeDataString($"uuid=={latest.Uuid}");
+        var path = $"api/v2/mdm/commands?page=0&page-size=100&filter={filter}";
+        var what = $"command {latest.Uuid} of {device.Ref}";
+        var r = await _client.SendAsync(HttpMethod.Get, path, null, what, cancellationToken);
+        if (!r.IsSuccess || r.Body is not JsonObject page)
+        {
+            throw _client.Failure(r, HttpMethod.Get, path, what);
+        }
+
+        var byId = (page["results"] as JsonArray ?? []).OfType<JsonObject>().Select(MdmCommand.From).OfType<MdmCommand>()
+            .FirstOrDefault(c => c.Uuid == latest.Uuid && string.Equals(c.CommandType, commandType, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(c.ManagementId, device.ManagementId, StringComparison.OrdinalIgnoreCase));
+        if (byId is null)
+        {
+            observed["commandUuid"] = latest.Uuid;
+            observed["commandState"] = "not found by uuid";
+            return new ReadBackResult(false, observed);
+        }
+
+        foreach (var (k, v) in byId.ToMap(device.ManagementId!))
+        {
+            observed[k] = v;
+        }
+
+        return new ReadBackResult(byId.State == CommandState.Acknowledged, observed);
     }
 
     /// <summary>Reads the device's current <c>managementId</c>; a device gone from Jamf, or not MDM-managed, is a refusal.</summary>

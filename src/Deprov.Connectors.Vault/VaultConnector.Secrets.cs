@@ -186,6 +186,43 @@ internal sealed partial class VaultConnector
         return new ReadBackResult(byThisStep && meta.CurrentVersion >= written, observed);
     }
 
+    /// <summary>
+    /// The rotation through the data endpoint (<c>GET /v1/&lt;mount&gt;/data/&lt;path&gt;</c>, the current version and its
+    /// metadata) rather than the metadata endpoint: confirmed when the current version is live and at least the version
+    /// this step recorded writing. A step that recorded nothing has nothing to confirm.
+    /// </summary>
+    private async Task<ReadBackResult?> RotationByDataAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        var path = CredentialId(action, KvPrefix);
+        var observed = new Dictionary<string, string>(StringComparer.Ordinal) { ["path"] = "secret data (current version)" };
+        var meta = await ReadMetadataAsync(path, cancellationToken);
+        if (meta is null || !meta.Custom.TryGetValue(RotationKey, out var key) || key != action.IdempotencyKey
+            || !meta.Custom.TryGetValue(RotatedVersionKey, out var w) || !long.TryParse(w, NumberStyles.None, CultureInfo.InvariantCulture, out var written))
+        {
+            observed["rotated_by_this_step"] = "false";
+            return new ReadBackResult(false, observed);
+        }
+
+        var dataPath = $"{_settings.KvMount}/data/{Escape(path)}";
+        var read = await _client.SendAsync(HttpMethod.Get, dataPath, null, "independent read rotation", cancellationToken);
+        if (read.Status == HttpStatusCode.NotFound)
+        {
+            observed["current_version"] = "404 (deleted, or no readable version)";
+            return new ReadBackResult(false, observed);
+        }
+
+        if (!read.IsSuccess)
+        {
+            throw _client.Failure(read, HttpMethod.Get, dataPath, "independent read rotation", Capabilities.ReadData);
+        }
+
+        var version = read.Data?["metadata"]?["version"] is JsonValue v && v.TryGetValue<long>(out var n) ? n : 0;
+        var live = read.Data?["data"] is JsonObject && VaultResponse.Text(read.Data?["metadata"] as JsonObject, "deletion_time") is null or { Length: 0 };
+        observed["version"] = Int(version);
+        observed["written_by_this_step"] = Int(written);
+        return new ReadBackResult(live && version >= written, observed);
+    }
+
     private static Dictionary<string, string> State(KvMetadata meta)
     {
         var state = new Dictionary<string, string>(StringComparer.Ordinal) { ["version"] = Int(meta.CurrentVersion) };

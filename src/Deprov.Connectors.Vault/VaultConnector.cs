@@ -29,6 +29,9 @@ internal sealed partial class VaultConnector : IConnector, IDisposable
         public const string WriteMetadata = "'create' and 'update' on <kv_mount>/metadata/* (custom_metadata)";
         public const string ListLeases = "'list' and 'sudo' on sys/leases/lookup/auth/*";
         public const string RevokePrefix = "'update' and 'sudo' on sys/leases/revoke-prefix/auth/*";
+        public const string LookupSelf = "'read' on auth/token/lookup-self (in Vault's default policy)";
+        public const string ListAccessors = "'list' and 'sudo' on auth/token/accessors";
+        public const string LookupAccessor = "'update' on auth/token/lookup-accessor";
     }
 
     private static readonly HashSet<ActionKind> SupportedKinds = [ActionKind.RotateCredential, ActionKind.RevokeToken];
@@ -98,6 +101,23 @@ internal sealed partial class VaultConnector : IConnector, IDisposable
         ArgumentNullException.ThrowIfNull(action);
         RequireSupported(action);
         return action.Kind == ActionKind.RotateCredential ? ReadBackRotationAsync(action, cancellationToken) : ReadBackLoginsAsync(action, cancellationToken);
+    }
+
+    /// <summary>
+    /// The second read path. A person's logins: the token store (every token's accessor looked up for its login path)
+    /// rather than the lease tree. A rotation: the secret's data endpoint (its current version) rather than its metadata.
+    /// </summary>
+    public async Task<ReadBackResult?> ReadIndependentlyAsync(ConnectorAction action, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        RequireSupported(action);
+        if (action.Kind == ActionKind.RotateCredential)
+        {
+            return await RotationByDataAsync(action, cancellationToken);
+        }
+
+        var (mount, user) = Login(action);
+        return await ScanLoginTokensAsync(mount, user, cancellationToken);
     }
 
     private void RequireSupported(ConnectorAction action)

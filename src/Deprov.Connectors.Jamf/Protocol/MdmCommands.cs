@@ -15,7 +15,8 @@ internal enum CommandState
 }
 
 /// <summary>One MDM command from <c>GET /api/v2/mdm/commands</c>. Holds no PIN: Jamf does not return it there.</summary>
-internal sealed record MdmCommand(string Uuid, string CommandType, CommandState State, DateTimeOffset? DateSent, DateTimeOffset? DateCompleted)
+/// <param name="ManagementId">The device the command was sent to (<c>client.managementId</c>); null when the answer omits it.</param>
+internal sealed record MdmCommand(string Uuid, string CommandType, CommandState State, DateTimeOffset? DateSent, DateTimeOffset? DateCompleted, string? ManagementId = null)
 {
     /// <summary>Queued and not refused: the device will carry it out when it next checks in.</summary>
     public bool IsOutstanding => State is CommandState.Pending or CommandState.NotNow;
@@ -36,7 +37,8 @@ internal sealed record MdmCommand(string Uuid, string CommandType, CommandState 
             "ERROR" => CommandState.Error,
             _ => CommandState.Unknown,
         };
-        return new MdmCommand(uuid, JamfResponse.Text(o, "commandType") ?? string.Empty, state, Date(o, "dateSent"), Date(o, "dateCompleted"));
+        return new MdmCommand(uuid, JamfResponse.Text(o, "commandType") ?? string.Empty, state, Date(o, "dateSent"), Date(o, "dateCompleted"),
+            JamfResponse.Text(o["client"] as JsonObject, "managementId"));
     }
 
     public Dictionary<string, string> ToMap(string managementId)

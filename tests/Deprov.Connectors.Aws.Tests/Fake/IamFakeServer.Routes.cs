@@ -50,6 +50,11 @@ public sealed partial class IamFakeServer
     /// <summary>Runs one IAM action under the lock.</summary>
     private Answer Dispatch(string action, Dictionary<string, string> p)
     {
+        if (IgnoreWrites && action is "AddUserToGroup" or "RemoveUserFromGroup" or "UpdateAccessKey" or "DeleteAccessKey" or "DeleteLoginProfile")
+        {
+            return Ok(action);
+        }
+
         switch (action)
         {
             case "ListUsers":
@@ -61,7 +66,7 @@ public sealed partial class IamFakeServer
             case "GetGroup":
                 return WithGroup(p, g => Page(action, p, "Users", [.. g.Members.Where(_users.ContainsKey).Select(m => UserXml(_users[m]))], new XElement(Ns + "Group", GroupXml(g).Elements())));
             case "ListGroupsForUser":
-                return WithUser(p, u => Page(action, p, "Groups", [.. _groups.Values.Where(g => g.Members.Contains(u.Name)).OrderBy(g => g.Name, StringComparer.Ordinal).Select(GroupXml)]));
+                return WithUser(p, u => Page(action, p, "Groups", [.. _groups.Values.Where(g => !EmptyGroupsForUser && g.Members.Contains(u.Name)).OrderBy(g => g.Name, StringComparer.Ordinal).Select(GroupXml)]));
             case "AddUserToGroup":
             case "RemoveUserFromGroup":
                 return WithUser(p, u => WithGroup(p, g =>

@@ -58,6 +58,12 @@ public sealed partial class IamFakeServer : IAsyncDisposable
         Endpoint = root;
     }
 
+    /// <summary>A bad habit of real services: group, key and password writes are answered with success and change nothing.</summary>
+    public bool IgnoreWrites { get; set; }
+
+    /// <summary>A bad habit of real services: <c>ListGroupsForUser</c> answers an empty list whatever the user belongs to.</summary>
+    public bool EmptyGroupsForUser { get; set; }
+
     public IamFakeOptions Options { get; }
 
     public IamFakeFaults Faults { get; } = new();
@@ -99,6 +105,15 @@ public sealed partial class IamFakeServer : IAsyncDisposable
             user.InlinePolicies.AddRange(inlinePolicies ?? []);
             _users.Add(name, user);
             return name;
+        }
+    }
+
+    /// <summary>Removes a member as an administrator in the IAM console would.</summary>
+    public void RemoveFromGroup(string group, string user)
+    {
+        lock (_lock)
+        {
+            _groups[group].Members.Remove(user);
         }
     }
 

@@ -26,7 +26,38 @@ public sealed partial class GraphTestServer
                     return;
                 }
 
-                await PageAsync(ctx, Snapshot(_users).Select(u => UserJson(u, Selected(q))).ToList());
+                var listedUsers = Snapshot(_users);
+                if (q["$filter"].ToString() is { Length: > 0 } userFilter)
+                {
+                    // Only the filter the connector sends (id eq '…') is modelled; Graph evaluates others, the fake refuses them.
+                    var byId = IdFilter().Match(userFilter);
+                    if (!byId.Success)
+                    {
+                        await ErrorAsync(ctx, 400, "Request_UnsupportedQuery", $"Unsupported query: this fake models only id eq '<id>', not '{userFilter}'.");
+                        return;
+                    }
+
+                    listedUsers = [.. listedUsers.Where(u => string.Equals(u.Id, byId.Groups[1].Value, StringComparison.OrdinalIgnoreCase))];
+                }
+
+                await PageAsync(ctx, listedUsers.Select(u => UserJson(u, Selected(q))).ToList());
+                return;
+            case ("GET", "directory") when s.Length == 3 && s[1] == "deletedItems":
+                if (!await RequireAsync(ctx, "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"))
+                {
+                    return;
+                }
+
+                if (Find(_deletedUsers, u => u.Id == s[2]) is { } deleted)
+                {
+                    var json = UserJson(deleted, Selected(q));
+                    json["@odata.type"] = "#microsoft.graph.user";
+                    json["deletedDateTime"] = _time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                    await JsonAsync(ctx, 200, json);
+                    return;
+                }
+
+                await NotFoundAsync(ctx, s[2]);
                 return;
             case ("GET", "users") when s.Length == 2:
                 if (!await RequireAsync(ctx, "User.Read.All", "User.ReadWrite.All", "Directory.Read.All"))
@@ -34,7 +65,7 @@ public sealed partial class GraphTestServer
                     return;
                 }
 
-                if (Find(_users, u => u.Id == s[1] || string.Equals(u.UserPrincipalName, s[1], StringComparison.OrdinalIgnoreCase)) is not { } found)
+                if (UserNotFoundByKey || Find(_users, u => u.Id == s[1] || string.Equals(u.UserPrincipalName, s[1], StringComparison.OrdinalIgnoreCase)) is not { } found)
                 {
                     await NotFoundAsync(ctx, s[1]);
                     return;
@@ -57,6 +88,7 @@ public sealed partial class GraphTestServer
                     {
                         // Soft delete: the user leaves the directory (and its groups) for deleted items.
                         _users.Remove(gone);
+                        _deletedUsers.Add(gone);
                         _groups.ForEach(g => g.Members.Remove(gone.Id));
                         ctx.Response.StatusCode = 204;
                         return;
@@ -368,7 +400,7 @@ public sealed partial class GraphTestServer
                     isMember = group.Members.Contains(s[3]);
                 }
 
-                if (isMember)
+                if (isMember && !MemberNotFoundByKey)
                 {
                     await JsonAsync(ctx, 200, new JsonObject { ["@odata.type"] = "#microsoft.graph.user", ["id"] = s[3] });
                 }
@@ -589,6 +621,12 @@ public sealed partial class GraphTestServer
     [GeneratedRegex(@"^\s*principalId\s+eq\s+'([^']*)'\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex PrincipalFilter();
 
+    [GeneratedRegex(@"^\s*id\s+eq\s+'([^']*)'\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdFilter();
+
+    [GeneratedRegex(@"^\s*serialNumber\s+eq\s+'([^']*)'\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex SerialFilter();
+
     private async Task DevicesAsync(HttpContext ctx, string method, string[] s, JsonObject? body)
     {
         var action = s.Length == 4 ? s[3] : null;
@@ -599,7 +637,26 @@ public sealed partial class GraphTestServer
 
         if (method == "GET" && s.Length == 2)
         {
-            await PageAsync(ctx, Snapshot(_devices).Select(d => Project(DeviceJson(d), Selected(ctx.Request.Query))).ToList());
+            var listed = Snapshot(_devices);
+            if (ctx.Request.Query["$filter"].ToString() is { Length: > 0 } deviceFilter)
+            {
+                var bySerial = SerialFilter().Match(deviceFilter);
+                if (!bySerial.Success)
+                {
+                    await ErrorAsync(ctx, 400, "BadRequest", $"Invalid filter clause: this fake models only serialNumber eq '<serial>', not '{deviceFilter}'.");
+                    return;
+                }
+
+                listed = [.. listed.Where(d => d.SerialNumber == bySerial.Groups[1].Value)];
+            }
+
+            List<JsonObject> page;
+            lock (_lock)
+            {
+                page = [.. listed.Select(d => Project(DeviceJson(d), Selected(ctx.Request.Query)))];
+            }
+
+            await PageAsync(ctx, page);
             return;
         }
 

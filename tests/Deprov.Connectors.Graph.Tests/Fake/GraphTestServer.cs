@@ -36,6 +36,7 @@ public sealed partial class GraphTestServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Lock _lock = new();
     private readonly List<FakeUser> _users = [];
+    private readonly List<FakeUser> _deletedUsers = [];
     private readonly List<FakeGroup> _groups = [];
     private readonly List<FakeSku> _skus = [];
     private readonly List<FakeDevice> _devices = [];
@@ -85,6 +86,21 @@ public sealed partial class GraphTestServer : IAsyncDisposable
 
     /// <summary>When set, <c>@odata.nextLink</c>s point at this host instead (a hostile or misconfigured proxy).</summary>
     public Uri? NextLinkRoot { get; set; }
+
+    /// <summary>A bad habit of real services: every write is answered with success and changes nothing (a replica that
+    /// drops it, a policy that reverts it).</summary>
+    public bool IgnoreWrites { get; set; }
+
+    /// <summary>A bad habit of real services: a <c>$filter</c> is answered with an empty collection instead of the objects
+    /// it matches (an unsupported filter met with silence rather than a 400).</summary>
+    public bool LenientFilters { get; set; }
+
+    /// <summary>A bad habit of real services: a member read by key (<c>groups/{g}/members/{u}</c>) answers 404 although
+    /// it is a member (a lagging replica).</summary>
+    public bool MemberNotFoundByKey { get; set; }
+
+    /// <summary>A bad habit of real services: a user read by key (<c>users/{id}</c>) answers 404 although it exists.</summary>
+    public bool UserNotFoundByKey { get; set; }
 
     public ConcurrentQueue<GraphRecordedRequest> Requests { get; } = new();
 
@@ -285,6 +301,18 @@ public sealed partial class GraphTestServer : IAsyncDisposable
             return;
         }
 
+        if (LenientFilters && request.Method == "GET" && request.Query.ContainsKey("$filter"))
+        {
+            await JsonAsync(ctx, 200, new JsonObject { ["@odata.context"] = $"{BaseUrl}$metadata#{path.Split('/').Last()}", ["value"] = new JsonArray() });
+            return;
+        }
+
+        if (IgnoreWrites && request.Method is "PATCH" or "DELETE" or "POST")
+        {
+            await IgnoredWriteAsync(ctx, request.Method, path);
+            return;
+        }
+
         var segments = path["/v1.0/".Length..].Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
         JsonObject? json = null;
         if (!string.IsNullOrEmpty(body))
@@ -339,6 +367,22 @@ public sealed partial class GraphTestServer : IAsyncDisposable
         _tokens[token] = 0;
         Interlocked.Increment(ref _tokensIssued);
         await JsonAsync(ctx, 200, new JsonObject { ["token_type"] = "Bearer", ["expires_in"] = 3599, ["ext_expires_in"] = 3599, ["access_token"] = token });
+    }
+
+    /// <summary>The answer the write would have had, without its effect.</summary>
+    private static Task IgnoredWriteAsync(HttpContext ctx, string method, string path)
+    {
+        if (method == "POST" && path.EndsWith("/assignLicense", StringComparison.Ordinal))
+        {
+            return JsonAsync(ctx, 200, new JsonObject { ["id"] = path.Split('/')[^2] });
+        }
+
+        if (method == "POST" && path.EndsWith("/revokeSignInSessions", StringComparison.Ordinal))
+        {
+            return JsonAsync(ctx, 200, new JsonObject { ["value"] = true });
+        }
+
+        return NoContent(ctx);
     }
 
     internal Task ErrorAsync(HttpContext ctx, int status, string code, string message) =>

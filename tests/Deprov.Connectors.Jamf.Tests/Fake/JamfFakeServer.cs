@@ -77,6 +77,23 @@ public sealed class JamfFakeServer : IAsyncDisposable
 
     public JamfFakeOptions Options { get; }
 
+    /// <summary>A bad habit of real servers: an MDM command is answered 201 with an id and never queued.</summary>
+    public bool IgnoreCommands { get; set; }
+
+    /// <summary>A bad habit of real servers: the RSQL <c>filter</c> of the command history is not evaluated; every
+    /// device's commands are listed.</summary>
+    public bool IgnoreCommandFilter { get; set; }
+
+    /// <summary>The device enrols in MDM again (a wipe and re-enrolment, or a new MDM profile): it gets a new managementId.</summary>
+    public void ReEnrolComputer(int id)
+    {
+        lock (_lock)
+        {
+            var i = _computers.FindIndex(d => d.Id == id);
+            _computers[i] = _computers[i] with { ManagementId = Guid.NewGuid().ToString() };
+        }
+    }
+
     public JamfFaults Faults { get; } = new();
 
     /// <summary>The server URL, e.g. <c>http://127.0.0.1:5123/</c> (the API is below <c>/api/</c>).</summary>
@@ -485,7 +502,11 @@ public sealed class JamfFakeServer : IAsyncDisposable
                 {
                     var command = new JamfFakeCommand(Guid.NewGuid().ToString(), device.ManagementId!, device.IsComputer ? "COMPUTER" : "MOBILE_DEVICE", type,
                         (JsonObject)data.DeepClone(), now);
-                    _commands.Add(command);
+                    if (!IgnoreCommands)
+                    {
+                        _commands.Add(command);
+                    }
+
                     created.Add(new JsonObject { ["id"] = command.Uuid, ["href"] = $"/api/v2/mdm/commands?filter=uuid=={command.Uuid}" });
                 }
             }
@@ -536,7 +557,7 @@ public sealed class JamfFakeServer : IAsyncDisposable
         int total;
         lock (_lock)
         {
-            var matching = _commands.Where(c => clauses.All(cl => cl.Field switch
+            var matching = _commands.Where(c => IgnoreCommandFilter || clauses.All(cl => cl.Field switch
             {
                 "uuid" => c.Uuid == cl.Value,
                 "clientManagementId" => c.ManagementId == cl.Value,

@@ -33,6 +33,9 @@ public sealed class VaultTestServer : IAsyncDisposable
     private readonly Dictionary<string, FakeSecret> _secrets = new(StringComparer.Ordinal);
     private readonly List<string> _leases = [];
     private readonly ConcurrentDictionary<string, bool> _tokens = new(StringComparer.Ordinal);
+
+    // Token → (accessor, the path that created it), as the token store keeps them; guarded by _lock.
+    private readonly Dictionary<string, (string Accessor, string Path)> _tokenInfo = new(StringComparer.Ordinal);
     private int _appRoleLogins;
 
     private VaultTestServer(WebApplication app, Uri root)
@@ -40,7 +43,18 @@ public sealed class VaultTestServer : IAsyncDisposable
         _app = app;
         Address = root;
         _tokens[RootToken] = true;
+        _tokenInfo[RootToken] = (Guid.NewGuid().ToString(), "auth/token/root");
     }
+
+    /// <summary>A bad habit of real servers: a revocation is answered 204 and changes nothing.</summary>
+    public bool IgnoreRevokes { get; set; }
+
+    /// <summary>A bad habit of real servers: every LIST of <c>sys/leases/lookup</c> answers 404 <c>{"errors":[]}</c>, the
+    /// answer for an empty list, whatever it holds (a proxy or policy that hides the lease tree).</summary>
+    public bool LeaseListsAnswer404 { get; set; }
+
+    /// <summary>A bad habit of real servers: <c>LIST auth/token/accessors</c> answers 404, as if no token were alive.</summary>
+    public bool AccessorListAnswers404 { get; set; }
 
     public Uri Address { get; }
 
@@ -79,11 +93,25 @@ public sealed class VaultTestServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    public string IssueToken(bool sudo)
+    public string IssueToken(bool sudo, string path = "auth/token/create")
     {
         var token = "hvs." + Guid.NewGuid().ToString("N");
+        lock (_lock)
+        {
+            _tokenInfo[token] = (Guid.NewGuid().ToString(), path);
+        }
+
         _tokens[token] = sudo;
         return token;
+    }
+
+    /// <summary>How many live tokens were created by logging in at <paramref name="loginPath"/> (e.g. <c>auth/ldap/login/ann</c>).</summary>
+    public int TokenCount(string loginPath)
+    {
+        lock (_lock)
+        {
+            return _tokenInfo.Count(t => t.Value.Path == loginPath && _tokens.ContainsKey(t.Key));
+        }
     }
 
     /// <summary>Makes every token but the root token invalid (an expiry or a revocation).</summary>
@@ -141,6 +169,7 @@ public sealed class VaultTestServer : IAsyncDisposable
     public string Login(string mount, string user)
     {
         var id = $"auth/{mount}/login/{user}/h{Guid.NewGuid():N}";
+        IssueToken(false, $"auth/{mount}/login/{user}");
         lock (_lock)
         {
             _leases.Add(id);
@@ -197,9 +226,15 @@ public sealed class VaultTestServer : IAsyncDisposable
             return;
         }
 
-        if (path.StartsWith("sys/leases/", StringComparison.Ordinal) && !sudo)
+        if ((path.StartsWith("sys/leases/", StringComparison.Ordinal) || path.StartsWith("auth/token/accessors", StringComparison.Ordinal)) && !sudo)
         {
             await Answer(http, 403, Errors("1 error occurred:\n\t* permission denied\n\n"));
+            return;
+        }
+
+        if (TokenStore(path.TrimEnd('/'), isList, write, body, token) is { } tokenAnswer)
+        {
+            await Answer(http, tokenAnswer.Status, tokenAnswer.Body);
             return;
         }
 
@@ -212,19 +247,62 @@ public sealed class VaultTestServer : IAsyncDisposable
         await Answer(http, status, answer);
     }
 
+    /// <summary><c>auth/token/lookup-self</c>, <c>LIST auth/token/accessors</c> (sudo) and <c>auth/token/lookup-accessor</c>
+    /// (400 "invalid accessor" for an unknown one); null for any other path.</summary>
+    private (int Status, string? Body)? TokenStore(string path, bool isList, bool write, string body, string token)
+    {
+        lock (_lock)
+        {
+            JsonObject Info(string t) => new()
+            {
+                ["accessor"] = _tokenInfo[t].Accessor,
+                ["path"] = _tokenInfo[t].Path,
+                ["display_name"] = _tokenInfo[t].Path.Replace('/', '-'),
+                ["policies"] = new JsonArray("default"),
+                ["ttl"] = 3600,
+            };
+
+            switch (path)
+            {
+                case "auth/token/lookup-self" when !write && !isList:
+                    return (200, Wrap(Info(token)));
+                case "auth/token/accessors" when isList:
+                    var live = _tokenInfo.Where(t => _tokens.ContainsKey(t.Key)).Select(t => (JsonNode)t.Value.Accessor).ToList();
+                    return AccessorListAnswers404 || live.Count == 0 ? (404, Errors()) : (200, Wrap(new JsonObject { ["keys"] = new JsonArray([.. live]) }));
+                case "auth/token/lookup-accessor" when write:
+                    var accessor = JsonNode.Parse(body)?["accessor"]?.GetValue<string>();
+                    var found = _tokenInfo.FirstOrDefault(t => t.Value.Accessor == accessor && _tokens.ContainsKey(t.Key));
+                    return found.Key is null ? (400, Errors("invalid accessor")) : (200, Wrap(Info(found.Key)));
+                default:
+                    return null;
+            }
+        }
+    }
+
     private (int, string?) Route(string path, bool trailingSlash, bool isList, bool write, string body, string method)
     {
         lock (_lock)
         {
             if (path.StartsWith("sys/leases/lookup/", StringComparison.Ordinal) && isList)
             {
-                return ListUnder(_leases, path["sys/leases/lookup/".Length..] + "/");
+                return LeaseListsAnswer404 ? (404, Errors()) : ListUnder(_leases, path["sys/leases/lookup/".Length..] + "/");
             }
 
             if (path.StartsWith("sys/leases/revoke-prefix/", StringComparison.Ordinal) && write)
             {
+                if (IgnoreRevokes)
+                {
+                    return (204, null);
+                }
+
+                // Revoking a login's token lease revokes the token too.
                 var prefix = path["sys/leases/revoke-prefix/".Length..] + (trailingSlash ? "/" : string.Empty);
                 _leases.RemoveAll(l => l.StartsWith(prefix, StringComparison.Ordinal));
+                foreach (var t in _tokenInfo.Where(t => (t.Value.Path + "/").StartsWith(prefix, StringComparison.Ordinal)).Select(t => t.Key).ToList())
+                {
+                    _tokens.TryRemove(t, out _);
+                }
+
                 return (204, null);
             }
 
@@ -327,7 +405,7 @@ public sealed class VaultTestServer : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _appRoleLogins);
-        var token = IssueToken(AppRoleSudo);
+        var token = IssueToken(AppRoleSudo, "auth/approle/login");
         var answer = new JsonObject
         {
             ["request_id"] = Guid.NewGuid().ToString(),
