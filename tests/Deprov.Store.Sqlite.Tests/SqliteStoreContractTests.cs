@@ -20,3 +20,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFac
 public sealed class SqliteAccessStoreContractTests : AccessStoreContractTests<SqliteStoreFactory>;
 
 public sealed class SqliteReconciliationStoreContractTests : ReconciliationStoreContractTests<SqliteStoreFactory>;
+
+public sealed class SqliteCaseStoreContractTests : CaseStoreContractTests<SqliteStoreFactory>;
+
+public sealed class SqliteRecordsStoreContractTests : RecordsStoreContractTests<SqliteStoreFactory>;
