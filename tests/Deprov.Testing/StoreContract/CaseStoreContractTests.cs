@@ -332,6 +332,8 @@ public abstract class CaseStoreContractTests<TFactory>
 
         Assert.Equal(1, await store.ReleaseLegalHoldAsync(p[0], "a", Audit("legal_hold_released", p[0]), T0.AddHours(1), None));
 
+        var steps = await store.GetStepsAsync("C-h", None);
+        Assert.Equal((StepStatus.Pending, StepStatus.Held), (steps.Single(s => s.Seq == 1).Status, steps.Single(s => s.Seq == 2).Status));
         Assert.Equal(["C-h.001"], (await store.ClaimDueStepsAsync(T0.AddHours(1), 10, None)).Select(c => c.Step.Id));
         Assert.Equal(StepStatus.Held, (await store.GetStepsAsync("C-h", None)).Single(s => s.Seq == 2).Status);
     }
