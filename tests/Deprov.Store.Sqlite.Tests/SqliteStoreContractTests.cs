@@ -1,5 +1,4 @@
 using Deprov.Core.Store;
-using Deprov.Store.Sqlite;
 using Deprov.Testing;
 using Deprov.Testing.StoreContract;
 
@@ -7,12 +6,7 @@ namespace Deprov.Store.Sqlite.Tests;
 
 public sealed class SqliteStoreFactory : IStoreFactory
 {
-    public async Task<IStore> CreateAsync()
-    {
-        var store = new SqliteStore(Path.Combine(TestEnvironment.NewTempDirectory("deprov-sqlite"), "deprov.db"), SqliteDurability.Full);
-        await store.MigrateAsync(CancellationToken.None);
-        return store;
-    }
+    public Task<IStore> CreateAsync() => TestStore.Sqlite.CreateAsync(CancellationToken.None);
 }
 
 public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFactory>;

@@ -35,7 +35,7 @@ public abstract class CaseStoreContractTests<TFactory>
         var good = OneStep("C-good", p[0], T0);
         // The second plan reuses the first plan's step id: the store must refuse it, and with it the whole call.
         var bad = new Plan(NewCase("C-bad", p[0], T0), [good.Steps[0] with { CaseId = "C-bad" }], [], [], []);
-        var before = (await store.VerifyAuditChainAsync(None)).Records;
+        await store.AppendAuditAsync([Audit("before", p[0])], None);
 
         await Assert.ThrowsAnyAsync<DeprovException>(() => store.CreateCasesAsync([good, bad], [Audit("case_planned", p[0], "C-good"), Audit("case_planned", p[0], "C-bad")], None));
 
@@ -43,9 +43,14 @@ public abstract class CaseStoreContractTests<TFactory>
         Assert.Null(await store.GetCaseAsync("C-bad", None));
         Assert.Empty(await store.GetStepsAsync("C-good", None));
         Assert.Empty(await store.ClaimDueStepsAsync(T0, 10, None));
-        var after = await store.VerifyAuditChainAsync(None);
-        Assert.True(after.Ok, after.Problem);
-        Assert.Equal(before, after.Records);
+        Assert.Equal(0, await CountAuditAsync(store, "case_planned"));
+
+        // The refused call leaves no gap in the chain: the next record follows the last one kept.
+        await store.AppendAuditAsync([Audit("after", p[0])], None);
+        var chain = await ReadAllAsync(store.ReadAuditAsync(1, None));
+        Assert.Equal([(1L, "before"), (2L, "after")], chain.Select(r => (r.Seq, r.Entry.Action)));
+        var v = await store.VerifyAuditChainAsync(None);
+        Assert.True(v.Ok, v.Problem);
     }
 
     [Fact]

@@ -451,8 +451,9 @@ public abstract class StoreContractTests<TFactory>
         await store.RecordPreReadsAsync([new PreReadRecord("C-7.001", "{\"active\":\"false\"}", true)], CancellationToken.None); // a re-run's read: ignored
 
         var steps = await store.GetStepsAsync("C-7", CancellationToken.None);
-        Assert.Equal(("{\"active\":\"true\"}", false, "{\"active\":\"true\"}"), (steps[0].PreRead, steps[0].PreReadDone, steps[0].Before));
-        Assert.Equal(("{\"member\":\"false\"}", true), (steps[1].PreRead, steps[1].PreReadDone));
+        var (first, second) = (steps.Single(s => s.Seq == 1), steps.Single(s => s.Seq == 2));
+        Assert.Equal(("{\"active\":\"true\"}", false, "{\"active\":\"true\"}"), (first.PreRead, first.PreReadDone, first.Before));
+        Assert.Equal(("{\"member\":\"false\"}", true), (second.PreRead, second.PreReadDone));
 
         // A retry that applied the change keeps that and its calls; the finish adds its calls and its own Before.
         await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Pending, T0, "{\"active\":\"true\",\"sessions\":\"1\"}", null, "read timed out", T0.AddMinutes(5), null, [], Calls: 2, Applied: true)],
@@ -462,7 +463,7 @@ public abstract class StoreContractTests<TFactory>
         Assert.Equal((2, 2), (again.Step.Attempts, again.Step.Claims));
         await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Verified, T0.AddMinutes(5), null, "{\"active\":\"false\"}", null, null, null, [], Calls: 1)],
             T0.AddMinutes(5), CancellationToken.None);
-        var done = (await store.GetStepsAsync("C-7", CancellationToken.None))[0];
+        var done = (await store.GetStepsAsync("C-7", CancellationToken.None)).Single(s => s.Seq == 1);
         Assert.Equal((3, "{\"active\":\"true\",\"sessions\":\"1\"}", "{\"active\":\"true\"}"), (done.Attempts, done.Before, done.PreRead));
     }
 
