@@ -54,6 +54,23 @@ public abstract class CaseStoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task CreateCasesAsync_TwoPlansForOneEventInOneCall_KeepsTheFirstAndNamesIt()
+    {
+        var (store, p) = await StoreWithPeopleAsync(1);
+        await using var _ = store;
+        var first = OneStep("C-first", p[0], T0);
+        var second = OneStep("C-second", p[0], T0) with { Case = NewCase("C-second", p[0], T0) with { EventId = first.Case.EventId } };
+
+        var skipped = await store.CreateCasesAsync([first, second], [Audit("case_planned", p[0], "C-first"), Audit("case_planned", p[0], "C-second")], None);
+
+        Assert.Equal(new Dictionary<string, string> { ["C-second"] = "C-first" }, skipped);
+        Assert.Null(await store.GetCaseAsync("C-second", None));
+        Assert.Empty(await store.GetStepsAsync("C-second", None));
+        Assert.Equal(["C-first.001"], (await store.ClaimDueStepsAsync(T0, 10, None)).Select(c => c.Step.Id));
+        Assert.Equal(["C-first"], (await store.SearchAuditAsync(new AuditQuery(Action: "case_planned"), None)).Select(r => r.Entry.CaseId));
+    }
+
+    [Fact]
     public async Task GetCaseAsync_UnknownIds_AreNullOrEmpty()
     {
         await using var store = await _factory.CreateAsync();

@@ -101,6 +101,23 @@ public abstract class RecordsStoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task RecordEventsAsync_SameKeyTwiceInOneCall_TheFirstIsRecorded_TheSecondChangesNothing()
+    {
+        await using var store = await _factory.CreateAsync();
+        var pid = Some.Id();
+        await store.UpsertPeopleAsync([Some.Person(pid)], None);
+        var e = Some.Leave(pid, T0, key: "k-twice") with { Id = "E-1", ReceivedAt = T0 };
+
+        var recorded = await store.RecordEventsAsync([new EventRecord(e, null, Audit("event_received", pid)),
+            new EventRecord(e with { Id = "E-2", EffectiveAt = T0.AddDays(1) }, null, Audit("event_received", pid))], None);
+
+        Assert.Equal([true, false], recorded);
+        Assert.Equal(e, await store.GetEventByKeyAsync("k-twice", None));
+        Assert.Equal(["E-1"], (await store.ListUnhandledEventsAsync(None)).Select(x => x.Id));
+        Assert.Equal(1, await CountAuditAsync(store, "event_received"));
+    }
+
+    [Fact]
     public async Task MarkEventHandledAsync_TheEventIsNoLongerUnplanned_Twice_ChangesNothingMore()
     {
         await using var store = await _factory.CreateAsync();

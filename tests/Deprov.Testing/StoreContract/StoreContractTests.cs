@@ -13,7 +13,7 @@ namespace Deprov.Testing.StoreContract;
 //
 // MigrateAsync                   Core.MigrateAsync_RunTwice_KeepsSchemaVersion
 // GetSchemaVersionAsync          Core.MigrateAsync_RunTwice_KeepsSchemaVersion
-// UpsertPeopleAsync              Core.UpsertPeopleAsync_ThenGet_RoundTripsEveryField (+52)
+// UpsertPeopleAsync              Core.UpsertPeopleAsync_ThenGet_RoundTripsEveryField (+54)
 // GetPersonAsync                 Core.UpsertPeopleAsync_ThenGet_RoundTripsEveryField (+1)
 // ListPeopleAsync                Records.ListPeopleAsync_PagesCoverEveryoneExactlyOnce_CountPeopleCountsThem
 // CountPeopleAsync               Records.ListPeopleAsync_PagesCoverEveryoneExactlyOnce_CountPeopleCountsThem
@@ -36,20 +36,20 @@ namespace Deprov.Testing.StoreContract;
 // GetAccountAsync                Recon.GetAccountAsync_DiscoveredAccount_IsFound_WithItsOwner_UnknownIsNull (+2)
 // GetAccessAtAsync               Recon.ApplyDiscoveryAsync_AccountColumnsAndIdArrays_WriteTheSameRowsAndHistoryAsObjects (+4)
 // GetLicenceUsageAsync           Recon.CompleteStepsAsync_VerifiedDisable_IsARevocation_ClosesHistory_CountsAFreedSeat
-// RecordEventsAsync              Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+6)
+// RecordEventsAsync              Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+7)
 // ListParkedEventsAsync          Core.RecordEventsAsync_Parked_IsListedUntilResolved (+1)
-// GetEventByKeyAsync             Records.GetEventByKeyAsync_TheFirstEventRecordedUnderTheKey_EveryField_UnknownKeyIsNull (+1)
+// GetEventByKeyAsync             Records.GetEventByKeyAsync_TheFirstEventRecordedUnderTheKey_EveryField_UnknownKeyIsNull (+2)
 // ResolveParkedEventAsync        Records.ResolveParkedEventAsync_NoLongerParked_WithItsAuditRecord (+1)
 // MarkEventHandledAsync          Records.MarkEventHandledAsync_TheEventIsNoLongerUnplanned_Twice_ChangesNothingMore
-// ListUnhandledEventsAsync       Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+2)
+// ListUnhandledEventsAsync       Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+3)
 // GetUnplannedEventsAsync        Core.GetUnplannedEventsAsync_CountsRecordedEventsUntilTheirCaseExists (+2)
-// CreateCasesAsync               Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+29)
+// CreateCasesAsync               Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+30)
 // CreateCasesBehindBrakeAsync    Case.CreateCasesBehindBrakeAsync_ConcurrentCallers_AdmitNoMoreLeaversThanTheThreshold (+2)
-// GetCaseAsync                   Case.GetCaseAsync_UnknownIds_AreNullOrEmpty (+9)
+// GetCaseAsync                   Case.GetCaseAsync_UnknownIds_AreNullOrEmpty (+10)
 // ListCasesAsync                 Case.ListCasesAsync_FiltersByPersonAndStatus_WithinTheLimit (+3)
-// GetStepsAsync                  Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+11)
+// GetStepsAsync                  Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+12)
 // GetDependenciesAsync           Case.GetDependenciesAsync_HardRequirementsAndPhaseOrder_AsPlanned (+1)
-// ClaimDueStepsAsync             Case.ClaimDueStepsAsync_Max_ClaimsAtMostMaxPerCall_EveryDueStepExactlyOnce (+22)
+// ClaimDueStepsAsync             Case.ClaimDueStepsAsync_Max_ClaimsAtMostMaxPerCall_EveryDueStepExactlyOnce (+23)
 // RecordPreReadsAsync            Core.RecordPreReadsAsync_FirstRecordKept_ShownAsBeforeUntilTheStepFinishesWithItsOwn
 // RecoverRunningStepsAsync       Core.RecoverRunningStepsAsync_AfterCrash_RequeuesRunningSteps
 // GetNextDueAsync                Case.GetCaseAsync_UnknownIds_AreNullOrEmpty (+2)
@@ -68,7 +68,7 @@ namespace Deprov.Testing.StoreContract;
 // ReadAuditAsync                 Records.ReadAuditAsync_FromASequence_StartsThere_PersonRecordsInSequenceOrder (+3)
 // VerifyAuditChainAsync          Core.VerifyAuditChainAsync_EmptyStore_IsOk (+5)
 // ReadPersonAuditAsync           Core.CompleteStepsAsync_AllCutsVerified_CaseVerifiedWithExposureWindow (+3)
-// SearchAuditAsync               Access.SearchAuditAsync_FiltersAndPages_NewestFirst (+6)
+// SearchAuditAsync               Access.SearchAuditAsync_FiltersAndPages_NewestFirst (+13)
 // CreateUserAsync                Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively (+1)
 // FindUserAsync                  Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively (+1)
 // ListUsersAsync                 Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively
@@ -92,6 +92,7 @@ namespace Deprov.Testing.StoreContract;
 //                                                    Core.GetAccessMapsAsync_…_InTheOrderAsked
 //   unknown ids                                      Case.GetCaseAsync_UnknownIds_…, Records.GetEventByKeyAsync_…, Recon.GetAccountAsync_…
 //   idempotency, first record kept                   Core.CreateCasesAsync_SecondPlanForTheSameEvent_…, Core.RecordPreReadsAsync_…,
+//                                                    Case.CreateCasesAsync_TwoPlansForOneEventInOneCall_…, Records.RecordEventsAsync_SameKeyTwice…,
 //                                                    Records.MarkEventHandledAsync_…, Access.RevokeApiKeyAsync_Twice_…
 //   one decision under concurrent callers            Case.CreateCasesBehindBrakeAsync_ConcurrentCallers_…,
 //                                                    Case.ClaimDueStepsAsync_ConcurrentClaimers_…, Records.AppendAuditAsync_ConcurrentWriters_…
