@@ -1,5 +1,4 @@
 using Deprov.Core.Store;
-using Deprov.Store.Sqlite;
 using Deprov.Testing;
 using Deprov.Testing.StoreContract;
 
@@ -7,12 +6,7 @@ namespace Deprov.Store.Sqlite.Tests;
 
 public sealed class SqliteStoreFactory : IStoreFactory
 {
-    public async Task<IStore> CreateAsync()
-    {
-        var store = new SqliteStore(Path.Combine(TestEnvironment.NewTempDirectory("deprov-sqlite"), "deprov.db"), SqliteDurability.Full);
-        await store.MigrateAsync(CancellationToken.None);
-        return store;
-    }
+    public Task<IStore> CreateAsync() => TestStore.Sqlite.CreateAsync(CancellationToken.None);
 }
 
 public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFactory>;
@@ -20,3 +14,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests<SqliteStoreFac
 public sealed class SqliteAccessStoreContractTests : AccessStoreContractTests<SqliteStoreFactory>;
 
 public sealed class SqliteReconciliationStoreContractTests : ReconciliationStoreContractTests<SqliteStoreFactory>;
+
+public sealed class SqliteCaseStoreContractTests : CaseStoreContractTests<SqliteStoreFactory>;
+
+public sealed class SqliteRecordsStoreContractTests : RecordsStoreContractTests<SqliteStoreFactory>;

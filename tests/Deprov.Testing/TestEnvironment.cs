@@ -9,8 +9,9 @@ using Deprov.Hosting.Execution;
 namespace Deprov.Testing;
 
 /// <summary>
-/// A complete Deprov in a temp folder: a <c>deprov.yaml</c>, a SQLite store, a sandbox world and an engine built the way
-/// the CLI builds it. Tests describe systems and policy in YAML, seed the sandbox, and drive the engine.
+/// A complete Deprov in a temp folder: a <c>deprov.yaml</c>, a store (<see cref="TestStore.Current"/>: SQLite unless
+/// <c>DEPROV_TEST_STORE</c> names another), a sandbox world and an engine built the way the CLI builds it. Tests describe
+/// systems and policy in YAML, seed the sandbox, and drive the engine.
 /// </summary>
 public sealed class TestEnvironment : IAsyncDisposable
 {
@@ -25,11 +26,12 @@ public sealed class TestEnvironment : IAsyncDisposable
           - { id: vault, kind: sandbox, role: vault, risk: critical, settings: { flavour: vault } }
         """;
 
-    private TestEnvironment(string dir, DeprovEngine engine, TimeProvider time)
+    private TestEnvironment(string dir, DeprovEngine engine, TimeProvider time, TestStore store)
     {
         Directory = dir;
         Engine = engine;
         Time = time;
+        Store = store;
     }
 
     public string Directory { get; }
@@ -37,6 +39,9 @@ public sealed class TestEnvironment : IAsyncDisposable
     public DeprovEngine Engine { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>The kind of store this environment runs on (its <c>store:</c> block came from it).</summary>
+    public TestStore Store { get; }
 
     public string ConfigPath => Path.Combine(Directory, "deprov.yaml");
 
@@ -48,19 +53,23 @@ public sealed class TestEnvironment : IAsyncDisposable
     }
 
     /// <summary>Creates the environment. <paramref name="yaml"/> replaces the systems block; <paramref name="policy"/> adds a policy block.</summary>
-    /// <param name="fullDurability">fsync every commit, as the product's default does (benchmarks of durable work); tests
-    /// run with <c>durability: normal</c>, which survives a process crash.</param>
+    /// <param name="fullDurability">Commit as durably as the product's default does (benchmarks of durable work); tests
+    /// otherwise run with what survives a process crash (SQLite's <c>durability: normal</c>).</param>
+    /// <param name="directory">An existing environment's folder: the engine reopens that environment's store (a restart).</param>
+    /// <param name="store">The store to run on; <see cref="TestStore.Current"/> when null.</param>
     public static async Task<TestEnvironment> CreateAsync(string? yaml = null, string? policy = null, TimeProvider? time = null,
-        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false)
+        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false,
+        TestStore? store = null)
     {
         var dir = directory ?? NewTempDirectory();
-        var text = $"store:\n  path: deprov.db\n  durability: {(fullDurability ? "full" : "normal")}\n" + (yaml ?? DefaultSystems) + "\n" + (policy ?? string.Empty);
+        store ??= TestStore.Current;
+        var text = await store.ConfigureAsync(dir, fullDurability, CancellationToken.None) + (yaml ?? DefaultSystems) + "\n" + (policy ?? string.Empty);
         await File.WriteAllTextAsync(Path.Combine(dir, "deprov.yaml"), text);
         var clock = time ?? TimeProvider.System;
         var all = new List<IConnectorFactory> { new SandboxConnectorFactory() };
         all.AddRange(factories ?? []);
         var engine = await DeprovHost.OpenAsync(Path.Combine(dir, "deprov.yaml"), all, clock, null, options, CancellationToken.None);
-        return new TestEnvironment(dir, engine, clock);
+        return new TestEnvironment(dir, engine, clock, store);
     }
 
     public SandboxWorld AcquireWorld() => SandboxWorld.Acquire(Path.Combine(Engine.Config.DataDirectory, "sandbox.db"));

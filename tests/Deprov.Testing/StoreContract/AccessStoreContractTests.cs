@@ -79,6 +79,20 @@ public abstract class AccessStoreContractTests<TFactory>
         await store.TouchApiKeyAsync("k1", T0.AddMinutes(1), CancellationToken.None);
 
         Assert.Equal(T0.AddMinutes(5), (await store.FindApiKeyByHashAsync(Hash("s"), CancellationToken.None))!.LastUsedAt);
+        Assert.Equal(1, (await store.VerifyAuditChainAsync(CancellationToken.None)).Records); // a use is not audited
+    }
+
+    [Fact]
+    public async Task CreateApiKeyAsync_DuplicateId_ThrowsAndKeepsTheFirstKeyWithoutAuditingTheSecond()
+    {
+        await using var store = await _factory.CreateAsync();
+        await store.CreateApiKeyAsync(Key("k1", "first"), Audit("api_key_created", "k1"), CancellationToken.None);
+
+        await Assert.ThrowsAsync<ValidationException>(() => store.CreateApiKeyAsync(Key("k1", "second", Role.Admin), Audit("api_key_created", "k1"), CancellationToken.None));
+
+        Assert.Null(await store.FindApiKeyByHashAsync(Hash("second"), CancellationToken.None));
+        Assert.Equal(Role.Auditor, Assert.Single(await store.ListApiKeysAsync(CancellationToken.None)).Role);
+        Assert.Single(await store.SearchAuditAsync(new AuditQuery(Action: "api_key_created"), CancellationToken.None));
     }
 
     [Fact]

@@ -8,6 +8,97 @@ using TaskStatus = Deprov.Core.Model.TaskStatus;
 
 namespace Deprov.Testing.StoreContract;
 
+// The contract suites, one sealed subclass each per store: Core (StoreContractTests), Access, Recon(ciliation), Case and
+// Records. Every IStore method, and the test that is about it (+ how many other tests call it):
+//
+// MigrateAsync                   Core.MigrateAsync_RunTwice_KeepsSchemaVersion
+// GetSchemaVersionAsync          Core.MigrateAsync_RunTwice_KeepsSchemaVersion
+// UpsertPeopleAsync              Core.UpsertPeopleAsync_ThenGet_RoundTripsEveryField (+54)
+// GetPersonAsync                 Core.UpsertPeopleAsync_ThenGet_RoundTripsEveryField (+1)
+// ListPeopleAsync                Records.ListPeopleAsync_PagesCoverEveryoneExactlyOnce_CountPeopleCountsThem
+// CountPeopleAsync               Records.ListPeopleAsync_PagesCoverEveryoneExactlyOnce_CountPeopleCountsThem
+// SetPersonStatusesAsync         Records.SetPersonStatusesAsync_AuditsOnlyPeopleWhoseStatusChanged (+1)
+// ApplyDueLeavesAsync            Core.PersonStatuses_FollowEvents_UpsertKeepsThem_DueLeavesTurnLeft (+1)
+// UpsertSystemsAsync             Records.UpsertSystemsAsync_ThenList_RoundTripsEveryField_AndReplaces (+12)
+// ListSystemsAsync               Records.UpsertSystemsAsync_ThenList_RoundTripsEveryField_AndReplaces
+// ReplaceInventoryAsync          Core.ReplaceInventoryAsync_TwoSystems_ReplacesOnlyTheNamedOne (+1)
+// GetAccessMapsAsync             Core.GetAccessMapsAsync_SeveralPeople_EachGetsOnlyTheirOwnAccessInTheOrderAsked (+6)
+// GetPersonProfileAsync          Case.GetPersonProfileAsync_Limit_KeepsTheNewestCasesAndHistory (+2)
+// ApplyDiscoveryAsync            Recon.ApplyDiscoveryAsync_MembershipsInterleavedAcrossAccounts_EachAccountKeepsItsOwn (+8)
+// GetDiscoveryStateAsync         Recon.ApplyDiscoveryAsync_NullSnapshot_RecordsOnlyTheState
+// GetRevocationsAsync            Recon.CompleteStepsAsync_VerifiedDisable_IsARevocation_ClosesHistory_CountsAFreedSeat
+// RecordFindingsAsync            Recon.RecordFindingsAsync_SeenAgain_KeepsFirstSeen_NotSeen_Resolves_Recurrence_IsNew (+2)
+// ListFindingsAsync              Recon.RecordFindingsAsync_SeenAgain_KeepsFirstSeen_NotSeen_Resolves_Recurrence_IsNew (+2)
+// RaiseFindingAsync              Recon.RaiseFindingAsync_LeavesOtherFindingsOpen_RaisedAgainKeepsFirstSeen_ResolvedByTheNextDetectionPass
+// RecordReactionsAsync           Recon.RecordReactionsAsync_WithTask_StoresReactionAndTask
+// LinkAccountAsync               Recon.LinkAccountAsync_KnownPerson_TiesTheAccountNow_UnknownPerson_Throws
+// ListLinksAsync                 Recon.LinkAccountAsync_KnownPerson_TiesTheAccountNow_UnknownPerson_Throws
+// GetAccountAsync                Recon.GetAccountAsync_DiscoveredAccount_IsFound_WithItsOwner_UnknownIsNull (+2)
+// GetAccessAtAsync               Recon.ApplyDiscoveryAsync_AccountColumnsAndIdArrays_WriteTheSameRowsAndHistoryAsObjects (+4)
+// GetLicenceUsageAsync           Recon.CompleteStepsAsync_VerifiedDisable_IsARevocation_ClosesHistory_CountsAFreedSeat
+// RecordEventsAsync              Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+7)
+// ListParkedEventsAsync          Core.RecordEventsAsync_Parked_IsListedUntilResolved (+1)
+// GetEventByKeyAsync             Records.GetEventByKeyAsync_TheFirstEventRecordedUnderTheKey_EveryField_UnknownKeyIsNull (+2)
+// ResolveParkedEventAsync        Records.ResolveParkedEventAsync_NoLongerParked_WithItsAuditRecord (+1)
+// MarkEventHandledAsync          Records.MarkEventHandledAsync_TheEventIsNoLongerUnplanned_Twice_ChangesNothingMore
+// ListUnhandledEventsAsync       Core.RecordEventsAsync_SameIdempotencyKeyTwice_RecordsOnce (+3)
+// GetUnplannedEventsAsync        Core.GetUnplannedEventsAsync_CountsRecordedEventsUntilTheirCaseExists (+2)
+// CreateCasesAsync               Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+30)
+// CreateCasesBehindBrakeAsync    Case.CreateCasesBehindBrakeAsync_ConcurrentCallers_AdmitNoMoreLeaversThanTheThreshold (+2)
+// GetCaseAsync                   Case.GetCaseAsync_UnknownIds_AreNullOrEmpty (+10)
+// ListCasesAsync                 Case.ListCasesAsync_FiltersByPersonAndStatus_WithinTheLimit (+3)
+// GetStepsAsync                  Case.CreateCasesAsync_OnePlanFails_NothingOfTheCallIsStored_NotEvenItsAudit (+12)
+// GetDependenciesAsync           Case.GetDependenciesAsync_HardRequirementsAndPhaseOrder_AsPlanned (+1)
+// ClaimDueStepsAsync             Case.ClaimDueStepsAsync_Max_ClaimsAtMostMaxPerCall_EveryDueStepExactlyOnce (+23)
+// RecordPreReadsAsync            Core.RecordPreReadsAsync_FirstRecordKept_ShownAsBeforeUntilTheStepFinishesWithItsOwn
+// RecoverRunningStepsAsync       Core.RecoverRunningStepsAsync_AfterCrash_RequeuesRunningSteps
+// GetNextDueAsync                Case.GetCaseAsync_UnknownIds_AreNullOrEmpty (+2)
+// CompleteStepsAsync             Core.CompleteStepsAsync_FailedStep_ReleasesNextPhaseAndRaisesTask (+12)
+// CountLeaverCasesSinceAsync     Case.CountLeaverCasesSinceAsync_LeaverCasesCreatedFromThatMoment_NotOtherKinds_NotCancelled
+// DecideBrakedCasesAsync         Case.DecideBrakedCasesAsync_ApproveNamedThenRejectTheRest_EachDecisionOnceAndAudited
+// CancelCasesAsync               Case.CancelCasesAsync_NamedCase_CancelsUnfinishedStepsAndTasks_KeepsFinishedStepsAndOtherCases (+2)
+// CancelOpenCasesAsync           Case.CancelOpenCasesAsync_LeavesFinishedCasesAndOtherPeopleAlone (+2)
+// GetPersonStepsAsync            Case.GetPersonStepsAsync_FinishedStepsOfEveryCaseOfThePerson_NoOneElses (+1)
+// ListTasksAsync                 Case.DecideBrakedCasesAsync_ApproveNamedThenRejectTheRest_EachDecisionOnceAndAudited (+4)
+// CompleteTaskAsync              Core.CompleteStepsAsync_HardRequirementFails_BlocksDependantUntilTaskDone (+1)
+// SetLegalHoldAsync              Case.ListLegalHoldsAsync_ActiveHoldsNewestFirst_WithinTheLimit_ReleasedOnesLeftOut (+3)
+// ListLegalHoldsAsync            Case.ListLegalHoldsAsync_ActiveHoldsNewestFirst_WithinTheLimit_ReleasedOnesLeftOut
+// ReleaseLegalHoldAsync          Case.ReleaseLegalHoldAsync_OneSystem_ReleasesOnlyThatSystemsHeldSteps (+2)
+// AppendAuditAsync               Core.AppendAuditAsync_ManyWrites_FormOneVerifiableChain (+5)
+// ReadAuditAsync                 Records.ReadAuditAsync_FromASequence_StartsThere_PersonRecordsInSequenceOrder (+3)
+// VerifyAuditChainAsync          Core.VerifyAuditChainAsync_EmptyStore_IsOk (+5)
+// ReadPersonAuditAsync           Core.CompleteStepsAsync_AllCutsVerified_CaseVerifiedWithExposureWindow (+3)
+// SearchAuditAsync               Access.SearchAuditAsync_FiltersAndPages_NewestFirst (+13)
+// CreateUserAsync                Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively (+1)
+// FindUserAsync                  Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively (+1)
+// ListUsersAsync                 Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively
+// CountUsersAsync                Access.CreateUserAsync_ThenFind_RoundTripsCaseInsensitively
+// CreateApiKeyAsync              Access.CreateApiKeyAsync_FindByHash_ReturnsKeyAndAuditsCreation (+3)
+// FindApiKeyByHashAsync          Access.CreateApiKeyAsync_FindByHash_ReturnsKeyAndAuditsCreation (+2)
+// TouchApiKeyAsync               Access.TouchApiKeyAsync_RecordsLastUse_NeverGoesBack
+// RevokeApiKeyAsync              Access.RevokeApiKeyAsync_Twice_RevokesOnceAndAuditsOnce
+// ListApiKeysAsync               Access.CreateApiKeyAsync_DuplicateId_ThrowsAndKeepsTheFirstKeyWithoutAuditingTheSecond (+1)
+// GetStatisticsAsync             Case.GetStatisticsAsync_CountsAtTheMomentGiven (+3)
+// GetExposureWindowsAsync        Case.GetExposureSeriesAsync_VerifiedCutsOldestFirst_SinceLeavesOutEarlierOnes (+1)
+// GetExposureSeriesAsync         Case.GetExposureSeriesAsync_VerifiedCutsOldestFirst_SinceLeavesOutEarlierOnes
+//
+// The promises of IStore's doc comments that no single method owns:
+//   one transaction per call, nothing half-written   Case.CreateCasesAsync_OnePlanFails_…, Access.CreateUserAsync_NameTaken_…
+//   audit written with the change (and only then)    Records.SetPersonStatusesAsync_…, Records.GetEventByKeyAsync_…,
+//                                                    Access.CreateApiKeyAsync_DuplicateId_…, Case.DecideBrakedCasesAsync_…
+//   limits and paging                                Records.ListPeopleAsync_…, Case.ClaimDueStepsAsync_Max_…, Case.ListCasesAsync_…,
+//                                                    Case.ListLegalHoldsAsync_…, Case.GetPersonProfileAsync_Limit_…, Access.SearchAuditAsync_…
+//   documented orders                                Case.GetExposureSeriesAsync_…, Case.ListLegalHoldsAsync_…, Records.ReadAuditAsync_…,
+//                                                    Core.GetAccessMapsAsync_…_InTheOrderAsked
+//   unknown ids                                      Case.GetCaseAsync_UnknownIds_…, Records.GetEventByKeyAsync_…, Recon.GetAccountAsync_…
+//   idempotency, first record kept                   Core.CreateCasesAsync_SecondPlanForTheSameEvent_…, Core.RecordPreReadsAsync_…,
+//                                                    Case.CreateCasesAsync_TwoPlansForOneEventInOneCall_…, Records.RecordEventsAsync_SameKeyTwice…,
+//                                                    Records.MarkEventHandledAsync_…, Access.RevokeApiKeyAsync_Twice_…
+//   one decision under concurrent callers            Case.CreateCasesBehindBrakeAsync_ConcurrentCallers_…,
+//                                                    Case.ClaimDueStepsAsync_ConcurrentClaimers_…, Records.AppendAuditAsync_ConcurrentWriters_…
+//   time is the `now` passed in                      Case.GetStatisticsAsync_CountsAtTheMomentGiven, Case.CountLeaverCasesSinceAsync_…
+// No test relies on an order IStore does not promise, on case-sensitive text comparison, or on SQLite's type affinity.
+
 /// <summary>Creates a fresh, migrated, empty store per test.</summary>
 public interface IStoreFactory
 {
@@ -451,8 +542,9 @@ public abstract class StoreContractTests<TFactory>
         await store.RecordPreReadsAsync([new PreReadRecord("C-7.001", "{\"active\":\"false\"}", true)], CancellationToken.None); // a re-run's read: ignored
 
         var steps = await store.GetStepsAsync("C-7", CancellationToken.None);
-        Assert.Equal(("{\"active\":\"true\"}", false, "{\"active\":\"true\"}"), (steps[0].PreRead, steps[0].PreReadDone, steps[0].Before));
-        Assert.Equal(("{\"member\":\"false\"}", true), (steps[1].PreRead, steps[1].PreReadDone));
+        var (first, second) = (steps.Single(s => s.Seq == 1), steps.Single(s => s.Seq == 2));
+        Assert.Equal(("{\"active\":\"true\"}", false, "{\"active\":\"true\"}"), (first.PreRead, first.PreReadDone, first.Before));
+        Assert.Equal(("{\"member\":\"false\"}", true), (second.PreRead, second.PreReadDone));
 
         // A retry that applied the change keeps that and its calls; the finish adds its calls and its own Before.
         await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Pending, T0, "{\"active\":\"true\",\"sessions\":\"1\"}", null, "read timed out", T0.AddMinutes(5), null, [], Calls: 2, Applied: true)],
@@ -462,7 +554,7 @@ public abstract class StoreContractTests<TFactory>
         Assert.Equal((2, 2), (again.Step.Attempts, again.Step.Claims));
         await store.CompleteStepsAsync([new StepCompletion("C-7.001", StepStatus.Verified, T0.AddMinutes(5), null, "{\"active\":\"false\"}", null, null, null, [], Calls: 1)],
             T0.AddMinutes(5), CancellationToken.None);
-        var done = (await store.GetStepsAsync("C-7", CancellationToken.None))[0];
+        var done = (await store.GetStepsAsync("C-7", CancellationToken.None)).Single(s => s.Seq == 1);
         Assert.Equal((3, "{\"active\":\"true\",\"sessions\":\"1\"}", "{\"active\":\"true\"}"), (done.Attempts, done.Before, done.PreRead));
     }
 
