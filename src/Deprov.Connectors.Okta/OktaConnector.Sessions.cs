@@ -55,12 +55,15 @@ internal sealed partial class OktaConnector
             if (_clears.TryGetValue(action.IdempotencyKey, out var sent) && _time.GetUtcNow() - sent < SessionLogLag)
             {
                 throw new ConnectorException(
-                    $"{_label}: Okta accepted the clear of user '{id}''s sessions at {Iso(sent)}, but its System Log does not show a {SessionClearEvent} event for the user yet (the log is near real-time); the engine reads it again later.",
+                    $"{_label}: Okta accepted the clear of the sessions of user '{id}' at {Iso(sent)}, but its System Log does not show a {SessionClearEvent} event for the user yet (the log is near real-time); the engine reads it again later.",
                     isTransient: true, retryAfter: TimeSpan.FromSeconds(30));
             }
 
+            _clears.TryRemove(action.IdempotencyKey, out _);
             return new ReadBackResult(false, observed);
         }
+
+        _clears.TryRemove(action.IdempotencyKey, out _);
 
         // A sign-in after the clear opened a session the clear did not end.
         var signedInSince = user.LastLogin is { } last && last > clear.Value;
@@ -87,7 +90,7 @@ internal sealed partial class OktaConnector
         if (!r.IsSuccess || r.Array is not { } events)
         {
             throw r.Status == HttpStatusCode.NotFound
-                ? new ConnectorException($"{_label}: GET api/v1/logs answered 404: the org's System Log API is not reachable, so the clear of user '{userId}''s sessions cannot be confirmed.", isTransient: false)
+                ? new ConnectorException($"{_label}: GET api/v1/logs answered 404: the org's System Log API is not reachable, so the clear of the sessions of user '{userId}' cannot be confirmed.", isTransient: false)
                 : _client.Failure(r, HttpMethod.Get, path, what + " (System Log)", OktaRights.ReadLogs);
         }
 

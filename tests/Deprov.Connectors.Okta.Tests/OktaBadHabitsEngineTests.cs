@@ -66,6 +66,7 @@ public sealed class OktaBadHabitsEngineTests
                 server.Habits.HiddenById[ann] = true;
                 break;
             case "ignore_log_filter":
+                // Only Bob's earlier clear is in the log: a connector trusting the filter would confirm Ann's.
                 server.Habits.IgnoreLogFilter = true;
                 server.Habits.IgnoreWrites = true;
                 break;

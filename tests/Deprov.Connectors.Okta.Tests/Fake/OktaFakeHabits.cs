@@ -19,8 +19,4 @@ public sealed class OktaFakeHabits
 
     /// <summary>Users that answer <c>404 E0000007</c> when addressed by their id (by login they are found), although they exist.</summary>
     public ConcurrentDictionary<string, bool> HiddenById { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Whether any habit is on (for messages).</summary>
-    public override string ToString() =>
-        $"ignoreWrites={IgnoreWrites}, lenientLists={LenientLists}, ignoreLogFilter={IgnoreLogFilter}, hidden={HiddenById.Count}";
 }
