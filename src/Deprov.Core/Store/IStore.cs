@@ -209,7 +209,7 @@ public interface IStore : IAsyncDisposable
     /// <summary>Cancels every not-yet-finished step of the person's open cases and marks those cases cancelled.</summary>
     Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Finished steps of all the person's cases (for restore and history).</summary>
+    /// <summary>Every step of all the person's cases, whatever its status (restore and history pick the finished ones).</summary>
     Task<IReadOnlyList<Step>> GetPersonStepsAsync(string personId, CancellationToken cancellationToken);
 
     // Tasks
