@@ -51,7 +51,8 @@ public sealed class TestEnvironment : IAsyncDisposable
     /// <param name="fullDurability">fsync every commit, as the product's default does (benchmarks of durable work); tests
     /// run with <c>durability: normal</c>, which survives a process crash.</param>
     public static async Task<TestEnvironment> CreateAsync(string? yaml = null, string? policy = null, TimeProvider? time = null,
-        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false)
+        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false,
+        IEnumerable<Core.HrSources.IHrSourceFactory>? hrSources = null)
     {
         var dir = directory ?? NewTempDirectory();
         var text = $"store:\n  path: deprov.db\n  durability: {(fullDurability ? "full" : "normal")}\n" + (yaml ?? DefaultSystems) + "\n" + (policy ?? string.Empty);
@@ -59,7 +60,8 @@ public sealed class TestEnvironment : IAsyncDisposable
         var clock = time ?? TimeProvider.System;
         var all = new List<IConnectorFactory> { new SandboxConnectorFactory() };
         all.AddRange(factories ?? []);
-        var engine = await DeprovHost.OpenAsync(Path.Combine(dir, "deprov.yaml"), all, clock, null, options, CancellationToken.None);
+        var config = ConfigLoader.Load(Path.Combine(dir, "deprov.yaml"), DeprovHost.Factories(all));
+        var engine = await DeprovHost.OpenAsync(config, all, hrSources ?? [], clock, null, options, CancellationToken.None);
         return new TestEnvironment(dir, engine, clock);
     }
 
