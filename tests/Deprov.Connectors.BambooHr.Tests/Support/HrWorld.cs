@@ -53,6 +53,11 @@ internal sealed class HrWorld : IAsyncDisposable
         {
             var space = p.DisplayName.IndexOf(' ', StringComparison.Ordinal);
             fake.Put(p.Id, p.DisplayName[..space], p.DisplayName[(space + 1)..], p.Email, p.Department, p.Title);
+            if (p.EndDate is { } end)
+            {
+                // A contract end Deprov knows is a termination entered ahead in BambooHR too.
+                fake.Terminate(p.Id, end);
+            }
         }
 
         return new HrWorld(env, fake, staff);
