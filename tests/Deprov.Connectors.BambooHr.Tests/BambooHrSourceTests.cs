@@ -1,4 +1,4 @@
-using Deprov.Connectors.BambooHr.Tests.Fake;
+using Deprov.Testing.BambooHr;
 using Deprov.Connectors.BambooHr.Tests.Support;
 using Deprov.Core;
 using Deprov.Core.Connectors;

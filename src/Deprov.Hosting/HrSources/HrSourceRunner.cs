@@ -54,6 +54,8 @@ public sealed class HrSourceRunner
 {
     private const int MaxListedInAudit = 50;
     private readonly DeprovEngine _engine;
+    /// <summary>When the schedule tries each source next, so a pull whose failure could not be stored is not retried at once.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _retryAt = new(StringComparer.Ordinal);
 
     public HrSourceRunner(DeprovEngine engine)
     {
@@ -61,7 +63,7 @@ public sealed class HrSourceRunner
     }
 
     /// <summary>Pulls one source now. <paramref name="full"/> null lets the schedule decide (full when due or without a cursor).</summary>
-    /// <exception cref="ArgumentException">No HR source has this id.</exception>
+    /// <exception cref="NotFoundException">No HR source has this id.</exception>
     public async Task<HrSyncReport> SyncAsync(string sourceId, bool? full, string actor, CancellationToken cancellationToken)
     {
         var runtime = Find(sourceId);
@@ -91,10 +93,26 @@ public sealed class HrSourceRunner
             var state = await _engine.Store.GetHrSourceStateAsync(runtime.Config.Id, cancellationToken);
             var now = _engine.Time.GetUtcNow();
             var at = state?.LastRunAt is { } last ? last + every : now;
+            if (_retryAt.TryGetValue(runtime.Config.Id, out var retry) && retry > at)
+            {
+                at = retry;
+            }
+
             if (at <= now)
             {
-                await SyncAsync(runtime.Config.Id, null, "deprov:scheduler", cancellationToken);
+                try
+                {
+                    await SyncAsync(runtime.Config.Id, null, "deprov:scheduler", cancellationToken);
+                }
+                catch (DeprovException ex)
+                {
+                    // One source's failure that could not be recorded (an event the intake refused, a busy store) must not
+                    // stop the others; it is logged here once and tried again after an interval.
+                    Log.HrSyncFailed(_engine.Logger, runtime.Config.Id, ex.Message);
+                }
+
                 at = _engine.Time.GetUtcNow() + every;
+                _retryAt[runtime.Config.Id] = at;
             }
 
             next = next is null || at < next ? at : next;
@@ -154,9 +172,9 @@ public sealed class HrSourceRunner
     private HrSourceRuntime Find(string sourceId) =>
         _engine.HrSources.TryGetValue(sourceId, out var runtime)
             ? runtime
-            : throw new ArgumentException(_engine.HrSources.Count == 0
-                ? $"No HR source '{sourceId}': deprov.yaml has no hr_sources."
-                : $"No HR source '{sourceId}'; configured: {string.Join(", ", _engine.HrSources.Keys.Order(StringComparer.Ordinal))}.", nameof(sourceId));
+            : throw new NotFoundException(_engine.HrSources.Count == 0
+                ? $"No HR source '{sourceId}': deprov.yaml has no hr_sources (see docs/hr-triggers.md)."
+                : $"No HR source '{sourceId}'; configured: {string.Join(", ", _engine.HrSources.Keys.Order(StringComparer.Ordinal))}.");
 
     private async Task<HrSyncReport> PullAsync(HrSourceRuntime runtime, bool? full, string actor, CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-using Deprov.Connectors.BambooHr.Tests.Fake;
+using Deprov.Testing.BambooHr;
 using Deprov.Connectors.Sandbox;
 using Deprov.Core.Model;
 using Deprov.Hosting.HrSources;

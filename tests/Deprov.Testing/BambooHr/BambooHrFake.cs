@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Deprov.Connectors.BambooHr.Tests.Fake;
+namespace Deprov.Testing.BambooHr;
 
 /// <summary>One employee in the fake: current field values, and values future-dated rows give (seen with onlyCurrent=false).</summary>
 public sealed class FakeEmployee
@@ -65,6 +65,21 @@ public sealed class BambooHrFake : IAsyncDisposable
 
     /// <summary>The custom report answers only this many employees.</summary>
     public int? TruncateReportTo { get; set; }
+
+    /// <summary>How long every answer takes (the benchmark's network and BambooHR's own time); zero in tests.</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>Marks every employee as last changed at <paramref name="at"/> (a company that existed before the test).</summary>
+    public void Backdate(DateTimeOffset at)
+    {
+        foreach (var e in Employees.Values)
+        {
+            lock (e)
+            {
+                e.LastChanged = at;
+            }
+        }
+    }
 
     public static Task<BambooHrFake> StartAsync(TimeProvider time) =>
         LoopbackHost.StartAsync((app, url) => new BambooHrFake(app, url, time), f => f.HandleAsync);
@@ -130,6 +145,11 @@ public sealed class BambooHrFake : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         Interlocked.Increment(ref _calls);
+        if (Latency > TimeSpan.Zero)
+        {
+            await Task.Delay(Latency, ctx.RequestAborted);
+        }
+
         var path = ctx.Request.Path.Value ?? "/";
         Requests.Enqueue($"{ctx.Request.Method} {path}{ctx.Request.QueryString}");
         if (_rateLimits.TryDequeue(out var limit))
