@@ -6,6 +6,7 @@ var benches = new SortedDictionary<string, (string Description, Func<string[], C
     ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
     ["api"] = ("server: dashboard/person page p95 and authenticated API reads/s with 50,000 people and 1,000,000 accounts", ApiBench.RunAsync),
     ["fuzz"] = ("mutated webhooks and API bodies against a live server, mutated rosters against the importer: 5xx, crashes, invalid input accepted", FuzzBench.RunAsync),
+    ["hr-sync"] = ("BambooHR pull against a fake at 20 ms per call: 500 changes among 50,000 people (sync_changed_s), then a full listing diff (sync_full_s)", HrSyncBench.RunAsync),
     ["hooks"] = ("signed HR webhooks accepted per second (durable) and hook-to-plan p99, through the real server", HooksBench.RunAsync),
     ["audit"] = ("audit chain: append and verify 1,000,000 records", AuditBench.RunAsync),
     ["reconcile"] = ("reconciliation: 1,000,000 accounts / 5,000,000 memberships over 10 sandbox systems, then an unchanged re-run", ReconcileBench.RunAsync),

@@ -14,7 +14,7 @@ public static class CliApp
         root.Options.Add(ctx.ActorOption);
         root.Subcommands.Add(DemoCommand.Create(ctx));
         root.Subcommands.Add(ImportCommand.Create(ctx));
-        foreach (var c in EventCommands.Create(ctx).Concat(CaseCommands.Create(ctx)).Concat(InfoCommands.Create(ctx)).Concat(ServeCommand.Create(ctx)).Concat(ReconcileCommands.Create(ctx)).Concat(CheckCommand.Create(ctx)))
+        foreach (var c in EventCommands.Create(ctx).Concat(CaseCommands.Create(ctx)).Concat(InfoCommands.Create(ctx)).Concat(ServeCommand.Create(ctx)).Concat(ReconcileCommands.Create(ctx)).Concat(CheckCommand.Create(ctx)).Concat(SourceCommands.Create(ctx)))
         {
             root.Subcommands.Add(c);
         }

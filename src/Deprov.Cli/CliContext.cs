@@ -48,6 +48,9 @@ public sealed class CliContext
 
     public IReadOnlyList<IConnectorFactory> Factories { get; }
 
+    /// <summary>The HR source kinds <c>hr_sources:</c> may use.</summary>
+    public IReadOnlyList<Core.HrSources.IHrSourceFactory> HrSourceFactories { get; init; } = [new Connectors.BambooHr.BambooHrSourceFactory()];
+
     public static IReadOnlyList<IConnectorFactory> DefaultFactories() => [new SandboxConnectorFactory(), new Connectors.Scim.ScimConnectorFactory(), new Connectors.Ldap.LdapConnectorFactory(), new Connectors.Okta.OktaConnectorFactory(), new Connectors.Graph.GraphConnectorFactory(), new Connectors.Jamf.JamfConnectorFactory(), new Connectors.Vault.VaultConnectorFactory(), new Connectors.Google.GoogleConnectorFactory(), new Connectors.Aws.AwsIamConnectorFactory()];
 
     public string ConfigPath(ParseResult pr) =>
@@ -64,10 +67,10 @@ public sealed class CliContext
     public DeprovConfig LoadConfig(ParseResult pr) => ConfigLoader.Load(ConfigPath(pr), DeprovHost.Factories(Factories));
 
     public Task<DeprovEngine> OpenAsync(ParseResult pr, CancellationToken ct) =>
-        DeprovHost.OpenAsync(LoadConfig(pr), Factories, Time, null, null, ct);
+        DeprovHost.OpenAsync(LoadConfig(pr), Factories, HrSourceFactories, Time, null, null, ct);
 
     public Task<DeprovEngine> OpenAsync(DeprovConfig config, CancellationToken ct) =>
-        DeprovHost.OpenAsync(config, Factories, Time, null, null, ct);
+        DeprovHost.OpenAsync(config, Factories, HrSourceFactories, Time, null, null, ct);
 
     public static void WriteJson<T>(T value) => System.Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 

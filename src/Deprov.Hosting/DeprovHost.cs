@@ -1,7 +1,9 @@
 using Deprov.Core;
 using Deprov.Core.Connectors;
+using Deprov.Core.HrSources;
 using Deprov.Hosting.Configuration;
 using Deprov.Hosting.Execution;
+using Deprov.Hosting.HrSources;
 using Deprov.Store.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,15 +17,42 @@ public static class DeprovHost
     public static IReadOnlyDictionary<string, IConnectorFactory> Factories(IEnumerable<IConnectorFactory> factories) =>
         factories.ToDictionary(f => f.Kind, StringComparer.Ordinal);
 
-    public static async Task<DeprovEngine> OpenAsync(DeprovConfig config, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,
-        EngineOptions? options, CancellationToken cancellationToken)
+    public static Task<DeprovEngine> OpenAsync(DeprovConfig config, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,
+        EngineOptions? options, CancellationToken cancellationToken) =>
+        OpenAsync(config, factories, [], time, logs, options, cancellationToken);
+
+    /// <summary>Opens the engine with the HR sources of <c>hr_sources:</c>, each built by the factory of its kind.</summary>
+    /// <exception cref="ValidationException">An HR source's kind has no factory, or its settings or status mapping are invalid (all problems at once).</exception>
+    public static async Task<DeprovEngine> OpenAsync(DeprovConfig config, IEnumerable<IConnectorFactory> factories, IEnumerable<IHrSourceFactory> hrSourceFactories,
+        TimeProvider time, ILoggerFactory? logs, EngineOptions? options, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        var hrKinds = hrSourceFactories.ToDictionary(f => f.Kind, StringComparer.Ordinal);
+        var hrErrors = new List<ValidationError>();
+        foreach (var h in config.HrSources)
+        {
+            if (!hrKinds.TryGetValue(h.Kind, out var f))
+            {
+                hrErrors.Add(new ValidationError(config.FilePath, null, $"hr_sources.{h.Id}.kind", $"'{h.Kind}' is not an HR source kind.",
+                    hrKinds.Count == 0 ? "this build has no HR source kinds." : $"use one of: {string.Join(", ", hrKinds.Keys.Order(StringComparer.Ordinal))}."));
+                continue;
+            }
+
+            hrErrors.AddRange(f.Validate(h.Id, h.Settings));
+        }
+
+        if (hrErrors.Count > 0)
+        {
+            throw new ValidationException(hrErrors);
+        }
+
         var byKind = Factories(factories);
         var store = new SqliteStore(config.Store.Path, config.Store.Durability);
         await store.MigrateAsync(cancellationToken);
         await store.UpsertSystemsAsync(config.Systems.Select(s => s.System).ToList(), cancellationToken);
         var context = new ConnectorContext(time, config.DataDirectory, new SecretResolver());
         var runtimes = new Dictionary<string, SystemRuntime>(StringComparer.Ordinal);
+        var hrSources = new Dictionary<string, HrSourceRuntime>(StringComparer.Ordinal);
         try
         {
             foreach (var s in config.Systems)
@@ -31,9 +60,21 @@ public static class DeprovHost
                 var connector = byKind[s.System.Kind].Create(s.System, s.Settings, context);
                 runtimes[s.System.Id] = new SystemRuntime(s, connector, config.Policy.Execution, time, options?.CallTimeout ?? TimeSpan.FromSeconds(30));
             }
+
+            foreach (var h in config.HrSources)
+            {
+                var f = hrKinds[h.Kind];
+                var statuses = h.Statuses(f.DefaultStatuses);
+                hrSources[h.Id] = new HrSourceRuntime(h, f.Create(h.Id, h.Settings, statuses, context), new HrSyncRules(statuses, h.DefaultTimeZone, h.MaxShrink));
+            }
         }
         catch
         {
+            foreach (var h in hrSources.Values)
+            {
+                await h.Source.DisposeAsync();
+            }
+
             foreach (var r in runtimes.Values)
             {
                 await r.DisposeAsync();
@@ -44,7 +85,7 @@ public static class DeprovHost
         }
 
         var logger = (logs ?? NullLoggerFactory.Instance).CreateLogger("Deprov.Engine");
-        return new DeprovEngine(config, store, runtimes, time, logger, options);
+        return new DeprovEngine(config, store, runtimes, time, logger, options) { HrSources = hrSources };
     }
 
     public static async Task<DeprovEngine> OpenAsync(string configPath, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,

@@ -22,7 +22,7 @@ public static class DeprovServer
 
         var config = ConfigLoader.Load(options.ConfigPath, DeprovHost.Factories(options.Factories));
         var logs = LoggerFactory.Create(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(options.LogLevel));
-        var engine = await DeprovHost.OpenAsync(config, options.Factories, options.Time, logs, null, cancellationToken);
+        var engine = await DeprovHost.OpenAsync(config, options.Factories, options.HrSourceFactories, options.Time, logs, null, cancellationToken);
 
         var services = builder.Services;
         services.AddSingleton(options);

@@ -13,6 +13,9 @@ public sealed class ServerOptions
 
     public required IReadOnlyList<IConnectorFactory> Factories { get; init; }
 
+    /// <summary>The HR source kinds <c>hr_sources:</c> may use (BambooHR…).</summary>
+    public IReadOnlyList<Core.HrSources.IHrSourceFactory> HrSourceFactories { get; init; } = [];
+
     /// <value>Clock for the engine, sessions and throttling; default <see cref="TimeProvider.System"/>.</value>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 

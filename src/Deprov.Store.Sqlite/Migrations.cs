@@ -204,5 +204,13 @@ internal static class Migrations
             ALTER TABLE people ADD COLUMN leaves_at INTEGER;
             CREATE INDEX people_leaving ON people(leaves_at) WHERE status = 1;
             """),
+
+        // 11: HR sources Deprov pulls from: where the next changed-since listing starts, how the last run went, and the
+        // size of the last accepted full listing (a much shorter one is refused as truncated).
+        (11, """
+            CREATE TABLE hr_source_state(
+              source_id TEXT PRIMARY KEY, cursor TEXT, last_run_at INTEGER, last_success_at INTEGER, last_full_at INTEGER,
+              last_full_count INTEGER, last_error TEXT) WITHOUT ROWID;
+            """),
     ];
 }

@@ -59,7 +59,7 @@ public sealed class TestEnvironment : IAsyncDisposable
     /// <param name="store">The store to run on; <see cref="TestStore.Current"/> when null.</param>
     public static async Task<TestEnvironment> CreateAsync(string? yaml = null, string? policy = null, TimeProvider? time = null,
         IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false,
-        TestStore? store = null)
+        TestStore? store = null, IEnumerable<Core.HrSources.IHrSourceFactory>? hrSources = null)
     {
         var dir = directory ?? NewTempDirectory();
         store ??= TestStore.Current;
@@ -68,7 +68,8 @@ public sealed class TestEnvironment : IAsyncDisposable
         var clock = time ?? TimeProvider.System;
         var all = new List<IConnectorFactory> { new SandboxConnectorFactory() };
         all.AddRange(factories ?? []);
-        var engine = await DeprovHost.OpenAsync(Path.Combine(dir, "deprov.yaml"), all, clock, null, options, CancellationToken.None);
+        var config = ConfigLoader.Load(Path.Combine(dir, "deprov.yaml"), DeprovHost.Factories(all));
+        var engine = await DeprovHost.OpenAsync(config, all, hrSources ?? [], clock, null, options, CancellationToken.None);
         return new TestEnvironment(dir, engine, clock, store);
     }
 

@@ -20,7 +20,7 @@ public static class ServeCommand
         var cmd = new Command("serve", "Run the web console and REST API (and the worker, unless another process runs it)") { urls };
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
-            await DeprovServer.RunAsync(new ServerOptions { ConfigPath = ctx.ConfigPath(pr), Urls = pr.GetValue(urls)!, Factories = ctx.Factories, Time = ctx.Time }, ct);
+            await DeprovServer.RunAsync(new ServerOptions { ConfigPath = ctx.ConfigPath(pr), Urls = pr.GetValue(urls)!, Factories = ctx.Factories, HrSourceFactories = ctx.HrSourceFactories, Time = ctx.Time }, ct);
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -77,6 +77,17 @@ public interface IStore : IAsyncDisposable
 
     Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken);
 
+    // HR sources
+
+    /// <summary>
+    /// Records the end of one HR source run: replaces the source's state (cursor, last run, last error…) and appends
+    /// <paramref name="audit"/> (what was read and what it implied), in one transaction.
+    /// </summary>
+    Task RecordHrSourceRunAsync(HrSources.HrSourceState state, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken);
+
+    /// <summary>The source's state as the last <see cref="RecordHrSourceRunAsync"/> left it; null before its first run.</summary>
+    Task<HrSources.HrSourceState?> GetHrSourceStateAsync(string sourceId, CancellationToken cancellationToken);
+
     /// <summary>Verified account and membership revokes and restores on one system (the memory drift is checked against).</summary>
     Task<IReadOnlyList<Revocation>> GetRevocationsAsync(string systemId, CancellationToken cancellationToken);
 

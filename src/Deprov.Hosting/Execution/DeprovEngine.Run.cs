@@ -184,6 +184,26 @@ public sealed partial class DeprovEngine
     private async Task RunSchedulerAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
+        await Task.WhenAll(RunReconciliationSchedulerAsync(cancellationToken), RunHrSourcesAsync(cancellationToken));
+    }
+
+    private async Task RunHrSourcesAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        try
+        {
+            await new Deprov.Hosting.HrSources.HrSourceRunner(this).RunAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The HR pull's boundary: a store failure stops scheduled pulls, never step execution; logged once here.
+            Log.HrSchedulerStopped(_logger, ex.Message);
+        }
+    }
+
+    private async Task RunReconciliationSchedulerAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
         try
         {
             await new Reconciliation.ReconciliationScheduler(this, _logger).RunAsync(cancellationToken);
@@ -697,4 +717,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Scheduled reconciliation stopped: {Error}")]
     public static partial void SchedulerStopped(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "HR source {Source}: read {Read} record(s) ({Listing}), {Events} event(s), {Problems} record(s) not used")]
+    public static partial void HrSynced(ILogger logger, string source, int read, string listing, int events, int problems);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "HR source {Source}: the pull failed or was refused: {Error}. Nothing was changed; it is tried again at the next interval.")]
+    public static partial void HrSyncFailed(ILogger logger, string source, string error);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Error, Message = "Scheduled HR pulls stopped: {Error}")]
+    public static partial void HrSchedulerStopped(ILogger logger, string error);
 }

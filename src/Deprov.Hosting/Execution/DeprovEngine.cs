@@ -74,6 +74,11 @@ public sealed partial class DeprovEngine : IAsyncDisposable
 
     public TimeProvider Time => _time;
 
+    /// <summary>The HR sources Deprov pulls from (<c>hr_sources:</c>), by id; created and disposed with the engine.</summary>
+    public IReadOnlyDictionary<string, HrSources.HrSourceRuntime> HrSources { get; init; } = new Dictionary<string, HrSources.HrSourceRuntime>(StringComparer.Ordinal);
+
+    internal ILogger Logger => _logger;
+
     /// <summary>Called for every step that starts or finishes. Must be quick; runs on the engine's threads.</summary>
     public Action<StepProgress>? OnProgress { get; set; }
 
@@ -483,6 +488,11 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         foreach (var s in _systems.Values)
         {
             await s.DisposeAsync();
+        }
+
+        foreach (var h in HrSources.Values)
+        {
+            await h.Source.DisposeAsync();
         }
 
         await _store.DisposeAsync();

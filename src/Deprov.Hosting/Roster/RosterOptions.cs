@@ -96,12 +96,14 @@ public sealed record RosterOptions(IReadOnlyDictionary<string, string> Columns, 
     }
 
     // roster.status: { values: { "<HR value>": active | on_leave | terminated | contract_ended }, terminated_without_date: refuse | today | now }.
-    // Values given replace the defaults, so a mapping lists exactly what the HR system writes.
-    private static HrStatusMapping BindStatus(SettingsNode n, List<ValidationError> errors)
+    // Values given replace the defaults, so a mapping lists exactly what the HR system writes. HR sources bind their
+    // hr_sources[].status the same way, over their kind's defaults.
+    internal static HrStatusMapping BindStatus(SettingsNode n, List<ValidationError> errors, HrStatusMapping? defaults = null)
     {
+        defaults ??= HrStatusMapping.Default;
         if (n.IsMissing)
         {
-            return HrStatusMapping.Default;
+            return defaults;
         }
 
         n.CheckKnownKeys(errors, "values", "terminated_without_date");
@@ -118,6 +120,6 @@ public sealed record RosterOptions(IReadOnlyDictionary<string, string> Columns, 
             }
         }
 
-        return new HrStatusMapping(values.Count > 0 ? values : HrStatusMapping.Default.Values, n.GetEnum("terminated_without_date", TerminatedWithoutDate.Refuse, errors));
+        return new HrStatusMapping(values.Count > 0 ? values : defaults.Values, n.GetEnum("terminated_without_date", defaults.WithoutDate, errors));
     }
 }

@@ -131,37 +131,8 @@ public static class HookEndpoints
             return Invalid(ex, "The BambooHR webhook body was refused.");
         }
 
-        var responses = new List<HookResponse>();
-        var ignored = new List<string>();
-        foreach (var m in await BambooHrMapper.MapAsync(changes, engine.Store, engine.Time.GetUtcNow(), ct))
-        {
-            if (m.Event is null)
-            {
-                var why = m.Message ?? "nothing Deprov acts on";
-                ignored.Add(why);
-                responses.Add(new HookResponse(string.Empty, "ignored", why));
-                continue;
-            }
-
-            try
-            {
-                var result = await engine.AcceptAsync(m.Event, "hook:bamboohr", ct, m.ParkReason);
-                responses.Add(new HookResponse(result.Event.Id, Page.Snake(result.Outcome), m.Message is null ? result.Message : $"{result.Message}; {m.Message}"));
-            }
-            catch (ValidationException ex)
-            {
-                responses.Add(new HookResponse(string.Empty, "refused", ex.Message));
-                ignored.Add(ex.Message);
-            }
-        }
-
-        if (ignored.Count > 0)
-        {
-            // Not silent: what was received and not acted on is in the audit trail (and the answer).
-            await engine.Store.AppendAuditAsync([new AuditEntry(engine.Time.GetUtcNow(), "hook:bamboohr", "webhook_ignored", null, ctx.Request.Path.Value, null, null, null, null, null,
-                "ignored", string.Join("; ", ignored))], ct);
-        }
-
+        var outcomes = await BambooHrIntake.HandleAsync(engine, changes, ctx.Request.Path.Value ?? "/hooks/bamboohr", ct);
+        var responses = outcomes.Select(o => new HookResponse(o.EventId, o.Outcome, o.Message)).ToList();
         return TypedResults.Accepted((string?)null, responses.ToArray());
     }
 

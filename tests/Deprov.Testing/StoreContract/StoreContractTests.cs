@@ -148,6 +148,21 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task RecordHrSourceRunAsync_ThenGet_RoundTripsStateAndAppendsAudit()
+    {
+        await using var store = await _factory.CreateAsync();
+        Assert.Null(await store.GetHrSourceStateAsync("bamboo", CancellationToken.None));
+        var first = new Core.HrSources.HrSourceState("bamboo", "2026-11-22T08:55:00Z", T0, T0.AddSeconds(-3), T0.AddSeconds(-3), 812, null);
+        await store.RecordHrSourceRunAsync(first, [Audit("hr_sync")], CancellationToken.None);
+        var failed = first with { LastRunAt = T0.AddMinutes(5), LastError = "the full listing was empty" };
+        await store.RecordHrSourceRunAsync(failed, [Audit("hr_sync")], CancellationToken.None);
+
+        Assert.Equal(failed, await store.GetHrSourceStateAsync("bamboo", CancellationToken.None));
+        Assert.Null(await store.GetHrSourceStateAsync("other", CancellationToken.None));
+        Assert.Equal(2, (await store.SearchAuditAsync(new AuditQuery(Action: "hr_sync"), CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task UpsertPeopleAsync_ThenGet_RoundTripsEveryField()
     {
         await using var store = await _factory.CreateAsync();
