@@ -113,15 +113,27 @@ public sealed class PostgresStore : RelationalStore
 
     internal override DbTransaction BeginSnapshot(DbConnection c) => c.BeginTransaction(IsolationLevel.RepeatableRead);
 
-    internal override StoreException Wrap(DbException ex)
+    internal override StoreException Wrap(DbException ex) => new($"PostgreSQL store ({_where}): {Describe(ex)}", IsTransient(ex), ex);
+
+    /// <summary>What went wrong and what to change, from the server's SQLSTATE or the connection failure. Npgsql's
+    /// messages name hosts, ports and users, never the password.</summary>
+    private static string Describe(DbException ex) => ex switch
     {
-        var transient = IsTransient(ex);
-        var what = ex is PostgresException pg ? $"{pg.MessageText} (SQLSTATE {pg.SqlState})" : ex.Message;
-        var fix = transient
-            ? " Check that the server is running and reachable from this machine; Deprov retries."
-            : string.Empty;
-        return new StoreException($"PostgreSQL store ({_where}): {what}.{fix}", transient, ex);
-    }
+        PostgresException { SqlState: "28P01" or "28000" } pg =>
+            $"{pg.MessageText}. Fix: check Username and Password in the connection string (and the server's pg_hba.conf).",
+        PostgresException { SqlState: "3D000" } pg =>
+            $"{pg.MessageText}. Fix: create the database (CREATE DATABASE …, owned by the user Deprov connects as) or correct Database= in the connection string.",
+        PostgresException { SqlState: "42501" } pg =>
+            $"{pg.MessageText}. Fix: grant the user Deprov connects as the right to create tables in the database's schema (or let the owner run the first start).",
+        PostgresException pg => $"{pg.MessageText} (SQLSTATE {pg.SqlState}).",
+        NpgsqlException { InnerException: { } inner } n when IsConnectionFailure(n) =>
+            $"cannot connect: {n.Message} ({inner.Message}). Fix: check that PostgreSQL is running there and accepts connections from this machine " +
+            "(listen_addresses, pg_hba.conf), and that Host and Port in the connection string are right; Deprov retries while it is unreachable.",
+        _ => ex.Message,
+    };
+
+    private static bool IsConnectionFailure(NpgsqlException ex) =>
+        ex.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException || ex.Message.StartsWith("Failed to connect", StringComparison.Ordinal);
 
     /// <summary>Lost connections, serialisation failures, deadlocks and a server shutting down are worth retrying.</summary>
     internal static bool IsTransient(DbException ex) => ex switch

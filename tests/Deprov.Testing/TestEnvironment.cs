@@ -50,11 +50,12 @@ public sealed class TestEnvironment : IAsyncDisposable
     /// <summary>Creates the environment. <paramref name="yaml"/> replaces the systems block; <paramref name="policy"/> adds a policy block.</summary>
     /// <param name="fullDurability">fsync every commit, as the product's default does (benchmarks of durable work); tests
     /// run with <c>durability: normal</c>, which survives a process crash.</param>
+    /// <param name="store">Replaces the <c>store:</c> block (e.g. a PostgreSQL database); by default a SQLite file in the folder.</param>
     public static async Task<TestEnvironment> CreateAsync(string? yaml = null, string? policy = null, TimeProvider? time = null,
-        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false)
+        IEnumerable<IConnectorFactory>? factories = null, EngineOptions? options = null, string? directory = null, bool fullDurability = false, string? store = null)
     {
         var dir = directory ?? NewTempDirectory();
-        var text = $"store:\n  path: deprov.db\n  durability: {(fullDurability ? "full" : "normal")}\n" + (yaml ?? DefaultSystems) + "\n" + (policy ?? string.Empty);
+        var text = (store ?? $"store:\n  path: deprov.db\n  durability: {(fullDurability ? "full" : "normal")}") + "\n" + (yaml ?? DefaultSystems) + "\n" + (policy ?? string.Empty);
         await File.WriteAllTextAsync(Path.Combine(dir, "deprov.yaml"), text);
         var clock = time ?? TimeProvider.System;
         var all = new List<IConnectorFactory> { new SandboxConnectorFactory() };
