@@ -11,7 +11,8 @@ namespace Deprov.Bench;
 
 /// <summary>
 /// `deprov bench engine`: a mass offboarding on the sandbox with zero latency (durable steps per second, layoff time),
-/// then offboardings with 50 ms per call (exposure-window percentiles).
+/// then offboardings with 50 ms per call (exposure-window percentiles). <c>--store postgres</c> runs the same on a
+/// throw-away PostgreSQL server (Debian's binaries, default durability: fsync on) instead of the SQLite file.
 /// </summary>
 internal static class EngineBench
 {
@@ -22,12 +23,16 @@ internal static class EngineBench
         var exposurePeople = Arg(args, "--exposure-people", 200);
         var latency = Arg(args, "--latency-ms", 50);
         var wave = Arg(args, "--wave", 10);
+        var storeIndex = Array.IndexOf(args, "--store");
+        var postgres = storeIndex >= 0 && storeIndex + 1 < args.Length && args[storeIndex + 1] == "postgres";
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
+        await using var server = postgres ? await Deprov.Testing.Postgres.PostgresServer.StartDedicatedAsync(ct) : null;
+        Console.WriteLine($"store: {(postgres ? "postgres (local server, Unix socket, fsync on)" : "sqlite")}");
 
         // 1. Mass layoff, zero latency.
         using (var dir = new TempDir())
         {
-            await using var engine = await OpenAsync(dir.Path, latencyMs: 0, ct);
+            await using var engine = await OpenAsync(dir.Path, latencyMs: 0, server, ct);
             var population = await SeedAsync(engine, dir.Path, people, accounts, ct);
             var events = population.Select(p => new LifecycleEvent(string.Empty, EventKind.Leave, p.Id, engine.Time.GetUtcNow(), ExitReason.Involuntary, "bench", string.Empty, default)).ToList();
             var sw = Stopwatch.StartNew();
@@ -51,7 +56,7 @@ internal static class EngineBench
         // 2. Exposure window with a real-world latency.
         using (var dir = new TempDir())
         {
-            await using var engine = await OpenAsync(dir.Path, latencyMs: latency, ct);
+            await using var engine = await OpenAsync(dir.Path, latencyMs: latency, server, ct);
             var population = await SeedAsync(engine, dir.Path, exposurePeople, accounts, ct);
             foreach (var chunk in population.Chunk(wave))
             {
@@ -83,12 +88,20 @@ internal static class EngineBench
         ("jamf", "device_manager", "mdm", 0), ("badges", "badge", "badge", 1), ("vault", "vault", "vault", 4),
     ];
 
-    private static async Task<DeprovEngine> OpenAsync(string dir, int latencyMs, CancellationToken ct)
+    private static async Task<DeprovEngine> OpenAsync(string dir, int latencyMs, Deprov.Testing.Postgres.PostgresServer? server, CancellationToken ct)
     {
+        var store = "store:\n  path: deprov.db\n  durability: full\n";
+        if (server is not null)
+        {
+            var secret = Path.Combine(dir, "pg.secret");
+            await File.WriteAllTextAsync(secret, await server.CreateDatabaseAsync(ct), ct);
+            store += $"  provider: postgres\n  connection_string: file:{secret}\n";
+        }
+
         var systems = string.Join('\n', Systems.Select(s =>
             $"  - {{ id: {s.Id}, kind: sandbox, role: {s.Role}, concurrency: 64, correlate: [attribute:employeeNumber], settings: {{ flavour: {s.Flavour}, latency_ms: {latencyMs} }} }}"));
         // A planned layoff: the safety brake is switched off on purpose (it would, rightly, hold 2,000 leavers for approval).
-        var yaml = $"store:\n  path: deprov.db\n  durability: full\nsystems:\n{systems}\npolicy:\n  safety_brake: {{ enabled: false }}\n";
+        var yaml = $"{store}systems:\n{systems}\npolicy:\n  safety_brake: {{ enabled: false }}\n";
         var path = Path.Combine(dir, "deprov.yaml");
         await File.WriteAllTextAsync(path, yaml, ct);
         return await DeprovHost.OpenAsync(path, [new SandboxConnectorFactory()], TimeProvider.System, null, new EngineOptions(MaxInFlight: 1024, CommitBatch: 2048), ct);

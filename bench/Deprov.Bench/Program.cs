@@ -3,7 +3,7 @@ using Deprov.Bench;
 // Each benchmark registers itself here: name → entry point. Output is plain `key: value` lines so scripts can read it.
 var benches = new SortedDictionary<string, (string Description, Func<string[], CancellationToken, Task<int>> Run)>(StringComparer.Ordinal)
 {
-    ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency", EngineBench.RunAsync),
+    ["engine"] = ("mass offboarding on the sandbox: durable steps/s, layoff time, exposure-window percentiles at 50 ms latency (--store postgres: on PostgreSQL)", EngineBench.RunAsync),
     ["api"] = ("server: dashboard/person page p95 and authenticated API reads/s with 50,000 people and 1,000,000 accounts", ApiBench.RunAsync),
     ["fuzz"] = ("mutated webhooks and API bodies against a live server, mutated rosters against the importer: 5xx, crashes, invalid input accepted", FuzzBench.RunAsync),
     ["hr-sync"] = ("BambooHR pull against a fake at 20 ms per call: 500 changes among 50,000 people (sync_changed_s), then a full listing diff (sync_full_s)", HrSyncBench.RunAsync),

@@ -4,6 +4,8 @@ using Deprov.Core.HrSources;
 using Deprov.Hosting.Configuration;
 using Deprov.Hosting.Execution;
 using Deprov.Hosting.HrSources;
+using Deprov.Store.Postgres;
+using Deprov.Store.Relational;
 using Deprov.Store.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -47,8 +49,7 @@ public static class DeprovHost
         }
 
         var byKind = Factories(factories);
-        var store = new SqliteStore(config.Store.Path, config.Store.Durability);
-        await store.MigrateAsync(cancellationToken);
+        var store = await OpenStoreAsync(config.Store, new SecretResolver(), cancellationToken);
         await store.UpsertSystemsAsync(config.Systems.Select(s => s.System).ToList(), cancellationToken);
         var context = new ConnectorContext(time, config.DataDirectory, new SecretResolver());
         var runtimes = new Dictionary<string, SystemRuntime>(StringComparer.Ordinal);
@@ -86,6 +87,48 @@ public static class DeprovHost
 
         var logger = (logs ?? NullLoggerFactory.Instance).CreateLogger("Deprov.Engine");
         return new DeprovEngine(config, store, runtimes, time, logger, options) { HrSources = hrSources };
+    }
+
+    /// <summary>Opens and migrates the configured store: the SQLite file, or the PostgreSQL database the connection
+    /// string's secret reference names.</summary>
+    /// <exception cref="StoreException">The database cannot be reached or used; the message names the host and database
+    /// (never the connection string) and what to fix.</exception>
+    public static async Task<RelationalStore> OpenStoreAsync(StoreOptions options, ISecretResolver secrets, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(secrets);
+        RelationalStore store = options.Provider switch
+        {
+            StoreProvider.Postgres => OpenPostgres(options, secrets),
+            _ => new SqliteStore(options.Path, options.Durability),
+        };
+        try
+        {
+            await store.MigrateAsync(cancellationToken);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+
+        return store;
+    }
+
+    private static PostgresStore OpenPostgres(StoreOptions options, ISecretResolver secrets)
+    {
+        var reference = options.ConnectionString
+            ?? throw new ValidationException("store.provider is 'postgres' but store.connection_string is missing. Fix: add 'connection_string: env:DEPROV_PG'.");
+        var connectionString = secrets.Resolve(reference, "the PostgreSQL store (store.connection_string)");
+        try
+        {
+            return new PostgresStore(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            // The message repeats nothing of the connection string (it may hold a password).
+            throw new StoreException($"store.connection_string ({reference}): {ex.Message}", isTransient: false, ex);
+        }
     }
 
     public static async Task<DeprovEngine> OpenAsync(string configPath, IEnumerable<IConnectorFactory> factories, TimeProvider time, ILoggerFactory? logs,

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Deprov.Core.Model;
 using Microsoft.Data.Sqlite;
+using Deprov.Store.Relational;
 using SQLitePCL;
 
 namespace Deprov.Store.Sqlite;
@@ -13,7 +14,7 @@ namespace Deprov.Store.Sqlite;
 /// </summary>
 /// <remarks>Used by one session at a time, outside any transaction (one autocommit read); reset after each use so it
 /// never holds a read snapshot open.</remarks>
-internal sealed class PersonStatement : IDisposable
+internal sealed class PersonStatement : PersonLookup
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _stmt;
@@ -35,7 +36,7 @@ internal sealed class PersonStatement : IDisposable
 
     /// <summary>The person with id <paramref name="personId"/> (bound to ?1), or null; the statement selects
     /// <c>SqliteStore.PersonColumns</c> in their order.</summary>
-    public Person? Read(string personId)
+    public override Person? Read(string personId)
     {
         try
         {
@@ -82,5 +83,5 @@ internal sealed class PersonStatement : IDisposable
         }
     }
 
-    public void Dispose() => _stmt.Dispose();
+    public override void Dispose() => _stmt.Dispose();
 }

@@ -11,7 +11,7 @@ public sealed partial class SqliteStore
     /// (no string decoding). Ranges are stitched by checking each range's first previous-hash against the last hash of
     /// the range before it.
     /// </summary>
-    public async Task<AuditVerification> VerifyAuditChainAsync(CancellationToken cancellationToken)
+    public override async Task<AuditVerification> VerifyAuditChainAsync(CancellationToken cancellationToken)
     {
         var (min, max, count) = await ReadAsync(c =>
         {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Deprov.Store.Relational;
 using SQLitePCL;
 
 namespace Deprov.Store.Sqlite;
@@ -13,7 +14,7 @@ namespace Deprov.Store.Sqlite;
 /// </summary>
 /// <remarks>Used only under the store's write lock, on the writer connection, inside its transaction (SQLite
 /// transactions belong to the connection, so a statement run here is part of it).</remarks>
-internal sealed class WriterStatement : IDisposable
+internal sealed class WriterStatement : WriteStatement, IDisposable
 {
     // One cache per writer connection; SqliteStore.DisposeAsync finalizes the statements before closing it.
     private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, WriterStatement>> Cache = new();
@@ -60,9 +61,7 @@ internal sealed class WriterStatement : IDisposable
         }
     }
 
-    /// <summary>Binds <paramref name="values"/> to ?1, ?2… and runs the statement.</summary>
-    /// <returns>The number of rows changed.</returns>
-    public int Run(params ReadOnlySpan<object?> values)
+    public override int Run(params ReadOnlySpan<object?> values)
     {
         for (var i = 0; i < values.Length; i++)
         {

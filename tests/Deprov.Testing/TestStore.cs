@@ -1,5 +1,7 @@
 using Deprov.Core.Store;
+using Deprov.Store.Postgres;
 using Deprov.Store.Sqlite;
+using Deprov.Testing.Postgres;
 
 namespace Deprov.Testing;
 
@@ -19,6 +21,9 @@ public abstract class TestStore
 
     /// <summary>The embedded store: one SQLite file in the environment's folder.</summary>
     public static TestStore Sqlite { get; } = new SqliteTestStore();
+
+    /// <summary>PostgreSQL: a fresh database per environment on the process's throw-away server (<see cref="PostgresServer"/>).</summary>
+    public static TestStore Postgres { get; } = new PostgresTestStore();
 
     /// <summary>The store this test run uses, from <see cref="Variable"/>.</summary>
     public static TestStore Current => CurrentStore.Value;
@@ -45,8 +50,13 @@ public abstract class TestStore
             return Sqlite;
         }
 
+        if (string.Equals(name.Trim(), Postgres.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            return Postgres;
+        }
+
         throw new InvalidOperationException(
-            $"{Variable}='{name}' names no store these tests can run on; known: '{Sqlite.Name}'. Unset {Variable} to run on SQLite.");
+            $"{Variable}='{name}' names no store these tests can run on; known: '{Sqlite.Name}', '{Postgres.Name}'. Unset {Variable} to run on SQLite.");
     }
 
     private sealed class SqliteTestStore : TestStore
@@ -60,6 +70,35 @@ public abstract class TestStore
         public override async Task<IStore> CreateAsync(CancellationToken cancellationToken)
         {
             var store = new SqliteStore(Path.Combine(TestEnvironment.NewTempDirectory("deprov-sqlite"), "deprov.db"), SqliteDurability.Full);
+            await store.MigrateAsync(cancellationToken);
+            return store;
+        }
+    }
+
+    private sealed class PostgresTestStore : TestStore
+    {
+        private const string SecretFile = "postgres.secret";
+
+        public override string Name => "postgres";
+
+        // The connection string is kept in a file in the folder (a file: secret reference, as an operator would keep
+        // it), so a restarted engine, a server or a CLI process in the same folder opens the same database.
+        public override async Task<string> ConfigureAsync(string directory, bool fullDurability, CancellationToken cancellationToken)
+        {
+            var secret = Path.Combine(directory, SecretFile);
+            if (!File.Exists(secret))
+            {
+                var server = await PostgresServer.SharedAsync(cancellationToken);
+                await File.WriteAllTextAsync(secret, await server.CreateDatabaseAsync(cancellationToken), cancellationToken);
+            }
+
+            return $"store:\n  provider: postgres\n  connection_string: file:{secret}\n";
+        }
+
+        public override async Task<IStore> CreateAsync(CancellationToken cancellationToken)
+        {
+            var server = await PostgresServer.SharedAsync(cancellationToken);
+            var store = new PostgresStore(await server.CreateDatabaseAsync(cancellationToken));
             await store.MigrateAsync(cancellationToken);
             return store;
         }

@@ -143,7 +143,7 @@ public static class CaseCommands
             if (!ctx.IsJson(pr))
             {
                 engine.OnProgress = Views.LiveSteps(ctx.Console);
-                ctx.Console.Line($"worker started on {engine.Config.Store.Path}{(pr.GetValue(untilIdle) ? " (until idle)" : "; Ctrl-C to stop")}");
+                ctx.Console.Line($"worker started on {engine.Config.Store.Where}{(pr.GetValue(untilIdle) ? " (until idle)" : "; Ctrl-C to stop")}");
             }
 
             try

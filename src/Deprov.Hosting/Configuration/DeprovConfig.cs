@@ -8,12 +8,23 @@ namespace Deprov.Hosting.Configuration;
 
 public enum StoreProvider
 {
+    /// <summary>The embedded store: one SQLite file (<c>path</c>), for one machine.</summary>
     Sqlite,
+
+    /// <summary>A PostgreSQL database (<c>connection_string</c>) that several nodes can share.</summary>
+    Postgres,
 }
 
-/// <param name="Path">SQLite file (absolute).</param>
-/// <param name="ConnectionString">For server stores: a secret reference (<c>env:NAME</c> or <c>file:/path</c>).</param>
-public sealed record StoreOptions(StoreProvider Provider, string Path, string? ConnectionString, Store.Sqlite.SqliteDurability Durability);
+/// <param name="Path">SQLite file (absolute). With PostgreSQL its folder still holds this node's local files (the worker
+/// lock, the sandbox's simulated systems).</param>
+/// <param name="ConnectionString">For PostgreSQL: a secret reference (<c>env:NAME</c> or <c>file:/path</c>) to an Npgsql
+/// connection string.</param>
+public sealed record StoreOptions(StoreProvider Provider, string Path, string? ConnectionString, Store.Sqlite.SqliteDurability Durability)
+{
+    /// <summary>Where the store is, for messages: the SQLite file, or the PostgreSQL connection string's secret reference
+    /// (never the connection string itself).</summary>
+    public string Where => Provider == StoreProvider.Postgres ? $"PostgreSQL ({ConnectionString})" : Path;
+}
 
 /// <summary>One configured system: its model, its connector settings and how the engine drives it.</summary>
 /// <param name="Concurrency">Calls in flight at once to this system.</param>
@@ -93,6 +104,12 @@ public static class ConfigLoader
         if (cs is not null && !SecretResolver.IsReference(cs))
         {
             errors.Add(n["connection_string"].Error("holds a literal value; connection strings carry passwords and must not live in YAML.", "write 'env:VARIABLE' or 'file:/path/to/file'."));
+        }
+
+        if (provider == StoreProvider.Postgres && cs is null && !n["provider"].IsMissing)
+        {
+            errors.Add(n["provider"].Error("is 'postgres' but there is no 'connection_string'.",
+                "add 'connection_string: env:DEPROV_PG' and export DEPROV_PG='Host=…;Database=…;Username=…;Password=…'."));
         }
 
         var durability = n.GetEnum("durability", Store.Sqlite.SqliteDurability.Full, errors);

@@ -2,12 +2,12 @@ using Deprov.Core;
 using Deprov.Core.Audit;
 using Deprov.Core.Security;
 using Deprov.Core.Store;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
 /// <summary>Console users, API keys, audit search and the console's exposure series.</summary>
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
     private const string UserColumns = "name, role, password_hash, created_at, created_by";
     private const string ApiKeyColumns = "id, name, role, hash, created_by, created_at, last_used_at, revoked_at";
@@ -15,13 +15,13 @@ public sealed partial class SqliteStore
     public Task CreateUserAsync(UserAccount user, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            if (Scalar(c, tx, "SELECT 1 FROM users WHERE name = $n", ("$n", user.Name)) is not null)
+            if (Scalar(c, tx, $"SELECT 1 FROM users WHERE {Sql.NoCase("name")} = {Sql.NoCase("@n")}", ("@n", user.Name)) is not null)
             {
                 throw new ValidationException($"A user named '{user.Name}' already exists.");
             }
 
-            Exec(c, tx, "INSERT INTO users(name, role, password_hash, created_at, created_by) VALUES ($n, $r, $h, $at, $by)",
-                ("$n", user.Name), ("$r", (int)user.Role), ("$h", user.PasswordHash), ("$at", T(user.CreatedAt)), ("$by", user.CreatedBy));
+            Exec(c, tx, "INSERT INTO users(name, role, password_hash, created_at, created_by) VALUES (@n, @r, @h, @at, @by)",
+                ("@n", user.Name), ("@r", (int)user.Role), ("@h", user.PasswordHash), ("@at", T(user.CreatedAt)), ("@by", user.CreatedBy));
             AppendAudit(c, tx, [audit]);
             return 0;
         }, cancellationToken);
@@ -29,7 +29,7 @@ public sealed partial class SqliteStore
     public Task<UserAccount?> FindUserAsync(string name, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, $"SELECT {UserColumns} FROM users WHERE name = $n", ("$n", name));
+            using var cmd = Command(c, null, $"SELECT {UserColumns} FROM users WHERE {Sql.NoCase("name")} = {Sql.NoCase("@n")}", ("@n", name));
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadUser(r) : null;
         }, cancellationToken);
@@ -37,7 +37,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<UserAccount>> ListUsersAsync(CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<UserAccount>>(c =>
         {
-            using var cmd = Command(c, null, $"SELECT {UserColumns} FROM users ORDER BY name");
+            using var cmd = Command(c, null, $"SELECT {UserColumns} FROM users ORDER BY {Sql.NoCase("name")}, name");
             using var r = cmd.ExecuteReader();
             var list = new List<UserAccount>();
             while (r.Read())
@@ -54,14 +54,14 @@ public sealed partial class SqliteStore
     public Task CreateApiKeyAsync(ApiKey key, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            if (Scalar(c, tx, "SELECT 1 FROM api_keys WHERE id = $id", ("$id", key.Id)) is not null)
+            if (Scalar(c, tx, "SELECT 1 FROM api_keys WHERE id = @id", ("@id", key.Id)) is not null)
             {
                 throw new ValidationException($"An API key with id '{key.Id}' already exists.");
             }
 
-            Exec(c, tx, $"INSERT INTO api_keys({ApiKeyColumns}) VALUES ($id, $n, $r, $h, $by, $at, $used, $rev)",
-                ("$id", key.Id), ("$n", key.Name), ("$r", (int)key.Role), ("$h", key.Hash), ("$by", key.CreatedBy), ("$at", T(key.CreatedAt)),
-                ("$used", T(key.LastUsedAt)), ("$rev", T(key.RevokedAt)));
+            Exec(c, tx, $"INSERT INTO api_keys({ApiKeyColumns}) VALUES (@id, @n, @r, @h, @by, @at, @used, @rev)",
+                ("@id", key.Id), ("@n", key.Name), ("@r", (int)key.Role), ("@h", key.Hash), ("@by", key.CreatedBy), ("@at", T(key.CreatedAt)),
+                ("@used", T(key.LastUsedAt)), ("@rev", T(key.RevokedAt)));
             AppendAudit(c, tx, [audit]);
             return 0;
         }, cancellationToken);
@@ -69,7 +69,7 @@ public sealed partial class SqliteStore
     public Task<ApiKey?> FindApiKeyByHashAsync(byte[] hash, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, $"SELECT {ApiKeyColumns} FROM api_keys WHERE hash = $h", ("$h", hash));
+            using var cmd = Command(c, null, $"SELECT {ApiKeyColumns} FROM api_keys WHERE hash = @h", ("@h", hash));
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadApiKey(r) : null;
         }, cancellationToken);
@@ -77,14 +77,14 @@ public sealed partial class SqliteStore
     public Task TouchApiKeyAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            Exec(c, tx, "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), $at) WHERE id = $id", ("$at", T(at)), ("$id", id));
+            Exec(c, tx, $"UPDATE api_keys SET last_used_at = {Sql.Greatest("COALESCE(last_used_at, 0)", "@at")} WHERE id = @id", ("@at", T(at)), ("@id", id));
             return 0;
         }, cancellationToken);
 
     public Task<bool> RevokeApiKeyAsync(string id, AuditEntry audit, DateTimeOffset at, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            using var cmd = Command(c, tx, "UPDATE api_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL", ("$at", T(at)), ("$id", id));
+            using var cmd = Command(c, tx, "UPDATE api_keys SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL", ("@at", T(at)), ("@id", id));
             if (cmd.ExecuteNonQuery() == 0)
             {
                 return false;
@@ -113,10 +113,10 @@ public sealed partial class SqliteStore
         {
             // Newest first by primary key: a selective filter uses its partial index, the others stop after Limit rows.
             using var cmd = Command(c, null,
-                $"SELECT {AuditColumns} FROM audit WHERE ($p IS NULL OR person_id = $p) AND ($c IS NULL OR case_id = $c) AND ($a IS NULL OR actor = $a) " +
-                "AND ($act IS NULL OR action = $act) AND ($before IS NULL OR seq < $before) ORDER BY seq DESC LIMIT $limit",
-                ("$p", query.PersonId), ("$c", query.CaseId), ("$a", query.Actor), ("$act", query.Action), ("$before", query.BeforeSeq),
-                ("$limit", Math.Clamp(query.Limit, 1, 1000)));
+                $"SELECT {AuditColumns} FROM audit WHERE (person_id = @p OR @p IS NULL) AND (case_id = @c OR @c IS NULL) AND (actor = @a OR @a IS NULL) " +
+                "AND (action = @act OR @act IS NULL) AND (seq < @before OR @before IS NULL) ORDER BY seq DESC LIMIT @limit",
+                ("@p", query.PersonId), ("@c", query.CaseId), ("@a", query.Actor), ("@act", query.Action), ("@before", query.BeforeSeq),
+                ("@limit", Math.Clamp(query.Limit, 1, 1000)));
             using var r = cmd.ExecuteReader();
             var list = new List<AuditRecord>();
             while (r.Read())
@@ -131,9 +131,9 @@ public sealed partial class SqliteStore
         ReadAsync<IReadOnlyList<ExposurePoint>>(c =>
         {
             using var cmd = Command(c, null,
-                $"SELECT cut_verified_at, MAX(cut_verified_at - cut_at, 0) FROM cases WHERE cut_verified_at IS NOT NULL AND cut_verified_at >= $since " +
+                $"SELECT cut_verified_at, {Sql.Greatest("cut_verified_at - cut_at", "0")} FROM cases WHERE cut_verified_at IS NOT NULL AND cut_verified_at >= @since " +
                 $"AND kind != {(int)Core.Model.CaseKind.Restore} ORDER BY cut_verified_at",
-                ("$since", T(since)));
+                ("@since", T(since)));
             using var r = cmd.ExecuteReader();
             var list = new List<ExposurePoint>();
             while (r.Read())
@@ -147,8 +147,8 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<Core.Planning.LegalHold>> ListLegalHoldsAsync(int limit, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<Core.Planning.LegalHold>>(c =>
         {
-            using var cmd = Command(c, null, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE released_at IS NULL ORDER BY set_at DESC LIMIT $l",
-                ("$l", limit));
+            using var cmd = Command(c, null, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE released_at IS NULL ORDER BY set_at DESC LIMIT @l",
+                ("@l", limit));
             using var r = cmd.ExecuteReader();
             var list = new List<Core.Planning.LegalHold>();
             while (r.Read())
@@ -159,9 +159,9 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
-    private static UserAccount ReadUser(SqliteDataReader r) =>
+    private static UserAccount ReadUser(DbDataReader r) =>
         new(r.GetString(0), (Role)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), r.GetString(4));
 
-    private static ApiKey ReadApiKey(SqliteDataReader r) =>
+    private static ApiKey ReadApiKey(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), (Role)r.GetInt32(2), (byte[])r[3], r.GetString(4), D(r.GetInt64(5)), DN(r, 6), DN(r, 7));
 }

@@ -2,24 +2,24 @@ using System.Globalization;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Store;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
-    private const string PersonColumns = "id, email, display_name, manager_id, department, title, location, worker_type, status, start_date, end_date, time_zone";
+    internal const string PersonColumns = "id, email, display_name, manager_id, department, title, location, worker_type, status, start_date, end_date, time_zone";
 
     // A known person's status is left alone: it follows events (SetPersonStatusesAsync), not HR field updates.
     public Task UpsertPeopleAsync(IReadOnlyList<Person> people, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
             using var cmd = Prepared(c, tx,
-                $"INSERT INTO people({PersonColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) " +
+                $"INSERT INTO people({PersonColumns}) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7,@p8,@p9,@p10,@p11,@p12) " +
                 "ON CONFLICT(id) DO UPDATE SET email=excluded.email, display_name=excluded.display_name, manager_id=excluded.manager_id, " +
                 "department=excluded.department, title=excluded.title, location=excluded.location, worker_type=excluded.worker_type, " +
                 "start_date=excluded.start_date, end_date=excluded.end_date, time_zone=excluded.time_zone",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12");
+                "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8", "@p9", "@p10", "@p11", "@p12");
             foreach (var p in people)
             {
                 Run(cmd, p.Id, p.Email, p.DisplayName, p.ManagerId, p.Department, p.Title, p.Location, (int)p.WorkerType, (int)p.Status,
@@ -29,9 +29,9 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
-    internal static Person? GetPerson(SqliteConnection c, SqliteTransaction? tx, string personId)
+    internal static Person? GetPerson(DbConnection c, DbTransaction? tx, string personId)
     {
-        using var cmd = Command(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = $id", ("$id", personId));
+        using var cmd = Command(c, tx, $"SELECT {PersonColumns} FROM people WHERE id = @id", ("@id", personId));
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadPerson(r) : null;
     }
@@ -39,7 +39,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<Person>> ListPeopleAsync(int limit, int offset, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<Person>>(c =>
         {
-            using var cmd = Command(c, null, $"SELECT {PersonColumns} FROM people ORDER BY id LIMIT $l OFFSET $o", ("$l", limit), ("$o", offset));
+            using var cmd = Command(c, null, $"SELECT {PersonColumns} FROM people ORDER BY id LIMIT @l OFFSET @o", ("@l", limit), ("@o", offset));
             using var r = cmd.ExecuteReader();
             var list = new List<Person>();
             while (r.Read())
@@ -59,13 +59,13 @@ public sealed partial class SqliteStore
             var audit = new List<Core.Audit.AuditEntry>();
             foreach (var change in changes)
             {
-                if (Scalar(c, tx, "SELECT status FROM people WHERE id = $id", ("$id", change.PersonId)) is not long before)
+                if (Scalar(c, tx, "SELECT status FROM people WHERE id = @id", ("@id", change.PersonId)) is not long before)
                 {
                     continue;
                 }
 
-                Exec(c, tx, "UPDATE people SET status = $s, leaves_at = $at WHERE id = $id",
-                    ("$s", (int)change.Status), ("$at", T(change.LeavesAt)), ("$id", change.PersonId));
+                Exec(c, tx, "UPDATE people SET status = @s, leaves_at = @at WHERE id = @id",
+                    ("@s", (int)change.Status), ("@at", T(change.LeavesAt)), ("@id", change.PersonId));
                 if ((PersonStatus)before != change.Status)
                 {
                     audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
@@ -89,7 +89,7 @@ public sealed partial class SqliteStore
         return await WriteAsync((c, tx) =>
         {
             var due = new List<(string Id, long At)>();
-            using (var cmd = Command(c, tx, $"SELECT id, leaves_at FROM people WHERE status = {(int)PersonStatus.Leaving} AND leaves_at <= $now", ("$now", T(now))))
+            using (var cmd = Command(c, tx, $"SELECT id, leaves_at FROM people WHERE status = {(int)PersonStatus.Leaving} AND leaves_at <= @now", ("@now", T(now))))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
@@ -102,7 +102,7 @@ public sealed partial class SqliteStore
             foreach (var (id, at) in due)
             {
                 var status = PersonLifecycle.At(PersonStatus.Leaving, D(at), now);
-                Exec(c, tx, "UPDATE people SET status = $s WHERE id = $id", ("$s", (int)status), ("$id", id));
+                Exec(c, tx, "UPDATE people SET status = @s WHERE id = @id", ("@s", (int)status), ("@id", id));
                 audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, id, id, null, null,
                     PersonStatus.Leaving.Snake(), status.Snake(), "ok", $"termination effective {D(at):u}"));
             }
@@ -112,10 +112,10 @@ public sealed partial class SqliteStore
         }, cancellationToken);
     }
 
-    private static DateTimeOffset? NextLeave(SqliteConnection c, SqliteTransaction? tx) =>
+    private static DateTimeOffset? NextLeave(DbConnection c, DbTransaction? tx) =>
         Scalar(c, tx, $"SELECT MIN(leaves_at) FROM people WHERE status = {(int)PersonStatus.Leaving}") is long n ? D(n) : null;
 
-    private static Person ReadPerson(SqliteDataReader r) => new(
+    internal static Person ReadPerson(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), SN(r, 3), r.GetString(4), r.GetString(5), r.GetString(6),
         (WorkerType)r.GetInt32(7), (PersonStatus)r.GetInt32(8),
         r.IsDBNull(9) ? null : DateOnly.Parse(r.GetString(9), CultureInfo.InvariantCulture),
@@ -128,11 +128,11 @@ public sealed partial class SqliteStore
             foreach (var s in systems)
             {
                 Exec(c, tx,
-                    "INSERT INTO systems(id, display_name, kind, role, risk, licence_cost, retention_days) VALUES ($id,$n,$k,$r,$risk,$cost,$ret) " +
+                    "INSERT INTO systems(id, display_name, kind, role, risk, licence_cost, retention_days) VALUES (@id,@n,@k,@r,@risk,@cost,@ret) " +
                     "ON CONFLICT(id) DO UPDATE SET display_name=excluded.display_name, kind=excluded.kind, role=excluded.role, risk=excluded.risk, " +
                     "licence_cost=excluded.licence_cost, retention_days=excluded.retention_days",
-                    ("$id", s.Id), ("$n", s.DisplayName), ("$k", s.Kind), ("$r", (int)s.Role), ("$risk", (int)s.Risk),
-                    ("$cost", s.LicenceCostPerSeat.ToString(CultureInfo.InvariantCulture)), ("$ret", s.RetentionDays));
+                    ("@id", s.Id), ("@n", s.DisplayName), ("@k", s.Kind), ("@r", (int)s.Role), ("@risk", (int)s.Risk),
+                    ("@cost", s.LicenceCostPerSeat.ToString(CultureInfo.InvariantCulture)), ("@ret", s.RetentionDays));
             }
 
             return 0;
@@ -169,7 +169,7 @@ public sealed partial class SqliteStore
     }
 
     /// <summary>
-    /// Reads the access maps of a set of people with seven set queries (<c>person_id IN json_each($ids)</c>), whatever
+    /// Reads the access maps of a set of people with seven set queries (<c>person_id IN json_each(@ids)</c>), whatever
     /// the number of people: the planner reads a whole batch of events' maps at once, and seven statements per person
     /// (binding and stepping each) cost more than planning them (docs/performance.md, HR webhooks).
     /// </summary>
@@ -178,44 +178,44 @@ public sealed partial class SqliteStore
         /// <summary>People per set query: keeps the in-memory grouping of one read small.</summary>
         public const int MaxPeoplePerRead = 1000;
 
-        private const string SetOfIds = "(SELECT value FROM json_each($ids))";
+        
 
-        // A one-person reader binds the id itself: "IN ($ids)" is an index lookup, where going through json_each costs
+        // A one-person reader binds the id itself: "IN (@ids)" is an index lookup, where going through json_each costs
         // the profile page (one person per request) a sixth of its rate.
         private readonly bool _onePerson;
-        private readonly SqliteCommand _people;
-        private readonly SqliteCommand _accounts;
-        private readonly SqliteCommand _assignments;
-        private readonly SqliteCommand _devices;
-        private readonly SqliteCommand _known;
-        private readonly SqliteCommand _owned;
-        private readonly SqliteCommand _holds;
+        private readonly DbCommand _people;
+        private readonly DbCommand _accounts;
+        private readonly DbCommand _assignments;
+        private readonly DbCommand _devices;
+        private readonly DbCommand _known;
+        private readonly DbCommand _owned;
+        private readonly DbCommand _holds;
 
         /// <param name="onePerson">Statements for a single person (<see cref="Read(string)"/> only), bound to the id itself.</param>
-        public AccessMapReader(SqliteConnection c, SqliteTransaction? tx, bool onePerson = false)
+        public AccessMapReader(SqlDialect sql, DbConnection c, DbTransaction? tx, bool onePerson = false)
         {
             _onePerson = onePerson;
-            var ids = onePerson ? "($ids)" : SetOfIds;
-            _people = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id IN {ids}", "$ids");
+            var ids = onePerson ? "(@ids)" : sql.IdList("@ids");
+            _people = Prepared(c, tx, $"SELECT {PersonColumns} FROM people WHERE id IN {ids}", "@ids");
             // Each query returns the person's id first and is ordered by it, then as a one-person read orders its rows.
             _accounts = Prepared(c, tx,
                 $"SELECT person_id, id, system_id, external_id, user_name, email, kind, status, last_sign_in, correlation_rule FROM accounts WHERE person_id IN {ids} ORDER BY person_id, system_id, id",
-                "$ids");
+                "@ids");
             _assignments = Prepared(c, tx,
-                $"SELECT a.person_id, a.id, e.id, {MembershipSet.Source}, {MembershipSet.Expires}, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
-                $"FROM accounts a, json_each(a.memberships) j JOIN entitlements e ON e.id = {MembershipSet.Entitlement} WHERE a.person_id IN {ids} ORDER BY a.person_id, a.id, e.name",
-                "$ids");
+                $"SELECT a.person_id, a.id, e.id, {sql.MSource}, {sql.MExpires}, e.system_id, e.external_id, e.name, e.kind, e.privileged " +
+                $"FROM accounts a CROSS JOIN {sql.Memberships("a.memberships")} JOIN entitlements e ON e.id = {sql.MEntitlement} WHERE a.person_id IN {ids} ORDER BY a.person_id, a.id, e.name",
+                "@ids");
             _devices = Prepared(c, tx,
-                $"SELECT owner_person_id, id, system_id, external_id, serial, model, status FROM devices WHERE owner_person_id IN {ids} ORDER BY owner_person_id, id", "$ids");
-            _known = Prepared(c, tx, CredentialSql("k.person_id", "credential_knowers k JOIN credentials c ON c.id = k.credential_id", ids), "$ids");
-            _owned = Prepared(c, tx, CredentialSql("c.owner_person_id", "credentials c", ids), "$ids");
+                $"SELECT owner_person_id, id, system_id, external_id, serial, model, status FROM devices WHERE owner_person_id IN {ids} ORDER BY owner_person_id, id", "@ids");
+            _known = Prepared(c, tx, CredentialSql(sql, "k.person_id", "credential_knowers k JOIN credentials c ON c.id = k.credential_id", ids), "@ids");
+            _owned = Prepared(c, tx, CredentialSql(sql, "c.owner_person_id", "credentials c", ids), "@ids");
             _holds = Prepared(c, tx,
-                $"SELECT person_id, id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id IN {ids} AND released_at IS NULL ORDER BY person_id, set_at", "$ids");
+                $"SELECT person_id, id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id IN {ids} AND released_at IS NULL ORDER BY person_id, set_at", "@ids");
         }
 
-        private static string CredentialSql(string person, string from, string ids) =>
+        private static string CredentialSql(SqlDialect sql, string person, string from, string ids) =>
             $"SELECT {person}, c.id, c.system_id, c.external_id, c.name, c.kind, c.owner_person_id, c.status, c.last_rotated_at, " +
-            "(SELECT group_concat(person_id, ',') FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
+            $"(SELECT {sql.StringAgg("person_id")} FROM credential_knowers k2 WHERE k2.credential_id = c.id) " +
             $"FROM {from} WHERE {person} IN {ids} ORDER BY {person}, c.id";
 
         public AccessMap? Read(string personId) => Read([personId]) is [var map] ? map : null;
@@ -234,7 +234,7 @@ public sealed partial class SqliteStore
             {
                 while (r.Read())
                 {
-                    var p = SqliteStore.ReadPerson(r);
+                    var p = RelationalStore.ReadPerson(r);
                     people[p.Id] = p;
                 }
             }
@@ -282,7 +282,7 @@ public sealed partial class SqliteStore
         }
 
         /// <summary>Runs the statements in <paramref name="tx"/> from now on (a reader kept across transactions).</summary>
-        public void Use(SqliteTransaction? tx)
+        public void Use(DbTransaction? tx)
         {
             foreach (var cmd in Commands)
             {
@@ -290,9 +290,9 @@ public sealed partial class SqliteStore
             }
         }
 
-        private SqliteCommand[] Commands => [_people, _accounts, _assignments, _devices, _known, _owned, _holds];
+        private DbCommand[] Commands => [_people, _accounts, _assignments, _devices, _known, _owned, _holds];
 
-        private static SqliteDataReader Exec(SqliteCommand cmd, string value)
+        private static DbDataReader Exec(DbCommand cmd, string value)
         {
             cmd.Parameters[0].Value = value;
             return cmd.ExecuteReader();
@@ -300,7 +300,7 @@ public sealed partial class SqliteStore
 
         /// <summary>Rows of a query whose first column is the person's id, grouped by it (in row order).</summary>
         /// <param name="onePerson">Every row is <paramref name="ids"/>' (the id itself): the id column is not read for each row.</param>
-        private static Dictionary<string, List<T>> Group<T>(SqliteCommand cmd, string ids, bool onePerson, Func<SqliteDataReader, T> read)
+        private static Dictionary<string, List<T>> Group<T>(DbCommand cmd, string ids, bool onePerson, Func<DbDataReader, T> read)
         {
             var groups = new Dictionary<string, List<T>>(StringComparer.Ordinal);
             using var r = Exec(cmd, ids);
@@ -318,7 +318,7 @@ public sealed partial class SqliteStore
             return groups;
         }
 
-        private static Credential ReadCredential(SqliteDataReader r)
+        private static Credential ReadCredential(DbDataReader r)
         {
             var knowers = r.IsDBNull(9) ? [] : r.GetString(9).Split(',');
             return new Credential(r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (CredentialKind)r.GetInt32(5), SN(r, 6), knowers, (CredentialStatus)r.GetInt32(7), DN(r, 8));

@@ -4,27 +4,27 @@ using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Store;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using TaskStatus = Deprov.Core.Model.TaskStatus;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
     private const string TaskColumns = "id, case_id, step_id, person_id, team, title, detail, created_at, due_at, status, completed_by, completed_at, note";
 
-    private static SqliteCommand PrepareTaskInsert(SqliteConnection c, SqliteTransaction tx) =>
-        Prepared(c, tx, $"INSERT OR IGNORE INTO tasks({TaskColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-            "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13");
+    private static DbCommand PrepareTaskInsert(DbConnection c, DbTransaction tx) =>
+        Prepared(c, tx, $"INSERT INTO tasks({TaskColumns}) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7,@p8,@p9,@p10,@p11,@p12,@p13) ON CONFLICT DO NOTHING",
+            "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8", "@p9", "@p10", "@p11", "@p12", "@p13");
 
-    private static void InsertTask(SqliteCommand insert, TaskItem t) =>
+    private static void InsertTask(DbCommand insert, TaskItem t) =>
         Run(insert, t.Id, t.CaseId, t.StepId, t.PersonId, (int)t.Team, t.Title, t.Detail, T(t.CreatedAt), T(t.DueAt), (int)t.Status, t.CompletedBy, T(t.CompletedAt), t.Note);
 
     public Task<IReadOnlyList<TaskItem>> ListTasksAsync(TaskQuery query, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<TaskItem>>(c =>
         {
             var where = new List<string>();
-            var args = new List<(string, object?)> { ("$l", query.Limit) };
+            var args = new List<(string, object?)> { ("@l", query.Limit) };
             if (query.OpenOnly)
             {
                 where.Add($"status = {(int)TaskStatus.Open}");
@@ -32,17 +32,17 @@ public sealed partial class SqliteStore
 
             if (query.Team is { } team)
             {
-                where.Add("team = $t");
-                args.Add(("$t", (int)team));
+                where.Add("team = @t");
+                args.Add(("@t", (int)team));
             }
 
             if (query.PersonId is not null)
             {
-                where.Add("person_id = $p");
-                args.Add(("$p", query.PersonId));
+                where.Add("person_id = @p");
+                args.Add(("@p", query.PersonId));
             }
 
-            using var cmd = Command(c, null, $"SELECT {TaskColumns} FROM tasks {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY status, due_at, id LIMIT $l", [.. args]);
+            using var cmd = Command(c, null, $"SELECT {TaskColumns} FROM tasks {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY status, due_at, id LIMIT @l", [.. args]);
             using var r = cmd.ExecuteReader();
             var list = new List<TaskItem>();
             while (r.Read())
@@ -53,7 +53,7 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
-    private static TaskItem ReadTask(SqliteDataReader r) => new(
+    private static TaskItem ReadTask(DbDataReader r) => new(
         r.GetString(0), SN(r, 1), SN(r, 2), SN(r, 3), (Team)r.GetInt32(4), r.GetString(5), r.GetString(6), D(r.GetInt64(7)), D(r.GetInt64(8)),
         (TaskStatus)r.GetInt32(9), SN(r, 10), DN(r, 11), SN(r, 12));
 
@@ -61,7 +61,7 @@ public sealed partial class SqliteStore
         WriteAsync((c, tx) =>
         {
             TaskItem task;
-            using (var cmd = Command(c, tx, $"SELECT {TaskColumns} FROM tasks WHERE id = $id", ("$id", taskId)))
+            using (var cmd = Command(c, tx, $"SELECT {TaskColumns} FROM tasks WHERE id = @id", ("@id", taskId)))
             using (var r = cmd.ExecuteReader())
             {
                 if (!r.Read())
@@ -77,15 +77,15 @@ public sealed partial class SqliteStore
                 throw new ValidationException($"Task '{taskId}' was already completed by {task.CompletedBy} at {task.CompletedAt:u}.");
             }
 
-            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = $by, completed_at = $at, note = $n WHERE id = $id",
-                ("$by", completedBy), ("$at", T(now)), ("$n", note), ("$id", taskId));
+            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = @by, completed_at = @at, note = @n WHERE id = @id",
+                ("@by", completedBy), ("@at", T(now)), ("@n", note), ("@id", taskId));
             var audit = new List<AuditEntry>
             {
                 new(now, completedBy, "task_completed", null, task.Title, task.PersonId, task.CaseId, task.StepId, null, null, "ok", note),
             };
             if (task.StepId is not null)
             {
-                using var ops = new StepOps(c, tx);
+                using var ops = new StepOps(Sql, c, tx);
                 var row = ops.Load(task.StepId);
                 if (row is not null && row.Status is not (StepStatus.Verified or StepStatus.DoneManually or StepStatus.Cancelled or StepStatus.Skipped))
                 {
@@ -108,8 +108,8 @@ public sealed partial class SqliteStore
     public Task<LegalHold> SetLegalHoldAsync(LegalHold hold, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            Exec(c, tx, "INSERT INTO legal_holds(id, person_id, system_id, reason, set_by, set_at) VALUES ($id,$p,$s,$r,$by,$at)",
-                ("$id", hold.Id), ("$p", hold.PersonId), ("$s", hold.SystemId), ("$r", hold.Reason), ("$by", hold.SetBy), ("$at", T(hold.SetAt)));
+            Exec(c, tx, "INSERT INTO legal_holds(id, person_id, system_id, reason, set_by, set_at) VALUES (@id,@p,@s,@r,@by,@at)",
+                ("@id", hold.Id), ("@p", hold.PersonId), ("@s", hold.SystemId), ("@r", hold.Reason), ("@by", hold.SetBy), ("@at", T(hold.SetAt)));
             AppendAudit(c, tx, [audit]);
             return hold;
         }, cancellationToken);
@@ -117,8 +117,8 @@ public sealed partial class SqliteStore
     public Task<int> ReleaseLegalHoldAsync(string personId, string? systemId, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            var released = Command(c, tx, "UPDATE legal_holds SET released_at = $now WHERE person_id = $p AND released_at IS NULL AND ($s IS NULL OR system_id = $s)",
-                ("$now", T(now)), ("$p", personId), ("$s", systemId));
+            var released = Command(c, tx, "UPDATE legal_holds SET released_at = @now WHERE person_id = @p AND released_at IS NULL AND (system_id = @s OR @s IS NULL)",
+                ("@now", T(now)), ("@p", personId), ("@s", systemId));
             int n;
             using (released)
             {
@@ -127,8 +127,8 @@ public sealed partial class SqliteStore
 
             // Held steps go back to the queue unless another hold still covers them (checked again at claim time).
             var cases = new List<string>();
-            using (var cmd = Command(c, tx, $"SELECT DISTINCT s.case_id FROM steps s JOIN cases k ON k.id = s.case_id WHERE k.person_id = $p AND s.status = {(int)StepStatus.Held} AND ($s IS NULL OR s.system_id = $s)",
-                ("$p", personId), ("$s", systemId)))
+            using (var cmd = Command(c, tx, $"SELECT DISTINCT s.case_id FROM steps s JOIN cases k ON k.id = s.case_id WHERE k.person_id = @p AND s.status = {(int)StepStatus.Held} AND (s.system_id = @s OR @s IS NULL)",
+                ("@p", personId), ("@s", systemId)))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
@@ -137,9 +137,9 @@ public sealed partial class SqliteStore
                 }
             }
 
-            Exec(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL, ready_at = MAX(due_at, $now) " +
-                $"WHERE status = {(int)StepStatus.Held} AND ($s IS NULL OR system_id = $s) AND case_id IN (SELECT id FROM cases WHERE person_id = $p)",
-                ("$now", T(now)), ("$p", personId), ("$s", systemId));
+            Exec(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL, ready_at = {Sql.Greatest("due_at", "@now")} " +
+                $"WHERE status = {(int)StepStatus.Held} AND (system_id = @s OR @s IS NULL) AND case_id IN (SELECT id FROM cases WHERE person_id = @p)",
+                ("@now", T(now)), ("@p", personId), ("@s", systemId));
             var entries = new List<AuditEntry> { audit };
             using var refresher = new CaseRefresher(c, tx);
             foreach (var id in cases)
@@ -169,7 +169,7 @@ public sealed partial class SqliteStore
                 byStatus,
                 Count("SELECT COUNT(*) FROM events WHERE parked_reason IS NOT NULL AND resolution IS NULL"),
                 Count($"SELECT COUNT(*) FROM tasks WHERE status = {(int)TaskStatus.Open}"),
-                Count($"SELECT COUNT(*) FROM tasks WHERE status = {(int)TaskStatus.Open} AND due_at < $now", ("$now", T(now))),
+                Count($"SELECT COUNT(*) FROM tasks WHERE status = {(int)TaskStatus.Open} AND due_at < @now", ("@now", T(now))),
                 Count($"SELECT COUNT(*) FROM steps WHERE status IN ({(int)StepStatus.Failed}, {(int)StepStatus.Unconfirmed}, {(int)StepStatus.Blocked})"),
                 Count($"SELECT COUNT(*) FROM steps WHERE status IN ({(int)StepStatus.Pending}, {(int)StepStatus.Waiting}, {(int)StepStatus.Running})"),
                 Count($"SELECT COUNT(*) FROM steps WHERE status = {(int)StepStatus.Held}"),
@@ -180,8 +180,8 @@ public sealed partial class SqliteStore
         ReadAsync<IReadOnlyList<double>>(c =>
         {
             using var cmd = Command(c, null,
-                $"SELECT MAX(cut_verified_at - cut_at, 0) FROM cases WHERE cut_verified_at IS NOT NULL AND kind != {(int)CaseKind.Restore} AND ($since IS NULL OR cut_verified_at >= $since) ORDER BY 1",
-                ("$since", T(since)));
+                $"SELECT {Sql.Greatest("cut_verified_at - cut_at", "0")} FROM cases WHERE cut_verified_at IS NOT NULL AND kind != {(int)CaseKind.Restore} AND (cut_verified_at >= @since OR @since IS NULL) ORDER BY 1",
+                ("@since", T(since)));
             using var r = cmd.ExecuteReader();
             var list = new List<double>();
             while (r.Read())

@@ -3,9 +3,9 @@ using Deprov.Core.Audit;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Store;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
 /// <summary>
 /// The store's hottest reads: the person profile (every console profile page and <c>GET /api/people/{id}</c>), the
@@ -13,7 +13,7 @@ namespace Deprov.Store.Sqlite;
 /// their statements prepared: compiling the ten statements of a profile again on every request cost more than running
 /// them (docs/performance.md, server).
 /// </summary>
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
     // Enough for both cores to be busy with a few requests each; more concurrent readers open a session that is closed
     // after use instead of pooled.
@@ -50,10 +50,10 @@ public sealed partial class SqliteStore
             ReturnProfileSession(session);
             return Task.FromResult(result);
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             session.Dispose();
-            throw new StoreException($"SQLite store '{Path}': {ex.Message}", IsTransient(ex), ex);
+            throw Wrap(ex);
         }
         catch
         {
@@ -71,7 +71,7 @@ public sealed partial class SqliteStore
             return pooled;
         }
 
-        return new ProfileSession(Open());
+        return new ProfileSession(this, OpenConnection());
     }
 
     private void ReturnProfileSession(ProfileSession session)
@@ -92,7 +92,7 @@ public sealed partial class SqliteStore
         session.Dispose();
     }
 
-    private void CloseProfileSessions()
+    internal void CloseProfileSessions()
     {
         Volatile.Write(ref _profileSessionsClosed, true);
         while (_profileSessions.TryDequeue(out var s))
@@ -105,26 +105,28 @@ public sealed partial class SqliteStore
     /// <summary>One read connection with the profile's statements prepared on it.</summary>
     private sealed class ProfileSession : IDisposable
     {
-        private readonly SqliteConnection _connection;
+        private readonly RelationalStore _store;
+        private readonly DbConnection _connection;
         private readonly AccessMapReader _access;
         private readonly AccessMapReader _one;
-        private readonly PersonStatement _person;
-        private readonly SqliteCommand _cases;
-        private readonly SqliteCommand _tasks;
-        private readonly SqliteCommand _history;
+        private readonly PersonLookup _person;
+        private readonly DbCommand _cases;
+        private readonly DbCommand _tasks;
+        private readonly DbCommand _history;
 
-        public ProfileSession(SqliteConnection connection)
+        public ProfileSession(RelationalStore store, DbConnection connection)
         {
+            _store = store;
             _connection = connection;
             try
             {
-                _access = new AccessMapReader(connection, null);
-                _one = new AccessMapReader(connection, null, onePerson: true);
-                _person = new PersonStatement(connection, $"SELECT {PersonColumns} FROM people WHERE id = ?1");
-                _cases = Prepared(connection, null, $"SELECT {CaseColumns} FROM cases WHERE person_id = $p ORDER BY created_at DESC, id DESC LIMIT $l", "$p", "$l");
-                _tasks = Prepared(connection, null, $"SELECT {TaskColumns} FROM tasks WHERE person_id = $p ORDER BY status, due_at, id LIMIT $l", "$p", "$l");
-                // Equality on person_id (not "$p IS NULL OR ...") so the partial index audit_person is used.
-                _history = Prepared(connection, null, $"SELECT {AuditColumns} FROM audit WHERE person_id = $p ORDER BY seq DESC LIMIT $l", "$p", "$l");
+                _access = new AccessMapReader(store.Sql, connection, null);
+                _one = new AccessMapReader(store.Sql, connection, null, onePerson: true);
+                _person = store.PersonLookup(connection, $"SELECT {PersonColumns} FROM people WHERE id = ?1");
+                _cases = Prepared(connection, null, $"SELECT {CaseColumns} FROM cases WHERE person_id = @p ORDER BY created_at DESC, id DESC LIMIT @l", "@p", "@l");
+                _tasks = Prepared(connection, null, $"SELECT {TaskColumns} FROM tasks WHERE person_id = @p ORDER BY status, due_at, id LIMIT @l", "@p", "@l");
+                // Equality on person_id (not "@p IS NULL OR ...") so the partial index audit_person is used.
+                _history = Prepared(connection, null, $"SELECT {AuditColumns} FROM audit WHERE person_id = @p ORDER BY seq DESC LIMIT @l", "@p", "@l");
             }
             catch
             {
@@ -137,7 +139,7 @@ public sealed partial class SqliteStore
 
         public List<AccessMap> AccessMaps(IReadOnlyList<string> personIds)
         {
-            using var tx = _connection.BeginTransaction(deferred: true); // one consistent snapshot for the whole batch
+            using var tx = _store.BeginSnapshot(_connection); // one consistent snapshot for the whole batch
             _access.Use(tx);
             var maps = new List<AccessMap>(personIds.Count);
             foreach (var chunk in personIds.Chunk(AccessMapReader.MaxPeoplePerRead))
@@ -150,7 +152,7 @@ public sealed partial class SqliteStore
 
         public PersonProfile? Read(string personId, int limit)
         {
-            using var tx = _connection.BeginTransaction(deferred: true); // one snapshot for the map, cases, tasks and history
+            using var tx = _store.BeginSnapshot(_connection); // one snapshot for the map, cases, tasks and history
             _one.Use(tx);
             if (_one.Read(personId) is not { } map)
             {
@@ -187,7 +189,7 @@ public sealed partial class SqliteStore
             return new PersonProfile(map, cases, tasks, history);
         }
 
-        private static SqliteDataReader Query(SqliteCommand cmd, SqliteTransaction tx, string personId, int limit)
+        private static DbDataReader Query(DbCommand cmd, DbTransaction tx, string personId, int limit)
         {
             cmd.Transaction = tx;
             cmd.Parameters[0].Value = personId;

@@ -5,11 +5,11 @@ using Deprov.Core.Model;
 using Deprov.Core.Reconciliation;
 using Deprov.Core.Store;
 using System.Runtime.InteropServices;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
     public Task ApplyDiscoveryAsync(string systemId, InventorySnapshot? snapshot, DiscoveryState state, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
@@ -19,9 +19,11 @@ public sealed partial class SqliteStore
                 ApplyInventory(c, tx, systemId, snapshot, state.CompletedAt);
             }
 
-            Exec(c, tx, "INSERT OR REPLACE INTO discovery_state(system_id, fingerprint, completed_at, accounts, memberships, watermark, context) VALUES ($s,$f,$t,$a,$m,$w,$x)",
-                ("$s", systemId), ("$f", state.Fingerprint), ("$t", T(state.CompletedAt)), ("$a", state.Accounts), ("$m", state.Memberships),
-                ("$w", state.Watermark), ("$x", state.Context));
+            Exec(c, tx, "INSERT INTO discovery_state(system_id, fingerprint, completed_at, accounts, memberships, watermark, context) VALUES (@s,@f,@t,@a,@m,@w,@x) " +
+                "ON CONFLICT(system_id) DO UPDATE SET fingerprint = excluded.fingerprint, completed_at = excluded.completed_at, accounts = excluded.accounts, " +
+                "memberships = excluded.memberships, watermark = excluded.watermark, context = excluded.context",
+                ("@s", systemId), ("@f", state.Fingerprint), ("@t", T(state.CompletedAt)), ("@a", state.Accounts), ("@m", state.Memberships),
+                ("@w", state.Watermark), ("@x", state.Context));
             AppendAudit(c, tx, audit);
             return 0;
         }, cancellationToken, deferCheckpoint: snapshot is not null);
@@ -29,7 +31,7 @@ public sealed partial class SqliteStore
     public Task<DiscoveryState?> GetDiscoveryStateAsync(string systemId, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, "SELECT fingerprint, completed_at, accounts, memberships, watermark, context FROM discovery_state WHERE system_id = $s", ("$s", systemId));
+            using var cmd = Command(c, null, "SELECT fingerprint, completed_at, accounts, memberships, watermark, context FROM discovery_state WHERE system_id = @s", ("@s", systemId));
             using var r = cmd.ExecuteReader();
             return r.Read() ? new DiscoveryState(systemId, SN(r, 0), D(r.GetInt64(1)), r.GetInt32(2), r.GetInt32(3), SN(r, 4), SN(r, 5)) : null;
         }, cancellationToken);
@@ -41,7 +43,7 @@ public sealed partial class SqliteStore
     /// changed) or deleted; an unchanged one is not touched. With a
     /// null <paramref name="at"/> (a replace with no known moment) no history is written and intervals start unknown.
     /// </summary>
-    private static void ApplyInventory(SqliteConnection c, SqliteTransaction tx, string systemId, InventorySnapshot snapshot, DateTimeOffset? at)
+    private void ApplyInventory(DbConnection c, DbTransaction tx, string systemId, InventorySnapshot snapshot, DateTimeOffset? at)
     {
         var since = T(at);
         var (first, after) = AccountRange(systemId);
@@ -66,8 +68,8 @@ public sealed partial class SqliteStore
         // found by their primary key's range (see AccountRange).
         var old = new Dictionary<string, StoredAccount>(StringComparer.Ordinal);
         using (var cmd = Command(c, tx,
-            "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships FROM accounts WHERE id >= $lo AND id < $hi AND system_id = $s",
-            ("$lo", first), ("$hi", after), ("$s", systemId)))
+            "SELECT id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships FROM accounts WHERE id >= @lo AND id < @hi AND system_id = @s",
+            ("@lo", first), ("@hi", after), ("@s", systemId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -82,14 +84,14 @@ public sealed partial class SqliteStore
         // snapshot does not list has nowhere to live and is dropped (no reader could see it before either).
         var (assignments, discovered) = GroupByAccount(snapshot.Assignments, accounts.Count);
 
-        using var history = Prepared(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) VALUES ($1,$2,$3,$4,$5,$6,$7)",
-            "$1", "$2", "$3", "$4", "$5", "$6", "$7");
-        using var insert = new BulkInsert(c,
+        using var history = Prepared(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7)",
+            "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7");
+        using var insert = RowInsert(c, tx,
             "INSERT INTO accounts(id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule, since, memberships) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
         using var update = Prepared(c, tx,
-            "UPDATE accounts SET user_name=$2, email=$3, person_id=$4, kind=$5, status=$6, last_sign_in=$7, correlation_rule=$8, since=$9, memberships=$10 WHERE id=$1",
-            "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10");
-        using var delete = Prepared(c, tx, "DELETE FROM accounts WHERE id = $1", "$1");
+            "UPDATE accounts SET user_name=@p2, email=@p3, person_id=@p4, kind=@p5, status=@p6, last_sign_in=@p7, correlation_rule=@p8, since=@p9, memberships=@p10 WHERE id=@p1",
+            "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8", "@p9", "@p10");
+        using var delete = Prepared(c, tx, "DELETE FROM accounts WHERE id = @p1", "@p1");
 
         using var encoder = new MembershipSet.Encoder();
         var seen = new HashSet<string>(accounts.Count, StringComparer.Ordinal);
@@ -298,13 +300,14 @@ public sealed partial class SqliteStore
         }
 
         // Entitlements, devices and credentials are small and carry no access history: replaced whole.
-        Exec(c, tx, "DELETE FROM credential_knowers WHERE credential_id IN (SELECT id FROM credentials WHERE system_id = $s)", ("$s", systemId));
+        Exec(c, tx, "DELETE FROM credential_knowers WHERE credential_id IN (SELECT id FROM credentials WHERE system_id = @s)", ("@s", systemId));
         foreach (var table in new[] { "entitlements", "devices", "credentials" })
         {
-            Exec(c, tx, $"DELETE FROM {table} WHERE system_id = $s", ("$s", systemId));
+            Exec(c, tx, $"DELETE FROM {table} WHERE system_id = @s", ("@s", systemId));
         }
 
-        using (var cmd = Prepared(c, tx, "INSERT OR REPLACE INTO entitlements(id, system_id, external_id, name, kind, privileged) VALUES ($1,$2,$3,$4,$5,$6)", "$1", "$2", "$3", "$4", "$5", "$6"))
+        using (var cmd = Prepared(c, tx, "INSERT INTO entitlements(id, system_id, external_id, name, kind, privileged) VALUES (@p1,@p2,@p3,@p4,@p5,@p6) " +
+            "ON CONFLICT(id) DO UPDATE SET system_id = excluded.system_id, external_id = excluded.external_id, name = excluded.name, kind = excluded.kind, privileged = excluded.privileged", "@p1", "@p2", "@p3", "@p4", "@p5", "@p6"))
         {
             foreach (var e in snapshot.Entitlements)
             {
@@ -312,7 +315,9 @@ public sealed partial class SqliteStore
             }
         }
 
-        using (var cmd = Prepared(c, tx, "INSERT OR REPLACE INTO devices(id, system_id, external_id, serial, model, owner_person_id, status) VALUES ($1,$2,$3,$4,$5,$6,$7)", "$1", "$2", "$3", "$4", "$5", "$6", "$7"))
+        using (var cmd = Prepared(c, tx, "INSERT INTO devices(id, system_id, external_id, serial, model, owner_person_id, status) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7) " +
+            "ON CONFLICT(id) DO UPDATE SET system_id = excluded.system_id, external_id = excluded.external_id, serial = excluded.serial, model = excluded.model, " +
+            "owner_person_id = excluded.owner_person_id, status = excluded.status", "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7"))
         {
             foreach (var d in snapshot.Devices)
             {
@@ -320,8 +325,10 @@ public sealed partial class SqliteStore
             }
         }
 
-        using (var cmd = Prepared(c, tx, "INSERT OR REPLACE INTO credentials(id, system_id, external_id, name, kind, owner_person_id, status, last_rotated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"))
-        using (var knower = Prepared(c, tx, "INSERT OR IGNORE INTO credential_knowers(credential_id, person_id) VALUES ($1,$2)", "$1", "$2"))
+        using (var cmd = Prepared(c, tx, "INSERT INTO credentials(id, system_id, external_id, name, kind, owner_person_id, status, last_rotated_at) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7,@p8) " +
+            "ON CONFLICT(id) DO UPDATE SET system_id = excluded.system_id, external_id = excluded.external_id, name = excluded.name, kind = excluded.kind, " +
+            "owner_person_id = excluded.owner_person_id, status = excluded.status, last_rotated_at = excluded.last_rotated_at", "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8"))
+        using (var knower = Prepared(c, tx, "INSERT INTO credential_knowers(credential_id, person_id) VALUES (@p1,@p2) ON CONFLICT DO NOTHING", "@p1", "@p2"))
         {
             foreach (var cr in snapshot.Credentials)
             {
@@ -348,8 +355,8 @@ public sealed partial class SqliteStore
                 ActionKind.ReclaimLicence, ActionKind.AddEntitlement, ActionKind.AssignLicence }.Select(a => ((int)a).ToString(CultureInfo.InvariantCulture)));
             using var cmd = Command(c, null,
                 "SELECT s.account_id, s.entitlement_id, s.action, s.id, s.case_id, c.person_id, s.finished_at FROM steps s JOIN cases c ON c.id = s.case_id " +
-                $"WHERE s.system_id = $s AND s.status = {(int)StepStatus.Verified} AND s.action IN ({actions}) AND s.account_id IS NOT NULL ORDER BY s.finished_at, s.id",
-                ("$s", systemId));
+                $"WHERE s.system_id = @s AND s.status = {(int)StepStatus.Verified} AND s.action IN ({actions}) AND s.account_id IS NOT NULL ORDER BY s.finished_at, s.id",
+                ("@s", systemId));
             using var r = cmd.ExecuteReader();
             var list = new List<Revocation>();
             while (r.Read())
@@ -362,7 +369,7 @@ public sealed partial class SqliteStore
 
     private const string FindingColumns = "id, kind, system_id, target, account_id, entitlement_id, credential_id, person_id, evidence, first_seen, last_seen, resolved_at, reaction, reaction_ref";
 
-    private static Finding ReadFinding(SqliteDataReader r) => new(
+    private static Finding ReadFinding(DbDataReader r) => new(
         r.GetString(0), (FindingKind)r.GetInt32(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), SN(r, 6), SN(r, 7), r.GetString(8),
         D(r.GetInt64(9)), D(r.GetInt64(10)), DN(r, 11), r.IsDBNull(12) ? null : (FindingReaction)r.GetInt32(12), SN(r, 13));
 
@@ -370,7 +377,7 @@ public sealed partial class SqliteStore
         WriteAsync((c, tx) =>
         {
             var open = new HashSet<string>(StringComparer.Ordinal);
-            using (var cmd = Command(c, tx, "SELECT id FROM findings WHERE system_id = $s AND resolved_at IS NULL", ("$s", systemId)))
+            using (var cmd = Command(c, tx, "SELECT id FROM findings WHERE system_id = @s AND resolved_at IS NULL", ("@s", systemId)))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
@@ -382,12 +389,12 @@ public sealed partial class SqliteStore
             var fresh = new List<Finding>();
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var audit = new List<AuditEntry>();
-            using (var touch = Prepared(c, tx, "UPDATE findings SET last_seen = $2, evidence = $3 WHERE id = $1", "$1", "$2", "$3"))
+            using (var touch = Prepared(c, tx, "UPDATE findings SET last_seen = @p2, evidence = @p3 WHERE id = @p1", "@p1", "@p2", "@p3"))
             using (var upsert = Prepared(c, tx,
-                $"INSERT INTO findings({FindingColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10,NULL,NULL,NULL) " +
+                $"INSERT INTO findings({FindingColumns}) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7,@p8,@p9,@p10,@p10,NULL,NULL,NULL) " +
                 "ON CONFLICT(id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, evidence = excluded.evidence, " +
                 "person_id = excluded.person_id, resolved_at = NULL, reaction = NULL, reaction_ref = NULL",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10"))
+                "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8", "@p9", "@p10"))
             {
                 foreach (var f in detected)
                 {
@@ -411,7 +418,7 @@ public sealed partial class SqliteStore
                 }
             }
 
-            using (var resolve = Prepared(c, tx, "UPDATE findings SET resolved_at = $2 WHERE id = $1", "$1", "$2"))
+            using (var resolve = Prepared(c, tx, "UPDATE findings SET resolved_at = @p2 WHERE id = @p1", "@p1", "@p2"))
             {
                 foreach (var id in open)
                 {
@@ -434,19 +441,19 @@ public sealed partial class SqliteStore
         {
             var f = finding;
             using (var cmd = Command(c, tx,
-                $"INSERT INTO findings({FindingColumns}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10,NULL,NULL,NULL) " +
+                $"INSERT INTO findings({FindingColumns}) VALUES (@p1,@p2,@p3,@p4,@p5,@p6,@p7,@p8,@p9,@p10,@p10,NULL,NULL,NULL) " +
                 "ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, evidence = excluded.evidence, " +
                 "first_seen = CASE WHEN findings.resolved_at IS NULL THEN findings.first_seen ELSE excluded.first_seen END, " +
                 "reaction = CASE WHEN findings.resolved_at IS NULL THEN findings.reaction END, " +
                 "reaction_ref = CASE WHEN findings.resolved_at IS NULL THEN findings.reaction_ref END, resolved_at = NULL",
-                ("$1", f.Id), ("$2", (int)f.Kind), ("$3", f.SystemId), ("$4", f.Target), ("$5", f.AccountId), ("$6", f.EntitlementId), ("$7", f.CredentialId),
-                ("$8", f.PersonId), ("$9", f.Evidence), ("$10", T(now))))
+                ("@p1", f.Id), ("@p2", (int)f.Kind), ("@p3", f.SystemId), ("@p4", f.Target), ("@p5", f.AccountId), ("@p6", f.EntitlementId), ("@p7", f.CredentialId),
+                ("@p8", f.PersonId), ("@p9", f.Evidence), ("@p10", T(now))))
             {
                 cmd.ExecuteNonQuery();
             }
 
             AppendAudit(c, tx, audit);
-            using var read = Command(c, tx, $"SELECT {FindingColumns} FROM findings WHERE id = $id", ("$id", f.Id));
+            using var read = Command(c, tx, $"SELECT {FindingColumns} FROM findings WHERE id = @id", ("@id", f.Id));
             using var r = read.ExecuteReader();
             r.Read();
             return ReadFinding(r);
@@ -456,9 +463,9 @@ public sealed partial class SqliteStore
         ReadAsync<IReadOnlyList<Finding>>(c =>
         {
             using var cmd = Command(c, null,
-                $"SELECT {FindingColumns} FROM findings WHERE ($k IS NULL OR kind = $k) AND ($s IS NULL OR system_id = $s) AND ($open = 0 OR resolved_at IS NULL) " +
-                "ORDER BY first_seen, id LIMIT $l",
-                ("$k", query.Kind is { } k ? (int)k : null), ("$s", query.SystemId), ("$open", query.OpenOnly ? 1 : 0), ("$l", query.Limit));
+                $"SELECT {FindingColumns} FROM findings WHERE (kind = @k OR @k IS NULL) AND (system_id = @s OR @s IS NULL) AND (@open = 0 OR resolved_at IS NULL) " +
+                "ORDER BY first_seen, id LIMIT @l",
+                ("@k", query.Kind is { } k ? (int)k : null), ("@s", query.SystemId), ("@open", query.OpenOnly ? 1 : 0), ("@l", query.Limit));
             using var r = cmd.ExecuteReader();
             var list = new List<Finding>();
             while (r.Read())
@@ -473,7 +480,7 @@ public sealed partial class SqliteStore
         IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            using (var cmd = Prepared(c, tx, "UPDATE findings SET reaction = $2, reaction_ref = $3 WHERE id = $1", "$1", "$2", "$3"))
+            using (var cmd = Prepared(c, tx, "UPDATE findings SET reaction = @p2, reaction_ref = @p3 WHERE id = @p1", "@p1", "@p2", "@p3"))
             {
                 foreach (var (id, reaction, reference) in reactions)
                 {
@@ -501,22 +508,23 @@ public sealed partial class SqliteStore
                 throw new NotFoundException($"There is no person '{link.PersonId}'. Check the HR id with 'deprov person <id>'.");
             }
 
-            Exec(c, tx, "INSERT OR REPLACE INTO correlation_links(system_id, external_id, person_id, linked_by, linked_at) VALUES ($s,$x,$p,$by,$at)",
-                ("$s", link.SystemId), ("$x", link.AccountExternalId), ("$p", link.PersonId), ("$by", link.LinkedBy), ("$at", T(link.LinkedAt)));
+            Exec(c, tx, "INSERT INTO correlation_links(system_id, external_id, person_id, linked_by, linked_at) VALUES (@s,@x,@p,@by,@at) " +
+                "ON CONFLICT(system_id, external_id) DO UPDATE SET person_id = excluded.person_id, linked_by = excluded.linked_by, linked_at = excluded.linked_at",
+                ("@s", link.SystemId), ("@x", link.AccountExternalId), ("@p", link.PersonId), ("@by", link.LinkedBy), ("@at", T(link.LinkedAt)));
 
             // The link takes effect now for an account already discovered (the next discovery applies it again).
             var id = $"{link.SystemId}/{link.AccountExternalId}";
             Exec(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT id, NULL, system_id, person_id, status, since, $at FROM accounts WHERE id = $id AND person_id IS NOT $p", ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
+                $"SELECT id, NULL, system_id, person_id, status, since, @at FROM accounts WHERE id = @id AND person_id {Sql.IsDistinct} @p", ("@id", id), ("@p", link.PersonId), ("@at", T(link.LinkedAt)));
             Exec(c, tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                $"SELECT a.id, {MembershipSet.Entitlement}, a.system_id, a.person_id, 0, {MembershipSet.Since}, $at FROM accounts a, json_each(a.memberships) j " +
-                "WHERE a.id = $id AND a.person_id IS NOT $p", ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
+                $"SELECT a.id, {Sql.MEntitlement}, a.system_id, a.person_id, 0, {Sql.MSince}, @at FROM accounts a, {Sql.Memberships("a.memberships")} " +
+                $"WHERE a.id = @id AND a.person_id {Sql.IsDistinct} @p", ("@id", id), ("@p", link.PersonId), ("@at", T(link.LinkedAt)));
             Exec(c, tx,
-                $"UPDATE accounts SET memberships = (SELECT json_group_array(json_array({MembershipSet.Entitlement}, {MembershipSet.Source}, {MembershipSet.Expires}, $at)) " +
-                "FROM json_each(accounts.memberships) j) WHERE id = $id AND person_id IS NOT $p AND memberships IS NOT NULL",
-                ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)));
-            Exec(c, tx, "UPDATE accounts SET since = CASE WHEN person_id IS NOT $p THEN $at ELSE since END, person_id = $p, correlation_rule = $rule WHERE id = $id",
-                ("$id", id), ("$p", link.PersonId), ("$at", T(link.LinkedAt)), ("$rule", CorrelationLink.RuleFor(link.LinkedBy)));
+                $"UPDATE accounts SET memberships = (SELECT {Sql.MembershipRows(Sql.MEntitlement, Sql.MSource, Sql.MExpires, "@at")} " +
+                $"FROM {Sql.Memberships("accounts.memberships")}) WHERE id = @id AND person_id {Sql.IsDistinct} @p AND memberships IS NOT NULL",
+                ("@id", id), ("@p", link.PersonId), ("@at", T(link.LinkedAt)));
+            Exec(c, tx, $"UPDATE accounts SET since = CASE WHEN person_id {Sql.IsDistinct} @p THEN @at ELSE since END, person_id = @p, correlation_rule = @rule WHERE id = @id",
+                ("@id", id), ("@p", link.PersonId), ("@at", T(link.LinkedAt)), ("@rule", CorrelationLink.RuleFor(link.LinkedBy)));
             AppendAudit(c, tx, [audit]);
             return 0;
         }, cancellationToken);
@@ -524,8 +532,8 @@ public sealed partial class SqliteStore
     public Task<Account?> GetAccountAsync(string accountId, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE id = $id",
-                ("$id", accountId));
+            using var cmd = Command(c, null, "SELECT id, system_id, external_id, user_name, email, person_id, kind, status, last_sign_in, correlation_rule FROM accounts WHERE id = @id",
+                ("@id", accountId));
             using var r = cmd.ExecuteReader();
             return r.Read()
                 ? new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), SN(r, 4), SN(r, 5), (AccountKind)r.GetInt32(6), (AccountStatus)r.GetInt32(7), DN(r, 8), SN(r, 9))
@@ -535,8 +543,8 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<CorrelationLink>> ListLinksAsync(string? systemId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<CorrelationLink>>(c =>
         {
-            using var cmd = Command(c, null, "SELECT system_id, external_id, person_id, linked_by, linked_at FROM correlation_links WHERE $s IS NULL OR system_id = $s ORDER BY system_id, external_id",
-                ("$s", systemId));
+            using var cmd = Command(c, null, "SELECT system_id, external_id, person_id, linked_by, linked_at FROM correlation_links WHERE (system_id = @s OR @s IS NULL) ORDER BY system_id, external_id",
+                ("@s", systemId));
             using var r = cmd.ExecuteReader();
             var list = new List<CorrelationLink>();
             while (r.Read())
@@ -550,14 +558,14 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<AccessInterval>> GetAccessAtAsync(string personId, DateTimeOffset at, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<AccessInterval>>(c =>
         {
-            using var tx = c.BeginTransaction(deferred: true); // current rows and history from one snapshot
+            using var tx = BeginSnapshot(c); // current rows and history from one snapshot
             using var cmd = Command(c, tx,
                 "SELECT account_id, system_id, entitlement_id, status, valid_from, valid_to FROM access_history " +
-                "WHERE person_id = $p AND valid_to > $t AND (valid_from IS NULL OR valid_from <= $t) " +
-                "UNION ALL SELECT id, system_id, NULL, status, since, NULL FROM accounts WHERE person_id = $p AND (since IS NULL OR since <= $t) " +
-                $"UNION ALL SELECT a.id, a.system_id, {MembershipSet.Entitlement}, a.status, {MembershipSet.Since}, NULL FROM accounts a, json_each(a.memberships) j " +
-                $"WHERE a.person_id = $p AND ({MembershipSet.Since} IS NULL OR {MembershipSet.Since} <= $t) ORDER BY 2, 1, 3",
-                ("$p", personId), ("$t", T(at)));
+                "WHERE person_id = @p AND valid_to > @t AND (valid_from IS NULL OR valid_from <= @t) " +
+                "UNION ALL SELECT id, system_id, NULL, status, since, NULL FROM accounts WHERE person_id = @p AND (since IS NULL OR since <= @t) " +
+                $"UNION ALL SELECT a.id, a.system_id, {Sql.MEntitlement}, a.status, {Sql.MSince}, NULL FROM accounts a, {Sql.Memberships("a.memberships")} " +
+                $"WHERE a.person_id = @p AND ({Sql.MSince} IS NULL OR {Sql.MSince} <= @t) ORDER BY 2, 1, 3",
+                ("@p", personId), ("@t", T(at)));
             using var r = cmd.ExecuteReader();
             var list = new List<AccessInterval>();
             while (r.Read())
@@ -587,77 +595,4 @@ public sealed partial class SqliteStore
 
             return list;
         }, cancellationToken);
-}
-
-/// <summary>
-/// A prepared insert bound by position through the native SQLite API. Microsoft.Data.Sqlite looks every parameter up by
-/// name on every execution; for the millions of rows of a first discovery that lookup, not SQLite, was most of the time.
-/// Values are bound without managed allocations (no boxing; text encoded to UTF-8 into one reused buffer, which is
-/// faster than letting SQLite convert UTF-16 on every row), so the writer does not feed the garbage collector while the
-/// next system is being read. Runs on the writer connection inside its transaction.
-/// </summary>
-internal sealed class BulkInsert : IDisposable
-{
-    private readonly SQLitePCL.sqlite3_stmt _stmt;
-    private readonly SqliteConnection _c;
-    private byte[] _utf8 = new byte[256];
-
-    public BulkInsert(SqliteConnection c, string sql)
-    {
-        _c = c;
-        Check(SQLitePCL.raw.sqlite3_prepare_v2(c.Handle, sql, out _stmt));
-    }
-
-    public BulkInsert Text(int index, string? value)
-    {
-        if (value is null)
-        {
-            Check(SQLitePCL.raw.sqlite3_bind_null(_stmt, index));
-            return this;
-        }
-
-        if (_utf8.Length < value.Length * 3)
-        {
-            _utf8 = new byte[value.Length * 3];
-        }
-
-        // SQLite copies the bytes (SQLITE_TRANSIENT), so the buffer is free again for the next value. An empty span
-        // would reach SQLite as a null pointer, which binds NULL: the empty string goes through the string overload.
-        var length = System.Text.Encoding.UTF8.GetBytes(value, _utf8);
-        Check(length == 0 ? SQLitePCL.raw.sqlite3_bind_text(_stmt, index, string.Empty) : SQLitePCL.raw.sqlite3_bind_text(_stmt, index, _utf8.AsSpan(0, length)));
-        return this;
-    }
-
-    /// <summary>Binds UTF-8 text (copied by SQLite); an empty span binds NULL.</summary>
-    public BulkInsert Utf8(int index, ReadOnlySpan<byte> value)
-    {
-        Check(value.IsEmpty ? SQLitePCL.raw.sqlite3_bind_null(_stmt, index) : SQLitePCL.raw.sqlite3_bind_text(_stmt, index, value));
-        return this;
-    }
-
-    public BulkInsert Int(int index, long? value)
-    {
-        Check(value is { } v ? SQLitePCL.raw.sqlite3_bind_int64(_stmt, index, v) : SQLitePCL.raw.sqlite3_bind_null(_stmt, index));
-        return this;
-    }
-
-    public void Execute()
-    {
-        var step = SQLitePCL.raw.sqlite3_step(_stmt);
-        SQLitePCL.raw.sqlite3_reset(_stmt);
-        if (step != SQLitePCL.raw.SQLITE_DONE)
-        {
-            Check(step);
-        }
-    }
-
-    private void Check(int rc)
-    {
-        if (rc is not (SQLitePCL.raw.SQLITE_OK or SQLitePCL.raw.SQLITE_DONE or SQLitePCL.raw.SQLITE_ROW))
-        {
-            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(_c.Handle).utf8_to_string(), rc);
-        }
-    }
-
-    public void Dispose() => _stmt.Dispose();
 }

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
 /// <summary>One membership held by an account: the entitlement, how it was granted, when it expires and since when it
 /// has held (null: since before anything was recorded).</summary>

@@ -4,12 +4,12 @@ using Deprov.Core.Execution;
 using Deprov.Core.Model;
 using Deprov.Core.Planning;
 using Deprov.Core.Store;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using TaskStatus = Deprov.Core.Model.TaskStatus;
 
-namespace Deprov.Store.Sqlite;
+namespace Deprov.Store.Relational;
 
-public sealed partial class SqliteStore
+public abstract partial class RelationalStore
 {
     private const string EventColumns = "id, kind, person_id, effective_at, reason, source, idempotency_key, received_at, new_department, new_title, hold_system_id, note";
     private const string CaseColumns = "id, person_id, kind, event_id, policy_rule, plan, status, effective_at, received_at, created_at, cut_at, cut_verified_at, closed_at, status_detail";
@@ -18,7 +18,7 @@ public sealed partial class SqliteStore
     public Task<IReadOnlyList<bool>> RecordEventsAsync(IReadOnlyList<EventRecord> events, CancellationToken cancellationToken) =>
         WriteAsync<IReadOnlyList<bool>>((c, tx) =>
         {
-            var insert = WriterStatement.For(c, $"INSERT OR IGNORE INTO events({EventColumns}, parked_reason, parked_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+            var insert = Statement(c, tx, $"INSERT INTO events({EventColumns}, parked_reason, parked_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT DO NOTHING");
             var results = new bool[events.Count];
             var audit = new List<AuditEntry>(events.Count);
             for (var i = 0; i < events.Count; i++)
@@ -53,7 +53,7 @@ public sealed partial class SqliteStore
     public Task<LifecycleEvent?> GetEventByKeyAsync(string idempotencyKey, CancellationToken cancellationToken) =>
         ReadAsync(c =>
         {
-            using var cmd = Command(c, null, $"SELECT {EventColumns} FROM events WHERE idempotency_key = $k", ("$k", idempotencyKey));
+            using var cmd = Command(c, null, $"SELECT {EventColumns} FROM events WHERE idempotency_key = @k", ("@k", idempotencyKey));
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadEvent(r) : null;
         }, cancellationToken);
@@ -61,7 +61,7 @@ public sealed partial class SqliteStore
     public Task ResolveParkedEventAsync(string eventId, string resolution, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            Exec(c, tx, "UPDATE events SET resolution = $r WHERE id = $id", ("$r", resolution), ("$id", eventId));
+            Exec(c, tx, "UPDATE events SET resolution = @r WHERE id = @id", ("@r", resolution), ("@id", eventId));
             AppendAudit(c, tx, [audit]);
             return 0;
         }, cancellationToken);
@@ -69,7 +69,7 @@ public sealed partial class SqliteStore
     public Task MarkEventHandledAsync(string eventId, DateTimeOffset at, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            Exec(c, tx, "UPDATE events SET handled_at = $at WHERE id = $id AND handled_at IS NULL", ("$at", T(at)), ("$id", eventId));
+            Exec(c, tx, "UPDATE events SET handled_at = @at WHERE id = @id AND handled_at IS NULL", ("@at", T(at)), ("@id", eventId));
             return 0;
         }, cancellationToken);
 
@@ -96,7 +96,7 @@ public sealed partial class SqliteStore
             return new UnplannedEvents(r.GetInt32(0), DN(r, 1));
         }, cancellationToken);
 
-    private static LifecycleEvent ReadEvent(SqliteDataReader r) => new(
+    private static LifecycleEvent ReadEvent(DbDataReader r) => new(
         r.GetString(0), (EventKind)r.GetInt32(1), r.GetString(2), D(r.GetInt64(3)), (ExitReason)r.GetInt32(4), r.GetString(5), r.GetString(6),
         D(r.GetInt64(7)), SN(r, 8), SN(r, 9), SN(r, 10), SN(r, 11));
 
@@ -106,14 +106,15 @@ public sealed partial class SqliteStore
     public Task<BrakedCreation> CreateCasesBehindBrakeAsync(IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit, SafetyBrakeCheck brake, CancellationToken cancellationToken) =>
         WriteAsync((c, tx) =>
         {
-            // The write transaction is BEGIN IMMEDIATE: it holds SQLite's write lock from its first statement, so no other
-            // connection (thread or process) can create cases between this count and this insert.
+            // The write transaction is serialised against every writer from its first statement (SQLite: BEGIN IMMEDIATE;
+            // PostgreSQL: the advisory write lock), so no other connection (thread, process or node) can create cases
+            // between this count and this insert.
             var leavers = plans.Count(p => p.Case.Kind == CaseKind.Leaver && p.Case.ClosedAt is null);
             var why = brake.Force;
             if (why is null && leavers > 0)
             {
-                var recent = Convert.ToInt32(Scalar(c, tx, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}",
-                    ("$s", T(brake.Now - brake.Brake.Window))), System.Globalization.CultureInfo.InvariantCulture);
+                var recent = Convert.ToInt32(Scalar(c, tx, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= @s AND status != {(int)CaseStatus.Cancelled}",
+                    ("@s", T(brake.Now - brake.Brake.Window))), System.Globalization.CultureInfo.InvariantCulture);
                 // Everyone HR lists, as before statuses followed events: the batch being judged has already made its own
                 // leavers 'left', and must not lower its own threshold by doing so.
                 var active = Convert.ToInt32(Scalar(c, tx, "SELECT COUNT(*) FROM people"), System.Globalization.CultureInfo.InvariantCulture);
@@ -135,17 +136,17 @@ public sealed partial class SqliteStore
             return new BrakedCreation(InsertPlans(c, tx, plans, audit), leavers > 0 ? why : null);
         }, cancellationToken);
 
-    private static Dictionary<string, string> InsertPlans(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit)
+    private Dictionary<string, string> InsertPlans(DbConnection c, DbTransaction tx, IReadOnlyList<Plan> plans, IReadOnlyList<AuditEntry> audit)
     {
         // One case per event: planning the same event twice (two processes racing) keeps the first plan only.
-        var insertCase = WriterStatement.For(c, $"INSERT OR IGNORE INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-        var insertStep = WriterStatement.For(c,
+        var insertCase = Statement(c, tx, $"INSERT INTO cases({CaseColumns}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT DO NOTHING");
+        var insertStep = Statement(c, tx,
             "INSERT INTO steps(id, case_id, seq, action, category, stage, system_id, account_id, entitlement_id, device_id, credential_id, target, status, due_at, ready_at, attempts, parameters, wait_reason, blockers, manual, phase, dependents) " +
             "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,0,?16,?17,?18,?19,?20,?21)");
-        var insertDep = WriterStatement.For(c, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES (?1,?2,?3)");
-        var insertGate = WriterStatement.For(c, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
+        var insertDep = Statement(c, tx, "INSERT INTO step_deps(depends_on, step_id, hard) VALUES (?1,?2,?3)");
+        var insertGate = Statement(c, tx, "INSERT INTO phase_gates(case_id, stage, phase, open, released) VALUES (?1,?2,?3,?4,0)");
         using var insertTask = PrepareTaskInsert(c, tx);
-        var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
+        var handled = Statement(c, tx, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
         var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var plan in plans)
         {
@@ -154,7 +155,7 @@ public sealed partial class SqliteStore
             if (insertCase.Run(k.Id, k.PersonId, (int)k.Kind, k.EventId, k.PolicyRule, k.Plan, (int)k.Status, T(k.EffectiveAt), T(k.ReceivedAt), T(k.CreatedAt),
                 T(k.CutAt), T(k.CutVerifiedAt), T(k.ClosedAt), k.StatusDetail) == 0)
             {
-                skipped[k.Id] = Scalar(c, tx, "SELECT id FROM cases WHERE event_id = $e", ("$e", k.EventId)) as string
+                skipped[k.Id] = Scalar(c, tx, "SELECT id FROM cases WHERE event_id = @e", ("@e", k.EventId)) as string
                     ?? throw new InvalidOperationException($"Case {k.Id} was not stored, and no case is recorded for its event {k.EventId}.");
                 continue;
             }
@@ -194,9 +195,9 @@ public sealed partial class SqliteStore
     public Task<Case?> GetCaseAsync(string caseId, CancellationToken cancellationToken) =>
         ReadAsync(c => GetCase(c, null, caseId), cancellationToken);
 
-    private static Case? GetCase(SqliteConnection c, SqliteTransaction? tx, string caseId)
+    private static Case? GetCase(DbConnection c, DbTransaction? tx, string caseId)
     {
-        using var cmd = Command(c, tx, $"SELECT {CaseColumns} FROM cases WHERE id = $id", ("$id", caseId));
+        using var cmd = Command(c, tx, $"SELECT {CaseColumns} FROM cases WHERE id = @id", ("@id", caseId));
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadCase(r) : null;
     }
@@ -205,17 +206,17 @@ public sealed partial class SqliteStore
         ReadAsync<IReadOnlyList<Case>>(c =>
         {
             var where = new List<string>();
-            var args = new List<(string, object?)> { ("$l", query.Limit) };
+            var args = new List<(string, object?)> { ("@l", query.Limit) };
             if (query.PersonId is not null)
             {
-                where.Add("person_id = $p");
-                args.Add(("$p", query.PersonId));
+                where.Add("person_id = @p");
+                args.Add(("@p", query.PersonId));
             }
 
             if (query.PersonIds is { } personIds)
             {
-                where.Add("person_id IN (SELECT value FROM json_each($ps))");
-                args.Add(("$ps", System.Text.Json.JsonSerializer.Serialize(personIds)));
+                where.Add($"person_id IN {Sql.IdList("@ps")}");
+                args.Add(("@ps", System.Text.Json.JsonSerializer.Serialize(personIds)));
             }
 
             if (query.Statuses is { Count: > 0 } statuses)
@@ -223,7 +224,7 @@ public sealed partial class SqliteStore
                 where.Add($"status IN ({string.Join(',', statuses.Select(s => (int)s))})");
             }
 
-            var sql = $"SELECT {CaseColumns} FROM cases {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY created_at DESC, id DESC LIMIT $l";
+            var sql = $"SELECT {CaseColumns} FROM cases {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY created_at DESC, id DESC LIMIT @l";
             using var cmd = Command(c, null, sql, [.. args]);
             using var r = cmd.ExecuteReader();
             var list = new List<Case>();
@@ -235,19 +236,19 @@ public sealed partial class SqliteStore
             return list;
         }, cancellationToken);
 
-    private static Case ReadCase(SqliteDataReader r) => new(
+    private static Case ReadCase(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), (CaseKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), (CaseStatus)r.GetInt32(6),
         D(r.GetInt64(7)), D(r.GetInt64(8)), D(r.GetInt64(9)), D(r.GetInt64(10)), DN(r, 11), DN(r, 12), SN(r, 13));
 
     public Task<IReadOnlyList<Step>> GetStepsAsync(string caseId, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id = $p", caseId), cancellationToken);
+        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id = @p", caseId), cancellationToken);
 
     public Task<IReadOnlyList<Step>> GetPersonStepsAsync(string personId, CancellationToken cancellationToken) =>
-        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id IN (SELECT id FROM cases WHERE person_id = $p)", personId), cancellationToken);
+        ReadAsync<IReadOnlyList<Step>>(c => ReadSteps(c, null, "s.case_id IN (SELECT id FROM cases WHERE person_id = @p)", personId), cancellationToken);
 
-    private static List<Step> ReadSteps(SqliteConnection c, SqliteTransaction? tx, string where, string arg)
+    private static List<Step> ReadSteps(DbConnection c, DbTransaction? tx, string where, string arg)
     {
-        using var cmd = Command(c, tx, $"SELECT {StepColumns} FROM steps s WHERE {where} ORDER BY s.case_id, s.seq", ("$p", arg));
+        using var cmd = Command(c, tx, $"SELECT {StepColumns} FROM steps s WHERE {where} ORDER BY s.case_id, s.seq", ("@p", arg));
         using var r = cmd.ExecuteReader();
         var list = new List<Step>();
         while (r.Read())
@@ -258,7 +259,7 @@ public sealed partial class SqliteStore
         return list;
     }
 
-    private static Step ReadStep(SqliteDataReader r) => new(
+    private static Step ReadStep(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetInt32(2), (ActionKind)r.GetInt32(3), (StepCategory)r.GetInt32(4), r.GetString(5),
         SN(r, 6), SN(r, 7), SN(r, 8), SN(r, 9), SN(r, 10), r.GetString(11), (StepStatus)r.GetInt32(12), D(r.GetInt64(13)), r.GetInt32(14),
         DN(r, 15), DN(r, 16), SN(r, 17), SN(r, 18), SN(r, 19), SN(r, 20), SN(r, 21), r.GetInt32(22), r.GetInt32(23),
@@ -274,7 +275,7 @@ public sealed partial class SqliteStore
     private Task<IReadOnlyList<StepDependency>> GetHardDependenciesAsync(string caseId, CancellationToken cancellationToken) =>
         ReadAsync<IReadOnlyList<StepDependency>>(c =>
         {
-            using var cmd = Command(c, null, "SELECT d.step_id, d.depends_on, d.hard FROM step_deps d JOIN steps s ON s.id = d.step_id WHERE s.case_id = $c ORDER BY d.step_id, d.depends_on", ("$c", caseId));
+            using var cmd = Command(c, null, "SELECT d.step_id, d.depends_on, d.hard FROM step_deps d JOIN steps s ON s.id = d.step_id WHERE s.case_id = @c ORDER BY d.step_id, d.depends_on", ("@c", caseId));
             using var r = cmd.ExecuteReader();
             var list = new List<StepDependency>();
             while (r.Read())
@@ -289,7 +290,7 @@ public sealed partial class SqliteStore
     private static readonly long Parked = DateTimeOffset.MaxValue.UtcTicks;
 
     public Task<int> CountLeaverCasesSinceAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
-        ReadAsync(c => Convert.ToInt32(Scalar(c, null, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= $s AND status != {(int)CaseStatus.Cancelled}", ("$s", T(since))),
+        ReadAsync(c => Convert.ToInt32(Scalar(c, null, $"SELECT COUNT(*) FROM cases WHERE kind = {(int)CaseKind.Leaver} AND created_at >= @s AND status != {(int)CaseStatus.Cancelled}", ("@s", T(since))),
             System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
 
     public Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -313,15 +314,15 @@ public sealed partial class SqliteStore
             {
                 if (approve)
                 {
-                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Running}, status_detail = $d WHERE id = $id", ("$d", $"approved by {actor}"), ("$id", id));
-                    Exec(c, tx, "UPDATE steps SET ready_at = due_at WHERE case_id = $id AND ready_at = $parked", ("$id", id), ("$parked", Parked));
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Running}, status_detail = @d WHERE id = @id", ("@d", $"approved by {actor}"), ("@id", id));
+                    Exec(c, tx, "UPDATE steps SET ready_at = due_at WHERE case_id = @id AND ready_at = @parked", ("@id", id), ("@parked", Parked));
                 }
                 else
                 {
-                    Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $id AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held})",
-                        ("$now", T(now)), ("$r", $"rejected by {actor} (safety brake)"), ("$id", id));
-                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = 'case rejected' WHERE case_id = $id AND status = {(int)TaskStatus.Open}", ("$now", T(now)), ("$id", id));
-                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $d WHERE id = $id", ("$now", T(now)), ("$d", $"rejected by {actor} (safety brake)"), ("$id", id));
+                    Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = @now, wait_reason = @r WHERE case_id = @id AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held})",
+                        ("@now", T(now)), ("@r", $"rejected by {actor} (safety brake)"), ("@id", id));
+                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = @now, note = 'case rejected' WHERE case_id = @id AND status = {(int)TaskStatus.Open}", ("@now", T(now)), ("@id", id));
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = @now, status_detail = @d WHERE id = @id", ("@now", T(now)), ("@d", $"rejected by {actor} (safety brake)"), ("@id", id));
                 }
 
                 audit.Add(new AuditEntry(now, actor, approve ? "case_approved" : "case_rejected", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(),
@@ -336,7 +337,7 @@ public sealed partial class SqliteStore
         WriteAsync<IReadOnlyList<string>>((c, tx) =>
         {
             var open = new List<string>();
-            using (var cmd = Command(c, tx, $"SELECT id FROM cases WHERE person_id = $p AND status NOT IN ({(int)CaseStatus.Cancelled}, {(int)CaseStatus.Verified})", ("$p", personId)))
+            using (var cmd = Command(c, tx, $"SELECT id FROM cases WHERE person_id = @p AND status NOT IN ({(int)CaseStatus.Cancelled}, {(int)CaseStatus.Verified})", ("@p", personId)))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
@@ -356,17 +357,17 @@ public sealed partial class SqliteStore
             return 0;
         }, cancellationToken);
 
-    private static void CancelCases(SqliteConnection c, SqliteTransaction tx, IReadOnlyList<string> caseIds, string? personId, string reason, AuditEntry audit, DateTimeOffset now)
+    private void CancelCases(DbConnection c, DbTransaction tx, IReadOnlyList<string> caseIds, string? personId, string reason, AuditEntry audit, DateTimeOffset now)
     {
         var cancellable = $"{(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held}, {(int)StepStatus.Blocked}";
         var entries = new List<AuditEntry> { audit };
         foreach (var id in caseIds)
         {
-            Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = $now, wait_reason = $r WHERE case_id = $c AND status IN ({cancellable})",
-                ("$now", T(now)), ("$r", reason), ("$c", id));
-            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = $now, note = $r WHERE case_id = $c AND status = {(int)TaskStatus.Open}",
-                ("$now", T(now)), ("$r", "case cancelled: " + reason), ("$c", id));
-            Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = $now, status_detail = $r WHERE id = $c", ("$now", T(now)), ("$r", reason), ("$c", id));
+            Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = @now, wait_reason = @r WHERE case_id = @c AND status IN ({cancellable})",
+                ("@now", T(now)), ("@r", reason), ("@c", id));
+            Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = @now, note = @r WHERE case_id = @c AND status = {(int)TaskStatus.Open}",
+                ("@now", T(now)), ("@r", "case cancelled: " + reason), ("@c", id));
+            Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = @now, status_detail = @r WHERE id = @c", ("@now", T(now)), ("@r", reason), ("@c", id));
             entries.Add(new AuditEntry(now, audit.Actor, "case_cancelled", null, id, personId, id, null, null, null, "ok", reason));
         }
 
@@ -384,8 +385,8 @@ public sealed partial class SqliteStore
                 "FROM steps s JOIN cases k ON k.id = s.case_id " +
                 "LEFT JOIN accounts a ON a.id = s.account_id LEFT JOIN entitlements e ON e.id = s.entitlement_id " +
                 "LEFT JOIN devices d ON d.id = s.device_id LEFT JOIN credentials cr ON cr.id = s.credential_id " +
-                "WHERE s.status = 1 AND s.manual = 0 AND s.ready_at <= $now ORDER BY s.ready_at LIMIT $max",
-                ("$now", T(now)), ("$max", max)))
+                $"WHERE s.status = 1 AND s.manual = 0 AND s.ready_at <= @now ORDER BY s.ready_at LIMIT @max{Sql.ClaimLock("s")}",
+                ("@now", T(now)), ("@max", max)))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
@@ -401,8 +402,8 @@ public sealed partial class SqliteStore
 
             var result = new List<ClaimedStep>(claimed.Count);
             var held = new List<AuditEntry>();
-            using var run = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Running}, claims = claims + 1, started_at = $1 WHERE id = $2", "$1", "$2");
-            using var hold = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Held}, wait_reason = $1 WHERE id = $2", "$1", "$2");
+            using var run = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Running}, claims = claims + 1, started_at = @p1 WHERE id = @p2", "@p1", "@p2");
+            using var hold = Prepared(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Held}, wait_reason = @p1 WHERE id = @p2", "@p1", "@p2");
             foreach (var cs in claimed)
             {
                 if (cs.Step.Action.BlockedByLegalHold() && ActiveHold(c, tx, cs.PersonId, cs.Step.SystemId) is { } h)
@@ -421,10 +422,10 @@ public sealed partial class SqliteStore
             return result;
         }, cancellationToken);
 
-    private static LegalHold? ActiveHold(SqliteConnection c, SqliteTransaction tx, string personId, string? systemId)
+    private static LegalHold? ActiveHold(DbConnection c, DbTransaction tx, string personId, string? systemId)
     {
-        using var cmd = Command(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = $p AND released_at IS NULL AND (system_id IS NULL OR system_id = $s) LIMIT 1",
-            ("$p", personId), ("$s", systemId));
+        using var cmd = Command(c, tx, "SELECT id, person_id, system_id, reason, set_by, set_at FROM legal_holds WHERE person_id = @p AND released_at IS NULL AND (system_id IS NULL OR system_id = @s) LIMIT 1",
+            ("@p", personId), ("@s", systemId));
         using var r = cmd.ExecuteReader();
         return r.Read() ? new LegalHold(r.GetString(0), r.GetString(1), SN(r, 2), r.GetString(3), r.GetString(4), D(r.GetInt64(5))) : null;
     }
@@ -433,7 +434,7 @@ public sealed partial class SqliteStore
         WriteAsync((c, tx) =>
         {
             // The interrupted claim is given back to the retry schedule and counted apart: a crash loop is not the system failing.
-            using var cmd = Command(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Pending}, ready_at = $now, claims = MAX(claims - 1, 0), recovered_claims = recovered_claims + 1 WHERE status = {(int)StepStatus.Running}", ("$now", T(now)));
+            using var cmd = Command(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Pending}, ready_at = @now, claims = {Sql.Greatest("claims - 1", "0")}, recovered_claims = recovered_claims + 1 WHERE status = {(int)StepStatus.Running}", ("@now", T(now)));
             var n = cmd.ExecuteNonQuery();
             if (n > 0)
             {
@@ -448,7 +449,7 @@ public sealed partial class SqliteStore
         WriteAsync((c, tx) =>
         {
             // The first record wins: a pre-read from a later claim would show the after-state of an earlier one.
-            using var cmd = Prepared(c, tx, "UPDATE steps SET pre_read = $1, pre_read_done = $2, before = COALESCE(before, $1) WHERE id = $3 AND pre_read IS NULL", "$1", "$2", "$3");
+            using var cmd = Prepared(c, tx, "UPDATE steps SET pre_read = @p1, pre_read_done = @p2, before = COALESCE(before, @p1) WHERE id = @p3 AND pre_read IS NULL", "@p1", "@p2", "@p3");
             foreach (var p in records)
             {
                 Run(cmd, p.Observed, p.AlreadyDone ? 1 : 0, p.StepId);
@@ -465,7 +466,7 @@ public sealed partial class SqliteStore
         {
             var cases = new HashSet<string>(StringComparer.Ordinal);
             var audit = new List<AuditEntry>(completions.Count * 2);
-            using var ops = new StepOps(c, tx);
+            using var ops = new StepOps(Sql, c, tx);
             foreach (var done in completions)
             {
                 var row = ops.Load(done.StepId) ?? throw new StoreException($"Step '{done.StepId}' does not exist.", isTransient: false);
@@ -502,24 +503,24 @@ public sealed partial class SqliteStore
 
     private static readonly string CaseTallySql =
         "SELECT " +
-        $"COALESCE(SUM(status IN ({(int)StepStatus.Failed},{(int)StepStatus.Unconfirmed},{(int)StepStatus.Blocked})), 0), " +
-        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Running} OR (status = {(int)StepStatus.Pending} AND due_at <= $now))), 0), " +
-        $"COALESCE(SUM(manual = 0 AND (status = {(int)StepStatus.Waiting} OR (status = {(int)StepStatus.Pending} AND due_at > $now))), 0), " +
+        $"COALESCE(SUM(CASE WHEN status IN ({(int)StepStatus.Failed},{(int)StepStatus.Unconfirmed},{(int)StepStatus.Blocked}) THEN 1 ELSE 0 END), 0), " +
+        $"COALESCE(SUM(CASE WHEN manual = 0 AND (status = {(int)StepStatus.Running} OR (status = {(int)StepStatus.Pending} AND due_at <= @now)) THEN 1 ELSE 0 END), 0), " +
+        $"COALESCE(SUM(CASE WHEN manual = 0 AND (status = {(int)StepStatus.Waiting} OR (status = {(int)StepStatus.Pending} AND due_at > @now)) THEN 1 ELSE 0 END), 0), " +
         $"MIN(CASE WHEN manual = 0 AND status IN ({(int)StepStatus.Pending},{(int)StepStatus.Waiting}) THEN due_at END), " +
-        $"COALESCE(SUM(status = {(int)StepStatus.Held}), 0), " +
-        $"COALESCE(SUM(manual = 1 AND status NOT IN ({Terminal})), 0), " +
-        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut), 0), " +
-        $"COALESCE(SUM($restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success})), 0), " +
-        $"MAX(CASE WHEN $restore = 0 AND action IN ({CutActions}) AND due_at <= $cut AND status IN ({Success}) THEN finished_at END), " +
-        $"COALESCE(SUM(manual = 0 AND status NOT IN ({Terminal})), 0) " +
-        "FROM steps WHERE case_id = $c";
+        $"COALESCE(SUM(CASE WHEN status = {(int)StepStatus.Held} THEN 1 ELSE 0 END), 0), " +
+        $"COALESCE(SUM(CASE WHEN manual = 1 AND status NOT IN ({Terminal}) THEN 1 ELSE 0 END), 0), " +
+        $"COALESCE(SUM(CASE WHEN @restore = 0 AND action IN ({CutActions}) AND due_at <= @cut THEN 1 ELSE 0 END), 0), " +
+        $"COALESCE(SUM(CASE WHEN @restore = 0 AND action IN ({CutActions}) AND due_at <= @cut AND status IN ({Success}) THEN 1 ELSE 0 END), 0), " +
+        $"MAX(CASE WHEN @restore = 0 AND action IN ({CutActions}) AND due_at <= @cut AND status IN ({Success}) THEN finished_at END), " +
+        $"COALESCE(SUM(CASE WHEN manual = 0 AND status NOT IN ({Terminal}) THEN 1 ELSE 0 END), 0) " +
+        "FROM steps WHERE case_id = @c";
 
     private static string Terminal => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsTerminal()).Select(s => (int)s));
 
     private static string Success => string.Join(",", Enum.GetValues<StepStatus>().Where(s => s.IsSuccess()).Select(s => (int)s));
 
     /// <summary>Re-derives a case's status from its steps and records transitions worth evidence.</summary>
-    private static void RefreshCase(SqliteConnection c, SqliteTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
+    private static void RefreshCase(DbConnection c, DbTransaction tx, string caseId, DateTimeOffset now, List<AuditEntry> audit)
     {
         using var refresher = new CaseRefresher(c, tx);
         refresher.Refresh(caseId, now, audit);
@@ -531,16 +532,16 @@ public sealed partial class SqliteStore
     /// </summary>
     private sealed class CaseRefresher : IDisposable
     {
-        private readonly SqliteCommand _case;
-        private readonly SqliteCommand _tally;
-        private readonly SqliteCommand _update;
+        private readonly DbCommand _case;
+        private readonly DbCommand _tally;
+        private readonly DbCommand _update;
 
-        public CaseRefresher(SqliteConnection c, SqliteTransaction tx)
+        public CaseRefresher(DbConnection c, DbTransaction tx)
         {
             // Only what the status derivation reads: the plan text (the largest column) stays on disk.
-            _case = Prepared(c, tx, "SELECT person_id, kind, status, cut_at, cut_verified_at, closed_at, status_detail FROM cases WHERE id = $c", "$c");
-            _tally = Prepared(c, tx, CaseTallySql, "$c", "$now", "$cut", "$restore");
-            _update = Prepared(c, tx, "UPDATE cases SET status = $s, cut_verified_at = $v, closed_at = $cl, status_detail = $d WHERE id = $id", "$s", "$v", "$cl", "$d", "$id");
+            _case = Prepared(c, tx, "SELECT person_id, kind, status, cut_at, cut_verified_at, closed_at, status_detail FROM cases WHERE id = @c", "@c");
+            _tally = Prepared(c, tx, CaseTallySql, "@c", "@now", "@cut", "@restore");
+            _update = Prepared(c, tx, "UPDATE cases SET status = @s, cut_verified_at = @v, closed_at = @cl, status_detail = @d WHERE id = @id", "@s", "@v", "@cl", "@d", "@id");
         }
 
         public void Refresh(string caseId, DateTimeOffset now, List<AuditEntry> audit)
@@ -559,7 +560,7 @@ public sealed partial class SqliteStore
                     default, default, default, D(r.GetInt64(3)), DN(r, 4), DN(r, 5), SN(r, 6));
             }
 
-            // One aggregate over the case's steps, computed inside SQLite (no per-step rows through ADO.NET).
+            // One aggregate over the case's steps, computed inside the database (no per-step rows through ADO.NET).
             CaseTally tally;
             _tally.Parameters[0].Value = caseId;
             _tally.Parameters[1].Value = T(now);
@@ -603,47 +604,49 @@ public sealed partial class SqliteStore
     /// <summary>Prepared statements for finishing steps and releasing their dependants.</summary>
     private sealed class StepOps : IDisposable
     {
-        private readonly SqliteConnection _c;
-        private readonly SqliteTransaction _tx;
-        private readonly SqliteCommand _load;
-        private readonly SqliteCommand _deps;
-        private readonly SqliteCommand _release;
-        private readonly SqliteCommand _block;
-        private readonly SqliteCommand _unblock;
-        private readonly SqliteCommand _releasePhase;
-        private readonly SqliteCommand _gate;
-        private SqliteCommand? _historyAccount;
-        private SqliteCommand? _updateAccount;
-        private SqliteCommand? _closeMemberships;
-        private SqliteCommand? _deleteAssignment;
+        private readonly SqlDialect _sql;
+        private readonly DbConnection _c;
+        private readonly DbTransaction _tx;
+        private readonly DbCommand _load;
+        private readonly DbCommand _deps;
+        private readonly DbCommand _release;
+        private readonly DbCommand _block;
+        private readonly DbCommand _unblock;
+        private readonly DbCommand _releasePhase;
+        private readonly DbCommand _gate;
+        private DbCommand? _historyAccount;
+        private DbCommand? _updateAccount;
+        private DbCommand? _closeMemberships;
+        private DbCommand? _deleteAssignment;
 
-        public StepOps(SqliteConnection c, SqliteTransaction tx)
+        public StepOps(SqlDialect sql, DbConnection c, DbTransaction tx)
         {
+            _sql = sql;
             _c = c;
             _tx = tx;
-            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase, s.dependents FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = $1", "$1");
-            _releasePhase = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE case_id = $1 AND stage = $2 AND phase = $3", "$1", "$2", "$3");
+            _load = Prepared(c, tx, "SELECT s.case_id, s.action, s.status, s.account_id, s.entitlement_id, s.device_id, s.credential_id, s.parameters, k.person_id, s.stage, s.phase, s.dependents FROM steps s JOIN cases k ON k.id = s.case_id WHERE s.id = @p1", "@p1");
+            _releasePhase = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE case_id = @p1 AND stage = @p2 AND phase = @p3", "@p1", "@p2", "@p3");
             // 'released' counts the updates that left the gate at or below zero: exactly 1 after the one that closed it.
-            _gate = Prepared(c, tx, "UPDATE phase_gates SET open = open + $4, released = released + (open + $4 <= 0) WHERE case_id = $1 AND stage = $2 AND phase = $3 RETURNING open, released",
-                "$1", "$2", "$3", "$4");
-            // A retry after a rate limit gives its claim back ($5 = 1): the system paced us, the step did not fail.
-            Retry = Prepared(c, tx, "UPDATE steps SET status = $1, ready_at = $2, error = $3, claims = claims - $5, rate_limit_waits = rate_limit_waits + $6, " +
-                "attempts = attempts + $7, applied = MAX(applied, $8), before = COALESCE($9, before) WHERE id = $4",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9");
-            Finish = Prepared(c, tx, "UPDATE steps SET status = $1, finished_at = $2, before = COALESCE($3, before), after = COALESCE($4, after), error = $5, rate_limit_waits = rate_limit_waits + $7, attempts = attempts + $8 WHERE id = $6",
-                "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8");
-            _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = $1", "$1");
-            _release = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE id = $1", "$1");
-            _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = $1 WHERE id = $2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}) RETURNING case_id, stage, phase", "$1", "$2");
-            _unblock = Prepared(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL WHERE id = $1 AND status = {(int)StepStatus.Blocked} RETURNING case_id, stage, phase", "$1");
+            _gate = Prepared(c, tx, "UPDATE phase_gates SET open = open + @p4, released = released + CASE WHEN open + @p4 <= 0 THEN 1 ELSE 0 END WHERE case_id = @p1 AND stage = @p2 AND phase = @p3 RETURNING open, released",
+                "@p1", "@p2", "@p3", "@p4");
+            // A retry after a rate limit gives its claim back (@p5 = 1): the system paced us, the step did not fail.
+            Retry = Prepared(c, tx, "UPDATE steps SET status = @p1, ready_at = @p2, error = @p3, claims = claims - @p5, rate_limit_waits = rate_limit_waits + @p6, " +
+                $"attempts = attempts + @p7, applied = {sql.Greatest("applied", "@p8")}, before = COALESCE(@p9, before) WHERE id = @p4",
+                "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8", "@p9");
+            Finish = Prepared(c, tx, "UPDATE steps SET status = @p1, finished_at = @p2, before = COALESCE(@p3, before), after = COALESCE(@p4, after), error = @p5, rate_limit_waits = rate_limit_waits + @p7, attempts = attempts + @p8 WHERE id = @p6",
+                "@p1", "@p2", "@p3", "@p4", "@p5", "@p6", "@p7", "@p8");
+            _deps = Prepared(c, tx, "SELECT step_id, hard FROM step_deps WHERE depends_on = @p1", "@p1");
+            _release = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = CASE WHEN blockers - 1 <= 0 AND status = {(int)StepStatus.Waiting} THEN {(int)StepStatus.Pending} ELSE status END WHERE id = @p1", "@p1");
+            _block = Prepared(c, tx, $"UPDATE steps SET blockers = blockers - 1, status = {(int)StepStatus.Blocked}, wait_reason = @p1 WHERE id = @p2 AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}) RETURNING case_id, stage, phase", "@p1", "@p2");
+            _unblock = Prepared(c, tx, $"UPDATE steps SET status = CASE WHEN blockers <= 0 THEN {(int)StepStatus.Pending} ELSE {(int)StepStatus.Waiting} END, wait_reason = NULL WHERE id = @p1 AND status = {(int)StepStatus.Blocked} RETURNING case_id, stage, phase", "@p1");
             InsertTask = PrepareTaskInsert(c, tx);
         }
 
-        public SqliteCommand Retry { get; }
+        public DbCommand Retry { get; }
 
-        public SqliteCommand Finish { get; }
+        public DbCommand Finish { get; }
 
-        public SqliteCommand InsertTask { get; }
+        public DbCommand InsertTask { get; }
 
         public StepRow? Load(string stepId)
         {
@@ -744,7 +747,7 @@ public sealed partial class SqliteStore
         }
 
         /// <summary>Runs a step update that returns the step's case, stage and phase, and moves that phase's gate.</summary>
-        private void GateFromReturning(SqliteCommand update, int delta)
+        private void GateFromReturning(DbCommand update, int delta)
         {
             (string Case, string Stage, int Phase)? changed = null;
             using (var r = update.ExecuteReader())
@@ -774,43 +777,43 @@ public sealed partial class SqliteStore
                 case ActionKind.DeleteAccount:
                     SetAccountStatus(row.AccountId, AccountStatus.Deleted, at);
                     CloseMemberships(row.AccountId, null, at);
-                    Exec(_c, _tx, "UPDATE accounts SET memberships = NULL WHERE id = $id", ("$id", row.AccountId));
+                    Exec(_c, _tx, "UPDATE accounts SET memberships = NULL WHERE id = @id", ("@id", row.AccountId));
                     break;
                 case ActionKind.RemoveEntitlement or ActionKind.ReclaimLicence:
                     CloseMemberships(row.AccountId, row.EntitlementId, at);
                     _deleteAssignment ??= Prepared(_c, _tx,
-                        $"UPDATE accounts SET memberships = (SELECT CASE WHEN COUNT(*) = 0 THEN NULL ELSE json_group_array(json(j.value)) END FROM json_each(accounts.memberships) j " +
-                        $"WHERE {MembershipSet.Entitlement} IS NOT $2) WHERE id = $1 AND EXISTS (SELECT 1 FROM json_each(accounts.memberships) j WHERE {MembershipSet.Entitlement} = $2)",
-                        "$1", "$2");
+                        $"UPDATE accounts SET memberships = (SELECT CASE WHEN COUNT(*) = 0 THEN NULL ELSE {_sql.MembershipAgg} END FROM {_sql.Memberships("accounts.memberships")} " +
+                        $"WHERE {_sql.MEntitlement} {_sql.IsDistinct} @p2) WHERE id = @p1 AND EXISTS (SELECT 1 FROM {_sql.Memberships("accounts.memberships")} WHERE {_sql.MEntitlement} = @p2)",
+                        "@p1", "@p2");
                     Run(_deleteAssignment, row.AccountId, row.EntitlementId);
                     break;
                 case ActionKind.AddEntitlement or ActionKind.AssignLicence:
-                    Exec(_c, _tx, "UPDATE accounts SET memberships = json_insert(COALESCE(memberships, '[]'), '$[#]', json_array($e, $s, NULL, $at)) " +
-                        $"WHERE id = $a AND NOT EXISTS (SELECT 1 FROM json_each(accounts.memberships) j WHERE {MembershipSet.Entitlement} = $e)",
-                        ("$a", row.AccountId), ("$e", row.EntitlementId), ("$s", (int)GrantSource.Birthright), ("$at", T(at)));
+                    Exec(_c, _tx, $"UPDATE accounts SET memberships = {_sql.AppendMembership("memberships", "@e", "@s", "@at")} " +
+                        $"WHERE id = @a AND NOT EXISTS (SELECT 1 FROM {_sql.Memberships("accounts.memberships")} WHERE {_sql.MEntitlement} = @e)",
+                        ("@a", row.AccountId), ("@e", row.EntitlementId), ("@s", (int)GrantSource.Birthright), ("@at", T(at)));
                     break;
                 case ActionKind.LockDevice:
-                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Locked), ("$id", row.DeviceId));
+                    Exec(_c, _tx, "UPDATE devices SET status = @s WHERE id = @id", ("@s", (int)DeviceStatus.Locked), ("@id", row.DeviceId));
                     break;
                 case ActionKind.UnlockDevice:
-                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Active), ("$id", row.DeviceId));
+                    Exec(_c, _tx, "UPDATE devices SET status = @s WHERE id = @id", ("@s", (int)DeviceStatus.Active), ("@id", row.DeviceId));
                     break;
                 case ActionKind.WipeDevice:
-                    Exec(_c, _tx, "UPDATE devices SET status = $s WHERE id = $id", ("$s", (int)DeviceStatus.Wiped), ("$id", row.DeviceId));
+                    Exec(_c, _tx, "UPDATE devices SET status = @s WHERE id = @id", ("@s", (int)DeviceStatus.Wiped), ("@id", row.DeviceId));
                     break;
                 case ActionKind.RevokeToken:
-                    Exec(_c, _tx, "UPDATE credentials SET status = $s WHERE id = $id", ("$s", (int)CredentialStatus.Revoked), ("$id", row.CredentialId));
+                    Exec(_c, _tx, "UPDATE credentials SET status = @s WHERE id = @id", ("@s", (int)CredentialStatus.Revoked), ("@id", row.CredentialId));
                     break;
                 case ActionKind.DisableServiceAccount:
-                    Exec(_c, _tx, "UPDATE credentials SET status = $s WHERE id = $id", ("$s", (int)CredentialStatus.Disabled), ("$id", row.CredentialId));
+                    Exec(_c, _tx, "UPDATE credentials SET status = @s WHERE id = @id", ("@s", (int)CredentialStatus.Disabled), ("@id", row.CredentialId));
                     break;
                 case ActionKind.TransferOwnership:
                     var newOwner = CoreJson.ParseMap(row.Parameters).GetValueOrDefault("newOwner");
-                    Exec(_c, _tx, "UPDATE credentials SET owner_person_id = $o WHERE id = $id", ("$o", newOwner), ("$id", row.CredentialId));
+                    Exec(_c, _tx, "UPDATE credentials SET owner_person_id = @o WHERE id = @id", ("@o", newOwner), ("@id", row.CredentialId));
                     break;
                 case ActionKind.RotateCredential:
-                    Exec(_c, _tx, "UPDATE credentials SET last_rotated_at = $t WHERE id = $id", ("$t", T(at)), ("$id", row.CredentialId));
-                    Exec(_c, _tx, "DELETE FROM credential_knowers WHERE credential_id = $id AND person_id = $p", ("$id", row.CredentialId), ("$p", row.PersonId));
+                    Exec(_c, _tx, "UPDATE credentials SET last_rotated_at = @t WHERE id = @id", ("@t", T(at)), ("@id", row.CredentialId));
+                    Exec(_c, _tx, "DELETE FROM credential_knowers WHERE credential_id = @id AND person_id = @p", ("@id", row.CredentialId), ("@p", row.PersonId));
                     break;
                 default:
                     break;
@@ -821,8 +824,8 @@ public sealed partial class SqliteStore
         private void SetAccountStatus(string? accountId, AccountStatus status, DateTimeOffset at)
         {
             _historyAccount ??= Prepared(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                "SELECT id, NULL, system_id, person_id, status, since, $3 FROM accounts WHERE id = $1 AND status != $2", "$1", "$2", "$3");
-            _updateAccount ??= Prepared(_c, _tx, "UPDATE accounts SET status = $2, since = $3 WHERE id = $1 AND status != $2", "$1", "$2", "$3");
+                "SELECT id, NULL, system_id, person_id, status, since, @p3 FROM accounts WHERE id = @p1 AND status != @p2", "@p1", "@p2", "@p3");
+            _updateAccount ??= Prepared(_c, _tx, "UPDATE accounts SET status = @p2, since = @p3 WHERE id = @p1 AND status != @p2", "@p1", "@p2", "@p3");
             Run(_historyAccount, accountId, (int)status, T(at));
             Run(_updateAccount, accountId, (int)status, T(at));
         }
@@ -830,8 +833,8 @@ public sealed partial class SqliteStore
         private void CloseMemberships(string? accountId, string? entitlementId, DateTimeOffset at)
         {
             _closeMemberships ??= Prepared(_c, _tx, "INSERT INTO access_history(account_id, entitlement_id, system_id, person_id, status, valid_from, valid_to) " +
-                $"SELECT a.id, {MembershipSet.Entitlement}, a.system_id, a.person_id, 0, {MembershipSet.Since}, $3 FROM accounts a, json_each(a.memberships) j " +
-                $"WHERE a.id = $1 AND ($2 IS NULL OR {MembershipSet.Entitlement} = $2)", "$1", "$2", "$3");
+                $"SELECT a.id, {_sql.MEntitlement}, a.system_id, a.person_id, 0, {_sql.MSince}, @p3 FROM accounts a, {_sql.Memberships("a.memberships")} " +
+                $"WHERE a.id = @p1 AND ({_sql.MEntitlement} = @p2 OR @p2 IS NULL)", "@p1", "@p2", "@p3");
             Run(_closeMemberships, accountId, entitlementId, T(at));
         }
 
