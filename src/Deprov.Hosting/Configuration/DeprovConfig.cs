@@ -28,6 +28,9 @@ public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnly
     public Core.Reconciliation.ReconciliationPolicy Reconciliation { get; init; } = Core.Reconciliation.ReconciliationPolicy.Defaults;
     public Roster.RosterOptions Roster => RosterOptions ?? Hosting.Roster.RosterOptions.Default;
 
+    /// <summary>The <c>evidence:</c> section (signed checkpoints), or null when it is absent.</summary>
+    public Evidence.EvidenceOptions? Evidence { get; init; }
+
     public string BaseDirectory => System.IO.Path.GetDirectoryName(FilePath) ?? ".";
 
     /// <summary>Folder for data beside the store (the sandbox's simulated systems live here).</summary>
@@ -62,7 +65,7 @@ public static class ConfigLoader
                 "write 'key: value' lines at the top level (start from the example deprov.yaml).") { Column = 1 }]);
         }
 
-        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation");
+        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation", "evidence");
         var baseDir = System.IO.Path.GetDirectoryName(filePath) ?? ".";
         var store = BindStore(root["store"], baseDir, errors);
         var policyNode = root["policy"];
@@ -72,12 +75,13 @@ public static class ConfigLoader
         var policy = PolicyBinder.Bind(policyNode, systemIds, errors);
         var reconciliation = ReconciliationBinder.Bind(root["reconciliation"], systemIds, errors);
         var roster = Roster.RosterOptions.Bind(root["roster"], errors);
+        var evidence = Evidence.EvidenceOptions.Bind(root["evidence"], baseDir, errors);
         if (errors.Count > 0)
         {
             throw new ValidationException(errors);
         }
 
-        return new DeprovConfig(filePath, store, systems, policy, roster) { Reconciliation = reconciliation };
+        return new DeprovConfig(filePath, store, systems, policy, roster) { Reconciliation = reconciliation, Evidence = evidence };
     }
 
     private static StoreOptions BindStore(SettingsNode n, string baseDir, List<ValidationError> errors)
