@@ -198,7 +198,7 @@ public static class NoteKeys
     public static (string Name, uint KeyId, byte Type, byte[] PublicKey) ParseVerifierKey(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var parts = text.Trim().Split('+');
+        var parts = text.Trim().Split('+', 3);
         if (parts.Length != 3 || !IsValidName(parts[0]) || parts[1].Length != 8)
         {
             throw new FormatException("a verifier key is '<name>+<8 hex digits>+<base64 key>'");

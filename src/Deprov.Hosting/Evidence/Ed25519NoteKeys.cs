@@ -41,7 +41,7 @@ public static class Ed25519NoteKeys
             throw new ValidationException($"The checkpoint signing key from {source} does not start with '{PrivatePrefix}'. {fix}");
         }
 
-        var parts = t[PrivatePrefix.Length..].Split('+');
+        var parts = t[PrivatePrefix.Length..].Split('+', 3);
         byte[] blob;
         try
         {
