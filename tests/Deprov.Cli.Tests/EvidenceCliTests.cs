@@ -312,11 +312,48 @@ public sealed class EvidenceCliTests : IClassFixture<EvidenceStoreFixture>, IDis
             var bad = await Cli.RunAsync(empty, "audit", "verify-bundle", edited, "--key", pub);
             Assert.Equal(5, bad.ExitCode);
             Assert.Contains($"record {firstSeq} was edited", bad.Out, StringComparison.Ordinal);
+
+            // The independent check: docs/verify-bundle.py, written from docs/evidence.md with hashlib and openssl only.
+            var script = Path.Combine(RepositoryRoot(), "docs", "verify-bundle.py");
+            var independent = await RunAsync("python3", script, zip, "--key", pub);
+            Assert.True(independent.ExitCode == 0, independent.All);
+            Assert.StartsWith("OK:", independent.Out, StringComparison.Ordinal);
+            var independentBad = await RunAsync("python3", script, edited, "--key", pub);
+            Assert.Equal(1, independentBad.ExitCode);
+            Assert.Contains($"record {firstSeq}: content does not match its hash", independentBad.Out, StringComparison.Ordinal);
         }
         finally
         {
             EvidenceStoreFixture.TryDelete(empty);
         }
+    }
+
+    private static async Task<CliResult> RunAsync(string program, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException($"{program} did not start; install it (apt-get install python3 openssl).");
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return new CliResult(p.ExitCode, await output, await error);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Deprov.slnx")))
+            {
+                return d.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Deprov.slnx above {AppContext.BaseDirectory}.");
     }
 
     /// <summary>Applies <paramref name="change"/> to record <paramref name="from"/> and re-chains every record up to
