@@ -33,7 +33,7 @@ public sealed class EvidenceStoreFixture : IAsyncLifetime
         People = people;
         await env.Engine.DisposeAsync();
 
-        var keygen = await Cli.RunAsync(Directory, "audit", "keygen", "--origin", "deprov.test/audit", "--out", "keys");
+        var keygen = await Cli.RunAsync(Directory, "audit", "keygen", "--origin", "deprov.test/audit", "--dir", "keys");
         Assert.True(keygen.ExitCode == 0, keygen.All);
         await File.AppendAllTextAsync(Path.Combine(Directory, "deprov.yaml"),
             "\nevidence:\n  origin: deprov.test/audit\n  checkpoints: checkpoints\n  signing_key: file:" + Path.Combine(Directory, "keys", "checkpoint.key") + "\n");

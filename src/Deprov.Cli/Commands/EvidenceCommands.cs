@@ -93,7 +93,7 @@ public static class EvidenceCommands
     public static Command Keygen()
     {
         var origin = new Option<string>("--origin") { Description = "The log's name, e.g. deprov.example.com/audit (the same as evidence.origin)", Required = true };
-        var output = new Option<string>("--out", "-o") { Description = "Folder for checkpoint.key (private, mode 0600), checkpoint.pub and checkpoint.pub.pem", DefaultValueFactory = _ => "." };
+        var output = new Option<string>("--dir") { Description = "Folder for checkpoint.key (private, mode 0600), checkpoint.pub and checkpoint.pub.pem", Required = true };
         var cmd = new Command("keygen", "Create the Ed25519 key pair that signs checkpoints (keep the private key away from the database's administrators)") { origin, output };
         cmd.SetAction((pr, ct) => CliContext.RunAsync(async () =>
         {
@@ -101,7 +101,7 @@ public static class EvidenceCommands
             var priv = Path.Combine(dir, "checkpoint.key");
             if (File.Exists(priv))
             {
-                throw new ValidationException($"{priv} already exists; refusing to overwrite a signing key. Fix: choose another --out folder, or move the old key away first.");
+                throw new ValidationException($"{priv} already exists; refusing to overwrite a signing key. Fix: choose another --dir folder, or move the old key away first.");
             }
 
             var (privateKey, verifierKey, pem) = Ed25519NoteKeys.Generate(pr.GetValue(origin)!);

@@ -65,7 +65,7 @@ public sealed record EvidenceOptions(string Origin, string CheckpointFolder, str
         {
             var name = signer.Name;
             signer.Dispose();
-            throw new ValidationException($"The checkpoint signing key is named '{name}' but evidence.origin is '{Origin}'. Fix: generate a key for '{Origin}' ('deprov audit keygen --origin {Origin}') or change evidence.origin.");
+            throw new ValidationException($"The checkpoint signing key is named '{name}' but evidence.origin is '{Origin}'. Fix: generate a key for '{Origin}' ('deprov audit keygen --origin {Origin} --dir <folder>') or change evidence.origin.");
         }
 
         return signer;
