@@ -36,6 +36,24 @@ internal static class AuditBench
         Console.WriteLine($"audit_verify_records: {result.Records}");
         Console.WriteLine($"audit_verify_ok: {result.Ok}");
         Console.WriteLine($"audit_verify_s: {sw.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
-        return result.Ok ? 0 : 1;
+
+        // The same trail with a signed checkpoint at its head: signing reads the whole trail once (a fresh writer),
+        // verifying adds the Merkle root at the checkpoint's size to the chain check.
+        var (key, _, _) = Deprov.Hosting.Evidence.Ed25519NoteKeys.Generate("bench.deprov/audit");
+        using var signer = Deprov.Hosting.Evidence.Ed25519NoteKeys.ParseSigner(key, "bench");
+        var evidence = new Deprov.Hosting.Evidence.EvidenceOptions("bench.deprov/audit", Path.Combine(dir.Path, "checkpoints"), null, null, 1000, TimeSpan.FromSeconds(60));
+        sw.Restart();
+        using (var writer = new Deprov.Hosting.Evidence.CheckpointWriter(store, evidence, signer, signer.Verifier, TimeProvider.System))
+        {
+            await writer.SignNowAsync(ct);
+        }
+
+        Console.WriteLine($"checkpoint_sign_full_s: {sw.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+        sw.Restart();
+        var (good, bad) = Deprov.Hosting.Evidence.CheckpointFolder.Check(Deprov.Hosting.Evidence.CheckpointFolder.ReadAll(evidence.CheckpointFolder), [signer.Verifier], evidence.Origin);
+        var withCheckpoint = await Deprov.Hosting.Evidence.EvidenceVerifier.VerifyAsync(store, good.Select(g => (g.Source, g.Checkpoint)).ToList(), bad, true, ct);
+        Console.WriteLine($"audit_verify_checkpoint_ok: {withCheckpoint.Ok}");
+        Console.WriteLine($"audit_verify_checkpoint_s: {sw.Elapsed.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+        return result.Ok && withCheckpoint.Ok ? 0 : 1;
     }
 }

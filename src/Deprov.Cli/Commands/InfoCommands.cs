@@ -163,28 +163,7 @@ public static class InfoCommands
     private static Command Audit(CliContext ctx)
     {
         var audit = new Command("audit", "The tamper-evident audit trail");
-        var verify = new Command("verify", "Check the hash chain: detects any edited, deleted, inserted or reordered record");
-        verify.SetAction((pr, ct) => CliContext.RunAsync(async () =>
-        {
-            await using var engine = await ctx.OpenAsync(pr, ct);
-            var started = ctx.Time.GetTimestamp();
-            var v = await new AuditService(engine.Store, ctx.Time).VerifyAsync(ct);
-            var took = ctx.Time.GetElapsedTime(started);
-            if (ctx.IsJson(pr))
-            {
-                CliContext.WriteJson(new { ok = v.Ok, records = v.Records, firstBadSeq = v.FirstBadSeq, problem = v.Problem, head = v.HeadHash is null ? null : Convert.ToHexStringLower(v.HeadHash), tookMs = took.TotalMilliseconds });
-            }
-            else if (v.Ok)
-            {
-                Console.WriteLine($"audit verify: OK ({v.Records} records, head {Convert.ToHexStringLower(v.HeadHash ?? [])[..16]}…, {took.TotalMilliseconds:0} ms)");
-            }
-            else
-            {
-                Console.WriteLine($"audit verify: FAILED at record {v.FirstBadSeq}: {v.Problem}");
-            }
-
-            return v.Ok ? ExitCodes.Ok : ExitCodes.AuditBroken;
-        }));
+        var verify = EvidenceCommands.Verify(ctx);
         audit.Subcommands.Add(verify);
 
         var person = new Option<string>("--person") { Description = "Whose evidence (HR id)", Required = true };
@@ -205,6 +184,12 @@ public static class InfoCommands
             }
 
             var service = new AuditService(engine.Store, ctx.Time);
+            // Every export is also a signing point, so the evidence handed out is covered by a checkpoint.
+            if (await EvidenceCommands.SignAsync(engine.Config, engine.Store, ctx.Time, required: false, ct) is { } signed)
+            {
+                await Console.Error.WriteLineAsync($"signed {signed}");
+            }
+
             if (pr.GetValue(output) is { } path)
             {
                 await using var writer = new StreamWriter(path);
@@ -219,6 +204,10 @@ public static class InfoCommands
             return ExitCodes.Ok;
         }));
         audit.Subcommands.Add(export);
+        audit.Subcommands.Add(EvidenceCommands.Keygen());
+        audit.Subcommands.Add(EvidenceCommands.SignNow(ctx));
+        audit.Subcommands.Add(EvidenceCommands.Bundle(ctx));
+        audit.Subcommands.Add(EvidenceCommands.VerifyBundle(ctx));
         return audit;
     }
 }

@@ -42,6 +42,9 @@ public sealed record DeprovConfig(string FilePath, StoreOptions Store, IReadOnly
     /// <summary>The <c>hr_sources:</c> list: HR systems pulled on a schedule.</summary>
     public IReadOnlyList<Hosting.HrSources.HrSourceConfig> HrSources { get; init; } = [];
 
+    /// <summary>The <c>evidence:</c> section (signed checkpoints), or null when it is absent.</summary>
+    public Evidence.EvidenceOptions? Evidence { get; init; }
+
     public string BaseDirectory => System.IO.Path.GetDirectoryName(FilePath) ?? ".";
 
     /// <summary>Folder for data beside the store (the sandbox's simulated systems live here).</summary>
@@ -76,7 +79,7 @@ public static class ConfigLoader
                 "write 'key: value' lines at the top level (start from the example deprov.yaml).") { Column = 1 }]);
         }
 
-        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation", "hr_sources");
+        root.CheckKnownKeys(errors, "version", "store", "systems", "policy", "roster", "reconciliation", "hr_sources", "evidence");
         var baseDir = System.IO.Path.GetDirectoryName(filePath) ?? ".";
         var store = BindStore(root["store"], baseDir, errors);
         var policyNode = root["policy"];
@@ -87,12 +90,13 @@ public static class ConfigLoader
         var reconciliation = ReconciliationBinder.Bind(root["reconciliation"], systemIds, errors);
         var roster = Roster.RosterOptions.Bind(root["roster"], errors);
         var hrSources = HrSources.HrSourceConfig.Bind(root["hr_sources"], errors);
+        var evidence = Evidence.EvidenceOptions.Bind(root["evidence"], baseDir, errors);
         if (errors.Count > 0)
         {
             throw new ValidationException(errors);
         }
 
-        return new DeprovConfig(filePath, store, systems, policy, roster) { Reconciliation = reconciliation, HrSources = hrSources };
+        return new DeprovConfig(filePath, store, systems, policy, roster) { Reconciliation = reconciliation, HrSources = hrSources, Evidence = evidence };
     }
 
     private static StoreOptions BindStore(SettingsNode n, string baseDir, List<ValidationError> errors)
