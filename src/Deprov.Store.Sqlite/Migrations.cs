@@ -204,5 +204,13 @@ internal static class Migrations
             ALTER TABLE people ADD COLUMN leaves_at INTEGER;
             CREATE INDEX people_leaving ON people(leaves_at) WHERE status = 1;
             """),
+
+        // 11: the event that last set a person's status, and the status (and leaves_at) it replaced, so rejecting a case
+        // the safety brake held can put the person back as they were before that event.
+        (11, """
+            ALTER TABLE people ADD COLUMN status_event TEXT;
+            ALTER TABLE people ADD COLUMN prior_status INTEGER;
+            ALTER TABLE people ADD COLUMN prior_leaves_at INTEGER;
+            """),
     ];
 }
