@@ -147,6 +147,17 @@ public sealed partial class SqliteStore
         using var insertTask = PrepareTaskInsert(c, tx);
         var handled = WriterStatement.For(c, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
         var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The statuses the plans' events set, in the cases' transaction: one commit (one fsync) for both, and a case
+        // never exists without its person's status. A plan another planner stored first writes the same status again.
+        var statusAudit = new List<AuditEntry>();
+        foreach (var plan in plans)
+        {
+            if (plan.PersonStatus is { } status)
+            {
+                WritePersonStatuses(c, [status], plan.Case.CreatedAt, statusAudit);
+            }
+        }
+
         foreach (var plan in plans)
         {
             var k = plan.Case;
@@ -187,7 +198,7 @@ public sealed partial class SqliteStore
             }
         }
 
-        AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId)));
+        AppendAudit(c, tx, statusAudit.Concat(audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId))));
         return skipped;
     }
 

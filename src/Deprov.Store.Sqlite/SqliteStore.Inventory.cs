@@ -56,34 +56,40 @@ public sealed partial class SqliteStore
     public Task SetPersonStatusesAsync(IReadOnlyList<PersonStatusChange> changes, DateTimeOffset now, CancellationToken cancellationToken) =>
         changes.Count == 0 ? Task.CompletedTask : WriteAsync((c, tx) =>
         {
-            // Compiled once per writer connection: the planner writes one status per leaver, thousands in a webhook flood.
-            var read = WriterStatement.For(c, "SELECT status FROM people WHERE id = ?1");
-            // The status (and leaves_at) an event replaces is kept beside it, so rejecting the case the safety brake held
-            // for that event can put it back (DecideBrakedCasesAsync). The same event written again (the process stopped
-            // before its case was stored) keeps what the first write replaced. In SET, columns are the row's old values.
-            var write = WriterStatement.For(c,
-                "UPDATE people SET prior_status = CASE WHEN status_event IS ?3 THEN prior_status ELSE status END, " +
-                "prior_leaves_at = CASE WHEN status_event IS ?3 THEN prior_leaves_at ELSE leaves_at END, " +
-                "status = ?1, leaves_at = ?2, status_event = ?3 WHERE id = ?4");
             var audit = new List<Core.Audit.AuditEntry>();
-            foreach (var change in changes)
-            {
-                if (read.Int64(change.PersonId) is not { } before)
-                {
-                    continue;
-                }
-
-                write.Run((int)change.Status, T(change.LeavesAt), change.EventId, change.PersonId);
-                if ((PersonStatus)before != change.Status)
-                {
-                    audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
-                        ((PersonStatus)before).Snake(), change.Status.Snake(), "ok", change.Why));
-                }
-            }
-
+            WritePersonStatuses(c, changes, now, audit);
             AppendAudit(c, tx, audit);
             return 0;
         }, cancellationToken);
+
+    /// <summary>Writes <paramref name="changes"/> in the writer's open transaction and adds an audit record to
+    /// <paramref name="audit"/> for each person whose status changed (unknown people are skipped).</summary>
+    private static void WritePersonStatuses(SqliteConnection c, IEnumerable<PersonStatusChange> changes, DateTimeOffset now, List<Core.Audit.AuditEntry> audit)
+    {
+        // Compiled once per writer connection: the planner writes one status per leaver, thousands in a webhook flood.
+        var read = WriterStatement.For(c, "SELECT status FROM people WHERE id = ?1");
+        // The status (and leaves_at) an event replaces is kept beside it, so rejecting the case the safety brake held
+        // for that event can put it back (DecideBrakedCasesAsync). The same event written again (the process stopped
+        // before its case was stored) keeps what the first write replaced. In SET, columns are the row's old values.
+        var write = WriterStatement.For(c,
+            "UPDATE people SET prior_status = CASE WHEN status_event IS ?3 THEN prior_status ELSE status END, " +
+            "prior_leaves_at = CASE WHEN status_event IS ?3 THEN prior_leaves_at ELSE leaves_at END, " +
+            "status = ?1, leaves_at = ?2, status_event = ?3 WHERE id = ?4");
+        foreach (var change in changes)
+        {
+            if (read.Int64(change.PersonId) is not { } before)
+            {
+                continue;
+            }
+
+            write.Run((int)change.Status, T(change.LeavesAt), change.EventId, change.PersonId);
+            if ((PersonStatus)before != change.Status)
+            {
+                audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
+                    ((PersonStatus)before).Snake(), change.Status.Snake(), "ok", change.Why));
+            }
+        }
+    }
 
     /// <summary>
     /// Puts <paramref name="personId"/> back as they were before <paramref name="eventId"/> set their status, when that

@@ -148,7 +148,8 @@ public interface IStore : IAsyncDisposable
 
     // Cases and steps
 
-    /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>
+    /// <summary>Persists plans (case, steps, dependencies, tasks, and the person status each plan's event sets, as
+    /// <see cref="SetPersonStatusesAsync"/> does) with their audit records, in one transaction.</summary>
     /// <returns>
     /// The plans not persisted because their event already has a case (two planners raced on one event: the first plan
     /// is kept): planned case id → the id of the case recorded for that event. Empty when every plan was persisted.
