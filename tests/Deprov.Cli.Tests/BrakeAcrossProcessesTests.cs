@@ -9,6 +9,9 @@ namespace Deprov.Cli.Tests;
 /// <summary>
 /// The safety brake decides atomically across OS processes: several real <c>deprov import</c> processes, released
 /// together, each submit a batch of leavers to one SQLite store, and the brake admits no more than its threshold.
+/// It fails when the brake lets more through (a disabled brake admits all 12). It does not reliably catch a count taken
+/// outside the write transaction: the processes' earlier write transactions (people, events) serialise them enough
+/// that their decisions rarely overlap; the race between threads is pinned by LifecycleTests (SafetyBrake_ParallelSubmittersOnSeparateConnections_…).
 /// </summary>
 public sealed class BrakeAcrossProcessesTests : IAsyncLifetime
 {
