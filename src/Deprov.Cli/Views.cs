@@ -167,7 +167,7 @@ public static class Views
 
         foreach (var t in tasks)
         {
-            console.Line($"  task {t.Id} [[{t.Team.Snake()}]] {t.Title} — {(t.Status == Core.Model.TaskStatus.Open ? $"open, due {When(t.DueAt, now)}" : $"done by {t.CompletedBy}")}");
+            console.Line($"  task {t.Id} [[{t.Team.Snake()}]] {t.Title} — {(t.Status switch { Core.Model.TaskStatus.Open => $"open, due {When(t.DueAt, now)}", Core.Model.TaskStatus.Cancelled => "cancelled", _ => $"done by {t.CompletedBy}" })}");
         }
     }
 

@@ -141,5 +141,10 @@ internal static class PostgresMigrations
               source_id text COLLATE "C" PRIMARY KEY, cursor text COLLATE "C", last_run_at bigint, last_success_at bigint, last_full_at bigint,
               last_full_count bigint, last_error text COLLATE "C");
             """),
+        (12, """
+            ALTER TABLE people ADD COLUMN status_event text COLLATE "C";
+            ALTER TABLE people ADD COLUMN prior_status bigint;
+            ALTER TABLE people ADD COLUMN prior_leaves_at bigint;
+            """),
     ];
 }

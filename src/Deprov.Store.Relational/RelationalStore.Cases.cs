@@ -148,6 +148,17 @@ public abstract partial class RelationalStore
         using var insertTask = PrepareTaskInsert(c, tx);
         var handled = Statement(c, tx, "UPDATE events SET handled_at = ?1, resolution = CASE WHEN parked_reason IS NULL THEN resolution ELSE 'replayed' END WHERE id = ?2");
         var skipped = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The statuses the plans' events set, in the cases' transaction: one commit (one fsync) for both, and a case
+        // never exists without its person's status. A plan another planner stored first writes the same status again.
+        var statusAudit = new List<AuditEntry>();
+        foreach (var plan in plans)
+        {
+            if (plan.PersonStatus is { } status)
+            {
+                WritePersonStatuses(c, tx, [status], plan.Case.CreatedAt, statusAudit);
+            }
+        }
+
         foreach (var plan in plans)
         {
             var k = plan.Case;
@@ -188,7 +199,7 @@ public abstract partial class RelationalStore
             }
         }
 
-        AppendAudit(c, tx, audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId)));
+        AppendAudit(c, tx, statusAudit.Concat(audit.Where(a => a.CaseId is null || !skipped.ContainsKey(a.CaseId))));
         return skipped;
     }
 
@@ -296,22 +307,23 @@ public abstract partial class RelationalStore
     public Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync<IReadOnlyList<string>>((c, tx) =>
         {
-            var ids = new List<(string Id, string Person)>();
-            using (var cmd = Command(c, tx, $"SELECT id, person_id FROM cases WHERE status = {(int)CaseStatus.AwaitingApproval} ORDER BY created_at"))
+            var held = new List<(string Id, string Person, string Event)>();
+            using (var cmd = Command(c, tx, $"SELECT id, person_id, event_id FROM cases WHERE status = {(int)CaseStatus.AwaitingApproval} ORDER BY created_at"))
             using (var r = cmd.ExecuteReader())
             {
                 while (r.Read())
                 {
                     if (caseIds is null || caseIds.Contains(r.GetString(0), StringComparer.Ordinal))
                     {
-                        ids.Add((r.GetString(0), r.GetString(1)));
+                        held.Add((r.GetString(0), r.GetString(1), r.GetString(2)));
                     }
                 }
             }
 
             var audit = new List<AuditEntry>();
-            foreach (var (id, person) in ids)
+            foreach (var (id, person, eventId) in held)
             {
+                var detail = "safety brake decision";
                 if (approve)
                 {
                     Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Running}, status_detail = @d WHERE id = @id", ("@d", $"approved by {actor}"), ("@id", id));
@@ -319,18 +331,32 @@ public abstract partial class RelationalStore
                 }
                 else
                 {
+                    // Nothing of a held case ran: its steps and tasks are cancelled, not done, and the person's status goes
+                    // back to what it was before the event (unless a later event has set it since).
+                    var why = $"rejected by {actor} (safety brake)";
                     Exec(c, tx, $"UPDATE steps SET status = {(int)StepStatus.Cancelled}, finished_at = @now, wait_reason = @r WHERE case_id = @id AND status IN ({(int)StepStatus.Waiting}, {(int)StepStatus.Pending}, {(int)StepStatus.Held})",
-                        ("@now", T(now)), ("@r", $"rejected by {actor} (safety brake)"), ("@id", id));
-                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = 'deprov', completed_at = @now, note = 'case rejected' WHERE case_id = @id AND status = {(int)TaskStatus.Open}", ("@now", T(now)), ("@id", id));
-                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = @now, status_detail = @d WHERE id = @id", ("@now", T(now)), ("@d", $"rejected by {actor} (safety brake)"), ("@id", id));
+                        ("@now", T(now)), ("@r", why), ("@id", id));
+                    Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Cancelled}, completed_at = @now, note = @n WHERE case_id = @id AND status = {(int)TaskStatus.Open}",
+                        ("@now", T(now)), ("@n", $"case {id} {why}: nothing was done"), ("@id", id));
+                    Exec(c, tx, $"UPDATE cases SET status = {(int)CaseStatus.Cancelled}, closed_at = @now, status_detail = @d WHERE id = @id", ("@now", T(now)), ("@d", why), ("@id", id));
+                    var restored = UndoPersonStatus(c, tx, person, eventId, actor, $"case {id} {why}: the status event {eventId} set is undone", now);
+                    detail += restored is null
+                        ? $"; the person's status was not set by event {eventId} (a later event decides it) and stays"
+                        : $"; the person's status goes back to {restored.After}";
+                    audit.Add(new AuditEntry(now, actor, "case_rejected", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(), CaseStatus.Cancelled.Snake(), "ok", detail));
+                    if (restored is not null)
+                    {
+                        audit.Add(restored with { CaseId = id });
+                    }
+
+                    continue;
                 }
 
-                audit.Add(new AuditEntry(now, actor, approve ? "case_approved" : "case_rejected", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(),
-                    (approve ? CaseStatus.Running : CaseStatus.Cancelled).Snake(), "ok", "safety brake decision"));
+                audit.Add(new AuditEntry(now, actor, "case_approved", null, id, person, id, null, CaseStatus.AwaitingApproval.Snake(), CaseStatus.Running.Snake(), "ok", detail));
             }
 
             AppendAudit(c, tx, audit);
-            return ids.Select(i => i.Id).ToList();
+            return held.Select(i => i.Id).ToList();
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> CancelOpenCasesAsync(string personId, string reason, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -57,25 +57,67 @@ public abstract partial class RelationalStore
         changes.Count == 0 ? Task.CompletedTask : WriteAsync((c, tx) =>
         {
             var audit = new List<Core.Audit.AuditEntry>();
-            foreach (var change in changes)
-            {
-                if (Scalar(c, tx, "SELECT status FROM people WHERE id = @id", ("@id", change.PersonId)) is not long before)
-                {
-                    continue;
-                }
-
-                Exec(c, tx, "UPDATE people SET status = @s, leaves_at = @at WHERE id = @id",
-                    ("@s", (int)change.Status), ("@at", T(change.LeavesAt)), ("@id", change.PersonId));
-                if ((PersonStatus)before != change.Status)
-                {
-                    audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
-                        ((PersonStatus)before).Snake(), change.Status.Snake(), "ok", change.Why));
-                }
-            }
-
+            WritePersonStatuses(c, tx, changes, now, audit);
             AppendAudit(c, tx, audit);
             return 0;
         }, cancellationToken);
+
+    /// <summary>Writes <paramref name="changes"/> in the writer's open transaction and adds an audit record to
+    /// <paramref name="audit"/> for each person whose status changed (unknown people are skipped).</summary>
+    private void WritePersonStatuses(DbConnection c, DbTransaction tx, IEnumerable<PersonStatusChange> changes, DateTimeOffset now, List<Core.Audit.AuditEntry> audit)
+    {
+        // The status (and leaves_at) an event replaces is kept beside it, so rejecting the case the safety brake held
+        // for that event can put it back (DecideBrakedCasesAsync). The same event written again (the process stopped
+        // before its case was stored) keeps what the first write replaced. In SET, columns are the row's old values.
+        var write = Statement(c, tx,
+            $"UPDATE people SET prior_status = CASE WHEN status_event {Sql.IsNotDistinct} ?3 THEN prior_status ELSE status END, " +
+            $"prior_leaves_at = CASE WHEN status_event {Sql.IsNotDistinct} ?3 THEN prior_leaves_at ELSE leaves_at END, " +
+            "status = ?1, leaves_at = ?2, status_event = ?3 WHERE id = ?4");
+        foreach (var change in changes)
+        {
+            if (Scalar(c, tx, "SELECT status FROM people WHERE id = @id", ("@id", change.PersonId)) is not { } value || value is DBNull)
+            {
+                continue;
+            }
+
+            var before = (PersonStatus)Convert.ToInt32(value, CultureInfo.InvariantCulture);
+            write.Run((int)change.Status, T(change.LeavesAt), change.EventId, change.PersonId);
+            if (before != change.Status)
+            {
+                audit.Add(new Core.Audit.AuditEntry(now, "deprov", "person_status_changed", null, change.PersonId, change.PersonId, null, null,
+                    before.Snake(), change.Status.Snake(), "ok", change.Why));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="personId"/> back as they were before <paramref name="eventId"/> set their status, when that
+    /// event still decides it (a later event's status stays). Returns the audit record of the change, or null.
+    /// </summary>
+    private static Core.Audit.AuditEntry? UndoPersonStatus(DbConnection c, DbTransaction tx, string personId, string eventId, string actor, string why, DateTimeOffset now)
+    {
+        PersonStatus current;
+        PersonStatus prior;
+        DateTimeOffset? priorLeavesAt;
+        using (var cmd = Command(c, tx, "SELECT status, prior_status, prior_leaves_at FROM people WHERE id = @id AND status_event = @e AND prior_status IS NOT NULL",
+            ("@id", personId), ("@e", eventId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (!r.Read())
+            {
+                return null;
+            }
+
+            current = (PersonStatus)r.GetInt32(0);
+            prior = (PersonStatus)r.GetInt32(1);
+            priorLeavesAt = r.IsDBNull(2) ? null : D(r.GetInt64(2));
+        }
+
+        var restored = PersonLifecycle.At(prior, priorLeavesAt, now);
+        Exec(c, tx, "UPDATE people SET status = @s, leaves_at = @at, status_event = NULL, prior_status = NULL, prior_leaves_at = NULL WHERE id = @id",
+            ("@s", (int)restored), ("@at", T(priorLeavesAt)), ("@id", personId));
+        return new Core.Audit.AuditEntry(now, actor, "person_status_changed", null, personId, personId, null, null, current.Snake(), restored.Snake(), "ok", why);
+    }
 
     public async Task<(int Changed, DateTimeOffset? Next)> ApplyDueLeavesAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -77,6 +77,11 @@ public abstract partial class RelationalStore
                 throw new ValidationException($"Task '{taskId}' was already completed by {task.CompletedBy} at {task.CompletedAt:u}.");
             }
 
+            if (task.Status == TaskStatus.Cancelled)
+            {
+                throw new ValidationException($"Task '{taskId}' was cancelled at {task.CompletedAt:u} ({task.Note}); there is nothing to complete.");
+            }
+
             Exec(c, tx, $"UPDATE tasks SET status = {(int)TaskStatus.Done}, completed_by = @by, completed_at = @at, note = @n WHERE id = @id",
                 ("@by", completedBy), ("@at", T(now)), ("@n", note), ("@id", taskId));
             var audit = new List<AuditEntry>

@@ -21,6 +21,9 @@ internal sealed class SqlDialect
     public string Greatest(string a, string b) => _postgres ? $"GREATEST({a}, {b})" : $"MAX({a}, {b})";
 
     /// <summary>Null-safe "not equal".</summary>
+    /// <summary>Null-safe equality: true when both sides are equal or both are NULL.</summary>
+    public string IsNotDistinct => _postgres ? "IS NOT DISTINCT FROM" : "IS";
+
     public string IsDistinct => _postgres ? "IS DISTINCT FROM" : "IS NOT";
 
     /// <summary>A case-insensitive key: SQLite declares the column COLLATE NOCASE, PostgreSQL compares lower-cased.</summary>

@@ -212,5 +212,13 @@ internal static class Migrations
               source_id TEXT PRIMARY KEY, cursor TEXT, last_run_at INTEGER, last_success_at INTEGER, last_full_at INTEGER,
               last_full_count INTEGER, last_error TEXT) WITHOUT ROWID;
             """),
+
+        // 12: the event that last set a person's status, and the status (and leaves_at) it replaced, so rejecting a case
+        // the safety brake held can put the person back as they were before that event.
+        (12, """
+            ALTER TABLE people ADD COLUMN status_event TEXT;
+            ALTER TABLE people ADD COLUMN prior_status INTEGER;
+            ALTER TABLE people ADD COLUMN prior_leaves_at INTEGER;
+            """),
     ];
 }

@@ -153,6 +153,32 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Leave_SameKeyForAnotherEvent_ExitInvalidInput_NamesBothEvents_NothingRecorded()
+    {
+        var (first, other) = (_people[4].Id, _people[5].Id);
+        var leave = await Deprov("leave", first, "--reason", "involuntary", "--key", "hr-ticket-9", "--no-wait", "--json");
+        Assert.Equal(0, leave.ExitCode);
+        var firstEvent = JsonDocument.Parse(leave.Out).RootElement.GetProperty("eventId").GetString()!;
+
+        var conflict = await Deprov("leave", other, "--reason", "involuntary", "--key", "hr-ticket-9", "--no-wait");
+        Assert.Equal(2, conflict.ExitCode);
+        Assert.Contains("idempotency key 'hr-ticket-9'", conflict.Err, StringComparison.Ordinal);
+        Assert.Contains($"event {firstEvent} (leave for {first}", conflict.Err, StringComparison.Ordinal);
+        Assert.Contains($"different event (leave for {other}", conflict.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("duplicate", conflict.All, StringComparison.Ordinal);
+
+        // The same key with other content for the same person (another reason) conflicts too; JSON says so.
+        var json = await Deprov("leave", first, "--reason", "voluntary", "--key", "hr-ticket-9", "--no-wait", "--json");
+        Assert.Equal(2, json.ExitCode);
+        Assert.Equal("conflict", JsonDocument.Parse(json.Out).RootElement.GetProperty("outcome").GetString());
+
+        var audit = await Deprov("audit", "export", "--person", other, "--format", "csv");
+        Assert.Equal(0, audit.ExitCode);
+        Assert.Contains("idempotency_conflict", audit.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("event_received", audit.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tasks_CompleteWithWho_ThenTwiceIsRefused()
     {
         var leave = await Deprov("leave", _people[3].Id, "--reason", "involuntary", "--json");

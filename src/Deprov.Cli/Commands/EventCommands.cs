@@ -102,6 +102,18 @@ public static class EventCommands
         var e = new LifecycleEvent(string.Empty, kind, personId, when, reason, "cli", key ?? string.Empty, default, department, title, system, note);
         var result = await engine.SubmitAsync(e, ctx.Actor(pr), ct);
         var json = ctx.IsJson(pr);
+        if (result.Outcome == SubmitOutcome.Conflict)
+        {
+            // The key names another event: nothing was done, and the answer says which two events collided.
+            if (json)
+            {
+                CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message });
+            }
+
+            await Console.Error.WriteLineAsync($"error: {result.Message}");
+            return ExitCodes.InvalidInput;
+        }
+
         if (!json)
         {
             if (readAs is not null)
@@ -114,16 +126,6 @@ public static class EventCommands
             {
                 Views.Plan(ctx.Console, result.Plan, ctx.Time.GetUtcNow());
             }
-        }
-
-        if (result.Outcome == SubmitOutcome.Conflict)
-        {
-            if (json)
-            {
-                CliContext.WriteJson(new { result.Outcome, eventId = result.Event.Id, result.Message });
-            }
-
-            return ExitCodes.InvalidInput; // the key names another event: nothing was done
         }
 
         if (result.Plan is null || noWait)

@@ -130,7 +130,7 @@ public static class InfoCommands
                 var overdue = x.Status == Core.Model.TaskStatus.Open && x.DueAt < now;
                 table.Row(x.Id, x.Team.Snake(), x.PersonId, Views.Truncate(x.Title, 70),
                     overdue ? (SafeMarkup)$"[red]{Views.When(x.DueAt, now)} OVERDUE[/]" : Views.When(x.DueAt, now),
-                    x.Status == Core.Model.TaskStatus.Open ? "open" : $"done by {x.CompletedBy}");
+                    x.Status switch { Core.Model.TaskStatus.Open => "open", Core.Model.TaskStatus.Cancelled => "cancelled", _ => $"done by {x.CompletedBy}" });
             }
 
             ctx.Console.Write(table);

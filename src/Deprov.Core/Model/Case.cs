@@ -150,6 +150,9 @@ public enum TaskStatus
 {
     Open,
     Done,
+
+    /// <summary>Never to be done: its case was rejected before anything ran (a case the safety brake held).</summary>
+    Cancelled,
 }
 
 /// <summary>Manual work: what no API can do, or what automation could not finish.</summary>

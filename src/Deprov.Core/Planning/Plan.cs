@@ -12,6 +12,10 @@ public sealed record Plan(
     IReadOnlyList<TaskItem> Tasks,
     IReadOnlyList<string> Notes)
 {
+    /// <summary>The HR status the case's event gives its person (<see cref="PersonLifecycle"/>), stored in the same
+    /// transaction as the case; null when the event leaves the status alone.</summary>
+    public PersonStatusChange? PersonStatus { get; init; }
+
     /// <summary>Every edge, phase order included (soft edges), for display and checks.</summary>
     public IReadOnlyList<StepDependency> AllDependencies() => [.. PhaseEdges(Steps), .. Dependencies];
 

@@ -34,7 +34,9 @@ public interface IStore : IAsyncDisposable
     /// <summary>
     /// Persists HR statuses decided by <see cref="PersonLifecycle"/> (a leave, a contract end, a rehire), with an audit
     /// record per person whose status changed, in one transaction. Unknown people are ignored. HR field updates
-    /// (<see cref="UpsertPeopleAsync"/>) never change a known person's status: only events do.
+    /// (<see cref="UpsertPeopleAsync"/>) never change a known person's status: only events do. The status a change
+    /// replaces is kept with the event that replaced it (the same event written again keeps the first one), so a
+    /// rejected held case can undo it (<see cref="DecideBrakedCasesAsync"/>).
     /// </summary>
     Task SetPersonStatusesAsync(IReadOnlyList<PersonStatusChange> changes, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -157,7 +159,8 @@ public interface IStore : IAsyncDisposable
 
     // Cases and steps
 
-    /// <summary>Persists plans (case, steps, dependencies, tasks) with their audit records, in one transaction.</summary>
+    /// <summary>Persists plans (case, steps, dependencies, tasks, and the person status each plan's event sets, as
+    /// <see cref="SetPersonStatusesAsync"/> does) with their audit records, in one transaction.</summary>
     /// <returns>
     /// The plans not persisted because their event already has a case (two planners raced on one event: the first plan
     /// is kept): planned case id → the id of the case recorded for that event. Empty when every plan was persisted.
@@ -210,7 +213,9 @@ public interface IStore : IAsyncDisposable
 
     /// <summary>
     /// Releases cases the safety brake holds (<paramref name="approve"/> true: their steps run) or cancels them, with an
-    /// audit record per case naming <paramref name="actor"/>. Returns the cases changed.
+    /// audit record per case naming <paramref name="actor"/>. Returns the cases changed. A rejected case's steps and open
+    /// tasks are cancelled (nothing ran, nothing is done), and its person's status goes back to what it was before the
+    /// case's event set it (<see cref="SetPersonStatusesAsync"/> keeps that), audited, unless a later event has set it since.
     /// </summary>
     Task<IReadOnlyList<string>> DecideBrakedCasesAsync(IReadOnlyList<string>? caseIds, bool approve, string actor, DateTimeOffset now, CancellationToken cancellationToken);
 

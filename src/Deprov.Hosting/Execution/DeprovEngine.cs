@@ -261,13 +261,20 @@ public sealed partial class DeprovEngine : IAsyncDisposable
         }
 
         // A leave or contract end makes the person leaving or left, a rehire or cancelled termination active again
-        // (PersonLifecycle decides; only events whose person is known). Stored before the cases: if the process stops in
-        // between, the event is handled again and the same status is written again.
-        await _store.SetPersonStatusesAsync(PersonLifecycle.After(events.Where(e => maps.ContainsKey(e.Event.PersonId)).Select(e => e.Event), now), now, cancellationToken);
-        if (events.Any(e => e.Event.Kind is EventKind.Leave or EventKind.ContractEnd))
+        // (PersonLifecycle decides; only events whose person is known; the last event of a person in the batch decides).
+        // Each status is stored with the case of the event that decided it, in the same transaction: a separate
+        // transaction per batch cost a commit (an fsync) that webhook intake waited behind. An event without a plan
+        // (none today) would have its status stored on its own.
+        var statuses = PersonLifecycle.After(events.Where(e => maps.ContainsKey(e.Event.PersonId)).Select(e => e.Event), now).ToDictionary(s => s.EventId, StringComparer.Ordinal);
+        for (var i = 0; i < plans.Count; i++)
         {
-            _nextLeaveCheck = DateTimeOffset.MinValue; // a future leave may now be the next one due
+            if (statuses.Remove(plans[i].Event.Id, out var status))
+            {
+                plans[i] = plans[i] with { Plan = plans[i].Plan with { PersonStatus = status } };
+            }
         }
+
+        await _store.SetPersonStatusesAsync([.. statuses.Values], now, cancellationToken);
 
         // Persist in chunks: one transaction (one fsync) for many plans. The safety brake decides inside each chunk's
         // transaction (counting what every other submitter has committed); the later chunks of a batch are counted as
@@ -311,6 +318,11 @@ public sealed partial class DeprovEngine : IAsyncDisposable
                     : new SubmitResult(e, SubmitOutcome.Planned, plan, $"case {plan.Case.Id}: {plan.Steps.Count} step(s), rule '{plan.Case.PolicyRule}'"
                         + (plan.Case.ClosedAt is not null ? $"; closed at once: {plan.Case.StatusDetail}" : string.Empty))));
             }
+        }
+
+        if (events.Any(e => e.Event.Kind is EventKind.Leave or EventKind.ContractEnd))
+        {
+            _nextLeaveCheck = DateTimeOffset.MinValue; // a future leave may now be the next one due
         }
 
         return results;

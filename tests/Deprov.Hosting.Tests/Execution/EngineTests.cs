@@ -523,6 +523,57 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public async Task SafetyBrake_RejectedCase_PersonStatusGoesBack_TasksCancelledNotDone()
+    {
+        var time = new FakeTimeProvider(Start);
+        var policy = """
+            policy:
+              safety_brake: { window: 1h, max_people: 3, min_people: 3, max_share: 50% }
+              tasks:
+                manual:
+                  - { name: exit-interview, title: Hold the exit interview, team: hr, when: { event: [leave] }, due: 2d }
+            """;
+        var (env, people) = await SeededAsync(policy: policy, time: time, count: 6);
+        await using var _ = env;
+        var store = env.Engine.Store;
+        await env.Engine.SubmitManyAsync(people.Take(2).Select(p => Some.Leave(p.Id, Start)).ToList(), "admin:hr", CancellationToken.None);
+        var (now, later, approved) = (people[2].Id, people[3].Id, people[4].Id);
+        var burst = await env.Engine.SubmitManyAsync([Some.Leave(now, Start), Some.Leave(later, Start.AddDays(10)), Some.Leave(approved, Start)], "admin:hr", CancellationToken.None);
+        Assert.All(burst, r => Assert.Equal(CaseStatus.AwaitingApproval, r.Plan!.Case.Status));
+        // Statuses follow events, held or not: the person is shown left (or leaving) while an admin decides.
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(now, CancellationToken.None))!.Status);
+        Assert.Equal(PersonStatus.Leaving, (await store.GetPersonAsync(later, CancellationToken.None))!.Status);
+        var heldTasks = (await store.ListTasksAsync(new TaskQuery(OpenOnly: false, PersonId: now), CancellationToken.None)).Where(t => t.CaseId == burst[0].Plan!.Case.Id).ToList();
+        Assert.NotEmpty(heldTasks); // the leaver plan has manual work, so there is something to cancel
+
+        var rejected = await store.DecideBrakedCasesAsync([burst[0].Plan!.Case.Id, burst[1].Plan!.Case.Id], approve: false, "admin:ops", time.GetUtcNow(), CancellationToken.None);
+        await store.DecideBrakedCasesAsync(null, approve: true, "admin:ops", time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(2, rejected.Count);
+
+        Assert.Equal(PersonStatus.Active, (await store.GetPersonAsync(now, CancellationToken.None))!.Status);
+        Assert.Equal(PersonStatus.Active, (await store.GetPersonAsync(later, CancellationToken.None))!.Status);
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(approved, CancellationToken.None))!.Status);
+        foreach (var r in burst.Take(2))
+        {
+            var tasks = (await store.ListTasksAsync(new TaskQuery(OpenOnly: false, PersonId: r.Event.PersonId), CancellationToken.None)).Where(t => t.CaseId == r.Plan!.Case.Id).ToList();
+            Assert.NotEmpty(tasks);
+            Assert.All(tasks, t => Assert.Equal(Core.Model.TaskStatus.Cancelled, t.Status));
+            Assert.All(tasks, t => Assert.Null(t.CompletedBy));
+        }
+
+        // The rejected termination's date no longer applies: when it passes, the person stays active.
+        time.Advance(TimeSpan.FromDays(11));
+        await env.Engine.ApplyDueLeavesAsync(CancellationToken.None);
+        Assert.Equal(PersonStatus.Active, (await store.GetPersonAsync(later, CancellationToken.None))!.Status);
+
+        var changes = (await AuditOfAsync(env, now)).Where(a => a.Entry.Action == "person_status_changed").Select(a => a.Entry).ToList();
+        Assert.Equal([("deprov", "active", "left"), ("admin:ops", "left", "active")], changes.Select(a => (a.Actor, a.Before, a.After)));
+        Assert.Contains(burst[0].Plan!.Case.Id, changes[1].Detail, StringComparison.Ordinal);
+        var completeCancelled = await Assert.ThrowsAsync<Core.ValidationException>(() => store.CompleteTaskAsync(heldTasks[0].Id, "it:bob", null, time.GetUtcNow(), CancellationToken.None));
+        Assert.Contains("cancelled", completeCancelled.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Mover_RemovesOldRoleAccessOnly()
     {
         var policy = """

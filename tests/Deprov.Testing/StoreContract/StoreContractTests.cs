@@ -195,6 +195,41 @@ public abstract class StoreContractTests<TFactory>
     }
 
     [Fact]
+    public async Task DecideBrakedCasesAsync_Reject_PutsBackTheStatusBeforeTheCasesEvent_UnlessALaterEventSetIt()
+    {
+        await using var store = await _factory.CreateAsync();
+        var (p1, p2) = (Some.Id(), Some.Id());
+        await store.UpsertPeopleAsync([Some.Person(p1), Some.Person(p2)], CancellationToken.None);
+        // p1 was already leaving (an earlier event, effective in 5 days); the held case's event makes them left now.
+        await store.SetPersonStatusesAsync([new PersonStatusChange(p1, PersonStatus.Leaving, T0.AddDays(5), "E-0", "leave")], T0, CancellationToken.None);
+        Plan Held(string caseId, string person) => new(NewCase(caseId, person, T0), [NewStep(caseId, 1, ActionKind.DisableAccount, StepStatus.Pending, T0)], [], [], [])
+        {
+            PersonStatus = new PersonStatusChange(person, PersonStatus.Left, T0, "E-" + caseId, "leave"),
+        };
+        await store.CreateCasesBehindBrakeAsync([Held("C-1", p1), Held("C-2", p2)], [], new SafetyBrakeCheck(Core.Policy.SafetyBrake.Default, T0, Force: "held"), CancellationToken.None);
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(p1, CancellationToken.None))!.Status);
+        // The same event written again (a re-run after a crash) keeps what its first write replaced.
+        await store.SetPersonStatusesAsync([new PersonStatusChange(p1, PersonStatus.Left, T0, "E-C-1", "leave")], T0, CancellationToken.None);
+        // p2 is rehired by a later event before an admin decides.
+        await store.SetPersonStatusesAsync([new PersonStatusChange(p2, PersonStatus.Active, null, "E-9", "rehire")], T0, CancellationToken.None);
+
+        Assert.Equal(["C-1", "C-2"], await store.DecideBrakedCasesAsync(null, approve: false, "admin:ops", T0.AddMinutes(1), CancellationToken.None));
+
+        Assert.Equal(PersonStatus.Leaving, (await store.GetPersonAsync(p1, CancellationToken.None))!.Status);
+        Assert.Equal(PersonStatus.Active, (await store.GetPersonAsync(p2, CancellationToken.None))!.Status);
+        Assert.Equal((1, (DateTimeOffset?)null), await store.ApplyDueLeavesAsync(T0.AddDays(5), CancellationToken.None)); // the earlier date applies again
+        Assert.Equal(PersonStatus.Left, (await store.GetPersonAsync(p1, CancellationToken.None))!.Status);
+        var audit = new List<AuditEntry>();
+        await foreach (var r in store.ReadPersonAuditAsync(p1, CancellationToken.None))
+        {
+            audit.Add(r.Entry);
+        }
+
+        Assert.Contains(audit, a => a is { Action: "person_status_changed", Actor: "admin:ops", Before: "left", After: "leaving" });
+        Assert.Contains(audit, a => a.Action == "case_rejected" && a.Detail!.Contains("goes back to leaving", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task CreateCasesBehindBrakeAsync_CountsWithinTheTransaction_HoldsLeaversOverTheThreshold()
     {
         await using var store = await _factory.CreateAsync();
