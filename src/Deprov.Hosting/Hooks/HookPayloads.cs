@@ -106,6 +106,13 @@ public static partial class HookPayloads
                 return null;
             }
 
+            // No store can keep a NUL in text (PostgreSQL refuses it) and no HR value holds one.
+            if (s.Contains('\0', StringComparison.Ordinal))
+            {
+                errors.Add(new ValidationError(null, null, path, "contains U+0000 (a NUL character), which no text may hold.", "remove the NUL character."));
+                return null;
+            }
+
             if (id && !GoodId().IsMatch(s))
             {
                 errors.Add(new ValidationError(null, null, path, "contains a control, bidirectional-override or replacement character, or starts or ends with a space.",

@@ -170,6 +170,7 @@ public sealed class HookInputTests
     [InlineData("\"note\":5", "$.note")]
     [InlineData("\"person\":\"p\\u202Eevil\"", "$.person")]
     [InlineData("\"note\":\"\\uD800\"", "$.note")]
+    [InlineData("\"note\":\"HR-1\\u0000\"", "$.note")]
     [InlineData("\"type\":\"leave\"", "$.type")]
     [InlineData("\"extra\":1", "$.extra")]
     [InlineData("\"system\":\"directory\"", "$.system")]
