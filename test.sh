@@ -51,6 +51,10 @@ if ! dotnet build Deprov.slnx -c Debug -nologo -v quiet -clp:ErrorsOnly; then
 fi
 dotnet test Deprov.slnx -c Debug --no-build -nologo --logger "trx" --results-directory "$results" -- RunConfiguration.TreatNoTestsAsError=false
 status=$?
+# The hosting and server tests again on PostgreSQL: the same engine, API and webhook tests on the other store.
+for project in tests/Deprov.Hosting.Tests tests/Deprov.Server.Tests; do
+  DEPROV_TEST_STORE=postgres dotnet test "$project" -c Debug --no-build -nologo --logger "trx;LogFilePrefix=postgres" --results-directory "$results" || status=1
+done
 
 # 3. Count what really ran, from the TRX files (a crashed test host shows as failed, not as missing).
 read -r passed failed total < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | awk '
