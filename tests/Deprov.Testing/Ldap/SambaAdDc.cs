@@ -394,7 +394,24 @@ public sealed class SambaAdDc : IAsyncDisposable
     }
 
     /// <summary>Tries a simple bind over LDAPS; true when the server accepted the credentials.</summary>
+    /// <remarks>A busy Samba sometimes drops a new LDAPS connection ("server unavailable", 81) while it is serving others;
+    /// that is not an answer about the credentials, so the bind is tried again (up to five times).</remarks>
     public bool CanBind(string dn, string password)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return TryBind(dn, password);
+            }
+            catch (LdapException ex) when (ex.ErrorCode == 81 && attempt < 5)
+            {
+                Thread.Sleep(200 * attempt);
+            }
+        }
+    }
+
+    private bool TryBind(string dn, string password)
     {
         using var connection = new LdapConnection(new LdapDirectoryIdentifier(Host, 636), new NetworkCredential(dn, password), AuthType.Basic);
         connection.SessionOptions.ProtocolVersion = 3;
