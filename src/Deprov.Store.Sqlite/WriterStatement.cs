@@ -79,36 +79,6 @@ internal sealed class WriterStatement : WriteStatement, IDisposable
         return changes;
     }
 
-    /// <summary>Binds <paramref name="values"/> to ?1, ?2… and reads the first column of the first row as an integer.</summary>
-    /// <returns>The value; null when there is no row or the value is NULL.</returns>
-    public long? Int64(params ReadOnlySpan<object?> values)
-    {
-        for (var i = 0; i < values.Length; i++)
-        {
-            Bind(i + 1, values[i]);
-        }
-
-        try
-        {
-            var rc = raw.sqlite3_step(_stmt);
-            if (rc == raw.SQLITE_ROW)
-            {
-                return raw.sqlite3_column_type(_stmt, 0) == raw.SQLITE_NULL ? null : raw.sqlite3_column_int64(_stmt, 0);
-            }
-
-            if (rc != raw.SQLITE_DONE)
-            {
-                SqliteException.ThrowExceptionForRC(rc, _db);
-            }
-
-            return null;
-        }
-        finally
-        {
-            raw.sqlite3_reset(_stmt); // leaves no statement active at commit
-        }
-    }
-
     private void Bind(int index, object? value)
     {
         var rc = value switch
