@@ -204,10 +204,11 @@ public sealed partial class OktaFakeServer : IAsyncDisposable
         {
             var u = FindUser(userId)!;
             u.Sessions++;
-            // Strictly after any event already logged for the user: a sign-in follows what came before it.
+            // Strictly after any event already logged for the user, as the API shows both (to the millisecond): a
+            // sign-in follows what came before it, and one within a millisecond of it would read as the same moment.
             var now = TimeProvider.System.GetUtcNow();
-            var last = _log.Where(e => e.TargetId == u.Id).Select(e => e.Published).DefaultIfEmpty(now).Max();
-            u.LastLogin = last >= now ? last.AddSeconds(1) : now;
+            var last = _log.Where(e => e.TargetId == u.Id).Select(e => e.Published).DefaultIfEmpty(now.AddSeconds(-1)).Max();
+            u.LastLogin = now - last < TimeSpan.FromMilliseconds(1) ? last.AddSeconds(1) : now;
         }
     }
 
